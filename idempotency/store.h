@@ -1,0 +1,99 @@
+// Store: the durable idempotency record set behind the gateway's pipeline.
+//
+// The pipeline needs four things of it: reserve a batch of keys, record outcomes, look a key up, and
+// list what is in flight. RocksDB (rocksdb_store.h) is the embedded default; a shared backend for
+// several gateways (PostgreSQL) can implement the same interface later, which is why a batch is the
+// unit: one round trip / one fsync covers a whole burst (group commit).
+//
+//   std::vector<Change> changes = {{Change::Reserve("client\0uuid-1", fp)}};
+//   std::vector<ChangeResult> results(changes.size());
+//   absl::Status s = store->Apply(changes, now_ms, absl::MakeSpan(results));
+//   if (!s.ok()) { /* fail closed: nothing is durable, send nothing */ }
+//   else if (results[0].outcome == ChangeOutcome::kApplied) { /* durable: now it may be sent */ }
+//   else if (results[0].outcome == ChangeOutcome::kExists) { /* results[0].existing holds the record */ }
+//
+// Thread-safety: all methods may be called from any thread, but the gateway uses one writer thread;
+// Apply() is serialised internally, so two concurrent Apply() calls never both reserve one key.
+#ifndef ORDERGATE_IDEMPOTENCY_STORE_H_
+#define ORDERGATE_IDEMPOTENCY_STORE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/types/span.h"
+#include "idempotency/record.h"
+
+namespace ordergate::idempotency {
+
+enum class Durability : uint8_t {
+  kSync = 0,   // WAL fsynced before Apply() returns: survives power loss
+  kAsync = 1,  // WAL written (page cache) before Apply() returns: survives a process crash
+};
+
+// One requested change. Views must stay valid for the duration of the Apply() call only.
+struct Change {
+  RecordEvent event = RecordEvent::kReserve;
+  absl::string_view key;
+  absl::string_view fingerprint;  // kReserve only
+  absl::string_view reply;        // kOutcomeFilled / kOutcomeRejected (stored, replayed); optional on
+                                  // kBridgeTimedOut (stored as the UNKNOWN reply)
+
+  static Change Reserve(absl::string_view key, absl::string_view fingerprint) {
+    return Change{RecordEvent::kReserve, key, fingerprint, {}};
+  }
+  static Change Event(RecordEvent e, absl::string_view key, absl::string_view reply = {}) {
+    return Change{e, key, {}, reply};
+  }
+};
+
+enum class ChangeOutcome : uint8_t {
+  kApplied = 0,   // written; durable at the store's level once Apply() returned OK
+  kExists = 1,    // kReserve on a key that already has a record: `existing` is filled, nothing written
+  kIllegal = 2,   // the transition table has no row for (current state, event): nothing written
+};
+
+struct ChangeResult {
+  ChangeOutcome outcome = ChangeOutcome::kIllegal;
+  RecordState state_after = RecordState::kAbsent;
+  std::optional<Record> existing;  // set for kExists (and kIllegal when a record exists)
+};
+
+struct StoreStats {
+  uint64_t records = 0;    // estimate
+  uint64_t in_flight = 0;  // RESERVED + UNKNOWN, exact
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Applies `changes` in order as one atomic batch; results[i] answers changes[i] (results.size()
+  // must equal changes.size()). Changes later in the batch see the effect of earlier ones (a key
+  // reserved twice in one batch: the second is kExists). `now_unix_ms` stamps created/updated times.
+  // Blocks for one WAL write, plus one fsync under Durability::kSync.
+  // Returns OK: every kApplied change is durable at the configured level.
+  //   kUnavailable: the write failed (disk full, I/O error, store closed): NOTHING of the batch is
+  //     durable and the caller must act as if no change was applied (fail closed). Code-only status.
+  //   kInvalidArgument: results.size() != changes.size(), or an empty key.
+  virtual absl::Status Apply(absl::Span<const Change> changes, int64_t now_unix_ms,
+                             absl::Span<ChangeResult> results) = 0;
+
+  // The record of `key`, or nullopt. Blocks on a point read (bloom filter makes misses cheap).
+  // kUnavailable when the store cannot be read.
+  virtual absl::StatusOr<std::optional<Record>> Lookup(absl::string_view key) = 0;
+
+  // Every RESERVED and UNKNOWN record, from a dedicated index (cost proportional to the in-flight
+  // count, not to the store size).
+  virtual absl::StatusOr<std::vector<Record>> ListInFlight() = 0;
+
+  virtual StoreStats Stats() = 0;
+};
+
+}  // namespace ordergate::idempotency
+
+#endif  // ORDERGATE_IDEMPOTENCY_STORE_H_
