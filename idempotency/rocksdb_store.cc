@@ -1,1 +1,621 @@
-// stub
+#include "idempotency/rocksdb_store.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+#include <limits>
+#include <mutex>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "rocksdb/cache.h"
+#include "rocksdb/compaction_filter.h"
+#include "rocksdb/db.h"
+#include "rocksdb/env.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/options.h"
+#include "rocksdb/table.h"
+#include "rocksdb/write_batch.h"
+
+namespace ordergate::idempotency {
+namespace {
+
+// Value layout (little endian):
+//   [u8 version][u8 state][i64 created_ms][i64 updated_ms][u32 fp_len][fp][u32 reply_len][reply]
+// The header sits at fixed offsets so the compaction filter reads state and age without a decode.
+constexpr uint8_t kRecordVersion = 1;
+constexpr size_t kStateOffset = 1;
+constexpr size_t kCreatedOffset = 2;
+constexpr size_t kUpdatedOffset = 10;
+constexpr size_t kHeaderSize = 18;
+
+// Bumped when the on-disk layout (value encoding, column families) changes incompatibly.
+constexpr char kFormatVersionKey[] = "format_version";
+constexpr char kFormatVersion[] = "1";
+constexpr char kRecordsCf[] = "records";
+constexpr char kInflightCf[] = "inflight";
+
+// Code-only statuses: the request path must not allocate a message per failure.
+absl::Status CodeOnly(absl::StatusCode code) { return absl::Status(code, ""); }
+
+void PutU32(std::string* out, uint32_t v) {
+  char b[4];
+  for (int i = 0; i < 4; ++i) b[i] = static_cast<char>((v >> (8 * i)) & 0xffu);
+  out->append(b, sizeof(b));
+}
+
+void PutI64(std::string* out, int64_t v) {
+  const uint64_t u = static_cast<uint64_t>(v);
+  char b[8];
+  for (int i = 0; i < 8; ++i) b[i] = static_cast<char>((u >> (8 * i)) & 0xffu);
+  out->append(b, sizeof(b));
+}
+
+uint32_t GetU32(const char* p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<uint8_t>(p[i])) << (8 * i);
+  return v;
+}
+
+int64_t GetI64(const char* p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(p[i])) << (8 * i);
+  return static_cast<int64_t>(v);
+}
+
+bool IsStoredState(uint8_t s) {
+  return s >= static_cast<uint8_t>(RecordState::kReserved) &&
+         s <= static_cast<uint8_t>(RecordState::kUnknown);
+}
+
+bool IsInFlight(RecordState s) { return s == RecordState::kReserved || s == RecordState::kUnknown; }
+
+void EncodeParts(RecordState state, int64_t created_ms, int64_t updated_ms,
+                 absl::string_view fingerprint, absl::string_view reply, std::string* out) {
+  out->clear();
+  out->reserve(kHeaderSize + 8 + fingerprint.size() + reply.size());
+  out->push_back(static_cast<char>(kRecordVersion));
+  out->push_back(static_cast<char>(state));
+  PutI64(out, created_ms);
+  PutI64(out, updated_ms);
+  PutU32(out, static_cast<uint32_t>(fingerprint.size()));
+  out->append(fingerprint.data(), fingerprint.size());
+  PutU32(out, static_cast<uint32_t>(reply.size()));
+  out->append(reply.data(), reply.size());
+}
+
+// Why a decode failed; nullptr on success. Strict: trailing bytes are rejected too, since they mean
+// the value was not written by this encoder.
+const char* DecodeInto(absl::string_view key, absl::string_view value, Record* out) {
+  if (value.size() < kHeaderSize + 4) return "record value truncated (header)";
+  const char* p = value.data();
+  if (static_cast<uint8_t>(p[0]) != kRecordVersion) return "unknown record version";
+  const uint8_t state = static_cast<uint8_t>(p[kStateOffset]);
+  if (!IsStoredState(state)) return "invalid record state";
+  size_t pos = kHeaderSize;
+  const size_t fp_len = GetU32(p + pos);
+  pos += 4;
+  if (fp_len > value.size() - pos) return "record value truncated (fingerprint)";
+  const size_t fp_pos = pos;
+  pos += fp_len;
+  if (value.size() - pos < 4) return "record value truncated (reply length)";
+  const size_t reply_len = GetU32(p + pos);
+  pos += 4;
+  if (reply_len != value.size() - pos) return "record value length mismatch (reply)";
+  out->key.assign(key.data(), key.size());
+  out->state = static_cast<RecordState>(state);
+  out->created_unix_ms = GetI64(p + kCreatedOffset);
+  out->updated_unix_ms = GetI64(p + kUpdatedOffset);
+  out->fingerprint.assign(p + fp_pos, fp_len);
+  out->reply.assign(p + pos, reply_len);
+  return nullptr;
+}
+
+int64_t WallClockUnixMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+absl::string_view ToView(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
+
+// Drops terminal records whose last change is older than the retention, measured against the wall
+// clock at compaction time. RESERVED/UNKNOWN never expire: forgetting one could let an order that may
+// have executed be sent again. Anything it cannot read is kept. Stateless, so one instance is shared
+// by all compaction threads.
+class RetentionFilter final : public rocksdb::CompactionFilter {
+ public:
+  explicit RetentionFilter(int64_t retention_ms) : retention_ms_(retention_ms) {}
+
+  bool Filter(int level, const rocksdb::Slice& key, const rocksdb::Slice& value,
+              std::string* new_value, bool* value_changed) const override {
+    if (value.size() < kHeaderSize || static_cast<uint8_t>(value[0]) != kRecordVersion) return false;
+    const uint8_t state = static_cast<uint8_t>(value[kStateOffset]);
+    if (!IsStoredState(state) || !IsTerminal(static_cast<RecordState>(state))) return false;
+    const int64_t updated = GetI64(value.data() + kUpdatedOffset);
+    // now - retention cannot overflow: now > 0 and retention > 0.
+    return updated < WallClockUnixMs() - retention_ms_;
+  }
+
+  const char* Name() const override { return "ordergate.RetentionFilter"; }
+
+ private:
+  const int64_t retention_ms_;
+};
+
+// RocksDB's info log ("LOG" in the DB directory), written through stdio. RocksDB's own file logger is
+// not usable on a full disk: Debian builds RocksDB with assertions on, and its writer asserts (aborts
+// the process) on the first write after a failed one. A full disk must make Apply() fail closed, not
+// kill the gateway, so this logger simply drops what it cannot write. Rotates once at `max_bytes`.
+class StdioLogger final : public rocksdb::Logger {
+ public:
+  StdioLogger(std::string path, long max_bytes)
+      : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL), path_(std::move(path)), max_bytes_(max_bytes) {
+    file_ = std::fopen(path_.c_str(), "a");
+    if (file_ != nullptr) size_ = std::ftell(file_);
+  }
+  ~StdioLogger() override {
+    if (file_ != nullptr) std::fclose(file_);
+  }
+
+  void Logv(const char* format, va_list ap) override { Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap); }
+
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel()) return;
+    char line[2048];
+    const auto now = std::chrono::system_clock::now();
+    const std::time_t secs = std::chrono::system_clock::to_time_t(now);
+    const auto micros =
+        std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() % 1'000'000;
+    std::tm tm_utc{};
+    gmtime_r(&secs, &tm_utc);
+    size_t n = std::strftime(line, sizeof(line), "%Y/%m/%d-%H:%M:%S", &tm_utc);
+    n += static_cast<size_t>(std::snprintf(line + n, sizeof(line) - n, ".%06lld ", static_cast<long long>(micros)));
+    const int body = std::vsnprintf(line + n, sizeof(line) - n - 1, format, ap);
+    if (body > 0) n = std::min(sizeof(line) - 2, n + static_cast<size_t>(body));
+    line[n++] = '\n';
+    std::lock_guard<std::mutex> lock(mu_);
+    if (file_ == nullptr) return;
+    std::fwrite(line, 1, n, file_);
+    std::fflush(file_);
+    size_ += static_cast<long>(n);
+    if (size_ > max_bytes_) {
+      std::fclose(file_);
+      std::rename(path_.c_str(), (path_ + ".old").c_str());
+      file_ = std::fopen(path_.c_str(), "w");
+      size_ = 0;
+    }
+  }
+
+  void Flush() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (file_ != nullptr) std::fflush(file_);
+  }
+
+ protected:
+  rocksdb::Status CloseImpl() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (file_ != nullptr) std::fclose(file_);
+    file_ = nullptr;
+    return rocksdb::Status::OK();
+  }
+
+ private:
+  const std::string path_;
+  const long max_bytes_;
+  std::mutex mu_;
+  std::FILE* file_ = nullptr;
+  long size_ = 0;
+};
+
+}  // namespace
+
+std::string EncodeRecordValue(const Record& r) {
+  std::string out;
+  EncodeParts(r.state, r.created_unix_ms, r.updated_unix_ms, r.fingerprint, r.reply, &out);
+  return out;
+}
+
+absl::StatusOr<Record> DecodeRecordValue(absl::string_view key, absl::string_view value) {
+  Record r;
+  if (const char* why = DecodeInto(key, value, &r)) return absl::DataLossError(why);
+  return r;
+}
+
+struct RocksDbStore::Impl {
+  // Declared before `db` so they outlive it: the DB uses both until it is closed.
+  std::shared_ptr<rocksdb::Cache> cache;
+  std::unique_ptr<RetentionFilter> filter;
+
+  rocksdb::DB* db = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::ColumnFamilyHandle* records = nullptr;
+  rocksdb::ColumnFamilyHandle* inflight = nullptr;
+  rocksdb::WriteOptions write_options;
+
+  // RESERVED + UNKNOWN; counted at open, then moved only by successful writes.
+  std::atomic<uint64_t> in_flight{0};
+
+  // Serialises Apply(): the read-decide-write of a batch must not interleave with another batch,
+  // or two concurrent reserves of one key could both see it absent.
+  std::mutex mu;
+  // Everything below is guarded by `mu` and reused across calls to keep the hot path allocation-light.
+  rocksdb::WriteBatch batch;
+  rocksdb::PinnableSlice pinned;
+  std::string encoded;
+  // The current state of every key this batch touched, so later changes see earlier ones. Keys are
+  // views into the caller's Change array, valid for the duration of the call.
+  absl::flat_hash_map<absl::string_view, Record> overlay;
+  // Set when a write failed: RocksDB may be in its background-error state and refuse every write
+  // until Resume() succeeds.
+  bool needs_resume = false;
+
+  ~Impl() {
+    if (db == nullptr) return;
+    for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    db->Close().PermitUncheckedError();
+    delete db;
+  }
+
+  static void ResetResults(absl::Span<ChangeResult> results) {
+    for (ChangeResult& r : results) r = ChangeResult{};
+  }
+
+  absl::Status ApplyLocked(absl::Span<const Change> changes, int64_t now_unix_ms,
+                           absl::Span<ChangeResult> results, const rocksdb::WriteOptions& wo);
+};
+
+absl::Status RocksDbStore::Impl::ApplyLocked(absl::Span<const Change> changes, int64_t now_unix_ms,
+                                             absl::Span<ChangeResult> results,
+                                             const rocksdb::WriteOptions& wo) {
+  batch.Clear();
+  overlay.clear();
+  overlay.reserve(changes.size());
+  int64_t in_flight_delta = 0;
+  rocksdb::Status ws;
+
+  for (size_t i = 0; i < changes.size(); ++i) {
+    const Change& c = changes[i];
+    ChangeResult& res = results[i];
+    res = ChangeResult{};
+
+    auto [it, inserted] = overlay.try_emplace(c.key);
+    Record& cur = it->second;
+    if (inserted) {
+      pinned.Reset();
+      rocksdb::Status gs = db->Get(rocksdb::ReadOptions(), records, ToSlice(c.key), &pinned);
+      if (gs.IsNotFound()) {
+        cur.key.assign(c.key.data(), c.key.size());
+        cur.state = RecordState::kAbsent;
+      } else if (!gs.ok()) {
+        ResetResults(results);
+        return CodeOnly(absl::StatusCode::kUnavailable);
+      } else if (DecodeInto(c.key, ToView(pinned), &cur) != nullptr) {
+        // A record we cannot read cannot be judged: fail closed rather than guess.
+        ResetResults(results);
+        return CodeOnly(absl::StatusCode::kDataLoss);
+      }
+    }
+
+    if (c.event == RecordEvent::kReserve && cur.state != RecordState::kAbsent) {
+      res.outcome = ChangeOutcome::kExists;
+      res.state_after = cur.state;
+      res.existing = cur;
+      continue;
+    }
+    const std::optional<RecordState> next = NextState(cur.state, c.event);
+    if (!next) {
+      res.outcome = ChangeOutcome::kIllegal;
+      res.state_after = cur.state;
+      if (cur.state != RecordState::kAbsent) res.existing = cur;
+      continue;
+    }
+
+    const bool was_in_flight = IsInFlight(cur.state);
+    const rocksdb::Slice key = ToSlice(c.key);
+    if (*next == RecordState::kAbsent) {
+      ws = batch.Delete(records, key);
+      if (ws.ok()) ws = batch.Delete(inflight, key);
+      if (was_in_flight) --in_flight_delta;
+      cur.state = RecordState::kAbsent;
+      cur.fingerprint.clear();
+      cur.reply.clear();
+      cur.created_unix_ms = cur.updated_unix_ms = 0;
+    } else {
+      switch (c.event) {
+        case RecordEvent::kReserve:
+          cur.fingerprint.assign(c.fingerprint.data(), c.fingerprint.size());
+          cur.reply.clear();
+          cur.created_unix_ms = now_unix_ms;
+          break;
+        case RecordEvent::kOutcomeFilled:
+        case RecordEvent::kOutcomeRejected:
+        case RecordEvent::kBridgeTimedOut:  // an optional reply to replay while UNKNOWN
+          cur.reply.assign(c.reply.data(), c.reply.size());
+          break;
+        case RecordEvent::kRecovered:
+        case RecordEvent::kReleased:
+          break;
+      }
+      cur.state = *next;
+      cur.updated_unix_ms = now_unix_ms;
+      EncodeParts(cur.state, cur.created_unix_ms, cur.updated_unix_ms, cur.fingerprint, cur.reply,
+                  &encoded);
+      ws = batch.Put(records, key, encoded);
+      const bool now_in_flight = IsInFlight(*next);
+      if (ws.ok() && now_in_flight && !was_in_flight) {
+        ws = batch.Put(inflight, key, rocksdb::Slice());
+        ++in_flight_delta;
+      } else if (ws.ok() && !now_in_flight && was_in_flight) {
+        ws = batch.Delete(inflight, key);
+        --in_flight_delta;
+      }
+    }
+    if (!ws.ok()) {
+      ResetResults(results);
+      return CodeOnly(absl::StatusCode::kUnavailable);
+    }
+    res.outcome = ChangeOutcome::kApplied;
+    res.state_after = *next;
+  }
+
+  if (batch.Count() == 0) return absl::OkStatus();  // only kExists/kIllegal: nothing to make durable
+  ws = db->Write(wo, &batch);
+  if (!ws.ok()) {
+    needs_resume = true;
+    ResetResults(results);
+    return CodeOnly(absl::StatusCode::kUnavailable);
+  }
+  // Unsigned wrap-around makes a negative delta subtract.
+  in_flight.fetch_add(static_cast<uint64_t>(in_flight_delta), std::memory_order_relaxed);
+  return absl::OkStatus();
+}
+
+RocksDbStore::RocksDbStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+RocksDbStore::~RocksDbStore() = default;
+
+absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const RocksDbStoreOptions& options) {
+  if (options.path.empty()) return absl::InvalidArgumentError("RocksDbStore: empty path");
+  if (options.retention <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("RocksDbStore: retention must be positive");
+  }
+
+  auto impl = std::make_unique<Impl>();
+  impl->filter = std::make_unique<RetentionFilter>(absl::ToInt64Milliseconds(options.retention));
+  impl->cache = rocksdb::NewLRUCache(options.block_cache_bytes);
+  impl->write_options.sync = options.durability == Durability::kSync;
+  impl->write_options.disableWAL = false;
+
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = impl->cache;
+  if (options.bloom_bits_per_key > 0) {
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(options.bloom_bits_per_key));
+  }
+  rocksdb::ColumnFamilyOptions records_options;
+  records_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  records_options.compaction_filter = impl->filter.get();
+
+  rocksdb::DBOptions db_options;
+  db_options.create_if_missing = true;
+  db_options.create_missing_column_families = true;
+  db_options.max_background_jobs = 2;
+  std::error_code ec;
+  std::filesystem::create_directories(options.path, ec);  // for the log; DB::Open reports failures
+  db_options.info_log = std::make_shared<StdioLogger>(options.path + "/LOG", 16l << 20);
+
+  // Refuse a directory holding column families we do not know: it was written by something else,
+  // and RocksDB would otherwise fail with a less helpful message.
+  std::vector<std::string> existing_cfs;
+  if (rocksdb::DB::ListColumnFamilies(db_options, options.path, &existing_cfs).ok()) {
+    for (const std::string& name : existing_cfs) {
+      if (name != rocksdb::kDefaultColumnFamilyName && name != kRecordsCf && name != kInflightCf) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("RocksDbStore: ", options.path, " has unexpected column family '", name, "'"));
+      }
+    }
+  }
+
+  std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+      {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
+      {kRecordsCf, records_options},
+      {kInflightCf, rocksdb::ColumnFamilyOptions()},
+  };
+  rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, cfs, &impl->handles, &impl->db);
+  if (!s.ok()) {
+    impl->db = nullptr;
+    return absl::UnavailableError(absl::StrCat("RocksDbStore: open ", options.path, ": ", s.ToString()));
+  }
+  impl->records = impl->handles[1];
+  impl->inflight = impl->handles[2];
+
+  rocksdb::WriteOptions synced;
+  synced.sync = true;
+
+  std::string version;
+  s = impl->db->Get(rocksdb::ReadOptions(), impl->db->DefaultColumnFamily(), kFormatVersionKey, &version);
+  if (s.IsNotFound()) {
+    s = impl->db->Put(synced, impl->db->DefaultColumnFamily(), kFormatVersionKey, kFormatVersion);
+    if (!s.ok()) {
+      return absl::UnavailableError(
+          absl::StrCat("RocksDbStore: writing format version in ", options.path, ": ", s.ToString()));
+    }
+  } else if (!s.ok()) {
+    return absl::UnavailableError(
+        absl::StrCat("RocksDbStore: reading format version in ", options.path, ": ", s.ToString()));
+  } else if (version != kFormatVersion) {
+    return absl::FailedPreconditionError(absl::StrCat("RocksDbStore: ", options.path, " has format version '",
+                                                      absl::CEscape(version), "', this build reads '",
+                                                      kFormatVersion, "'"));
+  }
+
+  // Recovery. The inflight index holds every RESERVED/UNKNOWN key, so this costs O(in flight).
+  std::vector<std::string> reserved;
+  std::vector<std::string> stale;  // index entries without an in-flight record (never written so)
+  uint64_t in_flight = 0;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(impl->db->NewIterator(rocksdb::ReadOptions(), impl->inflight));
+    rocksdb::PinnableSlice value;
+    Record r;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      value.Reset();
+      s = impl->db->Get(rocksdb::ReadOptions(), impl->records, it->key(), &value);
+      if (s.IsNotFound()) {
+        stale.push_back(it->key().ToString());
+        continue;
+      }
+      if (!s.ok()) {
+        return absl::UnavailableError(absl::StrCat("RocksDbStore: recovery read: ", s.ToString()));
+      }
+      if (const char* why = DecodeInto(ToView(it->key()), ToView(value), &r)) {
+        return absl::DataLossError(absl::StrCat("RocksDbStore: recovery: key '",
+                                                absl::CEscape(ToView(it->key())), "': ", why));
+      }
+      if (!IsInFlight(r.state)) {
+        stale.push_back(it->key().ToString());
+        continue;
+      }
+      ++in_flight;
+      if (r.state == RecordState::kReserved) reserved.push_back(r.key);
+    }
+    if (!it->status().ok()) {
+      return absl::UnavailableError(absl::StrCat("RocksDbStore: recovery scan: ", it->status().ToString()));
+    }
+  }
+  impl->in_flight.store(in_flight, std::memory_order_relaxed);
+
+  uint64_t recovered = 0;
+  if (!reserved.empty()) {
+    std::vector<Change> changes;
+    changes.reserve(reserved.size());
+    for (const std::string& k : reserved) changes.push_back(Change::Event(RecordEvent::kRecovered, k));
+    std::vector<ChangeResult> results(changes.size());
+    std::lock_guard<std::mutex> lock(impl->mu);
+    absl::Status st = impl->ApplyLocked(changes, WallClockUnixMs(), absl::MakeSpan(results), synced);
+    if (!st.ok()) {
+      return absl::Status(st.code(), absl::StrCat("RocksDbStore: recovery of ", reserved.size(),
+                                                  " RESERVED records could not be written"));
+    }
+    for (const ChangeResult& r : results) recovered += r.outcome == ChangeOutcome::kApplied ? 1 : 0;
+  }
+  if (!stale.empty()) {
+    rocksdb::WriteBatch cleanup;
+    for (const std::string& k : stale) {
+      s = cleanup.Delete(impl->inflight, k);
+      if (!s.ok()) break;
+    }
+    if (s.ok()) s = impl->db->Write(synced, &cleanup);
+    if (!s.ok()) {
+      return absl::UnavailableError(absl::StrCat("RocksDbStore: index cleanup: ", s.ToString()));
+    }
+  }
+
+  std::unique_ptr<RocksDbStore> store(new RocksDbStore(std::move(impl)));
+  store->recovered_count_ = recovered;
+  return store;
+}
+
+absl::Status RocksDbStore::Apply(absl::Span<const Change> changes, int64_t now_unix_ms,
+                                 absl::Span<ChangeResult> results) {
+  if (results.size() != changes.size()) {
+    Impl::ResetResults(results);
+    return CodeOnly(absl::StatusCode::kInvalidArgument);
+  }
+  constexpr size_t kMaxField = std::numeric_limits<uint32_t>::max();
+  for (const Change& c : changes) {
+    if (c.key.empty() || c.fingerprint.size() > kMaxField || c.reply.size() > kMaxField) {
+      Impl::ResetResults(results);
+      return CodeOnly(absl::StatusCode::kInvalidArgument);
+    }
+  }
+  Impl& impl = *impl_;
+  std::lock_guard<std::mutex> lock(impl.mu);
+  if (impl.needs_resume) {
+    // One attempt per call: cheap when the condition persists, and the store recovers by itself
+    // once space returns. Until then every batch fails closed.
+    if (!impl.db->Resume().ok()) {
+      Impl::ResetResults(results);
+      return CodeOnly(absl::StatusCode::kUnavailable);
+    }
+    impl.needs_resume = false;
+  }
+  return impl.ApplyLocked(changes, now_unix_ms, results, impl.write_options);
+}
+
+absl::StatusOr<std::optional<Record>> RocksDbStore::Lookup(absl::string_view key) {
+  if (key.empty()) return CodeOnly(absl::StatusCode::kInvalidArgument);
+  rocksdb::PinnableSlice value;
+  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->records, ToSlice(key), &value);
+  if (s.IsNotFound()) return std::optional<Record>();
+  if (!s.ok()) return CodeOnly(absl::StatusCode::kUnavailable);
+  std::optional<Record> r(std::in_place);
+  if (DecodeInto(key, ToView(value), &*r) != nullptr) return CodeOnly(absl::StatusCode::kDataLoss);
+  return r;
+}
+
+absl::StatusOr<std::vector<Record>> RocksDbStore::ListInFlight() {
+  // One snapshot for index and records, so a concurrent Apply() cannot show a half-moved key.
+  rocksdb::DB* db = impl_->db;
+  const rocksdb::Snapshot* snapshot = db->GetSnapshot();
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot;
+  std::vector<Record> out;
+  out.reserve(impl_->in_flight.load(std::memory_order_relaxed));
+  absl::Status status;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, impl_->inflight));
+    rocksdb::PinnableSlice value;
+    Record r;
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      value.Reset();
+      rocksdb::Status s = db->Get(ro, impl_->records, it->key(), &value);
+      if (s.IsNotFound()) continue;
+      if (!s.ok()) {
+        status = absl::UnavailableError(absl::StrCat("ListInFlight: ", s.ToString()));
+        break;
+      }
+      if (const char* why = DecodeInto(ToView(it->key()), ToView(value), &r)) {
+        status = absl::DataLossError(absl::StrCat("ListInFlight: ", why));
+        break;
+      }
+      if (IsInFlight(r.state)) out.push_back(r);
+    }
+    if (status.ok() && !it->status().ok()) {
+      status = absl::UnavailableError(absl::StrCat("ListInFlight: ", it->status().ToString()));
+    }
+  }
+  db->ReleaseSnapshot(snapshot);
+  if (!status.ok()) return status;
+  return out;
+}
+
+StoreStats RocksDbStore::Stats() {
+  StoreStats stats;
+  uint64_t estimate = 0;
+  if (impl_->db->GetIntProperty(impl_->records, "rocksdb.estimate-num-keys", &estimate)) {
+    stats.records = estimate;
+  }
+  stats.in_flight = impl_->in_flight.load(std::memory_order_relaxed);
+  return stats;
+}
+
+absl::Status RocksDbStore::CompactForTest() {
+  rocksdb::CompactRangeOptions o;
+  // Also rewrite the bottommost level, where old terminal records end up, so retention applies.
+  o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
+  rocksdb::Status s = impl_->db->CompactRange(o, impl_->records, nullptr, nullptr);
+  if (!s.ok()) return absl::UnavailableError(absl::StrCat("CompactRange: ", s.ToString()));
+  return absl::OkStatus();
+}
+
+}  // namespace ordergate::idempotency

@@ -9,6 +9,8 @@
 // Requests are pipelined as [empty][json]; replies are correlated by `uuid` (oldest outstanding
 // request with that uuid) and, for replies without one, by arrival order among requests sent without
 // a uuid. A reply whose uuid matches nothing is counted and dropped, never guessed onto another order.
+// Only the reply's top-level "uuid" member is read: absent, null or "" all mean "no uuid"; a reply
+// that is not a JSON object, or whose uuid is another JSON type, is unmatched.
 // Deadlines: at its deadline a request is reported kTimedOut once; it stays correlated for
 // late_reply_window_ms so that a late reply is still delivered (kLateReply) — unless the connection
 // it was sent on has dropped, since a REP bridge can never answer on a new connection.
@@ -72,17 +74,28 @@ class BridgeLink {
   // True while a ZMTP handshake with the bridge has succeeded and the connection has not dropped.
   bool IsUp() const;
 
-  // Non-blocking. `token` is the caller's correlation handle (unique among outstanding requests).
+  // Non-blocking. `token` is the caller's correlation handle (unique among outstanding requests;
+  // reusing the token of a timed-out request that still lingers is tolerated, Forget then drops
+  // both). An empty `uuid` means the request carries none.
   // OK: handed to the connection (it may still be lost with it; the deadline will say so).
-  // kUnavailable (code-only): no connected bridge, or the queue is full; nothing was sent.
+  // kUnavailable (code-only): IsUp() is false, or the queue is full; nothing was sent.
   absl::Status Send(uint64_t token, absl::string_view uuid, absl::string_view body,
                     int64_t deadline_ns);
 
   // Stops correlating `token`; a later reply with its uuid goes to a newer request or is unmatched.
   void Forget(uint64_t token);
 
+  // True while a reply to `token` can still arrive and be matched to it: the request is outstanding
+  // or lingering for a late reply, on the connection that is current. False once it was replied,
+  // forgotten, expired from the late-reply window, or orphaned by a dropped connection. Non-blocking.
+  // The gateway asks ORDER_STATUS about an UNKNOWN only once this is false, so that a reply to the
+  // question and the order's own late reply can never be mistaken for each other.
+  bool IsCorrelated(uint64_t token) const;
+
   // Non-blocking: reads connection events and every queued reply, and reports every deadline
-  // <= now_ns. Appends to *out (clears nothing).
+  // <= now_ns. Appends to *out (clears nothing). Replies are read before deadlines are checked, so a
+  // reply already queued when Poll runs counts as on time (kReply) even if now_ns is past its
+  // request's deadline: the bridge's answer is definitive however late the gateway looks at it.
   void Poll(int64_t now_ns, std::vector<BridgeEvent>* out);
 
   // The earliest deadline not yet reported, or INT64_MAX.

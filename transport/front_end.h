@@ -62,8 +62,9 @@ class FrontEnd {
   // frame sequence was consumed and counted in dropped_count().
   ReceiveResult TryReceive(InboundRequest* out);
 
-  // Non-blocking. OK, or kUnavailable (code-only) when the peer's queue is full. A reply to a peer
-  // that has gone is silently discarded by the ROUTER and still returns OK.
+  // Non-blocking. A reply to a peer that has gone is silently discarded by the ROUTER and still
+  // returns OK; so is one to a peer at send_hwm (ZMQ_ROUTER_MANDATORY is off, so libzmq drops rather
+  // than refuses). kUnavailable (code-only) only when the socket itself fails (context terminating).
   absl::Status Reply(const ReplyRoute& route, absl::string_view body);
 
   void* poll_handle();

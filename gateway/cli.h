@@ -1,0 +1,30 @@
+// Command line of ordergated: `--config FILE` (TOML) first, then flags that override it.
+//
+//   absl::StatusOr<CliOptions> cli = ParseCommandLine(argc, argv);
+//   // cli->config is the merged configuration; cli->help is true for --help.
+//
+// Flags take `--name=value` or `--name value`; names use dashes (--data-dir) as documented in
+// README.md. Start-up only: errors carry messages naming the flag.
+#ifndef ORDERGATE_GATEWAY_CLI_H_
+#define ORDERGATE_GATEWAY_CLI_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "gateway/config.h"
+
+namespace ordergate::gateway {
+
+struct CliOptions {
+  GatewayConfig config;
+  bool help = false;
+};
+
+absl::StatusOr<CliOptions> ParseCommandLine(int argc, const char* const* argv);
+
+// The --help text.
+std::string UsageText();
+
+}  // namespace ordergate::gateway
+
+#endif  // ORDERGATE_GATEWAY_CLI_H_

@@ -1,0 +1,1002 @@
+#include "gateway/gateway.h"
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <queue>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "idempotency/rocksdb_store.h"
+#include "spdlog/spdlog.h"
+#include "transport/bridge_link.h"
+#include "transport/codec.h"
+#include "transport/front_end.h"
+#include "transport/io.h"
+#include "transport/order.h"
+#include "transport/signing.h"
+
+namespace ordergate::gateway {
+
+namespace {
+
+using idempotency::Change;
+using idempotency::ChangeOutcome;
+using idempotency::ChangeResult;
+using idempotency::Record;
+using idempotency::RecordEvent;
+using idempotency::RecordState;
+using transport::BridgeEvent;
+using transport::BridgeEventKind;
+using transport::ReplyRoute;
+
+constexpr int64_t kNsPerMs = 1000000;
+constexpr int64_t kQueryTimeoutMs = 2000;
+constexpr int64_t kStoreRetryMs = 100;
+constexpr int kMaxPollMs = 20;
+constexpr absl::string_view kVersion = "0.1.0";
+
+int64_t SteadyNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// fmt cannot print Debian's absl::string_view (its own type); logs go through this.
+std::string_view SV(absl::string_view s) { return std::string_view(s.data(), s.size()); }
+
+int64_t UnixUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The lifecycle of an order inside the gateway. The durable state lives in the store; this is only
+// what the loop still has to do for it.
+enum class Phase : uint8_t {
+  kReserving,  // in the current store batch; nothing sent
+  kSent,       // RESERVED and at the bridge
+  kUnknown,    // UNKNOWN: asked about (ORDER_STATUS) until a reply resolves it
+};
+
+struct Waiter {
+  ReplyRoute route;
+  int64_t received_ns = 0;
+  int64_t deadline_ns = 0;
+  bool original = false;  // the submission that reserved the key; the rest joined it
+};
+
+struct Order {
+  uint64_t id = 0;
+  std::string key;  // the store key: the uuid (global scope without CURVE)
+  Request request;
+  std::string canonical;
+  std::string fingerprint;  // bytes of transport::Fingerprint
+  Phase phase = Phase::kReserving;
+  uint64_t token = 0;  // current bridge correlation token, 0 when none
+  bool token_is_query = false;
+  int64_t signed_unix_us = 0;      // upper bound of when the bridge's TTL clock started
+  int64_t query_sent_unix_us = 0;  // when the last ORDER_STATUS was sent
+  int64_t next_query_ns = 0;
+  std::string unknown_reply;  // the reply replayed while UNKNOWN
+  std::vector<Waiter> waiters;
+  // An outcome learned but not yet durable (in the current batch, or waiting for the store).
+  bool outcome_pending = false;
+  RecordEvent outcome_event = RecordEvent::kOutcomeFilled;
+  std::string outcome_reply;
+};
+
+struct Relay {
+  ReplyRoute route;
+  int64_t received_ns = 0;
+};
+
+// What one change in the current batch was for.
+enum class BatchPurpose : uint8_t { kReserve, kOutcome, kRelease };
+
+struct BatchItem {
+  Order* order;
+  BatchPurpose purpose;
+};
+
+struct DeadlineEntry {
+  int64_t deadline_ns;
+  uint64_t order_id;
+  bool operator>(const DeadlineEntry& o) const { return deadline_ns > o.deadline_ns; }
+};
+
+}  // namespace
+
+class Gateway::Loop {
+ public:
+  GatewayConfig cfg;
+  GatewayCounters counters;
+  std::atomic<bool> stop_requested{false};
+  std::atomic<bool> ready{false};
+  std::atomic<bool> bridge_up{false};
+  std::atomic<uint64_t> in_flight{0};
+  std::string front_endpoint;
+
+  std::unique_ptr<idempotency::Store> store;
+  std::unique_ptr<transport::IoContext> io;
+  std::unique_ptr<transport::FrontEnd> front;
+  std::unique_ptr<transport::BridgeLink> link;
+
+  absl::Status Init();
+  absl::Status Run();
+
+ private:
+  // Request handling (front end).
+  void DrainFrontEnd(int64_t now_ns);
+  void HandleBody(const ReplyRoute& route, absl::string_view body, int64_t received_ns);
+  void HandleOrder(const ReplyRoute& route, const Request& req, int64_t received_ns,
+                   int64_t deadline_ns);
+  void HandleOrderStatus(const ReplyRoute& route, const Request& req, int64_t received_ns);
+  void HandleRelay(const ReplyRoute& route, const Request& req, absl::string_view body,
+                   int64_t received_ns, int64_t deadline_ns);
+  void HandlePing(const ReplyRoute& route, const Request& req, int64_t received_ns);
+  // Refuses an order that cannot be reserved now, unless the store already has its outcome.
+  void RefuseUnlessRecorded(const Waiter& w, const Request& req, absl::string_view fingerprint,
+                            ErrorCode refusal);
+  void AnswerFromRecord(const Waiter& w, absl::string_view uuid, absl::string_view fingerprint,
+                        const Record& rec, bool check_fingerprint);
+
+  // Bridge side.
+  void HandleBridgeEvent(BridgeEvent& ev, int64_t now_ns);
+  void HandleOrderReply(Order* o, absl::string_view body, bool is_query_reply);
+  void SetOutcome(Order* o, RecordEvent event, std::string reply);
+  void SendDueQueries(int64_t now_ns);
+  void SendOrder(Order* o, int64_t now_ns);
+
+  // Store batch.
+  void CommitBatch(int64_t now_ns);
+
+  // Replies.
+  void ReplyOrder(const Waiter& w, absl::string_view uuid, absl::string_view object, bool duplicate);
+  void ReplyError(const Waiter& w, absl::string_view uuid, ErrorCode code, bool is_order,
+                  absl::string_view msg = {});
+  void ReplyAll(Order* o, absl::string_view object);
+  void ExpireWaiters(int64_t now_ns);
+
+  // Orders.
+  Order* NewOrder(const Request& req, std::string canonical, std::string fingerprint);
+  void EraseOrder(Order* o);
+  void BindToken(Order* o, uint64_t token, bool is_query);
+  void AddWaiter(Order* o, const Waiter& w);
+  void RecountInFlight();
+  std::string UnknownReply(absl::string_view uuid, int64_t now_unix_us);
+
+  int64_t PollTimeoutMs(int64_t now_ns) const;
+  bool Drained() const;
+
+  DecodeLimits limits_;
+  absl::flat_hash_map<std::string, std::unique_ptr<Order>> orders_;  // by key
+  absl::flat_hash_map<uint64_t, Order*> orders_by_id_;
+  absl::flat_hash_map<uint64_t, Order*> orders_by_token_;
+  absl::flat_hash_map<uint64_t, Relay> relays_;
+  std::priority_queue<DeadlineEntry, std::vector<DeadlineEntry>, std::greater<>> waiter_deadlines_;
+  uint64_t next_id_ = 1;
+  uint64_t next_token_ = 1;
+  uint64_t reserving_or_sent_ = 0;
+
+  std::vector<Change> changes_;
+  std::vector<BatchItem> items_;
+  std::vector<ChangeResult> results_;
+  std::vector<Order*> retry_outcomes_;  // outcomes whose write failed; retried
+  int64_t store_retry_not_before_ns_ = 0;
+  bool queries_enabled_ = true;
+  int64_t next_query_scan_ns_ = 0;
+  int64_t start_unix_us_ = 0;
+
+  transport::InboundRequest inbound_;
+  std::vector<BridgeEvent> events_;
+  std::string scratch_;
+  std::string reply_;
+};
+
+namespace {
+
+// Replies are composed in a scratch buffer; these keep the shapes in one place.
+void AppendStatusObject(absl::string_view uuid, absl::string_view status, absl::string_view code,
+                        absl::string_view msg, int64_t now_unix_us, std::string* out) {
+  out->append("{\"uuid\":");
+  if (uuid.empty()) {
+    out->append("null");
+  } else {
+    AppendJsonString(uuid, out);
+  }
+  out->append(",\"status\":");
+  AppendJsonString(status, out);
+  if (!code.empty()) {
+    out->append(",\"error_code\":");
+    AppendJsonString(code, out);
+  }
+  if (!msg.empty()) {
+    out->append(",\"error_msg\":");
+    AppendJsonString(msg, out);
+  }
+  out->append(",\"timestamp\":\"");
+  AppendIsoTimestamp(now_unix_us, /*basic=*/false, out);
+  out->append("\"}");
+}
+
+}  // namespace
+
+std::string Gateway::Loop::UnknownReply(absl::string_view uuid, int64_t now_unix_us) {
+  std::string out;
+  AppendStatusObject(uuid, "UNKNOWN", ErrorCodeName(ErrorCode::kBridgeTimeout),
+                     "no reply from the bridge within bridge_timeout_ms: the order may have "
+                     "executed; do not resend it under a new uuid",
+                     now_unix_us, &out);
+  return out;
+}
+
+absl::Status Gateway::Loop::Init() {
+  limits_.max_request_bytes = static_cast<size_t>(cfg.max_request_bytes);
+  limits_.max_volume = cfg.max_volume;
+  limits_.signature_ttl_ms = cfg.bridge_signature_ttl_ms;
+  start_unix_us_ = UnixUs();
+
+  if (store == nullptr) {
+    idempotency::RocksDbStoreOptions sopts;
+    sopts.path = cfg.data_dir;
+    sopts.durability = cfg.durability;
+    sopts.retention = cfg.retention;
+    auto opened = idempotency::RocksDbStore::Open(sopts);
+    if (!opened.ok()) {
+      return absl::Status(opened.status().code(),
+                          absl::StrCat("cannot open the store at ", cfg.data_dir, ": ",
+                                       opened.status().message()));
+    }
+    counters.recovered_unknown = (*opened)->recovered_count();
+    store = std::move(*opened);
+  }
+
+  // Every UNKNOWN record (recovered now, or left by an earlier run) is asked about again. Its
+  // signature was made before this process started, so the bridge's TTL has run out by
+  // start + ttl + exec margin, after which "the bridge never saw it" means it never will.
+  auto in_flight_records = store->ListInFlight();
+  if (!in_flight_records.ok()) {
+    return absl::UnavailableError(absl::StrCat("cannot list in-flight records: ",
+                                               in_flight_records.status().message()));
+  }
+  const int64_t now_ns = SteadyNs();
+  for (Record& rec : *in_flight_records) {
+    // Open() recovered every RESERVED; a foreign store that did not is treated the same way.
+    Request req;
+    req.action = Action::kOpen;
+    if (!req.uuid.value.Assign(rec.key)) continue;
+    Order* o = NewOrder(req, std::string(), std::move(rec.fingerprint));
+    o->phase = Phase::kUnknown;
+    o->signed_unix_us = start_unix_us_;
+    o->unknown_reply = rec.reply.empty() ? UnknownReply(rec.key, start_unix_us_) : rec.reply;
+    o->next_query_ns =
+        now_ns + (cfg.bridge_signature_ttl_ms + cfg.bridge_exec_margin_ms + 100) * kNsPerMs;
+  }
+  if (!orders_.empty()) {
+    spdlog::warn("{} UNKNOWN order(s) in the store ({} recovered from RESERVED at open); they are "
+                 "never resent, only asked about",
+                 orders_.size(), counters.recovered_unknown.load());
+  }
+
+  auto io_or = transport::IoContext::Create(1);
+  if (!io_or.ok()) return io_or.status();
+  io = std::move(*io_or);
+
+  transport::FrontEndOptions fopts;
+  fopts.endpoint = cfg.listen;
+  fopts.max_message_bytes = cfg.max_message_bytes;
+  auto fe = transport::FrontEnd::Bind(*io, fopts);
+  if (!fe.ok()) {
+    return absl::Status(fe.status().code(),
+                        absl::StrCat("cannot listen on ", cfg.listen, ": ", fe.status().message()));
+  }
+  front = std::move(*fe);
+  front_endpoint = front->endpoint();
+
+  transport::BridgeLinkOptions bopts;
+  bopts.endpoint = cfg.bridge;
+  bopts.late_reply_window_ms = cfg.late_reply_window_ms;
+  auto bl = transport::BridgeLink::Connect(*io, bopts);
+  if (!bl.ok()) {
+    return absl::Status(bl.status().code(), absl::StrCat("cannot connect to the bridge at ",
+                                                         cfg.bridge, ": ", bl.status().message()));
+  }
+  link = std::move(*bl);
+
+  changes_.reserve(static_cast<size_t>(cfg.max_batch) * 2);
+  items_.reserve(static_cast<size_t>(cfg.max_batch) * 2);
+  results_.reserve(static_cast<size_t>(cfg.max_batch) * 2);
+  return absl::OkStatus();
+}
+
+Order* Gateway::Loop::NewOrder(const Request& req, std::string canonical,
+                               std::string fingerprint) {
+  auto owned = std::make_unique<Order>();
+  Order* o = owned.get();
+  o->id = next_id_++;
+  o->key = std::string(req.uuid.view());
+  o->request = req;
+  o->canonical = std::move(canonical);
+  o->fingerprint = std::move(fingerprint);
+  orders_by_id_[o->id] = o;
+  orders_[o->key] = std::move(owned);
+  return o;
+}
+
+void Gateway::Loop::EraseOrder(Order* o) {
+  if (o->token != 0) {
+    link->Forget(o->token);
+    orders_by_token_.erase(o->token);
+  }
+  orders_by_id_.erase(o->id);
+  orders_.erase(o->key);  // destroys *o
+}
+
+void Gateway::Loop::BindToken(Order* o, uint64_t token, bool is_query) {
+  if (o->token != 0) {
+    link->Forget(o->token);
+    orders_by_token_.erase(o->token);
+  }
+  o->token = token;
+  o->token_is_query = is_query;
+  orders_by_token_[token] = o;
+}
+
+void Gateway::Loop::AddWaiter(Order* o, const Waiter& w) {
+  o->waiters.push_back(w);
+  waiter_deadlines_.push({w.deadline_ns, o->id});
+}
+
+void Gateway::Loop::RecountInFlight() {
+  in_flight.store(reserving_or_sent_, std::memory_order_relaxed);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replies
+
+void Gateway::Loop::ReplyOrder(const Waiter& w, absl::string_view uuid, absl::string_view object,
+                               bool duplicate) {
+  (void)uuid;
+  reply_.clear();
+  const int64_t gateway_us = (SteadyNs() - w.received_ns) / 1000;
+  AppendWithGatewayFields(object, duplicate, gateway_us, &reply_);
+  if (duplicate) counters.duplicates.fetch_add(1, std::memory_order_relaxed);
+  (void)front->Reply(w.route, reply_);
+}
+
+void Gateway::Loop::ReplyError(const Waiter& w, absl::string_view uuid, ErrorCode code,
+                               bool is_order, absl::string_view msg) {
+  scratch_.clear();
+  EncodeErrorReply(uuid, code, is_order, msg, UnixUs(), &scratch_);
+  counters.denied.fetch_add(1, std::memory_order_relaxed);
+  if (code == ErrorCode::kStoreUnavailable) {
+    counters.store_unavailable.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (code == ErrorCode::kIdempotencyConflict) {
+    counters.conflicts.fetch_add(1, std::memory_order_relaxed);
+  }
+  ReplyOrder(w, uuid, scratch_, /*duplicate=*/false);
+}
+
+void Gateway::Loop::ReplyAll(Order* o, absl::string_view object) {
+  for (const Waiter& w : o->waiters) ReplyOrder(w, o->key, object, !w.original);
+  o->waiters.clear();
+}
+
+void Gateway::Loop::ExpireWaiters(int64_t now_ns) {
+  while (!waiter_deadlines_.empty() && waiter_deadlines_.top().deadline_ns <= now_ns) {
+    const uint64_t id = waiter_deadlines_.top().order_id;
+    waiter_deadlines_.pop();
+    auto it = orders_by_id_.find(id);
+    if (it == orders_by_id_.end()) continue;
+    Order* o = it->second;
+    auto& ws = o->waiters;
+    auto keep = ws.begin();
+    for (auto w = ws.begin(); w != ws.end(); ++w) {
+      if (w->deadline_ns <= now_ns) {
+        scratch_.clear();
+        AppendStatusObject(o->key, "PENDING", {}, {}, UnixUs(), &scratch_);
+        ReplyOrder(*w, o->key, scratch_, !w->original);
+        counters.pending_replies.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        *keep++ = std::move(*w);
+      }
+    }
+    ws.erase(keep, ws.end());
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Front end
+
+void Gateway::Loop::DrainFrontEnd(int64_t now_ns) {
+  for (int64_t n = 0; n < cfg.max_batch; ++n) {
+    transport::ReceiveResult r = front->TryReceive(&inbound_);
+    if (r == transport::ReceiveResult::kNone) break;
+    if (r == transport::ReceiveResult::kDropped) {
+      counters.dropped_frames.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    counters.requests.fetch_add(1, std::memory_order_relaxed);
+    HandleBody(inbound_.route, inbound_.body, now_ns);
+  }
+}
+
+void Gateway::Loop::HandleBody(const ReplyRoute& route, absl::string_view body,
+                               int64_t received_ns) {
+  Request req;
+  const ErrorCode ec = DecodeRequest(body, limits_, UnixUs(), &req);
+  const int64_t timeout_ms = req.timeout_ms > 0 ? req.timeout_ms : cfg.client_timeout_ms;
+  const int64_t margin_ms = std::min(cfg.reply_margin_ms, timeout_ms / 2);
+  const int64_t deadline_ns = received_ns + (timeout_ms - margin_ms) * kNsPerMs;
+  Waiter w{route, received_ns, deadline_ns, true};
+  if (ec != ErrorCode::kOk) {
+    const bool is_order = IsOrderAction(req.action);
+    if (is_order || req.action == Action::kOrderStatus) {
+      ReplyError(w, req.uuid.view(), ec, is_order);
+    } else {
+      scratch_.clear();
+      EncodeErrorReply(req.uuid.view(), ec, false, {}, UnixUs(), &scratch_);
+      counters.denied.fetch_add(1, std::memory_order_relaxed);
+      (void)front->Reply(route, scratch_);
+    }
+    return;
+  }
+  switch (req.action) {
+    case Action::kOpen:
+    case Action::kClose:
+      HandleOrder(route, req, received_ns, deadline_ns);
+      return;
+    case Action::kOrderStatus:
+      HandleOrderStatus(route, req, received_ns);
+      return;
+    case Action::kPing:
+      HandlePing(route, req, received_ns);
+      return;
+    case Action::kGetAccount:
+    case Action::kGetPositions:
+      HandleRelay(route, req, body, received_ns, deadline_ns);
+      return;
+  }
+}
+
+void Gateway::Loop::HandlePing(const ReplyRoute& route, const Request& req, int64_t received_ns) {
+  const int64_t now_us = UnixUs();
+  scratch_.clear();
+  scratch_.append("{\"uuid\":");
+  if (req.uuid.view().empty()) {
+    scratch_.append("null");
+  } else {
+    AppendJsonString(req.uuid.view(), &scratch_);
+  }
+  scratch_.append(",\"status\":\"ok\",\"server_time\":\"");
+  AppendIsoTimestamp(now_us, false, &scratch_);
+  absl::StrAppend(&scratch_, "\",\"latency_ms\":", (SteadyNs() - received_ns) / kNsPerMs,
+                  ",\"gateway\":{\"version\":\"", kVersion, "\",\"bridge\":\"",
+                  link->IsUp() ? "up" : "down", "\",\"client_timeout_ms\":", cfg.client_timeout_ms,
+                  ",\"bridge_timeout_ms\":", cfg.bridge_timeout_ms, ",\"durability\":\"",
+                  DurabilityName(cfg.durability), "\"}}");
+  (void)front->Reply(route, scratch_);
+}
+
+void Gateway::Loop::HandleRelay(const ReplyRoute& route, const Request& req,
+                                absl::string_view body, int64_t received_ns, int64_t deadline_ns) {
+  if (!link->IsUp()) {
+    scratch_.clear();
+    EncodeErrorReply(req.uuid.view(), ErrorCode::kBridgeDown, false, {}, UnixUs(), &scratch_);
+    (void)front->Reply(route, scratch_);
+    return;
+  }
+  const uint64_t token = next_token_++;
+  if (!link->Send(token, req.uuid.view(), body, deadline_ns).ok()) {
+    scratch_.clear();
+    EncodeErrorReply(req.uuid.view(), ErrorCode::kBridgeDown, false, {}, UnixUs(), &scratch_);
+    (void)front->Reply(route, scratch_);
+    return;
+  }
+  relays_[token] = Relay{route, received_ns};
+  counters.relays.fetch_add(1, std::memory_order_relaxed);
+}
+
+void Gateway::Loop::AnswerFromRecord(const Waiter& w, absl::string_view uuid,
+                                     absl::string_view fingerprint, const Record& rec,
+                                     bool check_fingerprint) {
+  if (check_fingerprint && rec.fingerprint != fingerprint) {
+    ReplyError(w, uuid, ErrorCode::kIdempotencyConflict, true,
+               "this uuid was already used for a different order; the record is unchanged");
+    return;
+  }
+  switch (rec.state) {
+    case RecordState::kFilled:
+    case RecordState::kRejected:
+      ReplyOrder(w, uuid, rec.reply, /*duplicate=*/true);
+      return;
+    case RecordState::kUnknown:
+      ReplyOrder(w, uuid, rec.reply.empty() ? UnknownReply(uuid, UnixUs()) : rec.reply, true);
+      return;
+    case RecordState::kReserved:
+    case RecordState::kAbsent: {
+      // A RESERVED record is always in memory while this process runs; reaching here means the
+      // store and the loop disagree, and the only safe answer is one that sends nothing.
+      scratch_.clear();
+      AppendStatusObject(uuid, "PENDING", {}, {}, UnixUs(), &scratch_);
+      ReplyOrder(w, uuid, scratch_, true);
+      return;
+    }
+  }
+}
+
+void Gateway::Loop::RefuseUnlessRecorded(const Waiter& w, const Request& req,
+                                         absl::string_view fingerprint, ErrorCode refusal) {
+  auto rec = store->Lookup(req.uuid.view());
+  if (!rec.ok()) {
+    ReplyError(w, req.uuid.view(), ErrorCode::kStoreUnavailable, true);
+    return;
+  }
+  if (rec->has_value()) {
+    AnswerFromRecord(w, req.uuid.view(), fingerprint, **rec, /*check_fingerprint=*/true);
+    return;
+  }
+  ReplyError(w, req.uuid.view(), refusal, true);
+}
+
+void Gateway::Loop::HandleOrder(const ReplyRoute& route, const Request& req, int64_t received_ns,
+                                int64_t deadline_ns) {
+  std::string canonical;
+  CanonicalOrderFields(req, &canonical);
+  const Fingerprint fp = FingerprintOf(canonical);
+  const absl::string_view fp_bytes = FingerprintBytes(fp);
+  Waiter w{route, received_ns, deadline_ns, true};
+
+  auto it = orders_.find(std::string(req.uuid.view()));
+  if (it != orders_.end()) {
+    Order* o = it->second.get();
+    if (o->fingerprint != fp_bytes) {
+      ReplyError(w, req.uuid.view(), ErrorCode::kIdempotencyConflict, true,
+                 "this uuid is in flight for a different order; the record is unchanged");
+      return;
+    }
+    w.original = false;
+    if (o->phase == Phase::kUnknown) {
+      ReplyOrder(w, o->key, o->unknown_reply, /*duplicate=*/true);
+      return;
+    }
+    AddWaiter(o, w);  // joins the original: same outcome, or PENDING at its own deadline
+    return;
+  }
+
+  if (stop_requested.load(std::memory_order_relaxed)) {
+    RefuseUnlessRecorded(w, req, fp_bytes, ErrorCode::kGatewayBusy);
+    return;
+  }
+  if (!link->IsUp()) {
+    RefuseUnlessRecorded(w, req, fp_bytes, ErrorCode::kBridgeDown);
+    return;
+  }
+  if (reserving_or_sent_ >= static_cast<uint64_t>(cfg.bridge_max_in_flight)) {
+    RefuseUnlessRecorded(w, req, fp_bytes, ErrorCode::kGatewayBusy);
+    return;
+  }
+  Order* o = NewOrder(req, std::move(canonical), std::string(fp_bytes));
+  o->phase = Phase::kReserving;
+  ++reserving_or_sent_;
+  AddWaiter(o, w);
+  changes_.push_back(Change::Reserve(o->key, o->fingerprint));
+  items_.push_back({o, BatchPurpose::kReserve});
+}
+
+void Gateway::Loop::HandleOrderStatus(const ReplyRoute& route, const Request& req,
+                                      int64_t received_ns) {
+  Waiter w{route, received_ns, received_ns, true};
+  auto it = orders_.find(std::string(req.uuid.view()));
+  if (it != orders_.end()) {
+    Order* o = it->second.get();
+    if (o->phase == Phase::kUnknown) {
+      ReplyOrder(w, o->key, o->unknown_reply, true);
+    } else {
+      scratch_.clear();
+      AppendStatusObject(o->key, "PENDING", {}, {}, UnixUs(), &scratch_);
+      ReplyOrder(w, o->key, scratch_, true);
+    }
+    return;
+  }
+  auto rec = store->Lookup(req.uuid.view());
+  if (!rec.ok()) {
+    ReplyError(w, req.uuid.view(), ErrorCode::kStoreUnavailable, false);
+    return;
+  }
+  if (!rec->has_value()) {
+    ReplyError(w, req.uuid.view(), ErrorCode::kNotFound, false);
+    return;
+  }
+  AnswerFromRecord(w, req.uuid.view(), {}, **rec, /*check_fingerprint=*/false);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bridge
+
+void Gateway::Loop::SendOrder(Order* o, int64_t now_ns) {
+  const int64_t now_us = UnixUs();
+  scratch_.clear();
+  std::string signature;
+  if (o->request.action == Action::kOpen) AppendRiskSignature(o->canonical, now_us, &signature);
+  EncodeBridgeRequest(o->request, signature, &scratch_);
+  const uint64_t token = next_token_++;
+  o->signed_unix_us = now_us;
+  const absl::Status sent =
+      link->Send(token, o->key, scratch_, now_ns + cfg.bridge_timeout_ms * kNsPerMs);
+  if (sent.ok()) {
+    o->phase = Phase::kSent;
+    BindToken(o, token, /*is_query=*/false);
+    counters.orders_submitted.fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  // Nothing left the process: release the reservation so the strategy may send the uuid again.
+  Change release = Change::Event(RecordEvent::kReleased, o->key);
+  ChangeResult result;
+  const absl::Status released = store->Apply({&release, 1}, now_us / 1000, {&result, 1});
+  if (!released.ok() || result.outcome != ChangeOutcome::kApplied) {
+    // The record stays RESERVED although nothing was sent. Treat it as UNKNOWN in memory: the
+    // bridge will answer ORDER_STATUS "not found" and it resolves to REJECTED after the TTL.
+    o->phase = Phase::kUnknown;
+    --reserving_or_sent_;
+    o->unknown_reply = UnknownReply(o->key, now_us);
+    o->next_query_ns = now_ns + cfg.unknown_query_interval_ms * kNsPerMs;
+    ReplyAll(o, o->unknown_reply);
+    return;
+  }
+  for (const Waiter& w : o->waiters) ReplyError(w, o->key, ErrorCode::kBridgeDown, true);
+  o->waiters.clear();
+  --reserving_or_sent_;
+  EraseOrder(o);
+}
+
+void Gateway::Loop::SetOutcome(Order* o, RecordEvent event, std::string reply) {
+  if (o->outcome_pending) return;  // the first outcome learned wins; it is already being written
+  o->outcome_pending = true;
+  o->outcome_event = event;
+  o->outcome_reply = std::move(reply);
+  changes_.push_back(Change::Event(event, o->key, o->outcome_reply));
+  items_.push_back({o, BatchPurpose::kOutcome});
+}
+
+void Gateway::Loop::HandleOrderReply(Order* o, absl::string_view body, bool is_query_reply) {
+  const BridgeReply r = DecodeBridgeReply(body);
+  if (!r.parsed) {
+    spdlog::warn("order {}: unparseable bridge reply ignored; outcome stays unknown", o->key);
+    return;
+  }
+  if (r.has_uuid && r.uuid.view() != o->key) {
+    spdlog::warn("order {}: bridge reply carries uuid {}; ignored", o->key, SV(r.uuid.view()));
+    return;
+  }
+  std::string own;
+  switch (r.status) {
+    case BridgeStatus::kFilled:
+      SetOutcome(o, RecordEvent::kOutcomeFilled, std::string(body));
+      return;
+    case BridgeStatus::kNoTicket:
+      EncodeErrorReply(o->key, ErrorCode::kBridgeNoTicket, true,
+                       "the bridge answered FILLED without a ticket: MT5 placed nothing", UnixUs(),
+                       &own);
+      SetOutcome(o, RecordEvent::kOutcomeRejected, std::move(own));
+      return;
+    case BridgeStatus::kRejected:
+      SetOutcome(o, RecordEvent::kOutcomeRejected, std::string(body));
+      return;
+    case BridgeStatus::kError: {
+      const absl::string_view code = r.error_code.view();
+      if (is_query_reply) {
+        if (code == "UNKNOWN_ACTION") {
+          if (queries_enabled_) {
+            spdlog::warn("the bridge does not implement ORDER_STATUS: UNKNOWN orders wait for a "
+                         "late reply or an operator");
+          }
+          queries_enabled_ = false;
+          return;
+        }
+        // "Never seen" is proof only once no copy of the order can still pass the bridge's TTL.
+        if (code == "NOT_FOUND" && o->query_sent_unix_us > o->signed_unix_us +
+                                                               (cfg.bridge_signature_ttl_ms +
+                                                                cfg.bridge_exec_margin_ms) *
+                                                                   1000) {
+          AppendStatusObject(o->key, "REJECTED", "BRIDGE_NOT_EXECUTED",
+                             "the bridge has no record of this order and its signature has "
+                             "expired: it was never executed",
+                             UnixUs(), &own);
+          SetOutcome(o, RecordEvent::kOutcomeRejected, std::move(own));
+        }
+        return;
+      }
+      // The bridge refused the request before touching MT5 only for these envelope errors; any
+      // other "error" (SERVER_ERROR, ...) may have happened after execution: stay unknown.
+      if (code == "INVALID_JSON" || code == "MISSING_ACTION" || code == "UNKNOWN_ACTION") {
+        SetOutcome(o, RecordEvent::kOutcomeRejected, std::string(body));
+      } else {
+        spdlog::warn("order {}: bridge error {} leaves the outcome unknown", o->key, SV(code));
+      }
+      return;
+    }
+    case BridgeStatus::kOk:
+    case BridgeStatus::kOther:
+      return;  // PENDING at the bridge, or nothing we can act on: ask again later
+  }
+}
+
+void Gateway::Loop::HandleBridgeEvent(BridgeEvent& ev, int64_t now_ns) {
+  if (auto rit = relays_.find(ev.token); rit != relays_.end()) {
+    if (ev.kind == BridgeEventKind::kReply) {
+      (void)front->Reply(rit->second.route, ev.body);
+    } else if (ev.kind == BridgeEventKind::kTimedOut) {
+      counters.relay_timeouts.fetch_add(1, std::memory_order_relaxed);
+      scratch_.clear();
+      EncodeErrorReply({}, ErrorCode::kBridgeTimeout, false,
+                       "no reply from the bridge before the reply deadline", UnixUs(), &scratch_);
+      (void)front->Reply(rit->second.route, scratch_);
+    }
+    link->Forget(ev.token);
+    relays_.erase(rit);
+    return;
+  }
+  auto oit = orders_by_token_.find(ev.token);
+  if (oit == orders_by_token_.end()) return;  // forgotten: resolved already or superseded
+  Order* o = oit->second;
+  if (ev.kind == BridgeEventKind::kTimedOut) {
+    if (o->token_is_query || o->phase != Phase::kSent || o->outcome_pending) return;
+    o->outcome_pending = true;
+    o->outcome_event = RecordEvent::kBridgeTimedOut;
+    o->outcome_reply = UnknownReply(o->key, UnixUs());
+    changes_.push_back(Change::Event(RecordEvent::kBridgeTimedOut, o->key, o->outcome_reply));
+    items_.push_back({o, BatchPurpose::kOutcome});
+    return;
+  }
+  HandleOrderReply(o, ev.body, o->token_is_query);
+  (void)now_ns;
+}
+
+void Gateway::Loop::SendDueQueries(int64_t now_ns) {
+  if (!queries_enabled_ || now_ns < next_query_scan_ns_) return;
+  next_query_scan_ns_ = now_ns + 100 * kNsPerMs;
+  if (!link->IsUp()) return;
+  for (auto& [key, owned] : orders_) {
+    Order* o = owned.get();
+    if (o->phase != Phase::kUnknown || o->outcome_pending || o->next_query_ns > now_ns) continue;
+    // While the order itself can still get its late reply on this connection, a question would
+    // race it: the link pairs replies by uuid, and a reply to ORDER_STATUS read as the order's own
+    // (or the reverse) could turn "I don't know that action" into a rejection. So ask only once
+    // the order's request can no longer be answered (connection dropped, window over, restart).
+    if (o->token != 0 && !o->token_is_query && link->IsCorrelated(o->token)) continue;
+    scratch_.clear();
+    EncodeBridgeOrderStatus(o->key, &scratch_);
+    const uint64_t token = next_token_++;
+    if (!link->Send(token, o->key, scratch_, now_ns + kQueryTimeoutMs * kNsPerMs).ok()) return;
+    BindToken(o, token, /*is_query=*/true);
+    o->query_sent_unix_us = UnixUs();
+    o->next_query_ns = now_ns + cfg.unknown_query_interval_ms * kNsPerMs;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The store batch
+
+void Gateway::Loop::CommitBatch(int64_t now_ns) {
+  if (!retry_outcomes_.empty() && now_ns >= store_retry_not_before_ns_) {
+    for (Order* o : retry_outcomes_) {
+      changes_.push_back(Change::Event(o->outcome_event, o->key, o->outcome_reply));
+      items_.push_back({o, BatchPurpose::kOutcome});
+    }
+    retry_outcomes_.clear();
+  }
+  if (changes_.empty()) return;
+  results_.assign(changes_.size(), ChangeResult{});
+  const int64_t now_us = UnixUs();
+  const absl::Status applied = store->Apply(changes_, now_us / 1000, absl::MakeSpan(results_));
+  counters.store_batches.fetch_add(1, std::memory_order_relaxed);
+
+  // Copy out: handlers below may erase orders and must not touch the batch vectors.
+  std::vector<BatchItem> items;
+  items.swap(items_);
+  std::vector<ChangeResult> results;
+  results.swap(results_);
+  changes_.clear();
+
+  if (!applied.ok()) {
+    // Fail closed: nothing of the batch is durable, so nothing new is sent.
+    spdlog::error("store write failed ({}): {} change(s) not applied; failing closed",
+                  absl::StatusCodeToString(applied.code()), items.size());
+    for (const BatchItem& item : items) {
+      Order* o = item.order;
+      if (item.purpose == BatchPurpose::kReserve) {
+        for (const Waiter& w : o->waiters) {
+          ReplyError(w, o->key, ErrorCode::kStoreUnavailable, true);
+        }
+        o->waiters.clear();
+        --reserving_or_sent_;
+        EraseOrder(o);
+      } else {
+        retry_outcomes_.push_back(o);  // learned, not yet durable: clients wait (PENDING)
+      }
+    }
+    store_retry_not_before_ns_ = now_ns + kStoreRetryMs * kNsPerMs;
+    items_.swap(items);  // keep capacity
+    items_.clear();
+    RecountInFlight();
+    return;
+  }
+
+  for (size_t i = 0; i < items.size(); ++i) {
+    Order* o = items[i].order;
+    const ChangeResult& res = results[i];
+    if (items[i].purpose == BatchPurpose::kReserve) {
+      if (res.outcome == ChangeOutcome::kApplied) {
+        SendOrder(o, now_ns);
+        continue;
+      }
+      --reserving_or_sent_;
+      if (res.outcome == ChangeOutcome::kExists && res.existing) {
+        for (const Waiter& w : o->waiters) {
+          AnswerFromRecord(w, o->key, o->fingerprint, *res.existing, /*check_fingerprint=*/true);
+        }
+      } else {
+        for (const Waiter& w : o->waiters) {
+          ReplyError(w, o->key, ErrorCode::kStoreUnavailable, true);
+        }
+      }
+      o->waiters.clear();
+      EraseOrder(o);
+      continue;
+    }
+    // An outcome (FILLED / REJECTED / UNKNOWN at the bridge deadline).
+    o->outcome_pending = false;
+    if (res.outcome != ChangeOutcome::kApplied) {
+      spdlog::error("order {}: store refused transition to {} (state {}); replaying the record",
+                    o->key, static_cast<int>(o->outcome_event),
+                    SV(idempotency::StateName(res.state_after)));
+      if (o->phase == Phase::kSent) --reserving_or_sent_;
+      if (res.existing) {
+        for (const Waiter& w : o->waiters) {
+          AnswerFromRecord(w, o->key, {}, *res.existing, /*check_fingerprint=*/false);
+        }
+      }
+      o->waiters.clear();
+      EraseOrder(o);
+      continue;
+    }
+    if (o->outcome_event == RecordEvent::kBridgeTimedOut) {
+      --reserving_or_sent_;
+      o->phase = Phase::kUnknown;
+      o->unknown_reply = std::move(o->outcome_reply);
+      o->next_query_ns = now_ns + cfg.unknown_query_interval_ms * kNsPerMs;
+      counters.orders_unknown.fetch_add(1, std::memory_order_relaxed);
+      spdlog::info("order {} UNKNOWN: no bridge reply within {} ms", o->key, cfg.bridge_timeout_ms);
+      ReplyAll(o, o->unknown_reply);
+      continue;
+    }
+    const bool filled = o->outcome_event == RecordEvent::kOutcomeFilled;
+    (filled ? counters.orders_filled : counters.orders_rejected)
+        .fetch_add(1, std::memory_order_relaxed);
+    if (o->phase == Phase::kUnknown) {
+      counters.unknown_resolved.fetch_add(1, std::memory_order_relaxed);
+      spdlog::info("order {} resolved UNKNOWN -> {}", o->key, filled ? "FILLED" : "REJECTED");
+    } else {
+      --reserving_or_sent_;
+      spdlog::info("order {} {}", o->key, filled ? "FILLED" : "REJECTED");
+    }
+    ReplyAll(o, o->outcome_reply);
+    EraseOrder(o);
+  }
+  items.clear();
+  items_.swap(items);
+  RecountInFlight();
+}
+
+// ---------------------------------------------------------------------------------------------
+// The loop
+
+int64_t Gateway::Loop::PollTimeoutMs(int64_t now_ns) const {
+  int64_t next = link->NextDeadlineNs();
+  if (!waiter_deadlines_.empty()) next = std::min(next, waiter_deadlines_.top().deadline_ns);
+  if (!retry_outcomes_.empty()) next = std::min(next, store_retry_not_before_ns_);
+  if (next <= now_ns) return 0;
+  const int64_t ms = (next - now_ns + kNsPerMs - 1) / kNsPerMs;
+  return std::min<int64_t>(ms, kMaxPollMs);
+}
+
+bool Gateway::Loop::Drained() const {
+  return reserving_or_sent_ == 0 && relays_.empty() && retry_outcomes_.empty();
+}
+
+absl::Status Gateway::Loop::Run() {
+  ready.store(true);
+  transport::PollEntry entries[3] = {
+      {front->poll_handle()}, {link->poll_handle()}, {link->monitor_handle()}};
+  int64_t stop_deadline_ns = std::numeric_limits<int64_t>::max();
+  bool stopping = false;
+  while (true) {
+    int64_t now_ns = SteadyNs();
+    for (auto& e : entries) e.readable = false;
+    auto polled = transport::PollReadable(absl::MakeSpan(entries), static_cast<int>(PollTimeoutMs(now_ns)));
+    if (!polled.ok()) {
+      ready.store(false);
+      return polled.status();
+    }
+    now_ns = SteadyNs();
+
+    events_.clear();
+    link->Poll(now_ns, &events_);
+    bridge_up.store(link->IsUp(), std::memory_order_relaxed);
+    for (BridgeEvent& ev : events_) HandleBridgeEvent(ev, now_ns);
+
+    DrainFrontEnd(now_ns);
+    SendDueQueries(now_ns);
+    CommitBatch(now_ns);
+    ExpireWaiters(now_ns);
+
+    if (stop_requested.load(std::memory_order_relaxed) && !stopping) {
+      stopping = true;
+      ready.store(false);
+      stop_deadline_ns = now_ns + (cfg.bridge_timeout_ms + 1000) * kNsPerMs;
+      spdlog::info("stopping: no new orders; waiting for {} in flight", reserving_or_sent_);
+    }
+    if (stopping && (Drained() || now_ns >= stop_deadline_ns)) break;
+  }
+  // Answer whoever still waits, so no REQ client is left hanging on a closed gateway.
+  const int64_t now_ns = SteadyNs();
+  for (auto& [key, owned] : orders_) {
+    for (Waiter& w : owned->waiters) w.deadline_ns = now_ns;
+  }
+  ExpireWaiters(now_ns + 1);
+  spdlog::info("stopped: {} order(s) left UNKNOWN or in flight in the store", orders_.size());
+  return absl::OkStatus();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Gateway
+
+Gateway::Gateway() = default;
+Gateway::~Gateway() {
+  if (loop_) {
+    // Sockets before the context, or queued replies are lost.
+    loop_->front.reset();
+    loop_->link.reset();
+    loop_->io.reset();
+    loop_->store.reset();
+  }
+}
+
+absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& cfg) {
+  return Start(cfg, nullptr);
+}
+
+absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
+    const GatewayConfig& cfg, std::unique_ptr<idempotency::Store> store) {
+  absl::Status valid = ValidateConfig(cfg);
+  if (!valid.ok()) return valid;
+  std::unique_ptr<Gateway> gw(new Gateway());
+  gw->loop_ = std::make_unique<Loop>();
+  gw->loop_->cfg = cfg;
+  gw->loop_->store = std::move(store);
+  absl::Status init = gw->loop_->Init();
+  if (!init.ok()) return init;
+  return gw;
+}
+
+absl::Status Gateway::Run() { return loop_->Run(); }
+void Gateway::Stop() { loop_->stop_requested.store(true); }
+const std::string& Gateway::front_endpoint() const { return loop_->front_endpoint; }
+bool Gateway::ready() const { return loop_->ready.load(); }
+bool Gateway::bridge_up() const { return loop_->bridge_up.load(); }
+uint64_t Gateway::in_flight() const { return loop_->in_flight.load(); }
+const GatewayCounters& Gateway::counters() const { return loop_->counters; }
+const GatewayConfig& Gateway::config() const { return loop_->cfg; }
+
+}  // namespace ordergate::gateway

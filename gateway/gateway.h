@@ -1,0 +1,94 @@
+// Gateway: the order pipeline between strategies (transport::FrontEnd) and the MT5 bridge
+// (transport::BridgeLink), guarded by the idempotency store. One event loop, one thread:
+//
+//   drain what has arrived -> reserve the new orders in ONE store batch (one fsync: group commit)
+//   -> forward them to the bridge -> record bridge outcomes (same batch discipline) -> answer.
+//
+//   absl::StatusOr<std::unique_ptr<Gateway>> gw = Gateway::Start(config);   // start-up: may fail
+//   std::thread loop([&] { (*gw)->Run(); });
+//   ...
+//   (*gw)->Stop();   // from any thread or a signal handler
+//   loop.join();
+//
+// Invariants (docs/protocol.md, section 3), each with the code that holds it:
+//  - at most once per uuid: a uuid is forwarded only after its reservation was kApplied in the
+//    store, which refuses a second reservation of a key (kExists);
+//  - nothing is sent before its reservation is durable: Send happens only after Apply() returned OK;
+//  - an UNKNOWN is never resent: UNKNOWN orders are only asked about (ORDER_STATUS), never re-sent,
+//    and a reply (late, or to the question) moves them to FILLED/REJECTED;
+//  - fail closed: when the store cannot write, STORE_UNAVAILABLE and nothing is sent.
+// Thread-safety: Run() on one thread; Stop(), ready(), bridge_up(), counters() from any thread.
+#ifndef ORDERGATE_GATEWAY_GATEWAY_H_
+#define ORDERGATE_GATEWAY_GATEWAY_H_
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "gateway/config.h"
+#include "idempotency/store.h"
+
+namespace ordergate::gateway {
+
+// Monotonic counters, readable from any thread (relaxed: each is exact, the set is not a snapshot).
+struct GatewayCounters {
+  std::atomic<uint64_t> requests{0};           // bodies received on the front end
+  std::atomic<uint64_t> orders_submitted{0};   // OPEN/CLOSE forwarded to the bridge
+  std::atomic<uint64_t> orders_filled{0};
+  std::atomic<uint64_t> orders_rejected{0};    // recorded bridge rejections
+  std::atomic<uint64_t> orders_unknown{0};     // RESERVED -> UNKNOWN at bridge_timeout_ms
+  std::atomic<uint64_t> unknown_resolved{0};   // UNKNOWN -> FILLED/REJECTED
+  std::atomic<uint64_t> duplicates{0};         // replies with duplicate:true
+  std::atomic<uint64_t> conflicts{0};          // IDEMPOTENCY_CONFLICT
+  std::atomic<uint64_t> denied{0};             // refused by ordergate (validation, busy, down, store)
+  std::atomic<uint64_t> store_unavailable{0};
+  std::atomic<uint64_t> pending_replies{0};    // PENDING at a request's deadline
+  std::atomic<uint64_t> relays{0};             // GET_ACCOUNT / GET_POSITIONS forwarded
+  std::atomic<uint64_t> relay_timeouts{0};
+  std::atomic<uint64_t> dropped_frames{0};     // malformed envelopes the contract cannot answer
+  std::atomic<uint64_t> store_batches{0};      // Apply() calls that wrote (one fsync each in sync mode)
+  std::atomic<uint64_t> recovered_unknown{0};  // RESERVED -> UNKNOWN when the store opened
+};
+
+class Gateway {
+ public:
+  // Validates `cfg` (a misaligned configuration fails here, naming the rule), opens the store
+  // (moving every RESERVED record to UNKNOWN), binds the front end and starts connecting to the
+  // bridge. Blocks for the store's recovery. Errors carry messages (start-up path).
+  static absl::StatusOr<std::unique_ptr<Gateway>> Start(const GatewayConfig& cfg);
+
+  // The same over a store the caller opened (a shared backend, or a fault-injecting one in tests);
+  // cfg.data_dir, durability and retention are then the store's business. The store must already
+  // have recovered (RESERVED -> UNKNOWN): every RESERVED record it lists is treated as UNKNOWN.
+  static absl::StatusOr<std::unique_ptr<Gateway>> Start(const GatewayConfig& cfg,
+                                                        std::unique_ptr<idempotency::Store> store);
+  ~Gateway();
+
+  // Runs the event loop on the calling thread until Stop(): then it stops taking orders (new
+  // OPEN/CLOSE get GATEWAY_BUSY), waits for in-flight orders up to their bridge deadline, answers
+  // their waiting clients, and returns OK. Returns an error only if the loop itself cannot poll.
+  absl::Status Run();
+
+  // Async-signal-safe and thread-safe: asks Run() to drain and return.
+  void Stop();
+
+  // The front-end endpoint actually bound (resolves a wildcard port).
+  const std::string& front_endpoint() const;
+  bool ready() const;      // Run() is serving and not draining
+  bool bridge_up() const;  // the bridge link has a live connection
+  uint64_t in_flight() const;  // orders reserved and not yet terminal or UNKNOWN
+  const GatewayCounters& counters() const;
+  const GatewayConfig& config() const;
+
+ private:
+  Gateway();
+  class Loop;
+  std::unique_ptr<Loop> loop_;
+};
+
+}  // namespace ordergate::gateway
+
+#endif  // ORDERGATE_GATEWAY_GATEWAY_H_

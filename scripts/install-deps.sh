@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages ordergate builds, tests and demos with. Idempotent: when every
+# package is already present it does nothing (no apt-get update, no network).
+set -euo pipefail
+PACKAGES=(
+  build-essential cmake ninja-build pkgconf git       # toolchain
+  cppzmq-dev libzmq3-dev libsodium-dev                # ZeroMQ (+ CURVE/SHA-256 via libsodium)
+  libabsl-dev librocksdb-dev libspdlog-dev            # Status/containers, the store, logs
+  libsimdjson-dev libtomlplusplus-dev libcpp-httplib-dev  # JSON, config, /metrics
+  catch2 libbenchmark-dev                             # tests, component benchmarks
+  python3 procps curl                                 # scripts (ps, pkill, the demo reads /metrics)
+)
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+echo "install-deps: installing ${missing[*]}"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,121 @@
+// Fail closed on a full disk, and recover once space returns, on a real (tiny) tmpfs.
+#include <sys/mount.h>
+
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "idempotency/rocksdb_store.h"
+#include "test_util.h"
+
+namespace ordergate::idempotency {
+namespace {
+
+using testing::LookupOrDie;
+using testing::OpenOrDie;
+using testing::TempDir;
+
+// Unmounts on scope exit, so a failed REQUIRE does not leave a mount behind.
+class TmpfsMount {
+ public:
+  explicit TmpfsMount(std::string dir) : dir_(std::move(dir)) {
+    ok_ = ::mount("tmpfs", dir_.c_str(), "tmpfs", 0, "size=4m") == 0;
+    if (!ok_) error_ = std::strerror(errno);
+  }
+  ~TmpfsMount() {
+    if (ok_) ::umount2(dir_.c_str(), MNT_DETACH);
+  }
+  bool ok() const { return ok_; }
+  const std::string& error() const { return error_; }
+  bool Resize(const char* size) {
+    return ::mount("tmpfs", dir_.c_str(), "tmpfs", MS_REMOUNT, (std::string("size=") + size).c_str()) == 0;
+  }
+
+ private:
+  std::string dir_;
+  bool ok_ = false;
+  std::string error_;
+};
+
+TEST_CASE("a store whose disk fills up fails closed with a code-only kUnavailable and recovers when space returns",
+          "[idempotency]") {
+  TempDir dir;
+  const std::string mnt = (dir.path() / "mnt").string();
+  std::filesystem::create_directories(mnt);
+  TmpfsMount fs(mnt);
+  if (!fs.ok()) {
+    WARN("cannot mount a tmpfs (" << fs.error() << "): full-disk test skipped; run as root to exercise it");
+    SUCCEED();
+    return;
+  }
+  const std::string db = mnt + "/db";
+  const std::string reply(64 * 1024, 'r');
+  std::vector<std::string> applied;
+  std::string failed_key;
+  {
+    auto store = OpenOrDie(db, Durability::kSync);
+    absl::Status failure;
+    for (int i = 0; i < 1000 && failure.ok(); ++i) {
+      const std::string key = "k" + std::to_string(i);
+      std::vector<Change> changes = {Change::Reserve(key, "fp"),
+                                     Change::Event(RecordEvent::kOutcomeFilled, key, reply)};
+      std::vector<ChangeResult> results(changes.size());
+      failure = store->Apply(changes, 1'000, absl::MakeSpan(results));
+      if (failure.ok()) {
+        applied.push_back(key);
+      } else {
+        failed_key = key;
+        for (const ChangeResult& r : results) CHECK(r.outcome != ChangeOutcome::kApplied);
+      }
+    }
+    INFO("applied " << applied.size() << " batches before the disk filled");
+    REQUIRE_FALSE(failure.ok());
+    CHECK(failure.code() == absl::StatusCode::kUnavailable);
+    CHECK(failure.message().empty());
+    REQUIRE_FALSE(applied.empty());
+
+    // Still full: every later batch fails closed too, even a small one.
+    {
+      const Change c = Change::Reserve("small", "fp");
+      ChangeResult r;
+      absl::Status s = store->Apply(absl::MakeConstSpan(&c, 1), 1'000, absl::MakeSpan(&r, 1));
+      CHECK(s.code() == absl::StatusCode::kUnavailable);
+      CHECK(r.outcome != ChangeOutcome::kApplied);
+    }
+    CHECK_FALSE(LookupOrDie(*store, failed_key).has_value());
+    CHECK(LookupOrDie(*store, applied.back())->state == RecordState::kFilled);
+
+    // Space returns: the store resumes by itself on a later Apply().
+    REQUIRE(fs.Resize("64m"));
+    absl::Status s;
+    ChangeResult r;
+    for (int attempt = 0; attempt < 50; ++attempt) {
+      const Change c = Change::Reserve("after", "fp");
+      s = store->Apply(absl::MakeConstSpan(&c, 1), 1'000, absl::MakeSpan(&r, 1));
+      if (s.ok()) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    INFO("apply after space returned: " << s.ToString());
+    REQUIRE(s.ok());
+    CHECK(r.outcome == ChangeOutcome::kApplied);
+  }
+
+  auto store = OpenOrDie(db, Durability::kSync);
+  for (const std::string& key : applied) {
+    std::optional<Record> rec = LookupOrDie(*store, key);
+    REQUIRE(rec.has_value());
+    CHECK(rec->state == RecordState::kFilled);
+    CHECK(rec->reply == reply);
+  }
+  CHECK_FALSE(LookupOrDie(*store, failed_key).has_value());
+  CHECK_FALSE(LookupOrDie(*store, "small").has_value());
+  CHECK(LookupOrDie(*store, "after")->state == RecordState::kUnknown);  // RESERVED, then recovered
+}
+
+}  // namespace
+}  // namespace ordergate::idempotency
