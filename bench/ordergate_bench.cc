@@ -52,14 +52,17 @@ struct Options {
 };
 
 struct Tally {
-  std::vector<int64_t> latencies_ns;  // first reply of each original submission
+  std::vector<int64_t> latencies_ns;  // intended send -> first final reply, one per uuid
   uint64_t sent = 0, replies = 0, filled = 0, rejected = 0, pending = 0, unknown = 0, errors = 0;
-  uint64_t duplicates = 0, conflicts = 0, other = 0, lost = 0;
+  uint64_t duplicates = 0, conflicts = 0, other = 0, unanswered = 0;
+  std::map<std::string, uint64_t> codes;  // error_code of REJECTED / error replies
 };
 
-struct Outstanding {
+// One uuid of this client: when it was meant to go out, and whether its outcome is known.
+struct OrderState {
   Clock::time_point intended;
-  bool original = true;
+  int awaiting = 0;     // submissions sent and not yet answered
+  bool final = false;   // FILLED / REJECTED / UNKNOWN / error seen
 };
 
 void Usage() {
@@ -130,16 +133,15 @@ void RunClient(const Options& opt, transport::IoContext& io, int index, int64_t 
   std::mt19937_64 rng(static_cast<uint64_t>(index) * 7919 + 17);
   std::uniform_real_distribution<double> coin(0, 1);
   simdjson::dom::parser parser;
-  absl::flat_hash_map<std::string, std::vector<Outstanding>> outstanding;
+  absl::flat_hash_map<std::string, OrderState> orders;
   std::vector<std::pair<Clock::time_point, std::string>> retries_due;  // after-reply retries
   const double per_client_rate = opt.rate > 0 ? opt.rate / opt.clients : 0;
   std::string reply;
   int64_t next_index = 0;
 
-  auto send = [&](const std::string& uuid, double volume, Clock::time_point intended,
-                  bool original) {
+  auto send = [&](const std::string& uuid, double volume) {
     if ((*client)->Send(OpenBody(uuid, volume, opt.timeout_ms, opt.symbol)).ok()) {
-      outstanding[uuid].push_back({intended, original});
+      ++orders[uuid].awaiting;
       ++tally->sent;
     }
   };
@@ -158,27 +160,34 @@ void RunClient(const Options& opt, transport::IoContext& io, int index, int64_t 
     bool dup = false;
     if (doc["duplicate"].get(dup) != simdjson::SUCCESS) dup = false;
     if (dup) ++tally->duplicates;
+    bool final = true;
     if (status == "FILLED") {
       ++tally->filled;
+    } else if (status == "REJECTED" && code == "IDEMPOTENCY_CONFLICT") {
+      ++tally->conflicts;
+      final = false;  // the answer to the conflicting copy, not to the order
     } else if (status == "REJECTED") {
-      if (code == "IDEMPOTENCY_CONFLICT") {
-        ++tally->conflicts;
-      } else {
-        ++tally->rejected;
-      }
+      ++tally->rejected;
+      ++tally->codes[std::string(code)];
     } else if (status == "PENDING") {
       ++tally->pending;
+      final = false;
     } else if (status == "UNKNOWN") {
       ++tally->unknown;
     } else {
       ++tally->errors;
+      ++tally->codes[std::string(code)];
     }
-    auto it = outstanding.find(std::string(uuid));
-    if (it == outstanding.end() || it->second.empty()) return;
-    Outstanding o = it->second.front();
-    it->second.erase(it->second.begin());
-    if (it->second.empty()) outstanding.erase(it);
-    if (o.original) {
+    auto it = orders.find(std::string(uuid));
+    if (it == orders.end()) return;
+    OrderState& o = it->second;
+    --o.awaiting;
+    if (status == "PENDING" && !o.final) {
+      send(std::string(uuid), 0.01);  // what a strategy does with PENDING: ask again, same uuid
+      return;
+    }
+    if (final && !o.final) {
+      o.final = true;
       tally->latencies_ns.push_back(
           std::chrono::duration_cast<std::chrono::nanoseconds>(now - o.intended).count());
     }
@@ -195,6 +204,12 @@ void RunClient(const Options& opt, transport::IoContext& io, int index, int64_t 
     }
   };
 
+  auto all_final = [&] {
+    for (const auto& [uuid, o] : orders) {
+      if (!o.final) return false;
+    }
+    return true;
+  };
   while (next_index < count || !retries_due.empty()) {
     Clock::time_point intended;
     if (per_client_rate > 0) {
@@ -207,7 +222,7 @@ void RunClient(const Options& opt, transport::IoContext& io, int index, int64_t 
     const auto now = Clock::now();
     for (auto it = retries_due.begin(); it != retries_due.end();) {
       if (it->first <= now) {
-        send(it->second, 0.01, it->first, false);
+        send(it->second, 0.01);
         it = retries_due.erase(it);
       } else {
         ++it;
@@ -216,18 +231,24 @@ void RunClient(const Options& opt, transport::IoContext& io, int index, int64_t 
     if (next_index >= count) continue;
     const std::string uuid = absl::StrCat(opt.prefix, "c", index, "-", next_index);
     ++next_index;
-    send(uuid, 0.01, intended, true);
+    orders[uuid].intended = intended;
+    send(uuid, 0.01);
     const double r = coin(rng);
     if (r < opt.retry_ratio / 2) {
-      send(uuid, 0.01, Clock::now(), false);  // a retry while the original is in flight
+      send(uuid, 0.01);  // a retry while the original is in flight
     } else if (r < opt.retry_ratio) {
       retries_due.emplace_back(Clock::now() + std::chrono::milliseconds(50), uuid);  // after it
     }
-    if (coin(rng) < opt.conflict_ratio) send(uuid, 0.02, Clock::now(), false);
-    if (per_client_rate == 0) drain_until(Clock::now() + std::chrono::milliseconds(opt.timeout_ms));
+    if (coin(rng) < opt.conflict_ratio) send(uuid, 0.02);
+    if (per_client_rate == 0) {
+      const auto until = Clock::now() + std::chrono::milliseconds(opt.timeout_ms);
+      while (!orders[uuid].final && Clock::now() < until) drain_until(Clock::now() + std::chrono::milliseconds(1));
+    }
   }
-  drain_until(Clock::now() + std::chrono::milliseconds(opt.drain_ms));
-  for (const auto& [uuid, list] : outstanding) tally->lost += list.size();
+  const auto drain_end = Clock::now() + std::chrono::milliseconds(opt.drain_ms);
+  while (Clock::now() < drain_end && !all_final()) drain_until(Clock::now() + std::chrono::milliseconds(10));
+  drain_until(Clock::now() + std::chrono::milliseconds(20));
+  for (const auto& [uuid, o] : orders) tally->unanswered += o.final ? 0 : 1;
 }
 
 int64_t Percentile(const std::vector<int64_t>& sorted, double p) {
@@ -287,7 +308,9 @@ int main(int argc, char** argv) {
     all.latencies_ns.insert(all.latencies_ns.end(), t.latencies_ns.begin(), t.latencies_ns.end());
     all.sent += t.sent; all.replies += t.replies; all.filled += t.filled; all.rejected += t.rejected;
     all.pending += t.pending; all.unknown += t.unknown; all.errors += t.errors;
-    all.duplicates += t.duplicates; all.conflicts += t.conflicts; all.other += t.other; all.lost += t.lost;
+    all.duplicates += t.duplicates; all.conflicts += t.conflicts; all.other += t.other;
+    all.unanswered += t.unanswered;
+    for (const auto& [code, n] : t.codes) all.codes[code] += n;
   }
   std::sort(all.latencies_ns.begin(), all.latencies_ns.end());
 
@@ -306,15 +329,20 @@ int main(int argc, char** argv) {
   const auto us = [](int64_t ns) { return static_cast<double>(ns) / 1000.0; };
   std::printf("ordergate-bench: %lld orders, %d clients, %s\n", static_cast<long long>(opt.orders),
               opt.clients, opt.rate > 0 ? absl::StrCat("open-loop ", opt.rate, "/s").c_str() : "closed-loop");
-  std::printf("  sent %llu (incl. retries/conflicts)  replies %llu  lost %llu\n",
+  std::printf("  sent %llu (incl. retries/conflicts)  replies %llu  orders without a final outcome %llu\n",
               static_cast<unsigned long long>(all.sent), static_cast<unsigned long long>(all.replies),
-              static_cast<unsigned long long>(all.lost));
+              static_cast<unsigned long long>(all.unanswered));
   std::printf("  FILLED %llu  REJECTED %llu  CONFLICT %llu  PENDING %llu  UNKNOWN %llu  error %llu  duplicate:true %llu\n",
               (unsigned long long)all.filled, (unsigned long long)all.rejected,
               (unsigned long long)all.conflicts, (unsigned long long)all.pending,
               (unsigned long long)all.unknown, (unsigned long long)all.errors,
               (unsigned long long)all.duplicates);
-  std::printf("  latency us (from intended send): p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
+  if (!all.codes.empty()) {
+    std::printf("  refusals by code:");
+    for (const auto& [code, n] : all.codes) std::printf(" %s %llu", code.c_str(), (unsigned long long)n);
+    std::printf("\n");
+  }
+  std::printf("  latency us (from intended send to final outcome): p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
               us(Percentile(all.latencies_ns, 0.50)), us(Percentile(all.latencies_ns, 0.90)),
               us(Percentile(all.latencies_ns, 0.99)), us(Percentile(all.latencies_ns, 0.999)),
               all.latencies_ns.empty() ? 0.0 : us(all.latencies_ns.back()));
@@ -329,7 +357,7 @@ int main(int argc, char** argv) {
        << ",\"filled\":" << all.filled << ",\"rejected\":" << all.rejected
        << ",\"conflicts\":" << all.conflicts << ",\"pending\":" << all.pending
        << ",\"unknown\":" << all.unknown << ",\"errors\":" << all.errors
-       << ",\"duplicate_replies\":" << all.duplicates << ",\"lost\":" << all.lost
+       << ",\"duplicate_replies\":" << all.duplicates << ",\"unanswered\":" << all.unanswered
        << ",\"duplicate_executions\":" << duplicate_executions
        << ",\"p50_us\":" << us(Percentile(all.latencies_ns, 0.5))
        << ",\"p90_us\":" << us(Percentile(all.latencies_ns, 0.9))

@@ -130,16 +130,17 @@ rocksdb::Slice ToSlice(absl::string_view s) { return rocksdb::Slice(s.data(), s.
 absl::string_view ToView(const rocksdb::Slice& s) { return absl::string_view(s.data(), s.size()); }
 
 // Drops terminal records whose last change is older than the retention, measured against the wall
-// clock at compaction time. RESERVED/UNKNOWN never expire: forgetting one could let an order that may
-// have executed be sent again. Anything it cannot read is kept. Stateless, so one instance is shared
-// by all compaction threads.
+// clock at compaction time. RESERVED/UNKNOWN never expire: forgetting one could let an order that
+// may have executed be sent again. Anything it cannot read is kept. Stateless, so one instance is
+// shared by all compaction threads.
 class RetentionFilter final : public rocksdb::CompactionFilter {
  public:
   explicit RetentionFilter(int64_t retention_ms) : retention_ms_(retention_ms) {}
 
   bool Filter(int level, const rocksdb::Slice& key, const rocksdb::Slice& value,
               std::string* new_value, bool* value_changed) const override {
-    if (value.size() < kHeaderSize || static_cast<uint8_t>(value[0]) != kRecordVersion) return false;
+    if (value.size() < kHeaderSize || static_cast<uint8_t>(value[0]) != kRecordVersion)
+      return false;
     const uint8_t state = static_cast<uint8_t>(value[kStateOffset]);
     if (!IsStoredState(state) || !IsTerminal(static_cast<RecordState>(state))) return false;
     const int64_t updated = GetI64(value.data() + kUpdatedOffset);
@@ -153,14 +154,17 @@ class RetentionFilter final : public rocksdb::CompactionFilter {
   const int64_t retention_ms_;
 };
 
-// RocksDB's info log ("LOG" in the DB directory), written through stdio. RocksDB's own file logger is
-// not usable on a full disk: Debian builds RocksDB with assertions on, and its writer asserts (aborts
-// the process) on the first write after a failed one. A full disk must make Apply() fail closed, not
-// kill the gateway, so this logger simply drops what it cannot write. Rotates once at `max_bytes`.
+// RocksDB's info log ("LOG" in the DB directory), written through stdio. RocksDB's own file logger
+// is not usable on a full disk: Debian builds RocksDB with assertions on, and its writer asserts
+// (aborts the process) on the first write after a failed one. A full disk must make Apply() fail
+// closed, not kill the gateway, so this logger simply drops what it cannot write. Rotates once at
+// `max_bytes`.
 class StdioLogger final : public rocksdb::Logger {
  public:
   StdioLogger(std::string path, long max_bytes)
-      : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL), path_(std::move(path)), max_bytes_(max_bytes) {
+      : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL),
+        path_(std::move(path)),
+        max_bytes_(max_bytes) {
     file_ = std::fopen(path_.c_str(), "a");
     if (file_ != nullptr) size_ = std::ftell(file_);
   }
@@ -168,7 +172,9 @@ class StdioLogger final : public rocksdb::Logger {
     if (file_ != nullptr) std::fclose(file_);
   }
 
-  void Logv(const char* format, va_list ap) override { Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap); }
+  void Logv(const char* format, va_list ap) override {
+    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
+  }
 
   void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
     if (level < GetInfoLogLevel()) return;
@@ -176,11 +182,13 @@ class StdioLogger final : public rocksdb::Logger {
     const auto now = std::chrono::system_clock::now();
     const std::time_t secs = std::chrono::system_clock::to_time_t(now);
     const auto micros =
-        std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() % 1'000'000;
+        std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() %
+        1'000'000;
     std::tm tm_utc{};
     gmtime_r(&secs, &tm_utc);
     size_t n = std::strftime(line, sizeof(line), "%Y/%m/%d-%H:%M:%S", &tm_utc);
-    n += static_cast<size_t>(std::snprintf(line + n, sizeof(line) - n, ".%06lld ", static_cast<long long>(micros)));
+    n += static_cast<size_t>(
+        std::snprintf(line + n, sizeof(line) - n, ".%06lld ", static_cast<long long>(micros)));
     const int body = std::vsnprintf(line + n, sizeof(line) - n - 1, format, ap);
     if (body > 0) n = std::min(sizeof(line) - 2, n + static_cast<size_t>(body));
     line[n++] = '\n';
@@ -249,7 +257,8 @@ struct RocksDbStore::Impl {
   // Serialises Apply(): the read-decide-write of a batch must not interleave with another batch,
   // or two concurrent reserves of one key could both see it absent.
   std::mutex mu;
-  // Everything below is guarded by `mu` and reused across calls to keep the hot path allocation-light.
+  // Everything below is guarded by `mu` and reused across calls to keep the hot path
+  // allocation-light.
   rocksdb::WriteBatch batch;
   rocksdb::PinnableSlice pinned;
   std::string encoded;
@@ -262,7 +271,8 @@ struct RocksDbStore::Impl {
 
   ~Impl() {
     if (db == nullptr) return;
-    for (rocksdb::ColumnFamilyHandle* h : handles) db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    for (rocksdb::ColumnFamilyHandle* h : handles)
+      db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
     db->Close().PermitUncheckedError();
     delete db;
   }
@@ -369,7 +379,8 @@ absl::Status RocksDbStore::Impl::ApplyLocked(absl::Span<const Change> changes, i
     res.state_after = *next;
   }
 
-  if (batch.Count() == 0) return absl::OkStatus();  // only kExists/kIllegal: nothing to make durable
+  if (batch.Count() == 0)
+    return absl::OkStatus();  // only kExists/kIllegal: nothing to make durable
   ws = db->Write(wo, &batch);
   if (!ws.ok()) {
     needs_resume = true;
@@ -385,7 +396,8 @@ RocksDbStore::RocksDbStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) 
 
 RocksDbStore::~RocksDbStore() = default;
 
-absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const RocksDbStoreOptions& options) {
+absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
+    const RocksDbStoreOptions& options) {
   if (options.path.empty()) return absl::InvalidArgumentError("RocksDbStore: empty path");
   if (options.retention <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("RocksDbStore: retention must be positive");
@@ -420,8 +432,8 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const RocksDbSt
   if (rocksdb::DB::ListColumnFamilies(db_options, options.path, &existing_cfs).ok()) {
     for (const std::string& name : existing_cfs) {
       if (name != rocksdb::kDefaultColumnFamilyName && name != kRecordsCf && name != kInflightCf) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("RocksDbStore: ", options.path, " has unexpected column family '", name, "'"));
+        return absl::FailedPreconditionError(absl::StrCat(
+            "RocksDbStore: ", options.path, " has unexpected column family '", name, "'"));
       }
     }
   }
@@ -434,7 +446,8 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const RocksDbSt
   rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, cfs, &impl->handles, &impl->db);
   if (!s.ok()) {
     impl->db = nullptr;
-    return absl::UnavailableError(absl::StrCat("RocksDbStore: open ", options.path, ": ", s.ToString()));
+    return absl::UnavailableError(
+        absl::StrCat("RocksDbStore: open ", options.path, ": ", s.ToString()));
   }
   impl->records = impl->handles[1];
   impl->inflight = impl->handles[2];
@@ -443,20 +456,21 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const RocksDbSt
   synced.sync = true;
 
   std::string version;
-  s = impl->db->Get(rocksdb::ReadOptions(), impl->db->DefaultColumnFamily(), kFormatVersionKey, &version);
+  s = impl->db->Get(rocksdb::ReadOptions(), impl->db->DefaultColumnFamily(), kFormatVersionKey,
+                    &version);
   if (s.IsNotFound()) {
     s = impl->db->Put(synced, impl->db->DefaultColumnFamily(), kFormatVersionKey, kFormatVersion);
     if (!s.ok()) {
-      return absl::UnavailableError(
-          absl::StrCat("RocksDbStore: writing format version in ", options.path, ": ", s.ToString()));
+      return absl::UnavailableError(absl::StrCat("RocksDbStore: writing format version in ",
+                                                 options.path, ": ", s.ToString()));
     }
   } else if (!s.ok()) {
     return absl::UnavailableError(
         absl::StrCat("RocksDbStore: reading format version in ", options.path, ": ", s.ToString()));
   } else if (version != kFormatVersion) {
-    return absl::FailedPreconditionError(absl::StrCat("RocksDbStore: ", options.path, " has format version '",
-                                                      absl::CEscape(version), "', this build reads '",
-                                                      kFormatVersion, "'"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("RocksDbStore: ", options.path, " has format version '",
+                     absl::CEscape(version), "', this build reads '", kFormatVersion, "'"));
   }
 
   // Recovery. The inflight index holds every RESERVED/UNKNOWN key, so this costs O(in flight).
@@ -464,7 +478,8 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const RocksDbSt
   std::vector<std::string> stale;  // index entries without an in-flight record (never written so)
   uint64_t in_flight = 0;
   {
-    std::unique_ptr<rocksdb::Iterator> it(impl->db->NewIterator(rocksdb::ReadOptions(), impl->inflight));
+    std::unique_ptr<rocksdb::Iterator> it(
+        impl->db->NewIterator(rocksdb::ReadOptions(), impl->inflight));
     rocksdb::PinnableSlice value;
     Record r;
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
@@ -489,7 +504,8 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const RocksDbSt
       if (r.state == RecordState::kReserved) reserved.push_back(r.key);
     }
     if (!it->status().ok()) {
-      return absl::UnavailableError(absl::StrCat("RocksDbStore: recovery scan: ", it->status().ToString()));
+      return absl::UnavailableError(
+          absl::StrCat("RocksDbStore: recovery scan: ", it->status().ToString()));
     }
   }
   impl->in_flight.store(in_flight, std::memory_order_relaxed);
@@ -498,10 +514,12 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(const RocksDbSt
   if (!reserved.empty()) {
     std::vector<Change> changes;
     changes.reserve(reserved.size());
-    for (const std::string& k : reserved) changes.push_back(Change::Event(RecordEvent::kRecovered, k));
+    for (const std::string& k : reserved)
+      changes.push_back(Change::Event(RecordEvent::kRecovered, k));
     std::vector<ChangeResult> results(changes.size());
     std::lock_guard<std::mutex> lock(impl->mu);
-    absl::Status st = impl->ApplyLocked(changes, WallClockUnixMs(), absl::MakeSpan(results), synced);
+    absl::Status st =
+        impl->ApplyLocked(changes, WallClockUnixMs(), absl::MakeSpan(results), synced);
     if (!st.ok()) {
       return absl::Status(st.code(), absl::StrCat("RocksDbStore: recovery of ", reserved.size(),
                                                   " RESERVED records could not be written"));
@@ -541,8 +559,10 @@ absl::Status RocksDbStore::Apply(absl::Span<const Change> changes, int64_t now_u
   Impl& impl = *impl_;
   std::lock_guard<std::mutex> lock(impl.mu);
   if (impl.needs_resume) {
-    // One attempt per call: cheap when the condition persists, and the store recovers by itself
-    // once space returns. Until then every batch fails closed.
+    // One attempt per call, so the store comes back by itself once the cause is gone; until then
+    // every batch fails closed. After a full disk RocksDB runs its own recovery (its SstFileManager
+    // polls every ~5 s until a memtable's worth, 64 MiB, is free) and Resume() answers Busy
+    // meanwhile: still closed.
     if (!impl.db->Resume().ok()) {
       Impl::ResetResults(results);
       return CodeOnly(absl::StatusCode::kUnavailable);

@@ -9,8 +9,15 @@
 // Layout: column family "records" (key -> encoded Record) and "inflight" (key -> empty) indexing
 // every RESERVED/UNKNOWN record, so recovery and ListInFlight() never scan the whole store.
 // Retention: a compaction filter drops terminal records whose updated time is older than
-// `retention`; RESERVED and UNKNOWN records never expire. No scan runs on the request path.
+// `retention`, judged by the wall clock when compaction reaches them (so expiry is "not before",
+// never "exactly at"); RESERVED and UNKNOWN records never expire. No scan runs on the request path.
 // rocksdb:: types never appear in this header.
+//
+// Full disk: Apply() fails closed (kUnavailable) and keeps failing until RocksDB's own recovery
+// finds a memtable's worth (64 MiB) free again, which it polls for every ~5 s; each Apply()
+// meanwhile tries Resume() once. RocksDB's info log is <path>/LOG (one LOG.old at 16 MiB), written
+// by a logger that drops lines it cannot write: Debian's RocksDB is built with assertions on and
+// its own file logger aborts the process on the write after a failed one.
 #ifndef ORDERGATE_IDEMPOTENCY_ROCKSDB_STORE_H_
 #define ORDERGATE_IDEMPOTENCY_ROCKSDB_STORE_H_
 
@@ -35,9 +42,12 @@ struct RocksDbStoreOptions {
 class RocksDbStore final : public Store {
  public:
   // Opens (creating if needed) the store and moves every RESERVED record to UNKNOWN durably (event
-  // kRecovered) before returning. Blocks. Returns kUnavailable (with a message: start-up path) when
-  // the directory cannot be opened or recovery cannot be written; kFailedPrecondition when the data
-  // was written by an incompatible format version.
+  // kRecovered, one fsynced batch, whatever `durability` says) before returning. Blocks; cost is
+  // proportional to the in-flight count. Statuses carry messages (start-up path): kUnavailable when
+  // the directory cannot be opened (missing permissions, held by another process) or recovery
+  // cannot be written; kFailedPrecondition when the data was written by an incompatible format
+  // version or holds unknown column families; kDataLoss when an in-flight record cannot be decoded;
+  // kInvalidArgument for an empty path or a non-positive retention.
   static absl::StatusOr<std::unique_ptr<RocksDbStore>> Open(const RocksDbStoreOptions& options);
 
   ~RocksDbStore() override;  // flushes nothing extra: every Apply() was already durable
@@ -47,6 +57,8 @@ class RocksDbStore final : public Store {
   absl::StatusOr<std::optional<Record>> Lookup(absl::string_view key) override;
   absl::StatusOr<std::vector<Record>> ListInFlight() override;
   StoreStats Stats() override;
+
+  // Stats().records is RocksDB's estimate (rocksdb.estimate-num-keys); in_flight is exact.
 
   // Records moved RESERVED -> UNKNOWN by Open().
   uint64_t recovered_count() const { return recovered_count_; }
@@ -62,7 +74,11 @@ class RocksDbStore final : public Store {
 };
 
 // The record encoding, exposed for the compaction filter and tests. Fixed-offset header
-// (version, state, created, updated) so the filter reads state and age without a full decode.
+// (version, state, created, updated) so the filter reads state and age without a full decode:
+//   [u8 version=1][u8 state][i64 created_ms][i64 updated_ms][u32 fp_len][fp][u32 reply_len][reply]
+// all little endian. Encode expects a stored state (not kAbsent). Decode is strict and returns
+// kDataLoss (never crashes) on a truncated value, an unknown version or state, a length running
+// past the end, or trailing bytes.
 std::string EncodeRecordValue(const Record& r);
 absl::StatusOr<Record> DecodeRecordValue(absl::string_view key, absl::string_view value);
 

@@ -77,18 +77,28 @@ class Store {
   // reserved twice in one batch: the second is kExists). `now_unix_ms` stamps created/updated times.
   // Blocks for one WAL write, plus one fsync under Durability::kSync.
   // Returns OK: every kApplied change is durable at the configured level.
-  //   kUnavailable: the write failed (disk full, I/O error, store closed): NOTHING of the batch is
-  //     durable and the caller must act as if no change was applied (fail closed). Code-only status.
-  //   kInvalidArgument: results.size() != changes.size(), or an empty key.
+  //   kUnavailable: the write failed (disk full, I/O error, store closed): the caller must act as
+  //     if no change of the batch was applied (fail closed). A store stays unavailable until its
+  //     cause is gone; each later Apply() retries recovery. (Bytes of a failed batch may still have
+  //     reached the log: after a restart its changes may or may not be present, a reservation then
+  //     as UNKNOWN, which errs on the safe side.)
+  //   kDataLoss: a stored record of a key in the batch cannot be decoded; nothing written. Handle
+  //     it like kUnavailable.
+  //   kInvalidArgument: results.size() != changes.size(), an empty key, or a fingerprint/reply over
+  //     4 GiB; nothing written.
+  // Every error status is code-only (no message: no allocation on the request path), and on any
+  // non-OK status every results[i] is reset to a default ChangeResult and means nothing.
   virtual absl::Status Apply(absl::Span<const Change> changes, int64_t now_unix_ms,
                              absl::Span<ChangeResult> results) = 0;
 
   // The record of `key`, or nullopt. Blocks on a point read (bloom filter makes misses cheap).
-  // kUnavailable when the store cannot be read.
+  // Code-only statuses: kUnavailable when the store cannot be read, kDataLoss when the stored value
+  // cannot be decoded, kInvalidArgument for an empty key.
   virtual absl::StatusOr<std::optional<Record>> Lookup(absl::string_view key) = 0;
 
   // Every RESERVED and UNKNOWN record, from a dedicated index (cost proportional to the in-flight
-  // count, not to the store size).
+  // count, not to the store size), as of one consistent point in time. Not for the request path:
+  // error statuses carry messages.
   virtual absl::StatusOr<std::vector<Record>> ListInFlight() = 0;
 
   virtual StoreStats Stats() = 0;

@@ -8,9 +8,9 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 ORDERS=${1:-3000}
 RATE=${2:-1000}
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
-cmake --build build -j "$(nproc)" --target ordergated ordergate-bridge-sim ordergate-bench
-BIN=build/bin
+cmake -S . -B "${BUILD_DIR:-build}" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "${BUILD_DIR:-build}" -j "$(nproc)" --target ordergated ordergate-bridge-sim ordergate-bench
+BIN="${BUILD_DIR:-build}/bin"
 WORK=$(mktemp -d /tmp/ordergate-demo.XXXXXX)
 cleanup() {
   [ -n "${GW_PID:-}" ] && kill "$GW_PID" 2>/dev/null || true
@@ -28,7 +28,7 @@ wait_line() {  # file, pattern
 }
 
 "$BIN/ordergate-bridge-sim" --bind 'tcp://127.0.0.1:*' --journal "$WORK/journal.jsonl" \
-    --latency lognormal:2:20 --seed 7 >"$WORK/sim.out" 2>"$WORK/sim.err" &
+    --latency lognormal:0.3:3 --seed 7 >"$WORK/sim.out" 2>"$WORK/sim.err" &
 SIM_PID=$!
 wait_line "$WORK/sim.out" "listening on"
 SIM_EP=$(sed -n 's/.*listening on \(tcp:[^ ]*\).*/\1/p' "$WORK/sim.out" | head -1)
@@ -40,7 +40,7 @@ GW_PID=$!
 wait_line "$WORK/gw.out" "ordergated ready"
 GW_EP=$(sed -n 's/.*listen=\([^ ]*\).*/\1/p' "$WORK/gw.out" | head -1)
 METRICS_PORT=$(sed -n 's/.*metrics_port=\([0-9]*\).*/\1/p' "$WORK/gw.out" | head -1)
-echo "demo: bridge simulator at $SIM_EP (lognormal p50 2 ms / p99 20 ms), gateway at $GW_EP (durability sync)"
+echo "demo: bridge simulator at $SIM_EP (serial like MT5-CRS, lognormal p50 0.3 ms / p99 3 ms), gateway at $GW_EP (durability sync)"
 sleep 0.3
 
 "$BIN/ordergate-bench" --endpoint "$GW_EP" --orders "$ORDERS" --rate "$RATE" --clients 4 \

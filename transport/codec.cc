@@ -114,7 +114,9 @@ bool CheckStructure(const dom::element& e, int depth, int max_depth) {
       if (IsContainer(kv.value) && !CheckStructure(kv.value, depth + 1, max_depth)) return false;
     }
   } else if (e.type() == element_type::ARRAY) {
-    for (dom::element child : e.get_array().value_unsafe()) {
+    // Bound to a local: value_unsafe() refers into the temporary simdjson_result.
+    const dom::array arr = e.get_array().value_unsafe();
+    for (dom::element child : arr) {
       if (IsContainer(child) && !CheckStructure(child, depth + 1, max_depth)) return false;
     }
   }
@@ -474,7 +476,8 @@ ErrorCode DecodeRequest(absl::string_view body, const DecodeLimits& limits, int6
   if (!CheckStructure(root, 1, max_depth)) return ErrorCode::kInvalidJson;
 
   Fields f;
-  for (dom::key_value_pair kv : root.get_object().value_unsafe()) {
+  const dom::object obj = root.get_object().value_unsafe();
+  for (dom::key_value_pair kv : obj) {
     const int idx = FieldIndex(kv.key);
     if (idx >= 0) {
       f.value[idx] = kv.value;
@@ -499,6 +502,10 @@ ErrorCode DecodeRequest(absl::string_view body, const DecodeLimits& limits, int6
   if (action == Action::kOpen || action == Action::kClose || action == Action::kOrderStatus) {
     if (!f.has[kFUuid]) return ErrorCode::kMissingUuid;
     if (!uuid_valid) return ErrorCode::kInvalidUuid;
+  } else if (f.has[kFUuid] && f.value[kFUuid].type() != element_type::STRING) {
+    // The contract restricts the uuid's characters only for orders; PING and the relayed GET_*
+    // accept any string, as the bridge does (it is just not captured when it is no ClientOrderId).
+    return ErrorCode::kInvalidUuid;
   }
 
   if (f.has[kFTimeoutMs]) {
@@ -545,7 +552,8 @@ BridgeReply DecodeBridgeReply(absl::string_view body) {
   std::string_view status_text;
   bool has_status = false;
 
-  for (dom::key_value_pair kv : root.get_object().value_unsafe()) {
+  const dom::object obj = root.get_object().value_unsafe();
+  for (dom::key_value_pair kv : obj) {
     const std::string_view key = kv.key;
     std::string_view s;
     if (key == "uuid") {
@@ -799,7 +807,8 @@ void AppendJsonNumber(double v, std::string* out) {
 
 void AppendIsoTimestamp(int64_t unix_us, bool basic, std::string* out) {
   const int64_t secs = FloorDiv(unix_us, kMicrosPerSecond);
-  const int64_t micros = unix_us - secs * kMicrosPerSecond;
+  int64_t micros = unix_us % kMicrosPerSecond;  // not unix_us - secs * 1e6: that overflows at the ends
+  if (micros < 0) micros += kMicrosPerSecond;
   const int64_t days = FloorDiv(secs, 86400);
   const int64_t sod = secs - days * 86400;
   int64_t year = 0;

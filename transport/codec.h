@@ -29,23 +29,36 @@ struct DecodeLimits {
 };
 
 // Decodes one front-end request body. On kOk, `out` is fully validated for its action:
-//   - `action` case-insensitive; missing/not a string -> kMissingAction; unknown -> kUnknownAction.
+//   - `action` case-insensitive; missing/empty/not a string -> kMissingAction; unknown ->
+//     kUnknownAction.
 //   - OPEN/CLOSE/ORDER_STATUS: uuid required (kMissingUuid), valid ClientOrderId (kInvalidUuid,
-//     also for a non-string).
-//   - OPEN: symbol (kMissingSymbol; non-string or > 64 chars -> kInvalidField), type (kMissingType;
-//     unknown or non-string -> kInvalidType), volume finite, > 0, <= max_volume, a JSON number
-//     (kInvalidVolume), price/sl/tp finite numbers >= 0 (kInvalidPrice), comment string <= 31
-//     (kInvalidField), magic integer (kInvalidField).
-//   - CLOSE: ticket a positive integer (kMissingTicket when absent; kInvalidField otherwise).
-//   - timeout_ms an integer 1..600000 (kInvalidField).
-//   - risk_signature, when present: "RISK_PASS:<checksum>:<timestamp>" split on the first two
-//     colons, checksum >= 8 chars, timestamp ISO 8601 (basic or extended, UTC) not older than
-//     signature_ttl_ms and not more than signature_ttl_ms in the future -> else kRiskSignatureInvalid.
-//   - Body larger than max_request_bytes -> kOversize. Not an object, invalid JSON or UTF-8,
-//     NaN/Infinity literals, numbers out of double range, nesting deeper than max_depth, a
-//     duplicated key -> kInvalidJson. Unknown fields are ignored (as the bridge does).
+//     also for a non-string). PING/GET_*: optional; a non-string -> kInvalidUuid, but any string
+//     is accepted as the bridge does (the contract restricts its form only for orders) and is
+//     captured in `out->uuid` only when it is a valid ClientOrderId.
+//   - OPEN: symbol (kMissingSymbol, also ""; non-string or > 64 bytes -> kInvalidField), type
+//     (kMissingType, also ""; unknown or non-string -> kInvalidType; case-insensitive), volume
+//     finite, > 0, <= max_volume, a JSON number, integer or not (kInvalidVolume, also when absent),
+//     price/sl/tp finite numbers >= 0 (kInvalidPrice), comment string <= 31 bytes (kInvalidField),
+//     magic an int64 JSON integer (kInvalidField; 7.0 is not an integer). Fields of other actions
+//     (ticket) are ignored.
+//   - CLOSE: ticket a positive int64 JSON integer (kMissingTicket when absent; kInvalidField
+//     otherwise). OPEN-only fields are ignored.
+//   - GET_POSITIONS: symbol, when present, a string <= 64 bytes (kInvalidField) -> status_symbol.
+//   - timeout_ms (any action) an integer 1..600000 (kInvalidField).
+//   - risk_signature, on OPEN only (the bridge ignores it elsewhere), when present:
+//     "RISK_PASS:<checksum>:<timestamp>" split on the first two colons, checksum >= 8 chars,
+//     timestamp ISO 8601 (basic or extended, UTC) not older than signature_ttl_ms and not more
+//     than signature_ttl_ms in the future -> else kRiskSignatureInvalid (also for a non-string).
+//   - Body larger than max_request_bytes -> kOversize. Not an object, empty, invalid JSON or
+//     UTF-8, NaN/Infinity literals, numbers out of double range, integers beyond uint64 (simdjson
+//     rejects the whole document, so a huge ticket is kInvalidJson, not kInvalidField), nesting
+//     deeper than max_depth (the root object is depth 1), a duplicated key in any object ->
+//     kInvalidJson. Unknown fields are ignored (as the bridge does).
+// Checks run in that order: envelope, action, uuid, timeout_ms, then the action's fields in the
+// bridge's order (symbol, type, volume, ...); the first failure is returned.
 // Even on error, `out->action` and `out->uuid` are filled when they could be read, so the error
-// reply can echo the uuid. Never throws; allocates nothing per call after warm-up.
+// reply can echo the uuid; `*out` is reset first. Never throws; allocates nothing per call after
+// warm-up.
 ErrorCode DecodeRequest(absl::string_view body, const DecodeLimits& limits, int64_t now_unix_us,
                         Request* out);
 
@@ -59,24 +72,36 @@ enum class BridgeStatus : uint8_t {
   kOther,     // any other status text, or none
 };
 
+// The ticket is read leniently (int, integral double, or digit string), because misreading a real
+// ticket as none would turn an executed order into BRIDGE_NO_TICKET. A FILLED whose ticket is
+// present but unreadable (negative, fractional, another type) is kOther, never kNoTicket; a null
+// ticket counts as absent. Status texts are matched case-insensitively.
 struct BridgeReply {
   bool parsed = false;        // false: not a JSON object (the gateway cannot learn the outcome)
-  bool has_uuid = false;
+  bool has_uuid = false;      // the member exists and is a string
   InlineString<64> uuid;      // empty when absent or not a valid ClientOrderId
   BridgeStatus status = BridgeStatus::kOther;
-  Ticket ticket;
-  InlineString<64> error_code;  // as the bridge sent it (may be empty)
+  Ticket ticket;              // > 0 only when the bridge sent a readable positive ticket
+  InlineString<64> error_code;  // as the bridge sent it (empty when absent, not a string or > 64)
 };
 
 // Decodes a bridge reply body. Never throws; unparseable input yields parsed=false.
 BridgeReply DecodeBridgeReply(absl::string_view body);
 
-// The canonical order fields (action, symbol, type, volume, price, sl, tp, ticket, magic, comment) as
-// one byte string, numbers in shortest round-trip form, so 0.10 and 0.1 are the same order.
+// The canonical order fields as one byte string, replacing *out. Numbers in shortest round-trip
+// form with -0 folded into 0, so 0.10 and 0.1 are the same order; strings length-prefixed
+// ("<bytes>:<text>") so no content can alias a separator:
+//   OPEN:  "OPEN|<symbol>|<TYPE>|<volume>|<price>|<sl>|<tp>|<magic>|<comment>"
+//          e.g. "OPEN|6:EURUSD|BUY|0.1|1.1|1|1.2|7|1:c"  (absent magic is 0: the bridge drops it)
+//   CLOSE: "CLOSE|<ticket>"
+//   other actions: the action name alone (they are never fingerprinted).
+// Stored fingerprints depend on this format: changing it makes retries of stored orders conflict.
 void CanonicalOrderFields(const Request& r, std::string* out);
 
 // Encodes the request ordergate sends to the bridge for an OPEN/CLOSE: the order's fields plus
-// `risk_signature` (OPEN only) — never the strategy's own signature or timeout_ms. Appends to *out.
+// `risk_signature` (OPEN only; omitted when empty) — never the strategy's own signature or
+// timeout_ms. `comment` is omitted when empty, `magic` when not given. Other actions get
+// {"action","uuid"} (+ "symbol" for a GET_POSITIONS filter). Appends to *out.
 void EncodeBridgeRequest(const Request& r, absl::string_view risk_signature, std::string* out);
 
 // Encodes {"uuid":..,"action":"ORDER_STATUS"} for resolving an UNKNOWN at the bridge.
@@ -88,12 +113,16 @@ void EncodeErrorReply(absl::string_view uuid, ErrorCode c, bool is_order, absl::
                       int64_t now_unix_us, std::string* out);
 
 // Takes a JSON object text (a bridge reply, or a stored one) and appends it to *out with
-// ,"duplicate":<dup>,"gateway_us":<us> added before its closing brace. Existing "duplicate" or
-// "gateway_us" members are not removed (the bridge sends neither). `object` must be a JSON object.
+// ,"duplicate":<dup>,"gateway_us":<us> added before its closing brace (no comma for "{}"; trailing
+// whitespace dropped). Existing "duplicate" or "gateway_us" members are not removed (the bridge
+// sends neither). `object` must be a JSON object; text that does not even look like one ('{'...'}')
+// is appended unchanged.
 void AppendWithGatewayFields(absl::string_view object, bool duplicate, int64_t gateway_us,
                              std::string* out);
 
-// Appends `s` as a JSON string literal (quotes included), escaping per RFC 8259.
+// Appends `s` as a JSON string literal (quotes included), escaping per RFC 8259: '"', '\\' and
+// control characters (as \u00XX); valid UTF-8 passes through, and any byte that is not part of
+// valid UTF-8 becomes \ufffd, so the output is always valid JSON.
 void AppendJsonString(absl::string_view s, std::string* out);
 // Appends a double in shortest round-trip form ("0.1", "1e+300"); non-finite values as null.
 void AppendJsonNumber(double v, std::string* out);
@@ -101,7 +130,8 @@ void AppendJsonNumber(double v, std::string* out);
 // ISO 8601 UTC with microseconds, extended ("2026-11-25T09:35:52.123456Z") or basic
 // ("20261125T093552.123456Z", the colon-free form a risk_signature needs).
 void AppendIsoTimestamp(int64_t unix_us, bool basic, std::string* out);
-// Parses either form (fraction optional, 'Z' required). False on anything else.
+// Parses either form, not mixed (fraction of 1-9 digits optional, truncated to microseconds; 'Z'
+// required; seconds 00-59). False on anything else.
 bool ParseIsoTimestamp(absl::string_view s, int64_t* unix_us);
 
 }  // namespace ordergate

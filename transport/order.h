@@ -97,6 +97,8 @@ absl::string_view ErrorCodeName(ErrorCode c);
 // Whether the reply status for `c` is "error" (envelope problems, ordergate cannot serve) or
 // "REJECTED" (order-field problems and pre-send refusals), per section 2 of the contract. Depends on
 // the action only through `is_order` (OPEN/CLOSE): field errors on other actions are "error".
+// kBridgeTimeout and kNotFound are always "error" (relay deadline, ORDER_STATUS miss): the UNKNOWN
+// and PENDING statuses of an order are the gateway's to produce, never this function's. kOk: "ok".
 absl::string_view ErrorStatus(ErrorCode c, bool is_order);
 
 // One decoded front-end request. Fields not present keep their defaults; `has_*` tell presence.

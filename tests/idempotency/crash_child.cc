@@ -1,9 +1,9 @@
 // Crash helper: idempotency_crash_child <db path> <sync|async> <count> <fd>
 //
 // Opens the store, reserves keys k000000, k000001, ... in small batches and, after each Apply()
-// returns OK, writes the number of keys applied so far (uint32, native endian) to <fd>. After <count>
-// keys it waits to be killed. The parent SIGKILLs it at some point and checks that every reported
-// key survived.
+// returns OK, writes the number of keys applied so far (uint32, native endian) to <fd>. After
+// <count> keys it waits to be killed. The parent SIGKILLs it at some point and checks that every
+// reported key survived.
 #include <unistd.h>
 
 #include <cstdint>

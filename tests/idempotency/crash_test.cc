@@ -26,7 +26,8 @@ std::string KeyOf(uint32_t i) {
 
 // Runs the crash child, SIGKILLs it once it has reported `kill_after` keys, and returns the highest
 // count it reported before dying.
-uint32_t RunAndKill(const std::string& db, const char* durability, uint32_t total, uint32_t kill_after) {
+uint32_t RunAndKill(const std::string& db, const char* durability, uint32_t total,
+                    uint32_t kill_after) {
   int fds[2];
   REQUIRE(::pipe(fds) == 0);
   const pid_t pid = ::fork();
@@ -35,8 +36,8 @@ uint32_t RunAndKill(const std::string& db, const char* durability, uint32_t tota
     ::close(fds[0]);
     const std::string count = std::to_string(total);
     const std::string fd = std::to_string(fds[1]);
-    ::execl(ORDERGATE_CRASH_CHILD, ORDERGATE_CRASH_CHILD, db.c_str(), durability, count.c_str(), fd.c_str(),
-            static_cast<char*>(nullptr));
+    ::execl(ORDERGATE_CRASH_CHILD, ORDERGATE_CRASH_CHILD, db.c_str(), durability, count.c_str(),
+            fd.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
   ::close(fds[1]);
@@ -84,8 +85,10 @@ void CheckSurvivors(const std::string& db, uint32_t total, uint32_t reported) {
   CHECK(store->Stats().in_flight == present);
 }
 
-TEST_CASE("every reservation a SIGKILLed process saw applied under async durability is UNKNOWN after reopen",
-          "[idempotency]") {
+TEST_CASE(
+    "every reservation a SIGKILLed process saw applied under async durability is UNKNOWN after "
+    "reopen",
+    "[idempotency]") {
   TempDir dir;
   constexpr uint32_t kTotal = 20'000;
   const uint32_t reported = RunAndKill(dir.db(), "async", kTotal, 2'000);
@@ -93,8 +96,10 @@ TEST_CASE("every reservation a SIGKILLed process saw applied under async durabil
   CheckSurvivors(dir.db(), kTotal, reported);
 }
 
-TEST_CASE("every reservation a SIGKILLed process saw applied under sync durability is UNKNOWN after reopen",
-          "[idempotency]") {
+TEST_CASE(
+    "every reservation a SIGKILLed process saw applied under sync durability is UNKNOWN after "
+    "reopen",
+    "[idempotency]") {
   TempDir dir;
   constexpr uint32_t kTotal = 2'000;
   const uint32_t reported = RunAndKill(dir.db(), "sync", kTotal, 200);

@@ -2,12 +2,12 @@
 #include <sys/mount.h>
 
 #include <catch2/catch.hpp>
-#include <chrono>
-#include <filesystem>
-#include <thread>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "idempotency/rocksdb_store.h"
@@ -33,7 +33,8 @@ class TmpfsMount {
   bool ok() const { return ok_; }
   const std::string& error() const { return error_; }
   bool Resize(const char* size) {
-    return ::mount("tmpfs", dir_.c_str(), "tmpfs", MS_REMOUNT, (std::string("size=") + size).c_str()) == 0;
+    return ::mount("tmpfs", dir_.c_str(), "tmpfs", MS_REMOUNT,
+                   (std::string("size=") + size).c_str()) == 0;
   }
 
  private:
@@ -42,14 +43,17 @@ class TmpfsMount {
   std::string error_;
 };
 
-TEST_CASE("a store whose disk fills up fails closed with a code-only kUnavailable and recovers when space returns",
-          "[idempotency]") {
+TEST_CASE(
+    "a store whose disk fills up fails closed with a code-only kUnavailable and recovers when "
+    "space returns",
+    "[idempotency]") {
   TempDir dir;
   const std::string mnt = (dir.path() / "mnt").string();
   std::filesystem::create_directories(mnt);
   TmpfsMount fs(mnt);
   if (!fs.ok()) {
-    WARN("cannot mount a tmpfs (" << fs.error() << "): full-disk test skipped; run as root to exercise it");
+    WARN("cannot mount a tmpfs (" << fs.error()
+                                  << "): full-disk test skipped; run as root to exercise it");
     SUCCEED();
     return;
   }
@@ -90,17 +94,22 @@ TEST_CASE("a store whose disk fills up fails closed with a code-only kUnavailabl
     CHECK_FALSE(LookupOrDie(*store, failed_key).has_value());
     CHECK(LookupOrDie(*store, applied.back())->state == RecordState::kFilled);
 
-    // Space returns: the store resumes by itself on a later Apply().
-    REQUIRE(fs.Resize("64m"));
+    // Space returns: the store resumes by itself on a later Apply(). RocksDB's own recovery polls
+    // free space every ~5 s and waits for a memtable's worth (64 MiB) to be free, so grow well past
+    // that and allow a few rounds.
+    REQUIRE(fs.Resize("256m"));
     absl::Status s;
     ChangeResult r;
-    for (int attempt = 0; attempt < 50; ++attempt) {
+    int failed_attempts = 0;
+    for (int attempt = 0; attempt < 400; ++attempt, ++failed_attempts) {
       const Change c = Change::Reserve("after", "fp");
       s = store->Apply(absl::MakeConstSpan(&c, 1), 1'000, absl::MakeSpan(&r, 1));
       if (s.ok()) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      CHECK(r.outcome != ChangeOutcome::kApplied);
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    INFO("apply after space returned: " << s.ToString());
+    INFO("apply after space returned: " << s.ToString() << " after " << failed_attempts
+                                        << " failed attempts");
     REQUIRE(s.ok());
     CHECK(r.outcome == ChangeOutcome::kApplied);
   }

@@ -1,8 +1,9 @@
+#include "idempotency/record.h"
+
 #include <catch2/catch.hpp>
 #include <random>
 #include <string>
 
-#include "idempotency/record.h"
 #include "idempotency/rocksdb_store.h"
 #include "test_util.h"
 
@@ -24,7 +25,8 @@ Record Sample() {
   return r;
 }
 
-TEST_CASE("NextState answers exactly the rows of the transition table and nothing else", "[idempotency]") {
+TEST_CASE("NextState answers exactly the rows of the transition table and nothing else",
+          "[idempotency]") {
   for (RecordState from : kAllStates) {
     for (RecordEvent e : kAllEvents) {
       std::optional<RecordState> expected;
@@ -34,7 +36,8 @@ TEST_CASE("NextState answers exactly the rows of the transition table and nothin
       CHECK(NextState(from, e) == expected);
     }
   }
-  STATIC_REQUIRE(NextState(RecordState::kReserved, RecordEvent::kOutcomeFilled) == RecordState::kFilled);
+  STATIC_REQUIRE(NextState(RecordState::kReserved, RecordEvent::kOutcomeFilled) ==
+                 RecordState::kFilled);
   STATIC_REQUIRE(!NextState(RecordState::kFilled, RecordEvent::kOutcomeRejected).has_value());
 }
 
@@ -72,7 +75,8 @@ TEST_CASE("an encoded record decodes to the same record, binary bytes included",
   CHECK(testing::SameRecord(*e, empty));
 }
 
-TEST_CASE("DecodeRecordValue rejects every truncation and any trailing byte as data loss", "[idempotency]") {
+TEST_CASE("DecodeRecordValue rejects every truncation and any trailing byte as data loss",
+          "[idempotency]") {
   const std::string v = EncodeRecordValue(Sample());
   for (size_t n = 0; n < v.size(); ++n) {
     absl::StatusOr<Record> d = DecodeRecordValue("k", absl::string_view(v.data(), n));
@@ -82,7 +86,8 @@ TEST_CASE("DecodeRecordValue rejects every truncation and any trailing byte as d
   CHECK(DecodeRecordValue("k", v + "x").status().code() == absl::StatusCode::kDataLoss);
 }
 
-TEST_CASE("DecodeRecordValue rejects a bad version, a bad state and oversized lengths", "[idempotency]") {
+TEST_CASE("DecodeRecordValue rejects a bad version, a bad state and oversized lengths",
+          "[idempotency]") {
   const std::string good = EncodeRecordValue(Sample());
   std::string bad_version = good;
   bad_version[0] = 2;
@@ -101,7 +106,8 @@ TEST_CASE("DecodeRecordValue rejects a bad version, a bad state and oversized le
   CHECK(DecodeRecordValue("k", huge_reply).status().code() == absl::StatusCode::kDataLoss);
 }
 
-TEST_CASE("DecodeRecordValue on random garbage never crashes and never reads out of bounds", "[idempotency]") {
+TEST_CASE("DecodeRecordValue on random garbage never crashes and never reads out of bounds",
+          "[idempotency]") {
   std::mt19937 rng(12345);
   const std::string good = EncodeRecordValue(Sample());
   for (int i = 0; i < 20000; ++i) {

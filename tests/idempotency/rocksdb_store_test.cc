@@ -1,3 +1,5 @@
+#include "idempotency/rocksdb_store.h"
+
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <fstream>
@@ -6,7 +8,6 @@
 #include <thread>
 #include <vector>
 
-#include "idempotency/rocksdb_store.h"
 #include "rocksdb/db.h"
 #include "test_util.h"
 
@@ -28,10 +29,13 @@ using testing::TempDir;
 // ---------------------------------------------------------------------------------------------
 // The transition table, row by row.
 
-TEST_CASE("every row of the transition table moves a stored record to the row's target state, also after reopen",
-          "[idempotency]") {
+TEST_CASE(
+    "every row of the transition table moves a stored record to the row's target state, also after "
+    "reopen",
+    "[idempotency]") {
   for (const Transition& row : kTransitionTable) {
-    DYNAMIC_SECTION(Str(StateName(row.from)) << " + " << EventName(row.event) << " -> " << Str(StateName(row.to))) {
+    DYNAMIC_SECTION(Str(StateName(row.from))
+                    << " + " << EventName(row.event) << " -> " << Str(StateName(row.to))) {
       TempDir dir;
       {
         auto store = OpenOrDie(dir.db());
@@ -53,7 +57,8 @@ TEST_CASE("every row of the transition table moves a stored record to the row's 
       auto reopened = OpenOrDie(dir.db());
       std::optional<Record> rec = LookupOrDie(*reopened, "key");
       // A reopen is itself a kRecovered event for RESERVED.
-      const RecordState expected_after_reopen = row.to == RecordState::kReserved ? RecordState::kUnknown : row.to;
+      const RecordState expected_after_reopen =
+          row.to == RecordState::kReserved ? RecordState::kUnknown : row.to;
       if (expected_after_reopen == RecordState::kAbsent) {
         CHECK_FALSE(rec.has_value());
       } else {
@@ -83,8 +88,9 @@ TEST_CASE("reserving an absent key stores a RESERVED record with its fingerprint
   CHECK(store->Stats().in_flight == 1);
 }
 
-TEST_CASE("a filled or rejected outcome on a RESERVED record stores the terminal state with its reply",
-          "[idempotency]") {
+TEST_CASE(
+    "a filled or rejected outcome on a RESERVED record stores the terminal state with its reply",
+    "[idempotency]") {
   const RecordEvent event = GENERATE(RecordEvent::kOutcomeFilled, RecordEvent::kOutcomeRejected);
   TempDir dir;
   {
@@ -98,7 +104,8 @@ TEST_CASE("a filled or rejected outcome on a RESERVED record stores the terminal
   CHECK(store->recovered_count() == 0);
   std::optional<Record> rec = LookupOrDie(*store, "k");
   REQUIRE(rec.has_value());
-  CHECK(rec->state == (event == RecordEvent::kOutcomeFilled ? RecordState::kFilled : RecordState::kRejected));
+  CHECK(rec->state ==
+        (event == RecordEvent::kOutcomeFilled ? RecordState::kFilled : RecordState::kRejected));
   CHECK(rec->reply == R"({"status":"x"})");
   CHECK(rec->fingerprint == "fp");
   CHECK(rec->created_unix_ms == 100);
@@ -106,13 +113,15 @@ TEST_CASE("a filled or rejected outcome on a RESERVED record stores the terminal
   CHECK(store->Stats().in_flight == 0);
 }
 
-TEST_CASE("a bridge timeout moves RESERVED to UNKNOWN, stores its optional reply and keeps it in flight",
-          "[idempotency]") {
+TEST_CASE(
+    "a bridge timeout moves RESERVED to UNKNOWN, stores its optional reply and keeps it in flight",
+    "[idempotency]") {
   TempDir dir;
   auto store = OpenOrDie(dir.db());
   Reach(*store, "k", RecordState::kReserved);
-  CHECK(ApplyOne(*store, Change::Event(RecordEvent::kBridgeTimedOut, "k", "timeout-reply")).outcome ==
-        ChangeOutcome::kApplied);
+  CHECK(
+      ApplyOne(*store, Change::Event(RecordEvent::kBridgeTimedOut, "k", "timeout-reply")).outcome ==
+      ChangeOutcome::kApplied);
   std::optional<Record> rec = LookupOrDie(*store, "k");
   REQUIRE(rec.has_value());
   CHECK(rec->state == RecordState::kUnknown);
@@ -135,8 +144,10 @@ TEST_CASE("a recovered event applied explicitly moves RESERVED to UNKNOWN", "[id
   CHECK(store->Stats().in_flight == 1);
 }
 
-TEST_CASE("releasing a RESERVED record removes it and its in-flight entry, and the key can be reserved again",
-          "[idempotency]") {
+TEST_CASE(
+    "releasing a RESERVED record removes it and its in-flight entry, and the key can be reserved "
+    "again",
+    "[idempotency]") {
   TempDir dir;
   {
     auto store = OpenOrDie(dir.db());
@@ -156,20 +167,23 @@ TEST_CASE("releasing a RESERVED record removes it and its in-flight entry, and t
   CHECK(LookupOrDie(*store, "k")->fingerprint == "fp2");
 }
 
-TEST_CASE("a late outcome moves UNKNOWN to FILLED or REJECTED and takes it out of flight", "[idempotency]") {
+TEST_CASE("a late outcome moves UNKNOWN to FILLED or REJECTED and takes it out of flight",
+          "[idempotency]") {
   const RecordEvent event = GENERATE(RecordEvent::kOutcomeFilled, RecordEvent::kOutcomeRejected);
   TempDir dir;
   {
     auto store = OpenOrDie(dir.db());
     Reach(*store, "k", RecordState::kUnknown);
     CHECK(store->Stats().in_flight == 1);
-    CHECK(ApplyOne(*store, Change::Event(event, "k", "late-reply"), 9'000).outcome == ChangeOutcome::kApplied);
+    CHECK(ApplyOne(*store, Change::Event(event, "k", "late-reply"), 9'000).outcome ==
+          ChangeOutcome::kApplied);
     CHECK(store->Stats().in_flight == 0);
   }
   auto store = OpenOrDie(dir.db());
   std::optional<Record> rec = LookupOrDie(*store, "k");
   REQUIRE(rec.has_value());
-  CHECK(rec->state == (event == RecordEvent::kOutcomeFilled ? RecordState::kFilled : RecordState::kRejected));
+  CHECK(rec->state ==
+        (event == RecordEvent::kOutcomeFilled ? RecordState::kFilled : RecordState::kRejected));
   CHECK(rec->reply == "late-reply");
   CHECK(rec->updated_unix_ms == 9'000);
   CHECK(store->ListInFlight()->empty());
@@ -178,7 +192,8 @@ TEST_CASE("a late outcome moves UNKNOWN to FILLED or REJECTED and takes it out o
 // ---------------------------------------------------------------------------------------------
 // Everything outside the table.
 
-TEST_CASE("every transition missing from the table is illegal and leaves the record untouched", "[idempotency]") {
+TEST_CASE("every transition missing from the table is illegal and leaves the record untouched",
+          "[idempotency]") {
   TempDir dir;
   auto store = OpenOrDie(dir.db());
   int n = 0;
@@ -203,17 +218,19 @@ TEST_CASE("every transition missing from the table is illegal and leaves the rec
     }
   }
   // Every (state, event) pair minus the table's rows minus the 4 reserves of an existing record.
-  CHECK(n == static_cast<int>(std::size(kAllStates) * std::size(kAllEvents) - std::size(kTransitionTable) - 4));
+  CHECK(n == static_cast<int>(std::size(kAllStates) * std::size(kAllEvents) -
+                              std::size(kTransitionTable) - 4));
 }
 
-TEST_CASE("an illegal change in a batch writes nothing for that item but the rest of the batch applies",
-          "[idempotency]") {
+TEST_CASE(
+    "an illegal change in a batch writes nothing for that item but the rest of the batch applies",
+    "[idempotency]") {
   TempDir dir;
   auto store = OpenOrDie(dir.db());
   Reach(*store, "done", RecordState::kFilled);
-  std::vector<ChangeResult> r = ApplyAll(*store, {Change::Event(RecordEvent::kOutcomeRejected, "done", "x"),
-                                                  Change::Reserve("fresh", "fp"),
-                                                  Change::Event(RecordEvent::kReleased, "nobody")});
+  std::vector<ChangeResult> r = ApplyAll(
+      *store, {Change::Event(RecordEvent::kOutcomeRejected, "done", "x"),
+               Change::Reserve("fresh", "fp"), Change::Event(RecordEvent::kReleased, "nobody")});
   CHECK(r[0].outcome == ChangeOutcome::kIllegal);
   CHECK(r[1].outcome == ChangeOutcome::kApplied);
   CHECK(r[2].outcome == ChangeOutcome::kIllegal);
@@ -224,9 +241,10 @@ TEST_CASE("an illegal change in a batch writes nothing for that item but the res
   CHECK_FALSE(LookupOrDie(*store, "nobody").has_value());
 }
 
-TEST_CASE("reserving an existing key returns kExists with the stored record and writes nothing", "[idempotency]") {
-  const RecordState state =
-      GENERATE(RecordState::kReserved, RecordState::kUnknown, RecordState::kFilled, RecordState::kRejected);
+TEST_CASE("reserving an existing key returns kExists with the stored record and writes nothing",
+          "[idempotency]") {
+  const RecordState state = GENERATE(RecordState::kReserved, RecordState::kUnknown,
+                                     RecordState::kFilled, RecordState::kRejected);
   TempDir dir;
   auto store = OpenOrDie(dir.db());
   Reach(*store, "k", state, 1'000);
@@ -242,7 +260,8 @@ TEST_CASE("reserving an existing key returns kExists with the stored record and 
   CHECK(SameRecord(*LookupOrDie(*store, "k"), *before));
 }
 
-TEST_CASE("two reserves of one key in one batch: the first applies, the second sees the first", "[idempotency]") {
+TEST_CASE("two reserves of one key in one batch: the first applies, the second sees the first",
+          "[idempotency]") {
   TempDir dir;
   auto store = OpenOrDie(dir.db());
   std::vector<ChangeResult> r =
@@ -257,15 +276,15 @@ TEST_CASE("two reserves of one key in one batch: the first applies, the second s
   CHECK(store->Stats().in_flight == 1);
 }
 
-TEST_CASE("later changes of a batch see earlier ones: reserve, time out and fill in one batch", "[idempotency]") {
+TEST_CASE("later changes of a batch see earlier ones: reserve, time out and fill in one batch",
+          "[idempotency]") {
   TempDir dir;
   auto store = OpenOrDie(dir.db());
-  std::vector<ChangeResult> r = ApplyAll(*store, {Change::Reserve("k", "fp"),
-                                                  Change::Event(RecordEvent::kBridgeTimedOut, "k"),
-                                                  Change::Event(RecordEvent::kOutcomeFilled, "k", "filled"),
-                                                  Change::Reserve("r", "fp"),
-                                                  Change::Event(RecordEvent::kReleased, "r"),
-                                                  Change::Reserve("r", "fp-again")});
+  std::vector<ChangeResult> r = ApplyAll(
+      *store,
+      {Change::Reserve("k", "fp"), Change::Event(RecordEvent::kBridgeTimedOut, "k"),
+       Change::Event(RecordEvent::kOutcomeFilled, "k", "filled"), Change::Reserve("r", "fp"),
+       Change::Event(RecordEvent::kReleased, "r"), Change::Reserve("r", "fp-again")});
   for (const ChangeResult& x : r) CHECK(x.outcome == ChangeOutcome::kApplied);
   CHECK(r[1].state_after == RecordState::kUnknown);
   CHECK(r[2].state_after == RecordState::kFilled);
@@ -280,8 +299,10 @@ TEST_CASE("later changes of a batch see earlier ones: reserve, time out and fill
   CHECK((*listed)[0].key == "r");
 }
 
-TEST_CASE("a results span of the wrong size or an empty key is an invalid argument with no message and no write",
-          "[idempotency]") {
+TEST_CASE(
+    "a results span of the wrong size or an empty key is an invalid argument with no message and "
+    "no write",
+    "[idempotency]") {
   TempDir dir;
   auto store = OpenOrDie(dir.db());
   std::vector<Change> changes = {Change::Reserve("a", "fp")};
@@ -330,7 +351,8 @@ TEST_CASE("concurrent Apply calls never both reserve the same key", "[idempotenc
         const std::string key = "k" + std::to_string(i);
         const Change c = Change::Reserve(key, "fp");
         ChangeResult r;
-        if (store->Apply(absl::MakeConstSpan(&c, 1), 1, absl::MakeSpan(&r, 1)).ok()) seen[t][i] = r.outcome;
+        if (store->Apply(absl::MakeConstSpan(&c, 1), 1, absl::MakeSpan(&r, 1)).ok())
+          seen[t][i] = r.outcome;
       }
     });
   }
@@ -346,12 +368,14 @@ TEST_CASE("concurrent Apply calls never both reserve the same key", "[idempotenc
 // ---------------------------------------------------------------------------------------------
 // Reopen and recovery.
 
-TEST_CASE("reopening moves every RESERVED record to UNKNOWN durably and counts them", "[idempotency]") {
+TEST_CASE("reopening moves every RESERVED record to UNKNOWN durably and counts them",
+          "[idempotency]") {
   TempDir dir;
   {
     auto store = OpenOrDie(dir.db());
     CHECK(store->recovered_count() == 0);
-    for (int i = 0; i < 5; ++i) Reach(*store, "res-" + std::to_string(i), RecordState::kReserved, 10);
+    for (int i = 0; i < 5; ++i)
+      Reach(*store, "res-" + std::to_string(i), RecordState::kReserved, 10);
     Reach(*store, "unk", RecordState::kUnknown, 10);
     Reach(*store, "fil", RecordState::kFilled, 10);
   }
@@ -374,13 +398,15 @@ TEST_CASE("reopening moves every RESERVED record to UNKNOWN durably and counts t
   CHECK(store->Stats().in_flight == 6);
 }
 
-TEST_CASE("FILLED and REJECTED records survive reopen with their reply and fingerprint", "[idempotency]") {
+TEST_CASE("FILLED and REJECTED records survive reopen with their reply and fingerprint",
+          "[idempotency]") {
   TempDir dir;
   {
     auto store = OpenOrDie(dir.db(), Durability::kSync);
     ApplyAll(*store, {Change::Reserve("f", "fp-f"), Change::Reserve("r", "fp-r")}, 1);
-    ApplyAll(*store, {Change::Event(RecordEvent::kOutcomeFilled, "f", R"({"status":"FILLED","ticket":7})"),
-                      Change::Event(RecordEvent::kOutcomeRejected, "r", R"({"status":"REJECTED"})")},
+    ApplyAll(*store,
+             {Change::Event(RecordEvent::kOutcomeFilled, "f", R"({"status":"FILLED","ticket":7})"),
+              Change::Event(RecordEvent::kOutcomeRejected, "r", R"({"status":"REJECTED"})")},
              2);
   }
   auto store = OpenOrDie(dir.db(), Durability::kSync);
@@ -432,7 +458,8 @@ TEST_CASE("ListInFlight lists exactly the RESERVED and UNKNOWN records, before a
   CHECK(store->Stats().records >= 3);
 }
 
-TEST_CASE("in-flight stats stay exact through reserves, outcomes, releases and reopen", "[idempotency]") {
+TEST_CASE("in-flight stats stay exact through reserves, outcomes, releases and reopen",
+          "[idempotency]") {
   TempDir dir;
   {
     auto store = OpenOrDie(dir.db());
@@ -443,11 +470,14 @@ TEST_CASE("in-flight stats stay exact through reserves, outcomes, releases and r
     ApplyAll(*store, reserves);
     CHECK(store->Stats().in_flight == 100);
     std::vector<Change> moves;
-    for (int i = 0; i < 30; ++i) moves.push_back(Change::Event(RecordEvent::kOutcomeFilled, keys[i], "r"));
+    for (int i = 0; i < 30; ++i)
+      moves.push_back(Change::Event(RecordEvent::kOutcomeFilled, keys[i], "r"));
     for (int i = 30; i < 50; ++i) moves.push_back(Change::Event(RecordEvent::kReleased, keys[i]));
-    for (int i = 50; i < 70; ++i) moves.push_back(Change::Event(RecordEvent::kBridgeTimedOut, keys[i]));
-    moves.push_back(Change::Event(RecordEvent::kOutcomeFilled, keys[0], "again"));  // illegal: no effect
-    moves.push_back(Change::Reserve(keys[99], "fp"));                                // exists: no effect
+    for (int i = 50; i < 70; ++i)
+      moves.push_back(Change::Event(RecordEvent::kBridgeTimedOut, keys[i]));
+    moves.push_back(
+        Change::Event(RecordEvent::kOutcomeFilled, keys[0], "again"));  // illegal: no effect
+    moves.push_back(Change::Reserve(keys[99], "fp"));                   // exists: no effect
     ApplyAll(*store, moves);
     CHECK(store->Stats().in_flight == 50);
   }
@@ -463,9 +493,8 @@ TEST_CASE("a store written with another format version refuses to open with Fail
   { OpenOrDie(dir.db()); }
   {
     rocksdb::DBOptions o;
-    std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {{rocksdb::kDefaultColumnFamilyName, {}},
-                                                        {"records", {}},
-                                                        {"inflight", {}}};
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+        {rocksdb::kDefaultColumnFamilyName, {}}, {"records", {}}, {"inflight", {}}};
     std::vector<rocksdb::ColumnFamilyHandle*> handles;
     rocksdb::DB* db = nullptr;
     REQUIRE(rocksdb::DB::Open(o, dir.db(), cfs, &handles, &db).ok());
@@ -474,32 +503,39 @@ TEST_CASE("a store written with another format version refuses to open with Fail
     REQUIRE(db->Close().ok());
     delete db;
   }
-  absl::StatusOr<std::unique_ptr<RocksDbStore>> s = RocksDbStore::Open(testing::TestOptions(dir.db()));
+  absl::StatusOr<std::unique_ptr<RocksDbStore>> s =
+      RocksDbStore::Open(testing::TestOptions(dir.db()));
   CHECK(s.status().code() == absl::StatusCode::kFailedPrecondition);
   CHECK_FALSE(s.status().message().empty());
 }
 
-TEST_CASE("a directory that cannot be opened is reported as unavailable with a message", "[idempotency]") {
+TEST_CASE("a directory that cannot be opened is reported as unavailable with a message",
+          "[idempotency]") {
   TempDir dir;
   const std::string file = (dir.path() / "not-a-dir").string();
   { std::ofstream(file) << "x"; }
-  absl::StatusOr<std::unique_ptr<RocksDbStore>> s = RocksDbStore::Open(testing::TestOptions(file + "/db"));
+  absl::StatusOr<std::unique_ptr<RocksDbStore>> s =
+      RocksDbStore::Open(testing::TestOptions(file + "/db"));
   CHECK(s.status().code() == absl::StatusCode::kUnavailable);
   CHECK_FALSE(s.status().message().empty());
 }
 
-TEST_CASE("a second store on the same directory is refused while the first is open", "[idempotency]") {
+TEST_CASE("a second store on the same directory is refused while the first is open",
+          "[idempotency]") {
   TempDir dir;
   auto first = OpenOrDie(dir.db());
-  absl::StatusOr<std::unique_ptr<RocksDbStore>> second = RocksDbStore::Open(testing::TestOptions(dir.db()));
+  absl::StatusOr<std::unique_ptr<RocksDbStore>> second =
+      RocksDbStore::Open(testing::TestOptions(dir.db()));
   CHECK(second.status().code() == absl::StatusCode::kUnavailable);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Retention and durability.
 
-TEST_CASE("compaction drops terminal records older than the retention and keeps old RESERVED and UNKNOWN ones",
-          "[idempotency]") {
+TEST_CASE(
+    "compaction drops terminal records older than the retention and keeps old RESERVED and UNKNOWN "
+    "ones",
+    "[idempotency]") {
   TempDir dir;
   RocksDbStoreOptions o = testing::TestOptions(dir.db());
   o.retention = absl::Seconds(1);
@@ -510,7 +546,8 @@ TEST_CASE("compaction drops terminal records older than the retention and keeps 
   Reach(*store, "old-rejected", RecordState::kRejected, long_ago);
   Reach(*store, "old-reserved", RecordState::kReserved, long_ago);
   Reach(*store, "old-unknown", RecordState::kUnknown, long_ago);
-  Reach(*store, "fresh-filled", RecordState::kFilled, now + 60'000);  // well inside 1 s even on a slow run
+  Reach(*store, "fresh-filled", RecordState::kFilled,
+        now + 60'000);  // well inside 1 s even on a slow run
   REQUIRE(store->CompactForTest().ok());
   CHECK_FALSE(LookupOrDie(*store, "old-filled").has_value());
   CHECK_FALSE(LookupOrDie(*store, "old-rejected").has_value());
@@ -522,7 +559,8 @@ TEST_CASE("compaction drops terminal records older than the retention and keeps 
   CHECK(ApplyOne(*store, Change::Reserve("old-filled", "fp")).outcome == ChangeOutcome::kApplied);
 }
 
-TEST_CASE("with the default retention, compaction keeps terminal records of recent activity", "[idempotency]") {
+TEST_CASE("with the default retention, compaction keeps terminal records of recent activity",
+          "[idempotency]") {
   TempDir dir;
   auto store = OpenOrDie(dir.db());
   const int64_t now = absl::ToUnixMillis(absl::Now());
@@ -542,8 +580,9 @@ TEST_CASE("both durability levels store records that a reopen finds", "[idempote
     for (int i = 0; i < 50; ++i) keys.push_back("k" + std::to_string(i));
     for (const std::string& k : keys) {
       REQUIRE(ApplyOne(*store, Change::Reserve(k, "fp")).outcome == ChangeOutcome::kApplied);
-      REQUIRE(ApplyOne(*store, Change::Event(RecordEvent::kOutcomeFilled, k, "reply-" + k)).outcome ==
-              ChangeOutcome::kApplied);
+      REQUIRE(
+          ApplyOne(*store, Change::Event(RecordEvent::kOutcomeFilled, k, "reply-" + k)).outcome ==
+          ChangeOutcome::kApplied);
     }
   }
   auto store = OpenOrDie(dir.db(), d);

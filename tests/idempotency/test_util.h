@@ -23,8 +23,8 @@ class TempDir {
     static std::atomic<int> counter{0};
     std::random_device rd;
     path_ = std::filesystem::temp_directory_path() /
-            ("ordergate-idem-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
-             std::to_string(rd()));
+            ("ordergate-idem-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) +
+             "-" + std::to_string(rd()));
     std::filesystem::create_directories(path_);
   }
   ~TempDir() {
@@ -56,7 +56,8 @@ inline std::unique_ptr<RocksDbStore> OpenOrDie(const RocksDbStoreOptions& o) {
   return std::move(*s);
 }
 
-inline std::unique_ptr<RocksDbStore> OpenOrDie(const std::string& path, Durability d = Durability::kAsync) {
+inline std::unique_ptr<RocksDbStore> OpenOrDie(const std::string& path,
+                                               Durability d = Durability::kAsync) {
   return OpenOrDie(TestOptions(path, d));
 }
 
@@ -86,8 +87,9 @@ inline std::optional<Record> LookupOrDie(Store& store, absl::string_view key) {
 }
 
 inline bool SameRecord(const Record& a, const Record& b) {
-  return a.key == b.key && a.state == b.state && a.fingerprint == b.fingerprint && a.reply == b.reply &&
-         a.created_unix_ms == b.created_unix_ms && a.updated_unix_ms == b.updated_unix_ms;
+  return a.key == b.key && a.state == b.state && a.fingerprint == b.fingerprint &&
+         a.reply == b.reply && a.created_unix_ms == b.created_unix_ms &&
+         a.updated_unix_ms == b.updated_unix_ms;
 }
 
 inline std::string Str(absl::string_view s) { return std::string(s.data(), s.size()); }
@@ -113,14 +115,16 @@ inline void Reach(Store& store, absl::string_view key, RecordState target, int64
       FAIL("unreachable state");
       return;
   }
-  REQUIRE(ApplyOne(store, Change::Event(next, key, "reply-reach"), now_ms).outcome == ChangeOutcome::kApplied);
+  REQUIRE(ApplyOne(store, Change::Event(next, key, "reply-reach"), now_ms).outcome ==
+          ChangeOutcome::kApplied);
 }
 
-inline constexpr RecordState kAllStates[] = {RecordState::kAbsent, RecordState::kReserved, RecordState::kFilled,
-                                             RecordState::kRejected, RecordState::kUnknown};
-inline constexpr RecordEvent kAllEvents[] = {RecordEvent::kReserve,         RecordEvent::kOutcomeFilled,
-                                             RecordEvent::kOutcomeRejected, RecordEvent::kBridgeTimedOut,
-                                             RecordEvent::kRecovered,       RecordEvent::kReleased};
+inline constexpr RecordState kAllStates[] = {RecordState::kAbsent, RecordState::kReserved,
+                                             RecordState::kFilled, RecordState::kRejected,
+                                             RecordState::kUnknown};
+inline constexpr RecordEvent kAllEvents[] = {
+    RecordEvent::kReserve,        RecordEvent::kOutcomeFilled, RecordEvent::kOutcomeRejected,
+    RecordEvent::kBridgeTimedOut, RecordEvent::kRecovered,     RecordEvent::kReleased};
 
 inline const char* EventName(RecordEvent e) {
   switch (e) {

@@ -155,10 +155,23 @@ TEST_CASE("A PING decodes with or without a uuid", "[transport]") {
   CHECK(d.req.uuid.view().empty());
 }
 
-TEST_CASE("A PING with a uuid that is no ClientOrderId is served, echoing no uuid", "[transport]") {
+TEST_CASE("A PING with a uuid string that is no ClientOrderId is served, echoing no uuid",
+          "[transport]") {
   const Decoded d = Decode(R"({"action":"PING","uuid":"has spaces"})");
   REQUIRE(d.ec == ErrorCode::kOk);
   CHECK(d.req.uuid.view().empty());
+  CHECK(Decode(R"({"action":"GET_ACCOUNT","uuid":")" + std::string(100, 'u') + "\"}").ec ==
+        ErrorCode::kOk);
+}
+
+TEST_CASE("A non-string uuid is INVALID_UUID with status error on non-order actions",
+          "[transport]") {
+  for (std::string_view a : {"PING", "GET_ACCOUNT", "GET_POSITIONS", "ORDER_STATUS"}) {
+    const Decoded d = Decode(R"({"action":")" + std::string(a) + R"(","uuid":42})");
+    INFO(a);
+    CHECK(d.ec == ErrorCode::kInvalidUuid);
+    CHECK(d.status == "error");
+  }
 }
 
 TEST_CASE("A GET_ACCOUNT decodes", "[transport]") {
@@ -800,6 +813,13 @@ TEST_CASE("Timestamps round-trip in both forms", "[transport]") {
   s.clear();
   AppendIsoTimestamp(-500000, false, &s);
   CHECK(s == "1969-12-31T23:59:59.500000Z");
+}
+
+TEST_CASE("Timestamps at the ends of int64 are written without overflow", "[transport]") {
+  std::string s;
+  AppendIsoTimestamp(INT64_MIN, true, &s);
+  AppendIsoTimestamp(INT64_MAX, false, &s);
+  CHECK(s.find("T") != std::string::npos);
 }
 
 TEST_CASE("Timestamp parsing accepts fractions of 0 to 9 digits and nothing malformed",

@@ -258,7 +258,7 @@ std::string FormatIsoBasicUtc(int64_t unix_us) {
   const time_t t = static_cast<time_t>(secs);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char buf[40];
+  char buf[96];
   std::snprintf(buf, sizeof buf, "%04d%02d%02dT%02d%02d%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(frac));
   return buf;
@@ -274,7 +274,7 @@ std::string FormatIsoExtendedUtc(int64_t unix_us) {
   const time_t t = static_cast<time_t>(secs);
   std::tm tm{};
   gmtime_r(&t, &tm);
-  char buf[40];
+  char buf[96];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(frac));
   return buf;
@@ -1192,7 +1192,7 @@ void BridgeSim::Impl::RunWorkers() {
           jobs_.push_back(Job{std::move(frames)});
         }
         jobs_cv_.notify_one();
-        frames = {};
+        frames = std::vector<zmq::message_t>();
       }
       for (int i = 0; i < 4096 && RecvFrames(pull, &frames); ++i) {
         int64_t due = 0;
@@ -1202,7 +1202,7 @@ void BridgeSim::Impl::RunWorkers() {
           forward(frames);
         } else {
           delayed.emplace(due, std::move(frames));
-          frames = {};
+          frames = std::vector<zmq::message_t>();
         }
       }
       const int64_t now = SteadyNs();

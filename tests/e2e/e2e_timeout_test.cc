@@ -1,0 +1,208 @@
+// End to end, a bridge that does not answer in time, answers late, or is not there at all.
+#include <signal.h>
+
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "e2e_checks.h"
+#include "e2e_util.h"
+
+using namespace e2e;
+
+namespace {
+
+// Small, aligned timeouts: 500 > 300 + 100. The simulator's TTL matches the gateway's.
+const std::vector<std::string> kShortGatewayTimeouts = {
+    "--bridge-signature-ttl-ms", "300", "--bridge-exec-margin-ms", "100",
+    "--bridge-timeout-ms",       "500", "--client-timeout-ms",     "2000"};
+
+// Polls ORDER_STATUS until the order leaves UNKNOWN/PENDING; returns the last reply.
+std::optional<Json> PollResolved(World& w, const std::string& uuid, Ms budget) {
+  ReqClient c(w.ctx, w.gw_endpoint);
+  std::optional<Json> last;
+  const auto deadline = std::chrono::steady_clock::now() + budget;
+  while (std::chrono::steady_clock::now() < deadline) {
+    last = c.CallJson(StatusBody(uuid), Ms(3000));
+    if (last) {
+      const std::string s = last->S("status");
+      if (s == "FILLED" || s == "REJECTED") return last;
+    }
+    std::this_thread::sleep_for(Ms(100));
+  }
+  return last;
+}
+
+}  // namespace
+
+TEST_CASE("An order the bridge never answers is UNKNOWN with BRIDGE_TIMEOUT, is never resent, and "
+          "ORDER_STATUS at the bridge resolves it to FILLED",
+          "[e2e]") {
+  World w;
+  w.StartSim({"--fault-no-reply", "1", "--signature-ttl-ms", "300"});
+  std::vector<std::string> args = kShortGatewayTimeouts;
+  // ordergated asks ORDER_STATUS only once the order's own late reply can no longer arrive
+  // (--late-reply-window-ms, 10 min by default): shorten that window so the question is asked.
+  args.insert(args.end(), {"--unknown-query-interval-ms", "200", "--late-reply-window-ms", "1000"});
+  w.StartGateway(args);
+  REQUIRE(w.WaitBridge("up"));
+  ReqClient c(w.ctx, w.gw_endpoint);
+
+  const std::string uuid = UniqueId("noreply");
+  auto first = c.CallJson(OpenBody(uuid), Ms(5000));
+  REQUIRE(first);
+  INFO("first reply: " << first->raw());
+  REQUIRE(first->S("status") == "UNKNOWN");
+  CHECK(first->S("error_code") == "BRIDGE_TIMEOUT");
+  CHECK(first->S("uuid") == uuid);
+  CHECK(first->Bool("duplicate") == false);
+  CheckGatewayFields(*first);
+
+  // A resend is never sent to the bridge again: it gets UNKNOWN (or, if the gateway already asked
+  // the bridge, the resolved outcome).
+  auto again = c.CallJson(OpenBody(uuid), Ms(5000));
+  REQUIRE(again);
+  INFO("resend reply: " << again->raw());
+  const std::string again_status = again->S("status");
+  CHECK((again_status == "UNKNOWN" || again_status == "FILLED"));
+  if (again_status == "UNKNOWN") CHECK(again->S("error_code") == "BRIDGE_TIMEOUT");
+  CHECK(again->Bool("duplicate") == true);
+  {
+    const Journal j = RequireAtMostOnce(w);
+    CHECK(j.Count(uuid) <= 1);
+  }
+
+  auto resolved = PollResolved(w, uuid, Ms(10000));
+  REQUIRE(resolved);
+  INFO("ORDER_STATUS: " << resolved->raw());
+  REQUIRE(resolved->S("status") == "FILLED");
+
+  const Journal j = RequireAtMostOnce(w);
+  REQUIRE(j.Count(uuid) == 1);
+  CHECK(resolved->Int("ticket") == j.Ticket(uuid));
+
+  auto after = c.CallJson(OpenBody(uuid));
+  REQUIRE(after);
+  INFO("resend after resolution: " << after->raw());
+  CHECK(after->S("status") == "FILLED");
+  CHECK(after->Int("ticket") == j.Ticket(uuid));
+  CHECK(after->Bool("duplicate") == true);
+  CHECK(RequireAtMostOnce(w).Count(uuid) == 1);
+}
+
+TEST_CASE("A bridge reply that arrives after bridge_timeout_ms turns UNKNOWN into FILLED",
+          "[e2e]") {
+  World w;
+  // --no-order-status: the late reply itself must resolve the order.
+  w.StartSim({"--fault-late", "1", "--fault-late-ms", "800", "--signature-ttl-ms", "300",
+              "--no-order-status"});
+  std::vector<std::string> args = kShortGatewayTimeouts;
+  args.insert(args.end(), {"--unknown-query-interval-ms", "200"});
+  w.StartGateway(args);
+  REQUIRE(w.WaitBridge("up"));
+  ReqClient c(w.ctx, w.gw_endpoint);
+
+  const std::string uuid = UniqueId("late");
+  auto first = c.CallJson(OpenBody(uuid), Ms(5000));
+  REQUIRE(first);
+  INFO("first reply: " << first->raw());
+  REQUIRE(first->S("status") == "UNKNOWN");
+  CHECK(first->S("error_code") == "BRIDGE_TIMEOUT");
+
+  auto resolved = PollResolved(w, uuid, Ms(10000));
+  REQUIRE(resolved);
+  INFO("ORDER_STATUS: " << resolved->raw());
+  REQUIRE(resolved->S("status") == "FILLED");
+
+  const Journal j = RequireAtMostOnce(w);
+  REQUIRE(j.Count(uuid) == 1);
+  CHECK(resolved->Int("ticket") == j.Ticket(uuid));
+
+  auto after = c.CallJson(OpenBody(uuid));
+  REQUIRE(after);
+  CHECK(after->S("status") == "FILLED");
+  CHECK(after->Int("ticket") == j.Ticket(uuid));
+  CHECK(after->Bool("duplicate") == true);
+  CHECK(RequireAtMostOnce(w).Count(uuid) == 1);
+}
+
+TEST_CASE("With no bridge running an OPEN is REJECTED as BRIDGE_DOWN and not recorded, so the same "
+          "uuid is FILLED once the bridge is up",
+          "[e2e]") {
+  World w;
+  const std::string bridge = "tcp://127.0.0.1:" + std::to_string(FreePort());
+  w.StartGateway({}, bridge);
+  REQUIRE(w.WaitBridge("down"));
+  ReqClient c(w.ctx, w.gw_endpoint);
+
+  const std::string uuid = UniqueId("down");
+  auto refused = c.CallJson(OpenBody(uuid));
+  REQUIRE(refused);
+  INFO("reply with the bridge down: " << refused->raw());
+  CHECK(refused->S("status") == "REJECTED");
+  CHECK(refused->S("error_code") == "BRIDGE_DOWN");
+  CHECK(refused->S("uuid") == uuid);
+
+  auto status = c.CallJson(StatusBody(uuid));
+  REQUIRE(status);
+  INFO("ORDER_STATUS: " << status->raw());
+  CHECK(status->S("status") == "error");
+  CHECK(status->S("error_code") == "NOT_FOUND");
+
+  // /readyz may or may not count the bridge; /healthz is about the process.
+  CHECK(HttpGet(w.metrics_port, "/healthz").first == 200);
+
+  w.StartSim({}, bridge);
+  REQUIRE(w.WaitBridge("up", Ms(20000)));
+  auto filled = c.CallJson(OpenBody(uuid));
+  REQUIRE(filled);
+  INFO("reply with the bridge up: " << filled->raw());
+  CHECK(filled->S("status") == "FILLED");
+  CHECK(filled->Bool("duplicate") == false);
+
+  const Journal j = RequireAtMostOnce(w);
+  CHECK(j.Count(uuid) == 1);
+  CHECK(j.Ticket(uuid) == filled->Int("ticket"));
+}
+
+TEST_CASE("An order held at a frozen bridge past its signature TTL is UNKNOWN, then never executed: "
+          "the bridge rejects it as expired and ordergate records REJECTED",
+          "[e2e]") {
+  World w;
+  w.StartSim({"--signature-ttl-ms", "300"});
+  std::vector<std::string> args = kShortGatewayTimeouts;
+  args.insert(args.end(), {"--unknown-query-interval-ms", "200", "--late-reply-window-ms", "1000"});
+  w.StartGateway(args);
+  REQUIRE(w.WaitBridge("up"));
+  ReqClient c(w.ctx, w.gw_endpoint);
+
+  // Freeze the bridge (its ZeroMQ threads too): the connection stays up, the OPEN waits in its
+  // socket buffer. Thaw it after the TTL but before the link's heartbeat gives up (3 s).
+  REQUIRE(w.sim->Signal(SIGSTOP));
+  const std::string uuid = UniqueId("frozen");
+  const auto sent = std::chrono::steady_clock::now();
+  auto first = c.CallJson(OpenBody(uuid), Ms(5000));
+  REQUIRE(first);
+  INFO("reply while the bridge is frozen: " << first->raw());
+  CHECK(first->S("status") == "UNKNOWN");
+  CHECK(first->S("error_code") == "BRIDGE_TIMEOUT");
+  std::this_thread::sleep_until(sent + Ms(1200));
+  REQUIRE(w.sim->Signal(SIGCONT));
+
+  auto resolved = PollResolved(w, uuid, Ms(10000));
+  REQUIRE(resolved);
+  INFO("ORDER_STATUS after the thaw: " << resolved->raw());
+  CHECK(resolved->S("status") == "REJECTED");
+
+  auto again = c.CallJson(OpenBody(uuid));
+  REQUIRE(again);
+  INFO("resend: " << again->raw());
+  CHECK(again->S("status") == "REJECTED");
+  CHECK(again->Bool("duplicate") == true);
+
+  const Journal j = RequireAtMostOnce(w);
+  CHECK(j.Count(uuid) == 0);
+}
