@@ -99,6 +99,7 @@ class BridgeSim {
   // must outlive the BridgeSim.
   static absl::StatusOr<std::unique_ptr<BridgeSim>> Create(const BridgeSimOptions& options,
                                                            zmq::context_t* context = nullptr);
+  // Closes the socket (and the owned context). Only after Run() has returned, or if it never ran.
   ~BridgeSim();
   BridgeSim(const BridgeSim&) = delete;
   BridgeSim& operator=(const BridgeSim&) = delete;

@@ -177,6 +177,8 @@ int main(int argc, char** argv) {
   }
 
   const BridgeSimOptions& o = parsed.opts;
+  // Unconditional (not a log line): a failing run must be reproducible with --seed whatever the level.
+  std::fprintf(stderr, "ordergate-bridge-sim: seed=%llu\n", static_cast<unsigned long long>(sim->seed()));
   spdlog::info(
       "bridge-sim: seed={} workers={} latency={} require_signature={} ttl_ms={} order_status={} "
       "journal={} faults(no_reply={} late={}@{}ms reject={} crash={} no_ticket={}) mt5_disconnected={}",

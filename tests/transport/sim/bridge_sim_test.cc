@@ -94,7 +94,8 @@ class Json {
   // The object's keys in order, to check a reply carries exactly the protocol's fields.
   std::vector<std::string> Keys() const {
     std::vector<std::string> keys;
-    for (auto field : doc_.get_object().value()) keys.emplace_back(field.key);
+    const simdjson::dom::object obj = doc_.get_object().value();  // not a temporary in the range-for
+    for (auto field : obj) keys.emplace_back(field.key);
     return keys;
   }
   const std::string& text() const { return text_; }
