@@ -81,8 +81,12 @@ struct Order {
   std::string canonical;
   std::string fingerprint;  // bytes of transport::Fingerprint
   Phase phase = Phase::kReserving;
-  uint64_t token = 0;  // current bridge correlation token, 0 when none
-  bool token_is_query = false;
+  uint64_t order_token = 0;  // the OPEN/CLOSE at the bridge link, until answered or forgotten
+  uint64_t query_token = 0;  // the outstanding ORDER_STATUS, 0 when none
+  // The query was sent while the order's own request could still be answered. The link pairs
+  // replies by uuid, oldest first, so the first reply then goes to the order and the second to the
+  // query whichever is which: both are read only for what means the same either way.
+  bool query_shadowed = false;
   int64_t signed_unix_us = 0;      // upper bound of when the bridge's TTL clock started
   int64_t query_sent_unix_us = 0;  // when the last ORDER_STATUS was sent
   int64_t next_query_ns = 0;
@@ -151,7 +155,8 @@ class Gateway::Loop {
 
   // Bridge side.
   void HandleBridgeEvent(BridgeEvent& ev, int64_t now_ns);
-  void HandleOrderReply(Order* o, absl::string_view body, bool is_query_reply);
+  enum class ReplyKind : uint8_t { kOrder, kQuery, kEither };
+  void HandleOrderReply(Order* o, absl::string_view body, ReplyKind kind);
   void SetOutcome(Order* o, RecordEvent event, std::string reply);
   void SendDueQueries(int64_t now_ns);
   void SendOrder(Order* o, int64_t now_ns);
@@ -169,7 +174,7 @@ class Gateway::Loop {
   // Orders.
   Order* NewOrder(const Request& req, std::string canonical, std::string fingerprint);
   void EraseOrder(Order* o);
-  void BindToken(Order* o, uint64_t token, bool is_query);
+  void ForgetToken(uint64_t* token);
   void AddWaiter(Order* o, const Waiter& w);
   void RecountInFlight();
   std::string UnknownReply(absl::string_view uuid, int64_t now_unix_us);
@@ -333,22 +338,17 @@ Order* Gateway::Loop::NewOrder(const Request& req, std::string canonical,
 }
 
 void Gateway::Loop::EraseOrder(Order* o) {
-  if (o->token != 0) {
-    link->Forget(o->token);
-    orders_by_token_.erase(o->token);
-  }
+  ForgetToken(&o->order_token);
+  ForgetToken(&o->query_token);
   orders_by_id_.erase(o->id);
   orders_.erase(o->key);  // destroys *o
 }
 
-void Gateway::Loop::BindToken(Order* o, uint64_t token, bool is_query) {
-  if (o->token != 0) {
-    link->Forget(o->token);
-    orders_by_token_.erase(o->token);
-  }
-  o->token = token;
-  o->token_is_query = is_query;
-  orders_by_token_[token] = o;
+void Gateway::Loop::ForgetToken(uint64_t* token) {
+  if (*token == 0) return;
+  link->Forget(*token);
+  orders_by_token_.erase(*token);
+  *token = 0;
 }
 
 void Gateway::Loop::AddWaiter(Order* o, const Waiter& w) {
@@ -496,6 +496,16 @@ void Gateway::Loop::HandleRelay(const ReplyRoute& route, const Request& req,
     (void)front->Reply(route, scratch_);
     return;
   }
+  // The bridge echoes uuids and the link pairs replies by them: a relay named like an order this
+  // gateway still awaits a reply for could take that order's reply (or give it its own).
+  if (!req.uuid.view().empty() && orders_.contains(std::string(req.uuid.view()))) {
+    scratch_.clear();
+    EncodeErrorReply(req.uuid.view(), ErrorCode::kInvalidUuid, false,
+                     "this uuid names an order in flight; use another uuid for this request",
+                     UnixUs(), &scratch_);
+    (void)front->Reply(route, scratch_);
+    return;
+  }
   const uint64_t token = next_token_++;
   if (!link->Send(token, req.uuid.view(), body, deadline_ns).ok()) {
     scratch_.clear();
@@ -636,7 +646,8 @@ void Gateway::Loop::SendOrder(Order* o, int64_t now_ns) {
       link->Send(token, o->key, scratch_, now_ns + cfg.bridge_timeout_ms * kNsPerMs);
   if (sent.ok()) {
     o->phase = Phase::kSent;
-    BindToken(o, token, /*is_query=*/false);
+    o->order_token = token;
+    orders_by_token_[token] = o;
     counters.orders_submitted.fetch_add(1, std::memory_order_relaxed);
     return;
   }
@@ -669,7 +680,7 @@ void Gateway::Loop::SetOutcome(Order* o, RecordEvent event, std::string reply) {
   items_.push_back({o, BatchPurpose::kOutcome});
 }
 
-void Gateway::Loop::HandleOrderReply(Order* o, absl::string_view body, bool is_query_reply) {
+void Gateway::Loop::HandleOrderReply(Order* o, absl::string_view body, ReplyKind kind) {
   const BridgeReply r = DecodeBridgeReply(body);
   if (!r.parsed) {
     spdlog::warn("order {}: unparseable bridge reply ignored; outcome stays unknown", o->key);
@@ -695,7 +706,8 @@ void Gateway::Loop::HandleOrderReply(Order* o, absl::string_view body, bool is_q
       return;
     case BridgeStatus::kError: {
       const absl::string_view code = r.error_code.view();
-      if (is_query_reply) {
+      if (kind != ReplyKind::kOrder) {
+        // No OPEN/CLOSE is answered UNKNOWN_ACTION: it is the question that was not understood.
         if (code == "UNKNOWN_ACTION") {
           if (queries_enabled_) {
             spdlog::warn("the bridge does not implement ORDER_STATUS: UNKNOWN orders wait for a "
@@ -705,10 +717,10 @@ void Gateway::Loop::HandleOrderReply(Order* o, absl::string_view body, bool is_q
           return;
         }
         // "Never seen" is proof only once no copy of the order can still pass the bridge's TTL.
-        if (code == "NOT_FOUND" && o->query_sent_unix_us > o->signed_unix_us +
-                                                               (cfg.bridge_signature_ttl_ms +
-                                                                cfg.bridge_exec_margin_ms) *
-                                                                   1000) {
+        const int64_t expired_after_us =
+            o->signed_unix_us + (cfg.bridge_signature_ttl_ms + cfg.bridge_exec_margin_ms) * 1000;
+        if (kind == ReplyKind::kQuery && code == "NOT_FOUND" &&
+            o->query_sent_unix_us > expired_after_us) {
           AppendStatusObject(o->key, "REJECTED", "BRIDGE_NOT_EXECUTED",
                              "the bridge has no record of this order and its signature has "
                              "expired: it was never executed",
@@ -750,8 +762,13 @@ void Gateway::Loop::HandleBridgeEvent(BridgeEvent& ev, int64_t now_ns) {
   auto oit = orders_by_token_.find(ev.token);
   if (oit == orders_by_token_.end()) return;  // forgotten: resolved already or superseded
   Order* o = oit->second;
+  const bool is_query = ev.token == o->query_token;
   if (ev.kind == BridgeEventKind::kTimedOut) {
-    if (o->token_is_query || o->phase != Phase::kSent || o->outcome_pending) return;
+    if (is_query) {
+      ForgetToken(&o->query_token);  // asked again at next_query_ns
+      return;
+    }
+    if (o->phase != Phase::kSent || o->outcome_pending) return;
     o->outcome_pending = true;
     o->outcome_event = RecordEvent::kBridgeTimedOut;
     o->outcome_reply = UnknownReply(o->key, UnixUs());
@@ -759,7 +776,17 @@ void Gateway::Loop::HandleBridgeEvent(BridgeEvent& ev, int64_t now_ns) {
     items_.push_back({o, BatchPurpose::kOutcome});
     return;
   }
-  HandleOrderReply(o, ev.body, o->token_is_query);
+  // A reply consumes its entry at the link; drop ours too, then read it for what it can mean.
+  const bool shadowed = o->query_shadowed && o->query_token != 0;
+  ReplyKind kind = is_query ? ReplyKind::kQuery : ReplyKind::kOrder;
+  if (shadowed || (is_query && o->query_shadowed)) kind = ReplyKind::kEither;
+  if (is_query) {
+    ForgetToken(&o->query_token);
+    o->query_shadowed = false;
+  } else {
+    ForgetToken(&o->order_token);
+  }
+  HandleOrderReply(o, ev.body, kind);
   (void)now_ns;
 }
 
@@ -770,16 +797,15 @@ void Gateway::Loop::SendDueQueries(int64_t now_ns) {
   for (auto& [key, owned] : orders_) {
     Order* o = owned.get();
     if (o->phase != Phase::kUnknown || o->outcome_pending || o->next_query_ns > now_ns) continue;
-    // While the order itself can still get its late reply on this connection, a question would
-    // race it: the link pairs replies by uuid, and a reply to ORDER_STATUS read as the order's own
-    // (or the reverse) could turn "I don't know that action" into a rejection. So ask only once
-    // the order's request can no longer be answered (connection dropped, window over, restart).
-    if (o->token != 0 && !o->token_is_query && link->IsCorrelated(o->token)) continue;
+    if (o->query_token != 0) continue;  // the last question is still out
     scratch_.clear();
     EncodeBridgeOrderStatus(o->key, &scratch_);
     const uint64_t token = next_token_++;
     if (!link->Send(token, o->key, scratch_, now_ns + kQueryTimeoutMs * kNsPerMs).ok()) return;
-    BindToken(o, token, /*is_query=*/true);
+    o->query_token = token;
+    orders_by_token_[token] = o;
+    // Its late reply may still come on this connection: then the two replies are ambiguous.
+    o->query_shadowed = o->order_token != 0 && link->IsCorrelated(o->order_token);
     o->query_sent_unix_us = UnixUs();
     o->next_query_ns = now_ns + cfg.unknown_query_interval_ms * kNsPerMs;
   }

@@ -1,8 +1,13 @@
 // End to end, happy paths and refusals: an MT5-CRS-style strategy through ordergate to the bridge
-// simulator; retries and conflicts of one uuid; bridge rejections; bad input; a misaligned
-// configuration.
+// simulator; retries and conflicts of one uuid; bridge rejections; bad input; configuration.
 #include <signal.h>
+#include <time.h>
 
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -30,21 +35,6 @@ bool PositionsContain(const Json& r, int64_t ticket) {
     if (te.get_int64().get(t) == simdjson::SUCCESS && t == ticket) return true;
   }
   return false;
-}
-
-// Takes "name value" off a Prometheus text body; -1 if absent.
-double MetricValue(const std::string& body, const std::string& name) {
-  size_t pos = 0;
-  while ((pos = body.find(name, pos)) != std::string::npos) {
-    const bool line_start = pos == 0 || body[pos - 1] == '\n';
-    const size_t after = pos + name.size();
-    if (line_start && after < body.size() && (body[after] == ' ' || body[after] == '{')) {
-      const size_t sp = body.find(' ', after);
-      if (sp != std::string::npos) return std::atof(body.c_str() + sp + 1);
-    }
-    pos = after;
-  }
-  return -1;
 }
 
 }  // namespace
@@ -110,6 +100,13 @@ TEST_CASE("A REQ strategy written for the MT5-CRS bridge gets PING, account, pos
   CHECK(close->Int("ticket") == ticket);
   CHECK(close->Bool("duplicate") == false);
   CheckGatewayFields(*close);
+
+  auto close_again = c.CallJson(CloseBody(close_uuid, ticket));
+  REQUIRE(close_again);
+  INFO("CLOSE resent: " << close_again->raw());
+  CHECK(close_again->S("status") == "FILLED");
+  CHECK(close_again->Int("ticket") == ticket);
+  CHECK(close_again->Bool("duplicate") == true);
 
   auto after = c.CallJson(R"({"action":"GET_POSITIONS","uuid":")" + UniqueId("pos") + R"("})");
   REQUIRE(after);
@@ -190,7 +187,7 @@ TEST_CASE("Copies of an order sent while it is in flight join it or get PENDING 
           "deadline, and it executes once",
           "[e2e]") {
   World w;
-  w.StartSim({"--latency", "fixed:300"});
+  w.StartSim({"--latency", "fixed:600"});
   w.StartGateway({});
   REQUIRE(w.WaitBridge("up"));
   DealerClient d(w.ctx, w.gw_endpoint);
@@ -234,7 +231,7 @@ TEST_CASE("Copies of an order sent while it is in flight join it or get PENDING 
   INFO("ORDER_STATUS while in flight: " << in_flight->raw());
   CHECK((in_flight->S("status") == "PENDING" || in_flight->S("status") == "FILLED"));
 
-  std::this_thread::sleep_for(Ms(600));
+  std::this_thread::sleep_for(Ms(800));
   d.Send(OpenBody(slow, 0.1, R"("timeout_ms":4000)"));
   auto done = d.RecvJson(Ms(8000));
   REQUIRE(done);
@@ -365,6 +362,9 @@ TEST_CASE("Bad requests get the documented error codes, nothing reaches the brid
   const std::string pad(20 * 1024, 'x');
   const std::vector<Case> cases = {
       {"malformed JSON", R"({"action":"OPEN","uuid":)", "error", "INVALID_JSON"},
+      {"empty body", "", "error", "INVALID_JSON"},
+      {"invalid UTF-8", "{\"action\":\"OPEN\",\"uuid\":\"u8\",\"symbol\":\"EUR\xff\xfe\",\"type\":\"BUY\",\"volume\":0.1}",
+       "error", "INVALID_JSON"},
       {"missing action", R"({"uuid":"abc","symbol":"EURUSD"})", "error", "MISSING_ACTION"},
       {"unknown action", R"({"action":"TELEPORT","uuid":"abc"})", "error", "UNKNOWN_ACTION"},
       {"OPEN without uuid", R"({"action":"OPEN","symbol":"EURUSD","type":"BUY","volume":0.1})",
@@ -376,6 +376,19 @@ TEST_CASE("Bad requests get the documented error codes, nothing reaches the brid
        R"({"action":"OPEN","uuid":")" + reuse + R"(","symbol":"EURUSD","type":"BUY","volume":"NaN"})",
        "REJECTED", "INVALID_VOLUME"},
       {"zero volume", OpenBody(reuse, 0.0), "REJECTED", "INVALID_VOLUME"},
+      {"volume over max_volume", OpenBody(reuse, 5000.0), "REJECTED", "INVALID_VOLUME"},
+      {"uuid of 65 characters", OpenBody(std::string(65, 'u')), "REJECTED", "INVALID_UUID"},
+      {"missing symbol", R"({"action":"OPEN","uuid":")" + reuse + R"(","type":"BUY","volume":0.1})",
+       "REJECTED", "MISSING_SYMBOL"},
+      {"missing type", R"({"action":"OPEN","uuid":")" + reuse + R"(","symbol":"EURUSD","volume":0.1})",
+       "REJECTED", "MISSING_TYPE"},
+      {"bad type", R"({"action":"OPEN","uuid":")" + reuse +
+                       R"(","symbol":"EURUSD","type":"HOLD","volume":0.1})",
+       "REJECTED", "INVALID_TYPE"},
+      {"magic of the wrong JSON type", OpenBody(reuse, 0.1, R"("magic":"abc")"), "REJECTED",
+       "INVALID_FIELD"},
+      {"CLOSE without ticket", R"({"action":"CLOSE","uuid":")" + reuse + R"("})", "REJECTED",
+       "MISSING_TICKET"},
       {"ORDER_STATUS of an unknown uuid", StatusBody(UniqueId("never")), "error", "NOT_FOUND"},
   };
   for (const Case& k : cases) {
@@ -390,6 +403,28 @@ TEST_CASE("Bad requests get the documented error codes, nothing reaches the brid
     CHECK(ping->S("status") == "ok");
   }
 
+  // A frame over ZMQ_MAXMSGSIZE (1 MiB by default) only costs that peer its connection.
+  {
+    DealerClient hog(w.ctx, w.gw_endpoint);
+    hog.Send(OpenBody(UniqueId("huge"), 0.1, R"("pad":")" + std::string(2 << 20, 'x') + R"(")"));
+    std::this_thread::sleep_for(Ms(200));
+  }
+  auto still = c.CallJson(PingBody());
+  REQUIRE(still);
+  CHECK(still->S("status") == "ok");
+
+  // Broken envelopes from a DEALER (no empty delimiter, extra frames) do not hurt the gateway.
+  {
+    DealerClient odd(w.ctx, w.gw_endpoint);
+    odd.SendFrames({PingBody()});
+    odd.SendFrames({"", PingBody(), "trailing"});
+    odd.SendFrames({"x", "y", "", PingBody()});
+    std::this_thread::sleep_for(Ms(200));
+  }
+  auto after_odd = c.CallJson(PingBody());
+  REQUIRE(after_odd);
+  CHECK(after_odd->S("status") == "ok");
+
   // Nothing was recorded for a refused request: the fixed order may reuse its uuid.
   auto fixed = c.CallJson(OpenBody(reuse, 0.1));
   REQUIRE(fixed);
@@ -398,8 +433,16 @@ TEST_CASE("Bad requests get the documented error codes, nothing reaches the brid
   CHECK(fixed->Bool("duplicate") == false);
 
   const Journal j = RequireAtMostOnce(w);
-  CHECK(j.entries.size() == 1);
   CHECK(j.Count(reuse) == 1);
+  auto punctuated = c.CallJson(OpenBody("Az09._:-" + UniqueId("p")));
+  REQUIRE(punctuated);
+  INFO("uuid with every allowed punctuation: " << punctuated->raw());
+  CHECK(punctuated->S("status") == "FILLED");
+  auto longest = c.CallJson(OpenBody(std::string(64, 'L')));
+  REQUIRE(longest);
+  INFO("64-character uuid: " << longest->raw());
+  CHECK(longest->S("status") == "FILLED");
+  CHECK(RequireAtMostOnce(w).entries.size() == 3);
 }
 
 TEST_CASE("ordergated refuses to start when bridge_timeout_ms does not exceed the signature TTL "
@@ -416,4 +459,356 @@ TEST_CASE("ordergated refuses to start when bridge_timeout_ms does not exceed th
   CHECK(Process::Decode(*st) == 2);
   CHECK(gw.Stderr().find("bridge_timeout_ms") != std::string::npos);
   for (const auto& line : gw.StdoutLines()) CHECK(line.rfind("ordergated ready", 0) != 0);
+}
+
+namespace {
+
+// A strategy's own risk_signature, `seconds_ago` old, in the basic or the extended ISO form.
+std::string Signature(const std::string& checksum, int seconds_ago, bool extended) {
+  const auto now = std::chrono::system_clock::now() - std::chrono::seconds(seconds_ago);
+  const auto us =
+      std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count();
+  const time_t secs = static_cast<time_t>(us / 1000000);
+  tm t{};
+  gmtime_r(&secs, &t);
+  char buf[64];
+  std::snprintf(buf, sizeof buf,
+                extended ? "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" : "%04d%02d%02dT%02d%02d%02d.%06dZ",
+                t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec,
+                static_cast<int>(us % 1000000));
+  return "RISK_PASS:" + checksum + ":" + buf;
+}
+
+}  // namespace
+
+TEST_CASE("A strategy's own risk_signature is accepted in either timestamp form and refused when "
+          "expired or too short, without reaching the bridge",
+          "[e2e]") {
+  World w;
+  w.StartSim({});
+  w.StartGateway({});
+  REQUIRE(w.WaitBridge("up"));
+  ReqClient c(w.ctx, w.gw_endpoint);
+
+  const std::string basic = UniqueId("sig-basic");
+  const std::string extended = UniqueId("sig-ext");
+  const std::string expired = UniqueId("sig-old");
+  const std::string shorty = UniqueId("sig-short");
+  auto with_sig = [](const std::string& sig) { return R"("risk_signature":")" + sig + R"(")"; };
+
+  auto r1 = c.CallJson(OpenBody(basic, 0.1, with_sig(Signature("0123456789abcdef", 0, false))));
+  REQUIRE(r1);
+  INFO("basic form: " << r1->raw());
+  CHECK(r1->S("status") == "FILLED");
+
+  auto r2 = c.CallJson(OpenBody(extended, 0.1, with_sig(Signature("0123456789abcdef", 0, true))));
+  REQUIRE(r2);
+  INFO("extended form: " << r2->raw());
+  CHECK(r2->S("status") == "FILLED");
+
+  auto r3 = c.CallJson(OpenBody(expired, 0.1, with_sig(Signature("0123456789abcdef", 3600, false))));
+  REQUIRE(r3);
+  INFO("an hour old: " << r3->raw());
+  CHECK(r3->S("status") == "REJECTED");
+
+  auto r4 = c.CallJson(OpenBody(shorty, 0.1, with_sig(Signature("abc", 0, false))));
+  REQUIRE(r4);
+  INFO("3-character checksum: " << r4->raw());
+  CHECK(r4->S("status") == "REJECTED");
+
+  const Journal j = RequireAtMostOnce(w);
+  CHECK(j.Count(basic) == 1);
+  CHECK(j.Count(extended) == 1);
+  CHECK(j.Count(expired) == 0);
+  CHECK(j.Count(shorty) == 0);
+}
+
+TEST_CASE("A conflicting copy of an order in flight is REJECTED as IDEMPOTENCY_CONFLICT while the "
+          "original still executes once",
+          "[e2e]") {
+  World w;
+  w.StartSim({"--latency", "fixed:300"});
+  w.StartGateway({});
+  REQUIRE(w.WaitBridge("up"));
+  DealerClient d(w.ctx, w.gw_endpoint);
+
+  const std::string uuid = UniqueId("inflight-conflict");
+  d.Send(OpenBody(uuid, 0.1, R"("timeout_ms":4000)"));
+  d.Send(OpenBody(uuid, 0.3, R"("timeout_ms":4000)"));
+  std::vector<Json> replies;
+  for (int i = 0; i < 2; ++i) {
+    auto r = d.RecvJson(Ms(8000));
+    REQUIRE(r);
+    replies.push_back(*r);
+  }
+  int conflicts = 0, filled = 0;
+  for (const Json& r : replies) {
+    INFO("reply: " << r.raw());
+    CHECK(r.S("uuid") == uuid);
+    if (r.S("error_code") == "IDEMPOTENCY_CONFLICT") {
+      ++conflicts;
+      CHECK(r.S("status") == "REJECTED");
+    }
+    if (r.S("status") == "FILLED") {
+      ++filled;
+      CHECK(r.Num("volume") == Approx(0.1));
+    }
+  }
+  CHECK(conflicts == 1);
+  CHECK(filled == 1);
+  CHECK(RequireAtMostOnce(w).Count(uuid) == 1);
+}
+
+TEST_CASE("A REQ strategy that sends no timeout_ms gets PENDING before client_timeout_ms when the "
+          "bridge is slow, then the outcome",
+          "[e2e]") {
+  World w;
+  w.StartSim({"--latency", "fixed:1200"});
+  w.StartGateway({"--client-timeout-ms", "600"});
+  REQUIRE(w.WaitBridge("up"));
+  ReqClient c(w.ctx, w.gw_endpoint);
+
+  const std::string uuid = UniqueId("slowbridge");
+  auto r = c.CallJson(OpenBody(uuid), Ms(3000));
+  REQUIRE(r);
+  INFO("reply: " << r->raw());
+  CHECK(r->S("status") == "PENDING");
+  CHECK(r->S("uuid") == uuid);
+  CheckGatewayFields(*r);
+
+  std::optional<Json> last;
+  const auto deadline = std::chrono::steady_clock::now() + Ms(10000);
+  while (std::chrono::steady_clock::now() < deadline) {
+    last = c.CallJson(OpenBody(uuid), Ms(3000));
+    if (last && last->S("status") != "PENDING") break;
+  }
+  REQUIRE(last);
+  INFO("final: " << last->raw());
+  CHECK(last->S("status") == "FILLED");
+  CHECK(last->Bool("duplicate") == true);
+  const Journal j = RequireAtMostOnce(w);
+  CHECK(j.Count(uuid) == 1);
+  CHECK(j.Ticket(uuid) == last->Int("ticket"));
+}
+
+TEST_CASE("Beyond bridge_max_in_flight an order is REJECTED as GATEWAY_BUSY and not recorded, so the "
+          "same uuid goes through later",
+          "[e2e]") {
+  World w;
+  w.StartSim({"--latency", "fixed:400"});
+  w.StartGateway({"--bridge-max-in-flight", "1"});
+  REQUIRE(w.WaitBridge("up"));
+  DealerClient d(w.ctx, w.gw_endpoint);
+
+  const std::string first = UniqueId("busy-first");
+  const std::string second = UniqueId("busy-second");
+  d.Send(OpenBody(first, 0.1, R"("timeout_ms":4000)"));
+  {
+    // Wait until the first order is in flight before sending the second.
+    ReqClient c(w.ctx, w.gw_endpoint);
+    auto s = c.CallJson(StatusBody(first));
+    for (int i = 0; i < 100 && s && s->S("status") != "PENDING"; ++i) {
+      std::this_thread::sleep_for(Ms(2));
+      s = c.CallJson(StatusBody(first));
+    }
+    REQUIRE(s);
+    REQUIRE(s->S("status") == "PENDING");
+  }
+  d.Send(OpenBody(second, 0.1, R"("timeout_ms":4000)"));
+  std::map<std::string, Json> got;
+  for (int i = 0; i < 2; ++i) {
+    auto r = d.RecvJson(Ms(8000));
+    REQUIRE(r);
+    got.emplace(r->S("uuid"), *r);
+  }
+  REQUIRE(got.count(first) == 1);
+  REQUIRE(got.count(second) == 1);
+  INFO("first: " << got.at(first).raw() << "\nsecond: " << got.at(second).raw());
+  CHECK(got.at(first).S("status") == "FILLED");
+  CHECK(got.at(second).S("status") == "REJECTED");
+  CHECK(got.at(second).S("error_code") == "GATEWAY_BUSY");
+
+  d.Send(OpenBody(second, 0.1, R"("timeout_ms":4000)"));
+  auto again = d.RecvJson(Ms(8000));
+  REQUIRE(again);
+  INFO("second, resent: " << again->raw());
+  CHECK(again->S("status") == "FILLED");
+  CHECK(again->Bool("duplicate") == false);
+  const Journal j = RequireAtMostOnce(w);
+  CHECK(j.Count(first) == 1);
+  CHECK(j.Count(second) == 1);
+}
+
+TEST_CASE("MT5_NOT_CONNECTED from the bridge is a recorded REJECTED, and nothing executes",
+          "[e2e]") {
+  World w;
+  w.StartSim({"--mt5-disconnected"});
+  w.StartGateway({});
+  REQUIRE(w.WaitBridge("up"));
+  ReqClient c(w.ctx, w.gw_endpoint);
+  const std::string uuid = UniqueId("mt5down");
+  auto first = c.CallJson(OpenBody(uuid));
+  REQUIRE(first);
+  INFO("first: " << first->raw());
+  CHECK(first->S("status") == "REJECTED");
+  CHECK(first->S("error_code") == "MT5_NOT_CONNECTED");
+  auto again = c.CallJson(OpenBody(uuid));
+  REQUIRE(again);
+  INFO("resend: " << again->raw());
+  CHECK(again->S("status") == "REJECTED");
+  CHECK(again->S("error_code") == "MT5_NOT_CONNECTED");
+  CHECK(again->Bool("duplicate") == true);
+  CHECK(RequireAtMostOnce(w).entries.empty());
+}
+
+TEST_CASE("Many clients racing the same uuids over separate connections get one execution and "
+          "one ticket per uuid",
+          "[e2e]") {
+  World w;
+  w.StartSim({"--latency", "uniform:1:30", "--workers", "2"});
+  w.StartGateway({});
+  REQUIRE(w.WaitBridge("up"));
+  std::vector<std::string> uuids;
+  for (int i = 0; i < 20; ++i) uuids.push_back(UniqueId("race"));
+
+  constexpr int kClients = 6;
+  std::vector<std::vector<std::string>> raw(kClients);
+  {
+    std::vector<std::jthread> clients;
+    for (int k = 0; k < kClients; ++k) {
+      clients.emplace_back([&, k] {
+        DealerClient d(w.ctx, w.gw_endpoint);
+        // Each client sends every uuid, in its own order, all at once.
+        for (size_t i = 0; i < uuids.size(); ++i) {
+          d.Send(OpenBody(uuids[(i + static_cast<size_t>(k) * 3) % uuids.size()], 0.1,
+                          R"("timeout_ms":5000)"));
+        }
+        for (size_t i = 0; i < uuids.size(); ++i) {
+          auto r = d.Recv(Ms(8000));
+          if (!r) break;
+          raw[static_cast<size_t>(k)].push_back(*r);
+        }
+      });
+    }
+  }
+  std::map<std::string, std::set<int64_t>> tickets;
+  std::map<std::string, int> originals;
+  for (const auto& replies : raw) {
+    CHECK(replies.size() == uuids.size());
+    for (const auto& text : replies) {
+      auto r = Json::Parse(text);
+      REQUIRE(r);
+      INFO("reply: " << text);
+      REQUIRE(r->S("status") == "FILLED");
+      tickets[r->S("uuid")].insert(r->Int("ticket").value_or(0));
+      if (r->Bool("duplicate") == false) ++originals[r->S("uuid")];
+    }
+  }
+  const Journal j = RequireAtMostOnce(w);
+  for (const auto& u : uuids) {
+    INFO("uuid " << u);
+    CHECK(tickets[u].size() == 1);
+    CHECK(originals[u] == 1);
+    CHECK(j.Count(u) == 1);
+    CHECK(j.Ticket(u) == *tickets[u].begin());
+  }
+}
+
+TEST_CASE("A GET_ACCOUNT or GET_POSITIONS reusing the uuid of an order in flight gets its own answer "
+          "or a refusal, never the order's reply, and the order gets its own outcome",
+          "[e2e]") {
+  World w;
+  w.StartSim({"--latency", "fixed:300"});
+  w.StartGateway({});
+  REQUIRE(w.WaitBridge("up"));
+  DealerClient d(w.ctx, w.gw_endpoint);
+
+  const std::string uuid = UniqueId("shared");
+  d.Send(OpenBody(uuid, 0.1, R"("timeout_ms":4000)"));
+  std::this_thread::sleep_for(Ms(20));
+  d.Send(R"({"action":"GET_ACCOUNT","uuid":")" + uuid + R"(","timeout_ms":4000})");
+  d.Send(R"({"action":"GET_POSITIONS","uuid":")" + uuid + R"(","timeout_ms":4000})");
+  std::vector<Json> replies;
+  for (int i = 0; i < 3; ++i) {
+    auto r = d.RecvJson(Ms(8000));
+    REQUIRE(r);
+    replies.push_back(*r);
+  }
+  // ordergate may relay them (the bridge echoes the uuid) or refuse them while the order is in
+  // flight (status "error"); what must not happen is a reply crossing over.
+  int fills = 0, answered = 0, refused = 0;
+  for (const Json& r : replies) {
+    INFO("reply: " << r.raw());
+    CHECK(r.S("uuid") == uuid);
+    if (r.S("status") == "FILLED") {
+      ++fills;
+      CHECK(r.Int("ticket").value_or(0) > 0);
+      CHECK_FALSE(r.Has("balance"));
+      CHECK_FALSE(r.Has("positions"));
+    } else if (r.Has("balance") || r.Has("positions")) {
+      ++answered;
+      CHECK(r.S("status") == "ok");
+    } else {
+      ++refused;
+      CHECK(r.S("status") == "error");
+      CHECK(r.Has("error_code"));
+    }
+  }
+  CHECK(fills == 1);
+  CHECK(answered + refused == 2);
+  WARN("relays sharing an in-flight order's uuid: " << answered << " answered, " << refused
+                                                   << " refused");
+
+  // Once the order is done, the uuid is free for relays again.
+  auto later = ReqClient(w.ctx, w.gw_endpoint)
+                   .CallJson(R"({"action":"GET_ACCOUNT","uuid":")" + uuid + R"("})");
+  REQUIRE(later);
+  INFO("GET_ACCOUNT after the order: " << later->raw());
+  CHECK(later->S("status") == "ok");
+  CHECK(later->Has("balance"));
+
+  auto status = ReqClient(w.ctx, w.gw_endpoint).CallJson(StatusBody(uuid));
+  REQUIRE(status);
+  INFO("ORDER_STATUS: " << status->raw());
+  CHECK(status->S("status") == "FILLED");
+  const Journal j = RequireAtMostOnce(w);
+  CHECK(j.Count(uuid) == 1);
+  CHECK(status->Int("ticket") == j.Ticket(uuid));
+}
+
+TEST_CASE("ordergated started from a TOML --config file uses its settings, and flags override it",
+          "[e2e]") {
+  World w;
+  w.StartSim({});
+  const std::string cfg = w.dir.File("ordergate.toml");
+  {
+    std::ofstream f(cfg);
+    f << "listen = \"tcp://127.0.0.1:*\"\n"
+      << "bridge = \"" << w.sim_endpoint << "\"\n"
+      << "data_dir = \"" << w.data_dir() << "\"\n"
+      << "durability = \"async\"\n"
+      << "client_timeout_ms = 1500\n"
+      << "metrics_listen = \"127.0.0.1:0\"\n"
+      << "log_level = \"warn\"\n";
+  }
+  Process gw(BinDir() + "/ordergated", {"--config", cfg, "--client-timeout-ms", "1700"},
+             w.dir.File("gw-config.stderr"));
+  auto line = gw.WaitForLine("ordergated ready ", Ms(20000));
+  INFO("stderr: " << gw.Stderr());
+  REQUIRE(line.has_value());
+  CHECK(line->find("durability=async") != std::string::npos);
+  const size_t at = line->find("listen=");
+  REQUIRE(at != std::string::npos);
+  const std::string endpoint = line->substr(at + 7, line->find(' ', at) - at - 7);
+  ReqClient c(w.ctx, endpoint);
+  auto ping = c.CallJson(PingBody());
+  REQUIRE(ping);
+  INFO("PING: " << ping->raw());
+  CHECK(ping->S("gateway.durability") == "async");
+  CHECK(ping->Int("gateway.client_timeout_ms") == 1700);
+  gw.Signal(SIGTERM);
+  auto st = gw.Wait(Ms(15000));
+  REQUIRE(st.has_value());
+  CHECK(Process::Decode(*st) == 0);
+  CHECK(RequireAtMostOnce(w).entries.empty());
 }

@@ -1,6 +1,7 @@
 // Assertions shared by the end-to-end test files (Catch2 macros: call from the test thread only).
 #pragma once
 
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,10 @@ inline Journal RequireAtMostOnce(const World& w) {
                   << (dups.empty() ? std::string() : ", first: " + dups.front()));
   CHECK(j.unreadable_lines == 0);
   REQUIRE(dups.empty());
+  // In sanitizer builds, a finding in ordergated or the simulator fails the test.
+  const auto reports = SanitizerReports(w.dir.path());
+  INFO("sanitizer reports: " << reports.size() << (reports.empty() ? "" : "; first: " + reports.front()));
+  CHECK(reports.empty());
   return j;
 }
 
@@ -32,6 +37,21 @@ inline void CheckGatewayFields(const Json& r) {
   CHECK(r.Bool("duplicate").has_value());
   REQUIRE(r.Int("gateway_us").has_value());
   CHECK(*r.Int("gateway_us") >= 0);
+}
+
+// Takes "name value" off a Prometheus text body; -1 if absent.
+inline double MetricValue(const std::string& body, const std::string& name) {
+  size_t pos = 0;
+  while ((pos = body.find(name, pos)) != std::string::npos) {
+    const bool line_start = pos == 0 || body[pos - 1] == '\n';
+    const size_t after = pos + name.size();
+    if (line_start && after < body.size() && (body[after] == ' ' || body[after] == '{')) {
+      const size_t sp = body.find(' ', after);
+      if (sp != std::string::npos) return std::atof(body.c_str() + sp + 1);
+    }
+    pos = after;
+  }
+  return -1;
 }
 
 }  // namespace e2e

@@ -1,12 +1,14 @@
 // End to end, the gateway dies: kill -9 while orders are in flight (durability sync and async),
-// and a clean SIGTERM. The journal of the bridge simulator is the truth: no uuid may be executed
-// twice, and every outcome a client saw must survive the restart.
+// a clean SIGTERM, and a second ordergated on the same data. The journal of the bridge simulator
+// is the truth: no uuid may be executed twice, and every outcome a client saw must survive the
+// restart.
 #include <signal.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -30,16 +32,22 @@ struct Outcome {
   std::string status;
   std::string code;
   int64_t ticket = 0;
+  int phase = 0;  // how many times ordergated had been killed when the reply came
 };
 
 // Every reply any client saw, per uuid, in arrival order.
 class Ledger {
  public:
   void Add(const Json& r) {
-    Outcome o{r.S("status"), r.S("error_code"), r.Int("ticket").value_or(0)};
+    Outcome o{r.S("status"), r.S("error_code"), r.Int("ticket").value_or(0), 0};
     std::lock_guard<std::mutex> l(mu_);
+    o.phase = phase_;
     if (o.status == "FILLED") ++filled_;
     seen_[r.S("uuid")].push_back(std::move(o));
+  }
+  void NextPhase() {
+    std::lock_guard<std::mutex> l(mu_);
+    ++phase_;
   }
   int filled() {
     std::lock_guard<std::mutex> l(mu_);
@@ -53,6 +61,7 @@ class Ledger {
  private:
   std::mutex mu_;
   int filled_ = 0;
+  int phase_ = 0;
   std::map<std::string, std::vector<Outcome>> seen_;
 };
 
@@ -158,6 +167,11 @@ std::map<std::string, Final> Resolve(World& w, const std::vector<Order>& orders,
   for (;;) {
     std::vector<std::string> still;
     for (const auto& u : open) {
+      if (Clock::now() >= deadline + Ms(5000) || !w.gw->Running()) {
+        out[u] = Final{"(no answer: ordergated gone or too slow)", "", 0, ""};
+        still.push_back(u);
+        continue;
+      }
       auto r = c.CallJson(StatusBody(u), Ms(3000));
       Final f;
       if (r) f = Final{r->S("status"), r->S("error_code"), r->Int("ticket").value_or(0), r->raw()};
@@ -219,6 +233,7 @@ void RunCrashScenario(const CrashPlan& plan) {
       w.KillGateway();
       fleet.Stop();
       fleet.Join();
+      ledger.NextPhase();
       std::ostringstream note;
       note << "kill " << (k + 1) << ": " << (ledger.filled() - filled_before)
            << " FILLED replies this round, clients " << (busy ? "still busy" : "already done");
@@ -231,9 +246,16 @@ void RunCrashScenario(const CrashPlan& plan) {
   }
 
   // After the last restart: every uuid again, same fields, until each has an outcome.
+  const Journal before_final = ReadJournal(w.journal());
   {
     Fleet fleet(w.ctx, w.gw_endpoint, orders, 4, ledger, Clock::now() + Ms(40000));
+    while (!fleet.Done() && w.gw->Running()) std::this_thread::sleep_for(Ms(20));
+    fleet.Stop();
     fleet.Join();
+  }
+  {
+    INFO("ordergated stderr:\n" << w.gw->Stderr().substr(0, 4000));
+    REQUIRE(w.gw->Running());  // it must not have died on its own
   }
   const auto finals = Resolve(w, orders, Ms(15000));
   const auto seen = ledger.Snapshot();
@@ -291,6 +313,18 @@ void RunCrashScenario(const CrashPlan& plan) {
       violate(u, "executed at the bridge (ticket " + std::to_string(*jt) + ") but not FILLED with it");
     }
     if (f.status == "FILLED" && !jt) violate(u, "FILLED but no execution in the journal");
+    if (const auto bt = before_final.Ticket(u); bt) {
+      // Executed before the last restart: the first answer after it is that outcome or UNKNOWN.
+      if (auto sv = seen.find(u); sv != seen.end()) {
+        for (const auto& so : sv->second) {
+          if (so.phase != plan.kills) continue;
+          if (!(so.status == "UNKNOWN" || (so.status == "FILLED" && so.ticket == *bt))) {
+            violate(u, "executed before the restart, first answer after it: " + so.status);
+          }
+          break;
+        }
+      }
+    }
     if (f.status == "REJECTED" && jt) violate(u, "REJECTED but executed at the bridge");
     if (sent_before_a_kill.count(u) == 0) {
       if (f.status == "REJECTED" && f.code == "RISK_SIGNATURE_INVALID" && j.Count(u) == 0) {
@@ -407,4 +441,97 @@ TEST_CASE("SIGTERM while orders are in flight answers every waiting client, exit
   }
   const Journal j = RequireAtMostOnce(w);
   for (const auto& [u, t] : filled) CHECK(j.Ticket(u) == t);
+}
+
+TEST_CASE("After kill -9, orders that were in flight come back UNKNOWN and are never resent, even "
+          "when the bridge cannot be asked about them",
+          "[e2e]") {
+  World w;
+  // The real MT5-CRS bridge has no ORDER_STATUS: nothing can resolve these but an operator.
+  w.StartSim({"--latency", "fixed:400", "--no-order-status"});
+  w.StartGateway({});
+  REQUIRE(w.WaitBridge("up"));
+
+  DealerClient d(w.ctx, w.gw_endpoint);
+  std::vector<std::string> uuids;
+  for (int i = 0; i < 4; ++i) {
+    uuids.push_back(UniqueId("inflight"));
+    d.Send(OpenBody(uuids.back(), 0.1, R"("timeout_ms":5000)"));
+  }
+  // Wait until the bridge has the first one (it works one at a time), then kill the gateway.
+  const auto deadline = Clock::now() + Ms(5000);
+  while (ReadJournal(w.journal()).entries.empty() && Clock::now() < deadline) {
+    std::this_thread::sleep_for(Ms(5));
+  }
+  w.KillGateway();
+  const Journal at_kill = ReadJournal(w.journal());
+  // The bridge goes on executing what it had (signatures are fresh), replying to a dead peer.
+  std::this_thread::sleep_for(Ms(2000));
+  const Journal before = RequireAtMostOnce(w);
+
+  w.StartGateway({});
+  REQUIRE(w.WaitBridge("up"));
+  ReqClient c(w.ctx, w.gw_endpoint);
+  int unknown_expected = 0;
+  for (int round = 0; round < 2; ++round) {
+    for (const auto& u : uuids) {
+      auto r = c.CallJson(OpenBody(u, 0.1, R"("timeout_ms":5000)"), Ms(10000));
+      REQUIRE(r);
+      INFO("resend after restart: " << r->raw() << ", journal count " << before.Count(u));
+      if (at_kill.Count(u) == 1) {
+        // Executed before the kill: its reply may have been stored in time.
+        CHECK((r->S("status") == "UNKNOWN" ||
+               (r->S("status") == "FILLED" && r->Int("ticket") == at_kill.Ticket(u))));
+      } else if (before.Count(u) == 1) {
+        // Executed after the kill: ordergate cannot know, and must say so.
+        ++unknown_expected;
+        CHECK(r->S("status") == "UNKNOWN");
+        CHECK(r->S("error_code") == "BRIDGE_TIMEOUT");
+      } else {
+        // Never reached the bridge: UNKNOWN if it was reserved, else executed now.
+        CHECK((r->S("status") == "UNKNOWN" || r->S("status") == "FILLED"));
+      }
+    }
+    std::this_thread::sleep_for(Ms(500));
+  }
+  CHECK(HttpGet(w.metrics_port, "/readyz").first == 200);
+  const auto metrics = HttpGet(w.metrics_port, "/metrics");
+  INFO("metrics:\n" << metrics.second);
+  CHECK(MetricValue(metrics.second, "ordergate_recovered_unknown") >= 1);
+  const Journal after = RequireAtMostOnce(w);
+  CHECK(before.entries.size() >= 1);
+  CHECK(unknown_expected >= 2);  // both rounds saw the orders executed after the kill
+  for (const auto& u : uuids) {
+    if (before.Count(u) == 1) CHECK(after.Count(u) == 1);
+  }
+}
+
+TEST_CASE("A second ordergated on a data dir already in use refuses to start, and the first keeps "
+          "its records",
+          "[e2e]") {
+  World w;
+  w.StartSim({});
+  w.StartGateway({});
+  REQUIRE(w.WaitBridge("up"));
+  ReqClient c(w.ctx, w.gw_endpoint);
+  const std::string uuid = UniqueId("twin");
+  auto r = c.CallJson(OpenBody(uuid));
+  REQUIRE(r);
+  REQUIRE(r->S("status") == "FILLED");
+
+  Process twin(BinDir() + "/ordergated",
+               {"--listen", "tcp://127.0.0.1:*", "--bridge", w.sim_endpoint, "--data-dir",
+                w.data_dir(), "--metrics-listen", "127.0.0.1:0", "--log-level", "warn"},
+               w.dir.File("twin.stderr"));
+  auto st = twin.Wait(Ms(15000));
+  INFO("second ordergated stderr: " << twin.Stderr());
+  REQUIRE(st.has_value());
+  CHECK(Process::Decode(*st) != 0);
+  for (const auto& line : twin.StdoutLines()) CHECK(line.rfind("ordergated ready", 0) != 0);
+
+  auto again = c.CallJson(OpenBody(uuid));
+  REQUIRE(again);
+  CHECK(again->S("status") == "FILLED");
+  CHECK(again->Bool("duplicate") == true);
+  CHECK(RequireAtMostOnce(w).Count(uuid) == 1);
 }

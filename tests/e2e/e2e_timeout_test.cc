@@ -206,3 +206,128 @@ TEST_CASE("An order held at a frozen bridge past its signature TTL is UNKNOWN, t
   const Journal j = RequireAtMostOnce(w);
   CHECK(j.Count(uuid) == 0);
 }
+
+TEST_CASE("A bridge that crashes right after executing an order leaves it UNKNOWN, and once the "
+          "bridge is back ORDER_STATUS resolves it to FILLED without a second execution",
+          "[e2e]") {
+  World w;
+  const std::string bridge = "tcp://127.0.0.1:" + std::to_string(FreePort());
+  w.StartSim({"--fault-crash", "1", "--signature-ttl-ms", "300"}, bridge);
+  std::vector<std::string> args = kShortGatewayTimeouts;
+  args.insert(args.end(), {"--unknown-query-interval-ms", "200", "--late-reply-window-ms", "1000"});
+  w.StartGateway(args);
+  REQUIRE(w.WaitBridge("up"));
+  ReqClient c(w.ctx, w.gw_endpoint);
+
+  const std::string uuid = UniqueId("bridgecrash");
+  auto first = c.CallJson(OpenBody(uuid), Ms(5000));
+  REQUIRE(first);
+  INFO("reply after the bridge crashed: " << first->raw());
+  CHECK(first->S("status") == "UNKNOWN");
+  CHECK(first->S("error_code") == "BRIDGE_TIMEOUT");
+  auto st = w.sim->Wait(Ms(5000));
+  REQUIRE(st.has_value());
+  CHECK(Process::Decode(*st) == 3);  // --fault-crash: _exit(3) after journaling
+  REQUIRE(RequireAtMostOnce(w).Count(uuid) == 1);
+
+  // A resend while the bridge is gone is never sent anywhere.
+  auto again = c.CallJson(OpenBody(uuid), Ms(5000));
+  REQUIRE(again);
+  INFO("resend while the bridge is down: " << again->raw());
+  CHECK(again->S("status") == "UNKNOWN");
+
+  // The same bridge comes back (same port, same journal, no faults).
+  w.StartSim({"--signature-ttl-ms", "300"}, bridge);
+  REQUIRE(w.WaitBridge("up", Ms(20000)));
+  auto resolved = PollResolved(w, uuid, Ms(10000));
+  REQUIRE(resolved);
+  INFO("ORDER_STATUS: " << resolved->raw());
+  REQUIRE(resolved->S("status") == "FILLED");
+  const Journal j = RequireAtMostOnce(w);
+  CHECK(j.Count(uuid) == 1);
+  CHECK(resolved->Int("ticket") == j.Ticket(uuid));
+}
+
+TEST_CASE("GET_ACCOUNT relayed to a bridge that does not answer gets error BRIDGE_TIMEOUT by the "
+          "request's own deadline",
+          "[e2e]") {
+  World w;
+  w.StartSim({});
+  w.StartGateway({});
+  REQUIRE(w.WaitBridge("up"));
+  ReqClient c(w.ctx, w.gw_endpoint);
+  REQUIRE(w.sim->Signal(SIGSTOP));
+  auto r = c.CallJson(R"({"action":"GET_ACCOUNT","uuid":")" + UniqueId("acct") +
+                          R"(","timeout_ms":400})",
+                      Ms(5000));
+  REQUIRE(w.sim->Signal(SIGCONT));
+  REQUIRE(r);
+  INFO("reply: " << r->raw());
+  CHECK(r->S("status") == "error");
+  CHECK(r->S("error_code") == "BRIDGE_TIMEOUT");
+  // The gateway and the bridge both still serve.
+  auto ok = c.CallJson(R"({"action":"GET_ACCOUNT","uuid":")" + UniqueId("acct") + R"("})");
+  REQUIRE(ok);
+  CHECK(ok->S("status") == "ok");
+  CHECK(RequireAtMostOnce(w).entries.empty());
+}
+
+TEST_CASE("A gateway frozen (SIGSTOP) past its deadlines while the bridge answered still ends with "
+          "the bridge's outcome and one execution",
+          "[e2e]") {
+  World w;
+  w.StartSim({"--latency", "fixed:100", "--signature-ttl-ms", "300"});
+  std::vector<std::string> args = kShortGatewayTimeouts;
+  args.insert(args.end(), {"--unknown-query-interval-ms", "200", "--late-reply-window-ms", "1000"});
+  w.StartGateway(args);
+  REQUIRE(w.WaitBridge("up"));
+  DealerClient d(w.ctx, w.gw_endpoint);
+
+  const std::string uuid = UniqueId("frozen-gw");
+  d.Send(OpenBody(uuid, 0.1, R"("timeout_ms":3000)"));
+  std::this_thread::sleep_for(Ms(30));  // sent to the bridge, reply not back yet
+  REQUIRE(w.gw->Signal(SIGSTOP));
+  std::this_thread::sleep_for(Ms(1200));  // past bridge_timeout_ms and the signature TTL
+  REQUIRE(w.gw->Signal(SIGCONT));
+
+  auto r = d.RecvJson(Ms(8000));
+  REQUIRE(r);
+  INFO("reply after the thaw: " << r->raw());
+  const std::string s = r->S("status");
+  CHECK((s == "FILLED" || s == "UNKNOWN" || s == "PENDING"));
+
+  auto resolved = PollResolved(w, uuid, Ms(10000));
+  REQUIRE(resolved);
+  INFO("ORDER_STATUS: " << resolved->raw());
+  const Journal j = RequireAtMostOnce(w);
+  if (j.Count(uuid) == 1) {
+    CHECK(resolved->S("status") == "FILLED");
+    CHECK(resolved->Int("ticket") == j.Ticket(uuid));
+  } else {
+    CHECK(resolved->S("status") == "REJECTED");
+  }
+  if (s == "FILLED") CHECK(r->Int("ticket") == j.Ticket(uuid));
+}
+
+// The order's own late reply may still come while the gateway asks ORDER_STATUS; the gateway must
+// not wait the whole late-reply window (10 minutes by default) before asking.
+TEST_CASE("With the default late reply window, a lost bridge reply is resolved by ORDER_STATUS "
+          "within seconds",
+          "[e2e]") {
+  World w;
+  w.StartSim({"--fault-no-reply", "1", "--signature-ttl-ms", "300"});
+  std::vector<std::string> args = kShortGatewayTimeouts;
+  args.insert(args.end(), {"--unknown-query-interval-ms", "200"});
+  w.StartGateway(args);
+  REQUIRE(w.WaitBridge("up"));
+  ReqClient c(w.ctx, w.gw_endpoint);
+  const std::string uuid = UniqueId("lostreply");
+  auto first = c.CallJson(OpenBody(uuid), Ms(5000));
+  REQUIRE(first);
+  REQUIRE(first->S("status") == "UNKNOWN");
+  auto resolved = PollResolved(w, uuid, Ms(10000));
+  REQUIRE(resolved);
+  INFO("ORDER_STATUS after 10 s: " << resolved->raw());
+  CHECK(resolved->S("status") == "FILLED");
+  CHECK(RequireAtMostOnce(w).Count(uuid) == 1);
+}

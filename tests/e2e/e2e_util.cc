@@ -453,6 +453,24 @@ std::string UniqueId(std::string_view prefix) {
   return buf;
 }
 
+std::vector<std::string> SanitizerReports(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (entry.path().extension() != ".stderr") continue;
+    std::ifstream in(entry.path());
+    std::string line;
+    while (std::getline(in, line)) {
+      if (line.find("ERROR: AddressSanitizer") != std::string::npos ||
+          line.find("ERROR: LeakSanitizer") != std::string::npos ||
+          line.find("runtime error:") != std::string::npos) {
+        out.push_back(entry.path().filename().string() + ": " + line);
+      }
+    }
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // HTTP and ports
 

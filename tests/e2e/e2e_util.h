@@ -155,6 +155,9 @@ std::string StatusBody(const std::string& uuid);
 std::string PingBody();
 std::string UniqueId(std::string_view prefix);  // unique across processes and calls
 
+// Lines of the *.stderr files in `dir` that report a sanitizer finding (ASan/UBSan/LSan builds).
+std::vector<std::string> SanitizerReports(const std::string& dir);
+
 // HTTP GET on 127.0.0.1:port; returns {status code, body}, code 0 if the connection failed.
 std::pair<int, std::string> HttpGet(int port, const std::string& path, Ms timeout = Ms(3000));
 // A TCP port that was free a moment ago (for a bridge that is started later).

@@ -486,9 +486,7 @@ TEST_CASE("an UNKNOWN is resolved through ORDER_STATUS when the bridge knows the
     return std::nullopt;  // the OPEN's own reply is lost
   });
   const std::string dir = TempDir("query");
-  GatewayConfig cfg = TestConfig(bridge.endpoint(), dir);
-  cfg.late_reply_window_ms = 200;  // then the held OPEN is given up and the bridge is asked
-  RunningGateway gw(cfg);
+  RunningGateway gw(TestConfig(bridge.endpoint(), dir));
   Strategy s(gw.endpoint());
   CHECK(s.Call(Open("q-1"))["status"] == "UNKNOWN");
   CHECK(Eventually([&] { return s.Call(Status("q-1"))["status"] == "FILLED"; }));
@@ -563,4 +561,53 @@ TEST_CASE("stopping answers orders in flight and refuses new ones with GATEWAY_B
   CHECK(a.Receive()["status"] == "FILLED");
   gw.StopAndJoin();
   CHECK(bridge.Count("OPEN", "st-2") == 0);
+}
+
+TEST_CASE("a GET_ACCOUNT named like an order in flight is refused, so replies cannot be crossed",
+          "[gateway]") {
+  ScriptedBridge bridge([](const BridgeRequest& r) -> std::optional<std::string> {
+    if (r.action == "OPEN") return std::nullopt;
+    return R"({"uuid":")" + r.uuid + R"(","status":"ok","balance":1})";
+  });
+  const std::string dir = TempDir("relay");
+  GatewayConfig cfg = TestConfig(bridge.endpoint(), dir);
+  cfg.bridge_timeout_ms = 3000;
+  cfg.bridge_signature_ttl_ms = 2000;
+  RunningGateway gw(cfg);
+  Strategy s(gw.endpoint());
+  s.Send(Open("rl-1"));
+  REQUIRE(Eventually([&] { return bridge.Count("OPEN", "rl-1") == 1; }));
+  Strategy t(gw.endpoint());
+  auto r = t.Call(R"({"action":"GET_ACCOUNT","uuid":"rl-1"})");
+  CHECK(r["status"] == "error");
+  CHECK(r["error_code"] == "INVALID_UUID");
+  CHECK(bridge.Count("GET_ACCOUNT", "rl-1") == 0);
+  r = t.Call(R"({"action":"GET_ACCOUNT","uuid":"acct-1"})");
+  CHECK(r["status"] == "ok");
+  CHECK(r["balance"] == "1");
+  bridge.ReplyLater(ScriptedBridge::Filled("rl-1", 12));
+  CHECK(s.Receive()["status"] == "FILLED");
+}
+
+TEST_CASE("a question asked while the order's late reply may still come is read only for what both replies mean",
+          "[gateway]") {
+  // The OPEN's reply is lost; the bridge answers ORDER_STATUS "not found", "not understood" and
+  // finally the record. Until the order's own entry is consumed neither error may settle it.
+  std::atomic<int> questions{0};
+  ScriptedBridge bridge([&](const BridgeRequest& r) -> std::optional<std::string> {
+    if (r.action != "ORDER_STATUS") return std::nullopt;
+    const int n = ++questions;
+    if (n == 1) return ScriptedBridge::Error(r.uuid, "NOT_FOUND");
+    return ScriptedBridge::Filled(r.uuid, 777);
+  });
+  const std::string dir = TempDir("shadow");
+  RunningGateway gw(TestConfig(bridge.endpoint(), dir));
+  Strategy s(gw.endpoint());
+  CHECK(s.Call(Open("sh-1"))["status"] == "UNKNOWN");
+  // The first answer ("not found") reaches the order's own entry: ambiguous, so not a rejection.
+  CHECK(Eventually([&] { return questions.load() >= 2; }));
+  CHECK(Eventually([&] { return s.Call(Status("sh-1"))["status"] == "FILLED"; }));
+  auto r = s.Call(Open("sh-1"));
+  CHECK(r["ticket"] == "777");
+  CHECK(bridge.Count("OPEN", "sh-1") == 1);
 }
