@@ -23,9 +23,10 @@ int64_t NowUs() {
 }
 
 std::string OpenBody(int comment_len) {
-  return absl::StrCat(R"({"action":"OPEN","uuid":"strat-7-000123456","symbol":"EURUSD","type":"BUY",)",
-                      R"("volume":0.1,"price":1.0845,"sl":1.08,"tp":1.09,"magic":4242,"comment":")",
-                      std::string(static_cast<size_t>(comment_len), 'c'), R"(","timeout_ms":2000})");
+  return absl::StrCat(
+      R"({"action":"OPEN","uuid":"strat-7-000123456","symbol":"EURUSD","type":"BUY",)",
+      R"("volume":0.1,"price":1.0845,"sl":1.08,"tp":1.09,"magic":4242,"comment":")",
+      std::string(static_cast<size_t>(comment_len), 'c'), R"(","timeout_ms":2000})");
 }
 
 void BM_DecodeOpen(benchmark::State& state) {

@@ -1,12 +1,12 @@
 // ordergate-bench: drives a running gateway end to end and reports what a strategy sees.
 //
-// Workload: N DEALER clients, each sending OPEN orders with fresh uuids either open-loop at a target
-// rate (each order has an intended send time; latency is measured from it, so a stall shows up in
-// the figures instead of silently slowing the sender — no coordinated omission) or closed-loop (one
-// outstanding order per client). A share of orders is sent again with the same uuid (a retry while
-// in flight, or after the reply) and a share with the same uuid but another volume (a conflict).
-// At the end the bridge simulator's execution journal is read: a uuid executed twice is a duplicate
-// execution, and the run fails.
+// Workload: N DEALER clients, each sending OPEN orders with fresh uuids either open-loop at a
+// target rate (each order has an intended send time; latency is measured from it, so a stall shows
+// up in the figures instead of silently slowing the sender — no coordinated omission) or
+// closed-loop (one outstanding order per client). A share of orders is sent again with the same
+// uuid (a retry while in flight, or after the reply) and a share with the same uuid but another
+// volume (a conflict). At the end the bridge simulator's execution journal is read: a uuid executed
+// twice is a duplicate execution, and the run fails.
 //
 //   ordergate-bench --endpoint tcp://127.0.0.1:5555 --orders 2000 --rate 500 --clients 4
 //                   --retry-ratio 0.3 --journal /tmp/sim-journal.jsonl
@@ -61,8 +61,8 @@ struct Tally {
 // One uuid of this client: when it was meant to go out, and whether its outcome is known.
 struct OrderState {
   Clock::time_point intended;
-  int awaiting = 0;     // submissions sent and not yet answered
-  bool final = false;   // FILLED / REJECTED / UNKNOWN / error seen
+  int awaiting = 0;    // submissions sent and not yet answered
+  bool final = false;  // FILLED / REJECTED / UNKNOWN / error seen
 };
 
 void Usage() {
@@ -101,9 +101,12 @@ bool ParseArgs(int argc, char** argv, Options* o) {
     } else if (a == "--clients") {
       if (!absl::SimpleAtoi(v, &o->clients) || o->clients < 1) return false;
     } else if (a == "--retry-ratio") {
-      if (!absl::SimpleAtod(v, &o->retry_ratio) || o->retry_ratio < 0 || o->retry_ratio > 1) return false;
+      if (!absl::SimpleAtod(v, &o->retry_ratio) || o->retry_ratio < 0 || o->retry_ratio > 1)
+        return false;
     } else if (a == "--conflict-ratio") {
-      if (!absl::SimpleAtod(v, &o->conflict_ratio) || o->conflict_ratio < 0 || o->conflict_ratio > 1) return false;
+      if (!absl::SimpleAtod(v, &o->conflict_ratio) || o->conflict_ratio < 0 ||
+          o->conflict_ratio > 1)
+        return false;
     } else if (a == "--timeout-ms") {
       if (!absl::SimpleAtoi(v, &o->timeout_ms) || o->timeout_ms < 1) return false;
     } else if (a == "--drain-ms") {
@@ -196,8 +199,8 @@ void RunClient(const Options& opt, transport::IoContext& io, int index, int64_t 
   const auto drain_until = [&](Clock::time_point until) {
     while (true) {
       const auto now = Clock::now();
-      const int64_t wait_ms =
-          std::max<int64_t>(0, std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count());
+      const int64_t wait_ms = std::max<int64_t>(
+          0, std::chrono::duration_cast<std::chrono::milliseconds>(until - now).count());
       if (!(*client)->Receive(&reply, static_cast<int>(wait_ms)).ok()) return;
       handle_reply(reply, Clock::now());
       if (Clock::now() >= until) return;
@@ -213,7 +216,8 @@ void RunClient(const Options& opt, transport::IoContext& io, int index, int64_t 
   while (next_index < count || !retries_due.empty()) {
     Clock::time_point intended;
     if (per_client_rate > 0) {
-      intended = start + std::chrono::nanoseconds(static_cast<int64_t>(next_index * 1e9 / per_client_rate));
+      intended = start +
+                 std::chrono::nanoseconds(static_cast<int64_t>(next_index * 1e9 / per_client_rate));
     } else {
       intended = Clock::now();
     }
@@ -242,18 +246,21 @@ void RunClient(const Options& opt, transport::IoContext& io, int index, int64_t 
     if (coin(rng) < opt.conflict_ratio) send(uuid, 0.02);
     if (per_client_rate == 0) {
       const auto until = Clock::now() + std::chrono::milliseconds(opt.timeout_ms);
-      while (!orders[uuid].final && Clock::now() < until) drain_until(Clock::now() + std::chrono::milliseconds(1));
+      while (!orders[uuid].final && Clock::now() < until)
+        drain_until(Clock::now() + std::chrono::milliseconds(1));
     }
   }
   const auto drain_end = Clock::now() + std::chrono::milliseconds(opt.drain_ms);
-  while (Clock::now() < drain_end && !all_final()) drain_until(Clock::now() + std::chrono::milliseconds(10));
+  while (Clock::now() < drain_end && !all_final())
+    drain_until(Clock::now() + std::chrono::milliseconds(10));
   drain_until(Clock::now() + std::chrono::milliseconds(20));
   for (const auto& [uuid, o] : orders) tally->unanswered += o.final ? 0 : 1;
 }
 
 int64_t Percentile(const std::vector<int64_t>& sorted, double p) {
   if (sorted.empty()) return 0;
-  const size_t idx = std::min(sorted.size() - 1, static_cast<size_t>(std::ceil(p * sorted.size())) - (p > 0 ? 1 : 0));
+  const size_t idx = std::min(sorted.size() - 1,
+                              static_cast<size_t>(std::ceil(p * sorted.size())) - (p > 0 ? 1 : 0));
   return sorted[idx];
 }
 
@@ -285,7 +292,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (opt.prefix.empty()) {
-    opt.prefix = absl::StrCat("b", std::chrono::system_clock::now().time_since_epoch().count() % 1000000000, "-");
+    opt.prefix = absl::StrCat(
+        "b", std::chrono::system_clock::now().time_since_epoch().count() % 1000000000, "-");
   }
   auto io = transport::IoContext::Create(1);
   if (!io.ok()) {
@@ -306,9 +314,16 @@ int main(int argc, char** argv) {
   Tally all;
   for (const Tally& t : tallies) {
     all.latencies_ns.insert(all.latencies_ns.end(), t.latencies_ns.begin(), t.latencies_ns.end());
-    all.sent += t.sent; all.replies += t.replies; all.filled += t.filled; all.rejected += t.rejected;
-    all.pending += t.pending; all.unknown += t.unknown; all.errors += t.errors;
-    all.duplicates += t.duplicates; all.conflicts += t.conflicts; all.other += t.other;
+    all.sent += t.sent;
+    all.replies += t.replies;
+    all.filled += t.filled;
+    all.rejected += t.rejected;
+    all.pending += t.pending;
+    all.unknown += t.unknown;
+    all.errors += t.errors;
+    all.duplicates += t.duplicates;
+    all.conflicts += t.conflicts;
+    all.other += t.other;
     all.unanswered += t.unanswered;
     for (const auto& [code, n] : t.codes) all.codes[code] += n;
   }
@@ -328,25 +343,33 @@ int main(int argc, char** argv) {
   }
   const auto us = [](int64_t ns) { return static_cast<double>(ns) / 1000.0; };
   std::printf("ordergate-bench: %lld orders, %d clients, %s\n", static_cast<long long>(opt.orders),
-              opt.clients, opt.rate > 0 ? absl::StrCat("open-loop ", opt.rate, "/s").c_str() : "closed-loop");
-  std::printf("  sent %llu (incl. retries/conflicts)  replies %llu  orders without a final outcome %llu\n",
-              static_cast<unsigned long long>(all.sent), static_cast<unsigned long long>(all.replies),
-              static_cast<unsigned long long>(all.unanswered));
-  std::printf("  FILLED %llu  REJECTED %llu  CONFLICT %llu  PENDING %llu  UNKNOWN %llu  error %llu  duplicate:true %llu\n",
-              (unsigned long long)all.filled, (unsigned long long)all.rejected,
-              (unsigned long long)all.conflicts, (unsigned long long)all.pending,
-              (unsigned long long)all.unknown, (unsigned long long)all.errors,
-              (unsigned long long)all.duplicates);
+              opt.clients,
+              opt.rate > 0 ? absl::StrCat("open-loop ", opt.rate, "/s").c_str() : "closed-loop");
+  std::printf(
+      "  sent %llu (incl. retries/conflicts)  replies %llu  orders without a final outcome %llu\n",
+      static_cast<unsigned long long>(all.sent), static_cast<unsigned long long>(all.replies),
+      static_cast<unsigned long long>(all.unanswered));
+  std::printf(
+      "  FILLED %llu  REJECTED %llu  CONFLICT %llu  PENDING %llu  UNKNOWN %llu  error %llu  "
+      "duplicate:true %llu\n",
+      (unsigned long long)all.filled, (unsigned long long)all.rejected,
+      (unsigned long long)all.conflicts, (unsigned long long)all.pending,
+      (unsigned long long)all.unknown, (unsigned long long)all.errors,
+      (unsigned long long)all.duplicates);
   if (!all.codes.empty()) {
     std::printf("  refusals by code:");
-    for (const auto& [code, n] : all.codes) std::printf(" %s %llu", code.c_str(), (unsigned long long)n);
+    for (const auto& [code, n] : all.codes)
+      std::printf(" %s %llu", code.c_str(), (unsigned long long)n);
     std::printf("\n");
   }
-  std::printf("  latency us (from intended send to final outcome): p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
-              us(Percentile(all.latencies_ns, 0.50)), us(Percentile(all.latencies_ns, 0.90)),
-              us(Percentile(all.latencies_ns, 0.99)), us(Percentile(all.latencies_ns, 0.999)),
-              all.latencies_ns.empty() ? 0.0 : us(all.latencies_ns.back()));
-  std::printf("  throughput %.0f orders/s over %.2f s\n", all.latencies_ns.size() / elapsed_s, elapsed_s);
+  std::printf(
+      "  latency us (from intended send to final outcome): p50 %.1f  p90 %.1f  p99 %.1f  p99.9 "
+      "%.1f  max %.1f\n",
+      us(Percentile(all.latencies_ns, 0.50)), us(Percentile(all.latencies_ns, 0.90)),
+      us(Percentile(all.latencies_ns, 0.99)), us(Percentile(all.latencies_ns, 0.999)),
+      all.latencies_ns.empty() ? 0.0 : us(all.latencies_ns.back()));
+  std::printf("  throughput %.0f orders/s over %.2f s\n", all.latencies_ns.size() / elapsed_s,
+              elapsed_s);
   if (duplicate_executions >= 0) {
     std::printf("  bridge journal: %lld uuids executed, duplicate executions %lld\n",
                 static_cast<long long>(executed), static_cast<long long>(duplicate_executions));

@@ -14,7 +14,8 @@ namespace {
 
 absl::Status IntFlag(absl::string_view name, absl::string_view value, int64_t* out) {
   if (!absl::SimpleAtoi(value, out)) {
-    return absl::InvalidArgumentError(absl::StrCat("--", name, " takes an integer, not \"", value, "\""));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, " takes an integer, not \"", value, "\""));
   }
   return absl::OkStatus();
 }
@@ -55,18 +56,32 @@ absl::StatusOr<CliOptions> ParseCommandLine(int argc, const char* const* argv) {
   std::vector<std::pair<std::string, std::string>> flags;
   std::string config_path;
   CliOptions cli;
-  static const std::map<std::string, bool> kKnown = {
-      {"config", true}, {"listen", true}, {"bridge", true}, {"data-dir", true},
-      {"durability", true}, {"client-timeout-ms", true}, {"reply-margin-ms", true},
-      {"bridge-timeout-ms", true}, {"bridge-signature-ttl-ms", true},
-      {"bridge-exec-margin-ms", true}, {"bridge-max-in-flight", true}, {"retention", true},
-      {"log-level", true}, {"metrics-listen", true}, {"max-request-bytes", true},
-      {"max-message-bytes", true}, {"max-volume", true}, {"unknown-query-interval-ms", true},
-      {"late-reply-window-ms", true}, {"max-batch", true}, {"help", false}};
+  static const std::map<std::string, bool> kKnown = {{"config", true},
+                                                     {"listen", true},
+                                                     {"bridge", true},
+                                                     {"data-dir", true},
+                                                     {"durability", true},
+                                                     {"client-timeout-ms", true},
+                                                     {"reply-margin-ms", true},
+                                                     {"bridge-timeout-ms", true},
+                                                     {"bridge-signature-ttl-ms", true},
+                                                     {"bridge-exec-margin-ms", true},
+                                                     {"bridge-max-in-flight", true},
+                                                     {"retention", true},
+                                                     {"log-level", true},
+                                                     {"metrics-listen", true},
+                                                     {"max-request-bytes", true},
+                                                     {"max-message-bytes", true},
+                                                     {"max-volume", true},
+                                                     {"unknown-query-interval-ms", true},
+                                                     {"late-reply-window-ms", true},
+                                                     {"max-batch", true},
+                                                     {"help", false}};
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg.rfind("--", 0) != 0) {
-      return absl::InvalidArgumentError(absl::StrCat("unexpected argument \"", arg, "\" (see --help)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unexpected argument \"", arg, "\" (see --help)"));
     }
     arg = arg.substr(2);
     std::string name = arg;
@@ -89,7 +104,8 @@ absl::StatusOr<CliOptions> ParseCommandLine(int argc, const char* const* argv) {
       continue;
     }
     if (!has_value) {
-      if (i + 1 >= argc) return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
+      if (i + 1 >= argc)
+        return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
       value = argv[++i];
     }
     if (name == "config") {
@@ -118,15 +134,18 @@ absl::StatusOr<CliOptions> ParseCommandLine(int argc, const char* const* argv) {
       c.metrics_listen = value;
     } else if (name == "durability") {
       auto d = ParseDurability(value);
-      if (!d.ok()) return absl::InvalidArgumentError(absl::StrCat("--durability: ", d.status().message()));
+      if (!d.ok())
+        return absl::InvalidArgumentError(absl::StrCat("--durability: ", d.status().message()));
       c.durability = *d;
     } else if (name == "retention") {
       auto d = ParseRetention(value);
-      if (!d.ok()) return absl::InvalidArgumentError(absl::StrCat("--retention: ", d.status().message()));
+      if (!d.ok())
+        return absl::InvalidArgumentError(absl::StrCat("--retention: ", d.status().message()));
       c.retention = *d;
     } else if (name == "max-volume") {
       if (!absl::SimpleAtod(value, &c.max_volume)) {
-        return absl::InvalidArgumentError(absl::StrCat("--max-volume takes a number, not \"", value, "\""));
+        return absl::InvalidArgumentError(
+            absl::StrCat("--max-volume takes a number, not \"", value, "\""));
       }
     } else if (name == "client-timeout-ms") {
       s = IntFlag(name, value, &c.client_timeout_ms);

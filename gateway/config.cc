@@ -34,7 +34,8 @@ absl::StatusOr<absl::Duration> ParseRetention(absl::string_view s) {
   }
   if (s.back() == 'd') {
     double days = 0;
-    if (!absl::SimpleAtod(s.substr(0, s.size() - 1), &days) || !(days > 0) || !std::isfinite(days)) {
+    if (!absl::SimpleAtod(s.substr(0, s.size() - 1), &days) || !(days > 0) ||
+        !std::isfinite(days)) {
       return absl::InvalidArgumentError(absl::StrCat("retention \"", s, "\" is not a duration"));
     }
     return absl::Hours(24) * days;
@@ -51,8 +52,8 @@ namespace {
 
 absl::Status KeyError(const std::string& path, const toml::node& node, absl::string_view key,
                       absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat(path, ":", node.source().begin.line, ": ", key,
-                                                 " ", what));
+  return absl::InvalidArgumentError(
+      absl::StrCat(path, ":", node.source().begin.line, ": ", key, " ", what));
 }
 
 absl::Status ReadInt(const std::string& path, const toml::node& node, absl::string_view key,
@@ -79,8 +80,8 @@ absl::StatusOr<GatewayConfig> LoadConfigFile(const std::string& path) {
   try {
     table = toml::parse_file(path);
   } catch (const toml::parse_error& err) {
-    return absl::InvalidArgumentError(absl::StrCat(path, ":", err.source().begin.line, ": ",
-                                                   std::string(err.description())));
+    return absl::InvalidArgumentError(
+        absl::StrCat(path, ":", err.source().begin.line, ": ", std::string(err.description())));
   }
   GatewayConfig cfg;
   for (const auto& [key_node, node] : table) {
@@ -152,8 +153,9 @@ absl::Status ValidateConfig(const GatewayConfig& c) {
     return fail("client_timeout_ms (", c.client_timeout_ms, ") must be within 1..600000");
   }
   if (c.reply_margin_ms < 0 || c.reply_margin_ms >= c.client_timeout_ms) {
-    return fail("reply_margin_ms (", c.reply_margin_ms, ") must be >= 0 and below client_timeout_ms (",
-                c.client_timeout_ms, "): ordergate replies by client_timeout_ms - reply_margin_ms");
+    return fail("reply_margin_ms (", c.reply_margin_ms,
+                ") must be >= 0 and below client_timeout_ms (", c.client_timeout_ms,
+                "): ordergate replies by client_timeout_ms - reply_margin_ms");
   }
   if (c.bridge_signature_ttl_ms < 1) {
     return fail("bridge_signature_ttl_ms (", c.bridge_signature_ttl_ms, ") must be positive");
@@ -162,8 +164,9 @@ absl::Status ValidateConfig(const GatewayConfig& c) {
     return fail("bridge_exec_margin_ms (", c.bridge_exec_margin_ms, ") must be >= 0");
   }
   if (c.bridge_timeout_ms <= c.bridge_signature_ttl_ms + c.bridge_exec_margin_ms) {
-    return fail("bridge_timeout_ms (", c.bridge_timeout_ms, ") must exceed bridge_signature_ttl_ms (",
-                c.bridge_signature_ttl_ms, ") + bridge_exec_margin_ms (", c.bridge_exec_margin_ms,
+    return fail("bridge_timeout_ms (", c.bridge_timeout_ms,
+                ") must exceed bridge_signature_ttl_ms (", c.bridge_signature_ttl_ms,
+                ") + bridge_exec_margin_ms (", c.bridge_exec_margin_ms,
                 "): when ordergate gives up on a reply, the bridge must already have executed the "
                 "order or be bound to reject it as expired");
   }
@@ -175,7 +178,8 @@ absl::Status ValidateConfig(const GatewayConfig& c) {
   }
   if (c.max_message_bytes <= c.max_request_bytes) {
     return fail("max_message_bytes (", c.max_message_bytes, ") must exceed max_request_bytes (",
-                c.max_request_bytes, "): an oversize body must still reach ordergate to get its "
+                c.max_request_bytes,
+                "): an oversize body must still reach ordergate to get its "
                 "OVERSIZE reply");
   }
   if (!(c.max_volume > 0) || !std::isfinite(c.max_volume)) {
@@ -194,9 +198,11 @@ absl::Status ValidateConfig(const GatewayConfig& c) {
   if (c.data_dir.empty()) return fail("data_dir must not be empty");
   if (c.listen.empty()) return fail("listen must not be empty");
   if (c.bridge.empty()) return fail("bridge must not be empty");
-  static const std::set<std::string> kLevels = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+  static const std::set<std::string> kLevels = {"trace", "debug",    "info", "warn",
+                                                "error", "critical", "off"};
   if (!kLevels.count(c.log_level)) {
-    return fail("log_level (\"", c.log_level, "\") must be one of trace, debug, info, warn, error, critical, off");
+    return fail("log_level (\"", c.log_level,
+                "\") must be one of trace, debug, info, warn, error, critical, off");
   }
   return absl::OkStatus();
 }

@@ -165,7 +165,8 @@ class Gateway::Loop {
   void CommitBatch(int64_t now_ns);
 
   // Replies.
-  void ReplyOrder(const Waiter& w, absl::string_view uuid, absl::string_view object, bool duplicate);
+  void ReplyOrder(const Waiter& w, absl::string_view uuid, absl::string_view object,
+                  bool duplicate);
   void ReplyError(const Waiter& w, absl::string_view uuid, ErrorCode code, bool is_order,
                   absl::string_view msg = {});
   void ReplyAll(Order* o, absl::string_view object);
@@ -257,9 +258,9 @@ absl::Status Gateway::Loop::Init() {
     sopts.retention = cfg.retention;
     auto opened = idempotency::RocksDbStore::Open(sopts);
     if (!opened.ok()) {
-      return absl::Status(opened.status().code(),
-                          absl::StrCat("cannot open the store at ", cfg.data_dir, ": ",
-                                       opened.status().message()));
+      return absl::Status(
+          opened.status().code(),
+          absl::StrCat("cannot open the store at ", cfg.data_dir, ": ", opened.status().message()));
     }
     counters.recovered_unknown = (*opened)->recovered_count();
     store = std::move(*opened);
@@ -270,8 +271,8 @@ absl::Status Gateway::Loop::Init() {
   // start + ttl + exec margin, after which "the bridge never saw it" means it never will.
   auto in_flight_records = store->ListInFlight();
   if (!in_flight_records.ok()) {
-    return absl::UnavailableError(absl::StrCat("cannot list in-flight records: ",
-                                               in_flight_records.status().message()));
+    return absl::UnavailableError(
+        absl::StrCat("cannot list in-flight records: ", in_flight_records.status().message()));
   }
   const int64_t now_ns = SteadyNs();
   for (Record& rec : *in_flight_records) {
@@ -287,9 +288,10 @@ absl::Status Gateway::Loop::Init() {
         now_ns + (cfg.bridge_signature_ttl_ms + cfg.bridge_exec_margin_ms + 100) * kNsPerMs;
   }
   if (!orders_.empty()) {
-    spdlog::warn("{} UNKNOWN order(s) in the store ({} recovered from RESERVED at open); they are "
-                 "never resent, only asked about",
-                 orders_.size(), counters.recovered_unknown.load());
+    spdlog::warn(
+        "{} UNKNOWN order(s) in the store ({} recovered from RESERVED at open); they are "
+        "never resent, only asked about",
+        orders_.size(), counters.recovered_unknown.load());
   }
 
   auto io_or = transport::IoContext::Create(1);
@@ -323,8 +325,7 @@ absl::Status Gateway::Loop::Init() {
   return absl::OkStatus();
 }
 
-Order* Gateway::Loop::NewOrder(const Request& req, std::string canonical,
-                               std::string fingerprint) {
+Order* Gateway::Loop::NewOrder(const Request& req, std::string canonical, std::string fingerprint) {
   auto owned = std::make_unique<Order>();
   Order* o = owned.get();
   o->id = next_id_++;
@@ -488,8 +489,8 @@ void Gateway::Loop::HandlePing(const ReplyRoute& route, const Request& req, int6
   (void)front->Reply(route, scratch_);
 }
 
-void Gateway::Loop::HandleRelay(const ReplyRoute& route, const Request& req,
-                                absl::string_view body, int64_t received_ns, int64_t deadline_ns) {
+void Gateway::Loop::HandleRelay(const ReplyRoute& route, const Request& req, absl::string_view body,
+                                int64_t received_ns, int64_t deadline_ns) {
   if (!link->IsUp()) {
     scratch_.clear();
     EncodeErrorReply(req.uuid.view(), ErrorCode::kBridgeDown, false, {}, UnixUs(), &scratch_);
@@ -710,8 +711,9 @@ void Gateway::Loop::HandleOrderReply(Order* o, absl::string_view body, ReplyKind
         // No OPEN/CLOSE is answered UNKNOWN_ACTION: it is the question that was not understood.
         if (code == "UNKNOWN_ACTION") {
           if (queries_enabled_) {
-            spdlog::warn("the bridge does not implement ORDER_STATUS: UNKNOWN orders wait for a "
-                         "late reply or an operator");
+            spdlog::warn(
+                "the bridge does not implement ORDER_STATUS: UNKNOWN orders wait for a "
+                "late reply or an operator");
           }
           queries_enabled_ = false;
           return;
@@ -950,7 +952,8 @@ absl::Status Gateway::Loop::Run() {
   while (true) {
     int64_t now_ns = SteadyNs();
     for (auto& e : entries) e.readable = false;
-    auto polled = transport::PollReadable(absl::MakeSpan(entries), static_cast<int>(PollTimeoutMs(now_ns)));
+    auto polled =
+        transport::PollReadable(absl::MakeSpan(entries), static_cast<int>(PollTimeoutMs(now_ns)));
     if (!polled.ok()) {
       ready.store(false);
       return polled.status();
@@ -1003,8 +1006,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& cfg
   return Start(cfg, nullptr);
 }
 
-absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
-    const GatewayConfig& cfg, std::unique_ptr<idempotency::Store> store) {
+absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& cfg,
+                                                        std::unique_ptr<idempotency::Store> store) {
   absl::Status valid = ValidateConfig(cfg);
   if (!valid.ok()) return valid;
   std::unique_ptr<Gateway> gw(new Gateway());

@@ -13,7 +13,8 @@
 // Invariants (docs/protocol.md, section 3), each with the code that holds it:
 //  - at most once per uuid: a uuid is forwarded only after its reservation was kApplied in the
 //    store, which refuses a second reservation of a key (kExists);
-//  - nothing is sent before its reservation is durable: Send happens only after Apply() returned OK;
+//  - nothing is sent before its reservation is durable: Send happens only after Apply() returned
+//  OK;
 //  - an UNKNOWN is never resent: UNKNOWN orders are only asked about (ORDER_STATUS), never re-sent,
 //    and a reply (late, or to the question) moves them to FILLED/REJECTED;
 //  - fail closed: when the store cannot write, STORE_UNAVAILABLE and nothing is sent.
@@ -35,21 +36,21 @@ namespace ordergate::gateway {
 
 // Monotonic counters, readable from any thread (relaxed: each is exact, the set is not a snapshot).
 struct GatewayCounters {
-  std::atomic<uint64_t> requests{0};           // bodies received on the front end
-  std::atomic<uint64_t> orders_submitted{0};   // OPEN/CLOSE forwarded to the bridge
+  std::atomic<uint64_t> requests{0};          // bodies received on the front end
+  std::atomic<uint64_t> orders_submitted{0};  // OPEN/CLOSE forwarded to the bridge
   std::atomic<uint64_t> orders_filled{0};
-  std::atomic<uint64_t> orders_rejected{0};    // recorded bridge rejections
-  std::atomic<uint64_t> orders_unknown{0};     // RESERVED -> UNKNOWN at bridge_timeout_ms
-  std::atomic<uint64_t> unknown_resolved{0};   // UNKNOWN -> FILLED/REJECTED
-  std::atomic<uint64_t> duplicates{0};         // replies with duplicate:true
-  std::atomic<uint64_t> conflicts{0};          // IDEMPOTENCY_CONFLICT
-  std::atomic<uint64_t> denied{0};             // refused by ordergate (validation, busy, down, store)
+  std::atomic<uint64_t> orders_rejected{0};   // recorded bridge rejections
+  std::atomic<uint64_t> orders_unknown{0};    // RESERVED -> UNKNOWN at bridge_timeout_ms
+  std::atomic<uint64_t> unknown_resolved{0};  // UNKNOWN -> FILLED/REJECTED
+  std::atomic<uint64_t> duplicates{0};        // replies with duplicate:true
+  std::atomic<uint64_t> conflicts{0};         // IDEMPOTENCY_CONFLICT
+  std::atomic<uint64_t> denied{0};  // refused by ordergate (validation, busy, down, store)
   std::atomic<uint64_t> store_unavailable{0};
-  std::atomic<uint64_t> pending_replies{0};    // PENDING at a request's deadline
-  std::atomic<uint64_t> relays{0};             // GET_ACCOUNT / GET_POSITIONS forwarded
+  std::atomic<uint64_t> pending_replies{0};  // PENDING at a request's deadline
+  std::atomic<uint64_t> relays{0};           // GET_ACCOUNT / GET_POSITIONS forwarded
   std::atomic<uint64_t> relay_timeouts{0};
-  std::atomic<uint64_t> dropped_frames{0};     // malformed envelopes the contract cannot answer
-  std::atomic<uint64_t> store_batches{0};      // Apply() calls that wrote (one fsync each in sync mode)
+  std::atomic<uint64_t> dropped_frames{0};  // malformed envelopes the contract cannot answer
+  std::atomic<uint64_t> store_batches{0};  // Apply() calls that wrote (one fsync each in sync mode)
   std::atomic<uint64_t> recovered_unknown{0};  // RESERVED -> UNKNOWN when the store opened
 };
 
@@ -77,8 +78,8 @@ class Gateway {
 
   // The front-end endpoint actually bound (resolves a wildcard port).
   const std::string& front_endpoint() const;
-  bool ready() const;      // Run() is serving and not draining
-  bool bridge_up() const;  // the bridge link has a live connection
+  bool ready() const;          // Run() is serving and not draining
+  bool bridge_up() const;      // the bridge link has a live connection
   uint64_t in_flight() const;  // orders reserved and not yet terminal or UNKNOWN
   const GatewayCounters& counters() const;
   const GatewayConfig& config() const;

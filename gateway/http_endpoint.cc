@@ -45,7 +45,8 @@ std::string RenderMetrics(const Gateway& gw) {
           c.requests.load());
   Counter(&out, "ordergate_orders_submitted_total", "Orders forwarded to the bridge.",
           c.orders_submitted.load());
-  Counter(&out, "ordergate_orders_filled_total", "Orders the bridge filled.", c.orders_filled.load());
+  Counter(&out, "ordergate_orders_filled_total", "Orders the bridge filled.",
+          c.orders_filled.load());
   Counter(&out, "ordergate_orders_rejected_total", "Orders the bridge rejected (recorded).",
           c.orders_rejected.load());
   Counter(&out, "ordergate_orders_unknown_total", "Orders that reached bridge_timeout_ms: UNKNOWN.",
@@ -72,13 +73,14 @@ std::string RenderMetrics(const Gateway& gw) {
         c.recovered_unknown.load());
   Gauge(&out, "ordergate_in_flight", "Orders reserved and not yet terminal or UNKNOWN.",
         gw.in_flight());
-  Gauge(&out, "ordergate_bridge_up", "1 while the bridge connection is up.", gw.bridge_up() ? 1 : 0);
+  Gauge(&out, "ordergate_bridge_up", "1 while the bridge connection is up.",
+        gw.bridge_up() ? 1 : 0);
   Gauge(&out, "ordergate_ready", "1 while the gateway takes orders.", gw.ready() ? 1 : 0);
   return out;
 }
 
 absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const std::string& host_port,
-                                                                 const Gateway& gw) {
+                                                                  const Gateway& gw) {
   const size_t colon = host_port.rfind(':');
   int port = -1;
   if (colon == std::string::npos || colon == 0 ||

@@ -40,7 +40,8 @@ int Main(int argc, char** argv) {
 
   auto gw = Gateway::Start(cfg);
   if (!gw.ok()) {
-    std::fprintf(stderr, "ordergated: cannot start: %s\n", std::string(gw.status().message()).c_str());
+    std::fprintf(stderr, "ordergated: cannot start: %s\n",
+                 std::string(gw.status().message()).c_str());
     return 1;
   }
   std::unique_ptr<HttpEndpoint> http;
@@ -48,7 +49,8 @@ int Main(int argc, char** argv) {
   if (!cfg.metrics_listen.empty()) {
     auto ep = HttpEndpoint::Start(cfg.metrics_listen, **gw);
     if (!ep.ok()) {
-      std::fprintf(stderr, "ordergated: cannot start: %s\n", std::string(ep.status().message()).c_str());
+      std::fprintf(stderr, "ordergated: cannot start: %s\n",
+                   std::string(ep.status().message()).c_str());
       return 1;
     }
     http = std::move(*ep);

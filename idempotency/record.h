@@ -4,7 +4,8 @@
 // outcomes (the reply bytes the gateway will replay). It knows nothing of orders, JSON or ZeroMQ.
 //
 //   using namespace ordergate::idempotency;
-//   std::optional<RecordState> next = NextState(RecordState::kReserved, RecordEvent::kOutcomeFilled);
+//   std::optional<RecordState> next = NextState(RecordState::kReserved,
+//   RecordEvent::kOutcomeFilled);
 //   // next == RecordState::kFilled
 //
 // Every state change in the store goes through NextState(); nothing else can move a record.
@@ -29,12 +30,13 @@ enum class RecordState : uint8_t {
 };
 
 enum class RecordEvent : uint8_t {
-  kReserve = 0,          // (absent) -> RESERVED, before anything is sent
-  kOutcomeFilled = 1,    // RESERVED|UNKNOWN -> FILLED (bridge reply, late reply, ORDER_STATUS, operator)
+  kReserve = 0,  // (absent) -> RESERVED, before anything is sent
+  kOutcomeFilled =
+      1,  // RESERVED|UNKNOWN -> FILLED (bridge reply, late reply, ORDER_STATUS, operator)
   kOutcomeRejected = 2,  // RESERVED|UNKNOWN -> REJECTED
   kBridgeTimedOut = 3,   // RESERVED -> UNKNOWN at bridge_timeout_ms
-  kRecovered = 4,        // RESERVED -> UNKNOWN when the store opens (the process died with it in flight)
-  kReleased = 5,         // RESERVED -> (absent): never sent (BRIDGE_DOWN, GATEWAY_BUSY)
+  kRecovered = 4,  // RESERVED -> UNKNOWN when the store opens (the process died with it in flight)
+  kReleased = 5,   // RESERVED -> (absent): never sent (BRIDGE_DOWN, GATEWAY_BUSY)
 };
 
 struct Transition {

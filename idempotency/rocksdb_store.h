@@ -32,11 +32,11 @@
 namespace ordergate::idempotency {
 
 struct RocksDbStoreOptions {
-  std::string path;                            // created if missing
+  std::string path;  // created if missing
   Durability durability = Durability::kSync;
   absl::Duration retention = absl::Hours(24 * 7);
-  uint64_t block_cache_bytes = 256ull << 20;   // bounds read memory whatever the record count
-  int bloom_bits_per_key = 10;                 // most dedup lookups miss: keep misses off disk
+  uint64_t block_cache_bytes = 256ull << 20;  // bounds read memory whatever the record count
+  int bloom_bits_per_key = 10;                // most dedup lookups miss: keep misses off disk
 };
 
 class RocksDbStore final : public Store {

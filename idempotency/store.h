@@ -1,16 +1,17 @@
 // Store: the durable idempotency record set behind the gateway's pipeline.
 //
-// The pipeline needs four things of it: reserve a batch of keys, record outcomes, look a key up, and
-// list what is in flight. RocksDB (rocksdb_store.h) is the embedded default; a shared backend for
-// several gateways (PostgreSQL) can implement the same interface later, which is why a batch is the
-// unit: one round trip / one fsync covers a whole burst (group commit).
+// The pipeline needs four things of it: reserve a batch of keys, record outcomes, look a key up,
+// and list what is in flight. RocksDB (rocksdb_store.h) is the embedded default; a shared backend
+// for several gateways (PostgreSQL) can implement the same interface later, which is why a batch is
+// the unit: one round trip / one fsync covers a whole burst (group commit).
 //
 //   std::vector<Change> changes = {{Change::Reserve("client\0uuid-1", fp)}};
 //   std::vector<ChangeResult> results(changes.size());
 //   absl::Status s = store->Apply(changes, now_ms, absl::MakeSpan(results));
 //   if (!s.ok()) { /* fail closed: nothing is durable, send nothing */ }
 //   else if (results[0].outcome == ChangeOutcome::kApplied) { /* durable: now it may be sent */ }
-//   else if (results[0].outcome == ChangeOutcome::kExists) { /* results[0].existing holds the record */ }
+//   else if (results[0].outcome == ChangeOutcome::kExists) { /* results[0].existing holds the
+//   record */ }
 //
 // Thread-safety: all methods may be called from any thread, but the gateway uses one writer thread;
 // Apply() is serialised internally, so two concurrent Apply() calls never both reserve one key.
@@ -40,8 +41,8 @@ struct Change {
   RecordEvent event = RecordEvent::kReserve;
   absl::string_view key;
   absl::string_view fingerprint;  // kReserve only
-  absl::string_view reply;        // kOutcomeFilled / kOutcomeRejected (stored, replayed); optional on
-                                  // kBridgeTimedOut (stored as the UNKNOWN reply)
+  absl::string_view reply;  // kOutcomeFilled / kOutcomeRejected (stored, replayed); optional on
+                            // kBridgeTimedOut (stored as the UNKNOWN reply)
 
   static Change Reserve(absl::string_view key, absl::string_view fingerprint) {
     return Change{RecordEvent::kReserve, key, fingerprint, {}};
@@ -52,9 +53,10 @@ struct Change {
 };
 
 enum class ChangeOutcome : uint8_t {
-  kApplied = 0,   // written; durable at the store's level once Apply() returned OK
-  kExists = 1,    // kReserve on a key that already has a record: `existing` is filled, nothing written
-  kIllegal = 2,   // the transition table has no row for (current state, event): nothing written
+  kApplied = 0,  // written; durable at the store's level once Apply() returned OK
+  kExists =
+      1,  // kReserve on a key that already has a record: `existing` is filled, nothing written
+  kIllegal = 2,  // the transition table has no row for (current state, event): nothing written
 };
 
 struct ChangeResult {
@@ -74,9 +76,9 @@ class Store {
 
   // Applies `changes` in order as one atomic batch; results[i] answers changes[i] (results.size()
   // must equal changes.size()). Changes later in the batch see the effect of earlier ones (a key
-  // reserved twice in one batch: the second is kExists). `now_unix_ms` stamps created/updated times.
-  // Blocks for one WAL write, plus one fsync under Durability::kSync.
-  // Returns OK: every kApplied change is durable at the configured level.
+  // reserved twice in one batch: the second is kExists). `now_unix_ms` stamps created/updated
+  // times. Blocks for one WAL write, plus one fsync under Durability::kSync. Returns OK: every
+  // kApplied change is durable at the configured level.
   //   kUnavailable: the write failed (disk full, I/O error, store closed): the caller must act as
   //     if no change of the batch was applied (fail closed). A store stays unavailable until its
   //     cause is gone; each later Apply() retries recovery. (Bytes of a failed batch may still have

@@ -4,6 +4,7 @@
 set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkgconf git       # toolchain
+  clang-format clang-tidy                             # style checks run by scripts/test.sh
   cppzmq-dev libzmq3-dev libsodium-dev                # ZeroMQ (+ CURVE/SHA-256 via libsodium)
   libabsl-dev librocksdb-dev libspdlog-dev            # Status/containers, the store, logs
   libsimdjson-dev libtomlplusplus-dev libcpp-httplib-dev  # JSON, config, /metrics

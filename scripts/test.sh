@@ -8,6 +8,13 @@ JOBS=$(nproc)
 sanitize=1
 [ "${1:-}" = "--no-sanitize" ] && sanitize=0
 
+echo "== Format (clang-format, .clang-format)"
+if command -v clang-format >/dev/null 2>&1; then
+  git ls-files '*.cc' '*.h' | xargs clang-format --dry-run -Werror
+else
+  echo "clang-format not installed: format check skipped"
+fi
+
 echo "== Release build"
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DORDERGATE_WERROR=ON
 cmake --build build -j "$JOBS"

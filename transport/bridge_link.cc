@@ -1,5 +1,7 @@
 #include "transport/bridge_link.h"
 
+#include <simdjson.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -9,8 +11,6 @@
 #include <limits>
 #include <string_view>
 #include <unordered_map>
-
-#include <simdjson.h>
 #include <zmq.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -36,7 +36,8 @@ struct Entry {
   std::string uuid;  // empty: sent without a uuid; capacity survives slot reuse
   uint64_t epoch = 0;
   int64_t deadline_ns = 0;
-  uint32_t gen = 0;  // bumped on release, so heap and linger references go stale instead of dangling
+  uint32_t gen =
+      0;  // bumped on release, so heap and linger references go stale instead of dangling
   Phase phase = Phase::kFree;
   uint32_t prev = kNone;
   uint32_t next = kNone;
@@ -172,8 +173,8 @@ struct BridgeLink::Impl {
     free_slots.push_back(slot);
   }
 
-  // Drops heap items whose entry has been replied to, forgotten or reused, so that the heap's top is
-  // a deadline still owed.
+  // Drops heap items whose entry has been replied to, forgotten or reused, so that the heap's top
+  // is a deadline still owed.
   void PruneDeadlines() {
     while (!deadlines.empty()) {
       const TimerRef& top = deadlines.front();
@@ -186,8 +187,8 @@ struct BridgeLink::Impl {
 
   // ---- replies ----------------------------------------------------------------------------------
 
-  // Copies the body into a padded scratch buffer (simdjson reads up to SIMDJSON_PADDING past the end)
-  // and looks at the top-level "uuid" member only.
+  // Copies the body into a padded scratch buffer (simdjson reads up to SIMDJSON_PADDING past the
+  // end) and looks at the top-level "uuid" member only.
   UuidParse ParseUuid(std::string_view* uuid) {
     simdjson::ondemand::document doc;
     if (parser.iterate(scratch.data(), scratch.size(), scratch.capacity()).get(doc)) {
@@ -207,8 +208,8 @@ struct BridgeLink::Impl {
     return uuid->empty() ? UuidParse::kAbsent : UuidParse::kPresent;
   }
 
-  // Reads one [empty][body] message into scratch. False when nothing is queued; *valid is false for a
-  // frame sequence that is not [empty][body] (it is consumed).
+  // Reads one [empty][body] message into scratch. False when nothing is queued; *valid is false for
+  // a frame sequence that is not [empty][body] (it is consumed).
   bool ReadReply(bool* valid) {
     if (!dealer.recv(frame, zmq::recv_flags::dontwait)) return false;
     *valid = true;
@@ -225,7 +226,8 @@ struct BridgeLink::Impl {
       return true;
     }
     const size_t n = frame.size();
-    if (scratch.capacity() < n + simdjson::SIMDJSON_PADDING) scratch.reserve(n + simdjson::SIMDJSON_PADDING);
+    if (scratch.capacity() < n + simdjson::SIMDJSON_PADDING)
+      scratch.reserve(n + simdjson::SIMDJSON_PADDING);
     scratch.assign(static_cast<const char*>(frame.data()), n);
     return true;
   }
@@ -309,7 +311,8 @@ struct BridgeLink::Impl {
   }
 
   static int64_t SaturatingAdd(int64_t a, int64_t b) {
-    if (b > 0 && a > std::numeric_limits<int64_t>::max() - b) return std::numeric_limits<int64_t>::max();
+    if (b > 0 && a > std::numeric_limits<int64_t>::max() - b)
+      return std::numeric_limits<int64_t>::max();
     return a + b;
   }
 
@@ -341,7 +344,7 @@ BridgeLink::BridgeLink() = default;
 BridgeLink::~BridgeLink() = default;
 
 absl::StatusOr<std::unique_ptr<BridgeLink>> BridgeLink::Connect(IoContext& io,
-                                                               const BridgeLinkOptions& opts) {
+                                                                const BridgeLinkOptions& opts) {
   if (opts.late_reply_window_ms < 0 || opts.late_reply_window_ms > INT64_MAX / 1'000'000) {
     return absl::InvalidArgumentError(
         absl::StrCat("late_reply_window_ms out of range: ", opts.late_reply_window_ms));

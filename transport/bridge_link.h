@@ -7,10 +7,10 @@
 //   (*link)->Poll(now_ns, &events);                        // replies, timeouts, late replies
 //
 // Requests are pipelined as [empty][json]; replies are correlated by `uuid` (oldest outstanding
-// request with that uuid) and, for replies without one, by arrival order among requests sent without
-// a uuid. A reply whose uuid matches nothing is counted and dropped, never guessed onto another order.
-// Only the reply's top-level "uuid" member is read: absent, null or "" all mean "no uuid"; a reply
-// that is not a JSON object, or whose uuid is another JSON type, is unmatched.
+// request with that uuid) and, for replies without one, by arrival order among requests sent
+// without a uuid. A reply whose uuid matches nothing is counted and dropped, never guessed onto
+// another order. Only the reply's top-level "uuid" member is read: absent, null or "" all mean "no
+// uuid"; a reply that is not a JSON object, or whose uuid is another JSON type, is unmatched.
 // Deadlines: at its deadline a request is reported kTimedOut once; it stays correlated for
 // late_reply_window_ms so that a late reply is still delivered (kLateReply) — unless the connection
 // it was sent on has dropped, since a REP bridge can never answer on a new connection.
@@ -68,7 +68,7 @@ class BridgeLink {
   // Creates the socket and starts connecting (does not wait for the bridge). kInvalidArgument (with
   // message) for a malformed endpoint.
   static absl::StatusOr<std::unique_ptr<BridgeLink>> Connect(IoContext& io,
-                                                            const BridgeLinkOptions& opts);
+                                                             const BridgeLinkOptions& opts);
   ~BridgeLink();
 
   // True while a ZMTP handshake with the bridge has succeeded and the connection has not dropped.
@@ -87,14 +87,14 @@ class BridgeLink {
 
   // True while a reply to `token` can still arrive and be matched to it: the request is outstanding
   // or lingering for a late reply, on the connection that is current. False once it was replied,
-  // forgotten, expired from the late-reply window, or orphaned by a dropped connection. Non-blocking.
-  // The gateway asks ORDER_STATUS about an UNKNOWN only once this is false, so that a reply to the
-  // question and the order's own late reply can never be mistaken for each other.
+  // forgotten, expired from the late-reply window, or orphaned by a dropped connection.
+  // Non-blocking. The gateway asks ORDER_STATUS about an UNKNOWN only once this is false, so that a
+  // reply to the question and the order's own late reply can never be mistaken for each other.
   bool IsCorrelated(uint64_t token) const;
 
   // Non-blocking: reads connection events and every queued reply, and reports every deadline
-  // <= now_ns. Appends to *out (clears nothing). Replies are read before deadlines are checked, so a
-  // reply already queued when Poll runs counts as on time (kReply) even if now_ns is past its
+  // <= now_ns. Appends to *out (clears nothing). Replies are read before deadlines are checked, so
+  // a reply already queued when Poll runs counts as on time (kReply) even if now_ns is past its
   // request's deadline: the bridge's answer is definitive however late the gateway looks at it.
   void Poll(int64_t now_ns, std::vector<BridgeEvent>* out);
 
@@ -104,8 +104,8 @@ class BridgeLink {
   // Requests sent whose deadline has not passed and whose reply has not arrived.
   size_t outstanding() const;
 
-  void* poll_handle();          // readable: replies queued
-  void* monitor_handle();       // readable: connection events queued
+  void* poll_handle();     // readable: replies queued
+  void* monitor_handle();  // readable: connection events queued
   BridgeLinkStats stats() const;
 
  private:

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
-
 #include <zmq.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -25,7 +24,7 @@ OrderClient::OrderClient() = default;
 OrderClient::~OrderClient() = default;
 
 absl::StatusOr<std::unique_ptr<OrderClient>> OrderClient::Connect(IoContext& io,
-                                                                 const std::string& endpoint) {
+                                                                  const std::string& endpoint) {
   std::unique_ptr<OrderClient> c(new OrderClient());
   try {
     c->impl_ = std::make_unique<Impl>(*static_cast<zmq::context_t*>(io.native()));
@@ -59,7 +58,8 @@ absl::Status OrderClient::Receive(std::string* body, int timeout_ms) {
   zmq::socket_t& s = impl_->socket;
   zmq::message_t& f = impl_->frame;
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     zmq_pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
     const int rc = zmq_poll(&item, 1, std::max<long>(left.count(), 0));
     if (rc < 0 && zmq_errno() != EINTR) {
@@ -80,7 +80,8 @@ absl::Status OrderClient::Receive(std::string* body, int timeout_ms) {
           // Anything else is not a reply the contract defines; keep waiting for one.
         }
       } catch (const zmq::error_t& e) {
-        if (e.num() != EINTR) return absl::UnavailableError(absl::StrCat("client recv: ", e.what()));
+        if (e.num() != EINTR)
+          return absl::UnavailableError(absl::StrCat("client recv: ", e.what()));
       }
     }
     if (Clock::now() >= deadline) return absl::DeadlineExceededError("no reply");

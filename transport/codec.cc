@@ -1,5 +1,7 @@
 #include "transport/codec.h"
 
+#include <simdjson.h>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -7,8 +9,6 @@
 #include <limits>
 #include <string_view>
 #include <vector>
-
-#include <simdjson.h>
 
 namespace ordergate {
 namespace {
@@ -176,9 +176,12 @@ bool ParseAction(std::string_view s, Action* a) {
 
 bool ParseOrderType(std::string_view s, OrderType* t) {
   static constexpr std::pair<std::string_view, OrderType> kTypes[] = {
-      {"BUY", OrderType::kBuy},           {"SELL", OrderType::kSell},
-      {"BUY_LIMIT", OrderType::kBuyLimit}, {"SELL_LIMIT", OrderType::kSellLimit},
-      {"BUY_STOP", OrderType::kBuyStop},   {"SELL_STOP", OrderType::kSellStop},
+      {"BUY", OrderType::kBuy},
+      {"SELL", OrderType::kSell},
+      {"BUY_LIMIT", OrderType::kBuyLimit},
+      {"SELL_LIMIT", OrderType::kSellLimit},
+      {"BUY_STOP", OrderType::kBuyStop},
+      {"SELL_STOP", OrderType::kSellStop},
   };
   for (const auto& [name, type] : kTypes) {
     if (EqualsIgnoreCase(s, name)) {
@@ -297,8 +300,8 @@ ErrorCode DecodeOpen(const Fields& f, const DecodeLimits& limits, int64_t now_un
   }
   out->volume = volume;
 
-  for (auto [field, dst] : {std::pair{kFPrice, &out->price}, std::pair{kFSl, &out->sl},
-                            std::pair{kFTp, &out->tp}}) {
+  for (auto [field, dst] :
+       {std::pair{kFPrice, &out->price}, std::pair{kFSl, &out->sl}, std::pair{kFTp, &out->tp}}) {
     if (ErrorCode ec = DecodePrice(f, field, dst); ec != ErrorCode::kOk) return ec;
   }
 
@@ -382,30 +385,52 @@ void AppendCanonicalString(absl::string_view s, std::string* out) {
 
 absl::string_view DefaultMessage(ErrorCode c) {
   switch (c) {
-    case ErrorCode::kOk: return "ok";
-    case ErrorCode::kInvalidJson: return "Request body is not a valid JSON object";
-    case ErrorCode::kOversize: return "Request body exceeds max_request_bytes";
-    case ErrorCode::kMissingAction: return "Missing action";
-    case ErrorCode::kUnknownAction: return "Unknown action";
-    case ErrorCode::kMissingUuid: return "Missing uuid";
-    case ErrorCode::kInvalidUuid: return "uuid must be 1-64 characters of [A-Za-z0-9._:-]";
-    case ErrorCode::kMissingSymbol: return "Missing symbol";
-    case ErrorCode::kMissingType: return "Missing order type";
-    case ErrorCode::kInvalidType: return "Invalid order type";
-    case ErrorCode::kInvalidVolume: return "Invalid volume";
-    case ErrorCode::kInvalidPrice: return "Invalid price, sl or tp";
-    case ErrorCode::kMissingTicket: return "Missing ticket";
-    case ErrorCode::kInvalidField: return "A field has the wrong type or is out of range";
+    case ErrorCode::kOk:
+      return "ok";
+    case ErrorCode::kInvalidJson:
+      return "Request body is not a valid JSON object";
+    case ErrorCode::kOversize:
+      return "Request body exceeds max_request_bytes";
+    case ErrorCode::kMissingAction:
+      return "Missing action";
+    case ErrorCode::kUnknownAction:
+      return "Unknown action";
+    case ErrorCode::kMissingUuid:
+      return "Missing uuid";
+    case ErrorCode::kInvalidUuid:
+      return "uuid must be 1-64 characters of [A-Za-z0-9._:-]";
+    case ErrorCode::kMissingSymbol:
+      return "Missing symbol";
+    case ErrorCode::kMissingType:
+      return "Missing order type";
+    case ErrorCode::kInvalidType:
+      return "Invalid order type";
+    case ErrorCode::kInvalidVolume:
+      return "Invalid volume";
+    case ErrorCode::kInvalidPrice:
+      return "Invalid price, sl or tp";
+    case ErrorCode::kMissingTicket:
+      return "Missing ticket";
+    case ErrorCode::kInvalidField:
+      return "A field has the wrong type or is out of range";
     case ErrorCode::kIdempotencyConflict:
       return "uuid already used for a different order";
-    case ErrorCode::kRiskLimit: return "Pre-trade risk limit exceeded";
-    case ErrorCode::kGatewayBusy: return "Too many orders in flight at the bridge";
-    case ErrorCode::kBridgeDown: return "Bridge is not connected";
-    case ErrorCode::kStoreUnavailable: return "Idempotency store unavailable";
-    case ErrorCode::kBridgeTimeout: return "Bridge did not answer in time";
-    case ErrorCode::kNotFound: return "No record of this uuid";
-    case ErrorCode::kRiskSignatureInvalid: return "Invalid risk signature";
-    case ErrorCode::kBridgeNoTicket: return "Bridge reported FILLED without a ticket";
+    case ErrorCode::kRiskLimit:
+      return "Pre-trade risk limit exceeded";
+    case ErrorCode::kGatewayBusy:
+      return "Too many orders in flight at the bridge";
+    case ErrorCode::kBridgeDown:
+      return "Bridge is not connected";
+    case ErrorCode::kStoreUnavailable:
+      return "Idempotency store unavailable";
+    case ErrorCode::kBridgeTimeout:
+      return "Bridge did not answer in time";
+    case ErrorCode::kNotFound:
+      return "No record of this uuid";
+    case ErrorCode::kRiskSignatureInvalid:
+      return "Invalid risk signature";
+    case ErrorCode::kBridgeNoTicket:
+      return "Bridge reported FILLED without a ticket";
   }
   return "error";
 }
@@ -615,10 +640,16 @@ BridgeReply DecodeBridgeReply(absl::string_view body) {
     r.status = BridgeStatus::kOther;
   } else if (EqualsIgnoreCase(status_text, "FILLED")) {
     switch (ticket_state) {
-      case TicketState::kPositive: r.status = BridgeStatus::kFilled; break;
+      case TicketState::kPositive:
+        r.status = BridgeStatus::kFilled;
+        break;
       case TicketState::kAbsent:
-      case TicketState::kZero: r.status = BridgeStatus::kNoTicket; break;
-      case TicketState::kUnreadable: r.status = BridgeStatus::kOther; break;
+      case TicketState::kZero:
+        r.status = BridgeStatus::kNoTicket;
+        break;
+      case TicketState::kUnreadable:
+        r.status = BridgeStatus::kOther;
+        break;
     }
   } else if (EqualsIgnoreCase(status_text, "REJECTED")) {
     r.status = BridgeStatus::kRejected;
@@ -751,7 +782,8 @@ void AppendWithGatewayFields(absl::string_view object, bool duplicate, int64_t g
   }
   out->append(o.data(), last);  // everything up to the closing brace
   if (o.find_first_not_of(kWhitespace, first + 1) != last) out->push_back(',');
-  out->append(duplicate ? "\"duplicate\":true,\"gateway_us\":" : "\"duplicate\":false,\"gateway_us\":");
+  out->append(duplicate ? "\"duplicate\":true,\"gateway_us\":"
+                        : "\"duplicate\":false,\"gateway_us\":");
   AppendInt(gateway_us, out);
   out->push_back('}');
 }
@@ -807,7 +839,8 @@ void AppendJsonNumber(double v, std::string* out) {
 
 void AppendIsoTimestamp(int64_t unix_us, bool basic, std::string* out) {
   const int64_t secs = FloorDiv(unix_us, kMicrosPerSecond);
-  int64_t micros = unix_us % kMicrosPerSecond;  // not unix_us - secs * 1e6: that overflows at the ends
+  int64_t micros =
+      unix_us % kMicrosPerSecond;  // not unix_us - secs * 1e6: that overflows at the ends
   if (micros < 0) micros += kMicrosPerSecond;
   const int64_t days = FloorDiv(secs, 86400);
   const int64_t sod = secs - days * 86400;

@@ -5,7 +5,8 @@
 //   Request req;
 //   ErrorCode ec = DecodeRequest(body, limits, now_unix_us, &req);
 //   std::string out;
-//   if (ec != ErrorCode::kOk) EncodeErrorReply(req.uuid.view(), ec, IsOrderAction(req.action), "", now, &out);
+//   if (ec != ErrorCode::kOk) EncodeErrorReply(req.uuid.view(), ec, IsOrderAction(req.action), "",
+//   now, &out);
 //
 // Thread-safety: every function is reentrant; DecodeRequest/DecodeBridgeReply use a thread_local
 // parser, so they allocate only when a message is larger than any seen before on that thread.
@@ -22,10 +23,10 @@
 namespace ordergate {
 
 struct DecodeLimits {
-  size_t max_request_bytes = 16384;   // larger bodies: kOversize (not parsed)
-  double max_volume = 1000.0;         // volume above it: kInvalidVolume
-  int max_depth = 16;                 // deeper nesting: kInvalidJson
-  int64_t signature_ttl_ms = 5000;    // a strategy's own risk_signature older than this: rejected
+  size_t max_request_bytes = 16384;  // larger bodies: kOversize (not parsed)
+  double max_volume = 1000.0;        // volume above it: kInvalidVolume
+  int max_depth = 16;                // deeper nesting: kInvalidJson
+  int64_t signature_ttl_ms = 5000;   // a strategy's own risk_signature older than this: rejected
 };
 
 // Decodes one front-end request body. On kOk, `out` is fully validated for its action:
@@ -77,11 +78,11 @@ enum class BridgeStatus : uint8_t {
 // present but unreadable (negative, fractional, another type) is kOther, never kNoTicket; a null
 // ticket counts as absent. Status texts are matched case-insensitively.
 struct BridgeReply {
-  bool parsed = false;        // false: not a JSON object (the gateway cannot learn the outcome)
-  bool has_uuid = false;      // the member exists and is a string
-  InlineString<64> uuid;      // empty when absent or not a valid ClientOrderId
+  bool parsed = false;    // false: not a JSON object (the gateway cannot learn the outcome)
+  bool has_uuid = false;  // the member exists and is a string
+  InlineString<64> uuid;  // empty when absent or not a valid ClientOrderId
   BridgeStatus status = BridgeStatus::kOther;
-  Ticket ticket;              // > 0 only when the bridge sent a readable positive ticket
+  Ticket ticket;                // > 0 only when the bridge sent a readable positive ticket
   InlineString<64> error_code;  // as the bridge sent it (empty when absent, not a string or > 64)
 };
 

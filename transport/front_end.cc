@@ -2,7 +2,6 @@
 
 #include <cerrno>
 #include <cstring>
-
 #include <zmq.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -47,7 +46,8 @@ struct FrontEnd::Impl {
 FrontEnd::FrontEnd() = default;
 FrontEnd::~FrontEnd() = default;
 
-absl::StatusOr<std::unique_ptr<FrontEnd>> FrontEnd::Bind(IoContext& io, const FrontEndOptions& opts) {
+absl::StatusOr<std::unique_ptr<FrontEnd>> FrontEnd::Bind(IoContext& io,
+                                                         const FrontEndOptions& opts) {
   std::unique_ptr<FrontEnd> fe(new FrontEnd());
   try {
     fe->impl_ = std::make_unique<Impl>(*static_cast<zmq::context_t*>(io.native()));

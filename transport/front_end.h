@@ -1,4 +1,5 @@
-// FrontEnd: the ROUTER strategies connect to (REQ or DEALER clients), as in section 2 of the contract.
+// FrontEnd: the ROUTER strategies connect to (REQ or DEALER clients), as in section 2 of the
+// contract.
 //
 //   FrontEndOptions opts; opts.endpoint = "tcp://127.0.0.1:*";
 //   auto fe = FrontEnd::Bind(*io, opts);          // start-up
@@ -7,13 +8,13 @@
 //     (*fe)->Reply(req.route, "{...}");
 //   }
 //
-// Framing: a client frame sequence arrives as [routing id][empty][body] (REQ, and DEALER clients that
-// send the empty delimiter as the contract says) or [routing id][body] (a DEALER without it). The
-// reply mirrors what came: with the delimiter iff the request had it. Anything else (no body, more
-// than one body frame) is dropped and counted: the contract cannot answer it.
-// ZMQ_MAXMSGSIZE is set to max_message_bytes: a peer sending a larger frame is disconnected by
-// libzmq; bodies between max_request_bytes and it are delivered so the gateway can answer OVERSIZE.
-// Thread-safety: none; one thread owns a FrontEnd. zmq::error_t never escapes.
+// Framing: a client frame sequence arrives as [routing id][empty][body] (REQ, and DEALER clients
+// that send the empty delimiter as the contract says) or [routing id][body] (a DEALER without it).
+// The reply mirrors what came: with the delimiter iff the request had it. Anything else (no body,
+// more than one body frame) is dropped and counted: the contract cannot answer it. ZMQ_MAXMSGSIZE
+// is set to max_message_bytes: a peer sending a larger frame is disconnected by libzmq; bodies
+// between max_request_bytes and it are delivered so the gateway can answer OVERSIZE. Thread-safety:
+// none; one thread owns a FrontEnd. zmq::error_t never escapes.
 #ifndef ORDERGATE_TRANSPORT_FRONT_END_H_
 #define ORDERGATE_TRANSPORT_FRONT_END_H_
 
@@ -63,8 +64,9 @@ class FrontEnd {
   ReceiveResult TryReceive(InboundRequest* out);
 
   // Non-blocking. A reply to a peer that has gone is silently discarded by the ROUTER and still
-  // returns OK; so is one to a peer at send_hwm (ZMQ_ROUTER_MANDATORY is off, so libzmq drops rather
-  // than refuses). kUnavailable (code-only) only when the socket itself fails (context terminating).
+  // returns OK; so is one to a peer at send_hwm (ZMQ_ROUTER_MANDATORY is off, so libzmq drops
+  // rather than refuses). kUnavailable (code-only) only when the socket itself fails (context
+  // terminating).
   absl::Status Reply(const ReplyRoute& route, absl::string_view body);
 
   void* poll_handle();

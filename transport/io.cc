@@ -2,7 +2,6 @@
 
 #include <cerrno>
 #include <vector>
-
 #include <zmq.hpp>
 
 #include "absl/status/status.h"

@@ -4,24 +4,36 @@ namespace ordergate {
 
 absl::string_view ActionName(Action a) {
   switch (a) {
-    case Action::kPing: return "PING";
-    case Action::kOpen: return "OPEN";
-    case Action::kClose: return "CLOSE";
-    case Action::kGetAccount: return "GET_ACCOUNT";
-    case Action::kGetPositions: return "GET_POSITIONS";
-    case Action::kOrderStatus: return "ORDER_STATUS";
+    case Action::kPing:
+      return "PING";
+    case Action::kOpen:
+      return "OPEN";
+    case Action::kClose:
+      return "CLOSE";
+    case Action::kGetAccount:
+      return "GET_ACCOUNT";
+    case Action::kGetPositions:
+      return "GET_POSITIONS";
+    case Action::kOrderStatus:
+      return "ORDER_STATUS";
   }
   return "UNKNOWN";
 }
 
 absl::string_view OrderTypeName(OrderType t) {
   switch (t) {
-    case OrderType::kBuy: return "BUY";
-    case OrderType::kSell: return "SELL";
-    case OrderType::kBuyLimit: return "BUY_LIMIT";
-    case OrderType::kSellLimit: return "SELL_LIMIT";
-    case OrderType::kBuyStop: return "BUY_STOP";
-    case OrderType::kSellStop: return "SELL_STOP";
+    case OrderType::kBuy:
+      return "BUY";
+    case OrderType::kSell:
+      return "SELL";
+    case OrderType::kBuyLimit:
+      return "BUY_LIMIT";
+    case OrderType::kSellLimit:
+      return "SELL_LIMIT";
+    case OrderType::kBuyStop:
+      return "BUY_STOP";
+    case OrderType::kSellStop:
+      return "SELL_STOP";
   }
   return "UNKNOWN";
 }
@@ -39,29 +51,52 @@ bool IsValidClientOrderId(absl::string_view s) {
 
 absl::string_view ErrorCodeName(ErrorCode c) {
   switch (c) {
-    case ErrorCode::kOk: return "OK";
-    case ErrorCode::kInvalidJson: return "INVALID_JSON";
-    case ErrorCode::kOversize: return "OVERSIZE";
-    case ErrorCode::kMissingAction: return "MISSING_ACTION";
-    case ErrorCode::kUnknownAction: return "UNKNOWN_ACTION";
-    case ErrorCode::kMissingUuid: return "MISSING_UUID";
-    case ErrorCode::kInvalidUuid: return "INVALID_UUID";
-    case ErrorCode::kMissingSymbol: return "MISSING_SYMBOL";
-    case ErrorCode::kMissingType: return "MISSING_TYPE";
-    case ErrorCode::kInvalidType: return "INVALID_TYPE";
-    case ErrorCode::kInvalidVolume: return "INVALID_VOLUME";
-    case ErrorCode::kInvalidPrice: return "INVALID_PRICE";
-    case ErrorCode::kMissingTicket: return "MISSING_TICKET";
-    case ErrorCode::kInvalidField: return "INVALID_FIELD";
-    case ErrorCode::kIdempotencyConflict: return "IDEMPOTENCY_CONFLICT";
-    case ErrorCode::kRiskLimit: return "RISK_LIMIT";
-    case ErrorCode::kGatewayBusy: return "GATEWAY_BUSY";
-    case ErrorCode::kBridgeDown: return "BRIDGE_DOWN";
-    case ErrorCode::kStoreUnavailable: return "STORE_UNAVAILABLE";
-    case ErrorCode::kBridgeTimeout: return "BRIDGE_TIMEOUT";
-    case ErrorCode::kNotFound: return "NOT_FOUND";
-    case ErrorCode::kRiskSignatureInvalid: return "RISK_SIGNATURE_INVALID";
-    case ErrorCode::kBridgeNoTicket: return "BRIDGE_NO_TICKET";
+    case ErrorCode::kOk:
+      return "OK";
+    case ErrorCode::kInvalidJson:
+      return "INVALID_JSON";
+    case ErrorCode::kOversize:
+      return "OVERSIZE";
+    case ErrorCode::kMissingAction:
+      return "MISSING_ACTION";
+    case ErrorCode::kUnknownAction:
+      return "UNKNOWN_ACTION";
+    case ErrorCode::kMissingUuid:
+      return "MISSING_UUID";
+    case ErrorCode::kInvalidUuid:
+      return "INVALID_UUID";
+    case ErrorCode::kMissingSymbol:
+      return "MISSING_SYMBOL";
+    case ErrorCode::kMissingType:
+      return "MISSING_TYPE";
+    case ErrorCode::kInvalidType:
+      return "INVALID_TYPE";
+    case ErrorCode::kInvalidVolume:
+      return "INVALID_VOLUME";
+    case ErrorCode::kInvalidPrice:
+      return "INVALID_PRICE";
+    case ErrorCode::kMissingTicket:
+      return "MISSING_TICKET";
+    case ErrorCode::kInvalidField:
+      return "INVALID_FIELD";
+    case ErrorCode::kIdempotencyConflict:
+      return "IDEMPOTENCY_CONFLICT";
+    case ErrorCode::kRiskLimit:
+      return "RISK_LIMIT";
+    case ErrorCode::kGatewayBusy:
+      return "GATEWAY_BUSY";
+    case ErrorCode::kBridgeDown:
+      return "BRIDGE_DOWN";
+    case ErrorCode::kStoreUnavailable:
+      return "STORE_UNAVAILABLE";
+    case ErrorCode::kBridgeTimeout:
+      return "BRIDGE_TIMEOUT";
+    case ErrorCode::kNotFound:
+      return "NOT_FOUND";
+    case ErrorCode::kRiskSignatureInvalid:
+      return "RISK_SIGNATURE_INVALID";
+    case ErrorCode::kBridgeNoTicket:
+      return "BRIDGE_NO_TICKET";
   }
   return "SERVER_ERROR";
 }

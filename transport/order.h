@@ -1,5 +1,6 @@
 // Domain types of the wire contract (docs/protocol.md): actions, order types, IDs, error codes, and
-// the decoded request. Plain values with fixed inline storage, so decoding an order allocates nothing.
+// the decoded request. Plain values with fixed inline storage, so decoding an order allocates
+// nothing.
 //
 //   ordergate::Request req;
 //   ordergate::ErrorCode ec = ordergate::DecodeRequest(body, limits, &req);   // codec.h
@@ -43,7 +44,9 @@ class InlineString {
   absl::string_view view() const { return absl::string_view(data_, size_); }
   bool empty() const { return size_ == 0; }
   size_t size() const { return size_; }
-  friend bool operator==(const InlineString& a, const InlineString& b) { return a.view() == b.view(); }
+  friend bool operator==(const InlineString& a, const InlineString& b) {
+    return a.view() == b.view();
+  }
 
  private:
   char data_[N] = {};
@@ -95,8 +98,8 @@ enum class ErrorCode : uint8_t {
 absl::string_view ErrorCodeName(ErrorCode c);
 
 // Whether the reply status for `c` is "error" (envelope problems, ordergate cannot serve) or
-// "REJECTED" (order-field problems and pre-send refusals), per section 2 of the contract. Depends on
-// the action only through `is_order` (OPEN/CLOSE): field errors on other actions are "error".
+// "REJECTED" (order-field problems and pre-send refusals), per section 2 of the contract. Depends
+// on the action only through `is_order` (OPEN/CLOSE): field errors on other actions are "error".
 // kBridgeTimeout and kNotFound are always "error" (relay deadline, ORDER_STATUS miss): the UNKNOWN
 // and PENDING statuses of an order are the gateway's to produce, never this function's. kOk: "ok".
 absl::string_view ErrorStatus(ErrorCode c, bool is_order);
@@ -104,7 +107,7 @@ absl::string_view ErrorStatus(ErrorCode c, bool is_order);
 // One decoded front-end request. Fields not present keep their defaults; `has_*` tell presence.
 struct Request {
   Action action = Action::kPing;
-  ClientOrderId uuid;                  // empty when absent
+  ClientOrderId uuid;  // empty when absent
   InlineString<64> symbol;
   OrderType type = OrderType::kBuy;
   double volume = 0;
@@ -114,10 +117,10 @@ struct Request {
   InlineString<31> comment;
   int64_t magic = 0;
   bool has_magic = false;
-  Ticket ticket;                       // CLOSE
-  int64_t timeout_ms = 0;              // 0: not given (use client_timeout_ms)
-  InlineString<128> risk_signature;    // the strategy's own, if any (checked, never forwarded)
-  InlineString<64> status_symbol;      // GET_POSITIONS optional filter (relayed raw anyway)
+  Ticket ticket;                     // CLOSE
+  int64_t timeout_ms = 0;            // 0: not given (use client_timeout_ms)
+  InlineString<128> risk_signature;  // the strategy's own, if any (checked, never forwarded)
+  InlineString<64> status_symbol;    // GET_POSITIONS optional filter (relayed raw anyway)
 };
 
 inline bool IsOrderAction(Action a) { return a == Action::kOpen || a == Action::kClose; }

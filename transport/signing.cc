@@ -28,7 +28,8 @@ Fingerprint FingerprintOf(absl::string_view canonical_fields) {
   return fp;
 }
 
-void AppendRiskSignature(absl::string_view canonical_fields, int64_t now_unix_us, std::string* out) {
+void AppendRiskSignature(absl::string_view canonical_fields, int64_t now_unix_us,
+                         std::string* out) {
   static constexpr char kHex[] = "0123456789abcdef";
   const Fingerprint fp = FingerprintOf(canonical_fields);
   char checksum[16];

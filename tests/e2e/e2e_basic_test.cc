@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <time.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -11,8 +12,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "e2e_checks.h"
 #include "e2e_util.h"
@@ -39,9 +38,10 @@ bool PositionsContain(const Json& r, int64_t ticket) {
 
 }  // namespace
 
-TEST_CASE("A REQ strategy written for the MT5-CRS bridge gets PING, account, positions, an OPEN "
-          "filled and a CLOSE filled through ordergate",
-          "[e2e]") {
+TEST_CASE(
+    "A REQ strategy written for the MT5-CRS bridge gets PING, account, positions, an OPEN "
+    "filled and a CLOSE filled through ordergate",
+    "[e2e]") {
   World w;
   w.StartSim({});
   w.StartGateway({});
@@ -134,9 +134,10 @@ TEST_CASE("A REQ strategy written for the MT5-CRS bridge gets PING, account, pos
   CHECK(j.Count(close_uuid) == 1);
 }
 
-TEST_CASE("Sending the same uuid again after it was FILLED returns the stored outcome with "
-          "duplicate:true and executes nothing",
-          "[e2e]") {
+TEST_CASE(
+    "Sending the same uuid again after it was FILLED returns the stored outcome with "
+    "duplicate:true and executes nothing",
+    "[e2e]") {
   World w;
   w.StartSim({});
   w.StartGateway({});
@@ -183,9 +184,10 @@ TEST_CASE("Sending the same uuid again after it was FILLED returns the stored ou
   CHECK(j.Ticket(uuid) == ticket);
 }
 
-TEST_CASE("Copies of an order sent while it is in flight join it or get PENDING at their own "
-          "deadline, and it executes once",
-          "[e2e]") {
+TEST_CASE(
+    "Copies of an order sent while it is in flight join it or get PENDING at their own "
+    "deadline, and it executes once",
+    "[e2e]") {
   World w;
   w.StartSim({"--latency", "fixed:600"});
   w.StartGateway({});
@@ -247,9 +249,10 @@ TEST_CASE("Copies of an order sent while it is in flight join it or get PENDING 
   CHECK(j.Ticket(slow) == done->Int("ticket"));
 }
 
-TEST_CASE("The same uuid with different order fields is REJECTED as IDEMPOTENCY_CONFLICT and "
-          "leaves the original record untouched",
-          "[e2e]") {
+TEST_CASE(
+    "The same uuid with different order fields is REJECTED as IDEMPOTENCY_CONFLICT and "
+    "leaves the original record untouched",
+    "[e2e]") {
   World w;
   w.StartSim({});
   w.StartGateway({});
@@ -285,9 +288,10 @@ TEST_CASE("The same uuid with different order fields is REJECTED as IDEMPOTENCY_
   CHECK(j.Count(uuid) == 1);
 }
 
-TEST_CASE("A bridge refusal is recorded: the resend gets the same REJECTED reply with "
-          "duplicate:true",
-          "[e2e]") {
+TEST_CASE(
+    "A bridge refusal is recorded: the resend gets the same REJECTED reply with "
+    "duplicate:true",
+    "[e2e]") {
   World w;
   w.StartSim({"--fault-reject", "1"});
   w.StartGateway({});
@@ -346,9 +350,10 @@ TEST_CASE("A FILLED bridge reply without a ticket is REJECTED as BRIDGE_NO_TICKE
   CHECK(j.Count(uuid) == 0);
 }
 
-TEST_CASE("Bad requests get the documented error codes, nothing reaches the bridge, and the "
-          "gateway keeps serving",
-          "[e2e]") {
+TEST_CASE(
+    "Bad requests get the documented error codes, nothing reaches the bridge, and the "
+    "gateway keeps serving",
+    "[e2e]") {
   World w;
   w.StartSim({});
   w.StartGateway({});
@@ -363,27 +368,32 @@ TEST_CASE("Bad requests get the documented error codes, nothing reaches the brid
   const std::vector<Case> cases = {
       {"malformed JSON", R"({"action":"OPEN","uuid":)", "error", "INVALID_JSON"},
       {"empty body", "", "error", "INVALID_JSON"},
-      {"invalid UTF-8", "{\"action\":\"OPEN\",\"uuid\":\"u8\",\"symbol\":\"EUR\xff\xfe\",\"type\":\"BUY\",\"volume\":0.1}",
+      {"invalid UTF-8",
+       "{\"action\":\"OPEN\",\"uuid\":\"u8\",\"symbol\":\"EUR\xff\xfe\",\"type\":\"BUY\","
+       "\"volume\":0.1}",
        "error", "INVALID_JSON"},
       {"missing action", R"({"uuid":"abc","symbol":"EURUSD"})", "error", "MISSING_ACTION"},
       {"unknown action", R"({"action":"TELEPORT","uuid":"abc"})", "error", "UNKNOWN_ACTION"},
       {"OPEN without uuid", R"({"action":"OPEN","symbol":"EURUSD","type":"BUY","volume":0.1})",
        "REJECTED", "MISSING_UUID"},
       {"OPEN with a bad uuid", OpenBody("has space"), "REJECTED", "INVALID_UUID"},
-      {"oversize body (20 KB)", OpenBody(UniqueId("big"), 0.1, R"("pad":")" + pad + R"(")"), "error",
-       "OVERSIZE"},
+      {"oversize body (20 KB)", OpenBody(UniqueId("big"), 0.1, R"("pad":")" + pad + R"(")"),
+       "error", "OVERSIZE"},
       {"NaN volume as a string",
-       R"({"action":"OPEN","uuid":")" + reuse + R"(","symbol":"EURUSD","type":"BUY","volume":"NaN"})",
+       R"({"action":"OPEN","uuid":")" + reuse +
+           R"(","symbol":"EURUSD","type":"BUY","volume":"NaN"})",
        "REJECTED", "INVALID_VOLUME"},
       {"zero volume", OpenBody(reuse, 0.0), "REJECTED", "INVALID_VOLUME"},
       {"volume over max_volume", OpenBody(reuse, 5000.0), "REJECTED", "INVALID_VOLUME"},
       {"uuid of 65 characters", OpenBody(std::string(65, 'u')), "REJECTED", "INVALID_UUID"},
       {"missing symbol", R"({"action":"OPEN","uuid":")" + reuse + R"(","type":"BUY","volume":0.1})",
        "REJECTED", "MISSING_SYMBOL"},
-      {"missing type", R"({"action":"OPEN","uuid":")" + reuse + R"(","symbol":"EURUSD","volume":0.1})",
-       "REJECTED", "MISSING_TYPE"},
-      {"bad type", R"({"action":"OPEN","uuid":")" + reuse +
-                       R"(","symbol":"EURUSD","type":"HOLD","volume":0.1})",
+      {"missing type",
+       R"({"action":"OPEN","uuid":")" + reuse + R"(","symbol":"EURUSD","volume":0.1})", "REJECTED",
+       "MISSING_TYPE"},
+      {"bad type",
+       R"({"action":"OPEN","uuid":")" + reuse +
+           R"(","symbol":"EURUSD","type":"HOLD","volume":0.1})",
        "REJECTED", "INVALID_TYPE"},
       {"magic of the wrong JSON type", OpenBody(reuse, 0.1, R"("magic":"abc")"), "REJECTED",
        "INVALID_FIELD"},
@@ -445,9 +455,10 @@ TEST_CASE("Bad requests get the documented error codes, nothing reaches the brid
   CHECK(RequireAtMostOnce(w).entries.size() == 3);
 }
 
-TEST_CASE("ordergated refuses to start when bridge_timeout_ms does not exceed the signature TTL "
-          "plus the execution margin",
-          "[e2e]") {
+TEST_CASE(
+    "ordergated refuses to start when bridge_timeout_ms does not exceed the signature TTL "
+    "plus the execution margin",
+    "[e2e]") {
   TempDir dir;
   Process gw(BinDir() + "/ordergated",
              {"--listen", "tcp://127.0.0.1:*", "--bridge", "tcp://127.0.0.1:1", "--data-dir",
@@ -472,18 +483,20 @@ std::string Signature(const std::string& checksum, int seconds_ago, bool extende
   tm t{};
   gmtime_r(&secs, &t);
   char buf[64];
-  std::snprintf(buf, sizeof buf,
-                extended ? "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" : "%04d%02d%02dT%02d%02d%02d.%06dZ",
-                t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec,
-                static_cast<int>(us % 1000000));
+  std::snprintf(
+      buf, sizeof buf,
+      extended ? "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ" : "%04d%02d%02dT%02d%02d%02d.%06dZ",
+      t.tm_year + 1900, t.tm_mon + 1, t.tm_mday, t.tm_hour, t.tm_min, t.tm_sec,
+      static_cast<int>(us % 1000000));
   return "RISK_PASS:" + checksum + ":" + buf;
 }
 
 }  // namespace
 
-TEST_CASE("A strategy's own risk_signature is accepted in either timestamp form and refused when "
-          "expired or too short, without reaching the bridge",
-          "[e2e]") {
+TEST_CASE(
+    "A strategy's own risk_signature is accepted in either timestamp form and refused when "
+    "expired or too short, without reaching the bridge",
+    "[e2e]") {
   World w;
   w.StartSim({});
   w.StartGateway({});
@@ -506,7 +519,8 @@ TEST_CASE("A strategy's own risk_signature is accepted in either timestamp form 
   INFO("extended form: " << r2->raw());
   CHECK(r2->S("status") == "FILLED");
 
-  auto r3 = c.CallJson(OpenBody(expired, 0.1, with_sig(Signature("0123456789abcdef", 3600, false))));
+  auto r3 =
+      c.CallJson(OpenBody(expired, 0.1, with_sig(Signature("0123456789abcdef", 3600, false))));
   REQUIRE(r3);
   INFO("an hour old: " << r3->raw());
   CHECK(r3->S("status") == "REJECTED");
@@ -523,9 +537,10 @@ TEST_CASE("A strategy's own risk_signature is accepted in either timestamp form 
   CHECK(j.Count(shorty) == 0);
 }
 
-TEST_CASE("A conflicting copy of an order in flight is REJECTED as IDEMPOTENCY_CONFLICT while the "
-          "original still executes once",
-          "[e2e]") {
+TEST_CASE(
+    "A conflicting copy of an order in flight is REJECTED as IDEMPOTENCY_CONFLICT while the "
+    "original still executes once",
+    "[e2e]") {
   World w;
   w.StartSim({"--latency", "fixed:300"});
   w.StartGateway({});
@@ -559,9 +574,10 @@ TEST_CASE("A conflicting copy of an order in flight is REJECTED as IDEMPOTENCY_C
   CHECK(RequireAtMostOnce(w).Count(uuid) == 1);
 }
 
-TEST_CASE("A REQ strategy that sends no timeout_ms gets PENDING before client_timeout_ms when the "
-          "bridge is slow, then the outcome",
-          "[e2e]") {
+TEST_CASE(
+    "A REQ strategy that sends no timeout_ms gets PENDING before client_timeout_ms when the "
+    "bridge is slow, then the outcome",
+    "[e2e]") {
   World w;
   w.StartSim({"--latency", "fixed:1200"});
   w.StartGateway({"--client-timeout-ms", "600"});
@@ -591,9 +607,10 @@ TEST_CASE("A REQ strategy that sends no timeout_ms gets PENDING before client_ti
   CHECK(j.Ticket(uuid) == last->Int("ticket"));
 }
 
-TEST_CASE("Beyond bridge_max_in_flight an order is REJECTED as GATEWAY_BUSY and not recorded, so the "
-          "same uuid goes through later",
-          "[e2e]") {
+TEST_CASE(
+    "Beyond bridge_max_in_flight an order is REJECTED as GATEWAY_BUSY and not recorded, so the "
+    "same uuid goes through later",
+    "[e2e]") {
   World w;
   w.StartSim({"--latency", "fixed:400"});
   w.StartGateway({"--bridge-max-in-flight", "1"});
@@ -661,9 +678,10 @@ TEST_CASE("MT5_NOT_CONNECTED from the bridge is a recorded REJECTED, and nothing
   CHECK(RequireAtMostOnce(w).entries.empty());
 }
 
-TEST_CASE("Many clients racing the same uuids over separate connections get one execution and "
-          "one ticket per uuid",
-          "[e2e]") {
+TEST_CASE(
+    "Many clients racing the same uuids over separate connections get one execution and "
+    "one ticket per uuid",
+    "[e2e]") {
   World w;
   w.StartSim({"--latency", "uniform:1:30", "--workers", "2"});
   w.StartGateway({});
@@ -714,9 +732,10 @@ TEST_CASE("Many clients racing the same uuids over separate connections get one 
   }
 }
 
-TEST_CASE("A GET_ACCOUNT or GET_POSITIONS reusing the uuid of an order in flight gets its own answer "
-          "or a refusal, never the order's reply, and the order gets its own outcome",
-          "[e2e]") {
+TEST_CASE(
+    "A GET_ACCOUNT or GET_POSITIONS reusing the uuid of an order in flight gets its own answer "
+    "or a refusal, never the order's reply, and the order gets its own outcome",
+    "[e2e]") {
   World w;
   w.StartSim({"--latency", "fixed:300"});
   w.StartGateway({});
@@ -757,7 +776,7 @@ TEST_CASE("A GET_ACCOUNT or GET_POSITIONS reusing the uuid of an order in flight
   CHECK(fills == 1);
   CHECK(answered + refused == 2);
   WARN("relays sharing an in-flight order's uuid: " << answered << " answered, " << refused
-                                                   << " refused");
+                                                    << " refused");
 
   // Once the order is done, the uuid is free for relays again.
   auto later = ReqClient(w.ctx, w.gw_endpoint)

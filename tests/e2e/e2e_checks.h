@@ -1,11 +1,10 @@
 // Assertions shared by the end-to-end test files (Catch2 macros: call from the test thread only).
 #pragma once
 
+#include <catch2/catch.hpp>
 #include <cstdlib>
 #include <string>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "e2e_util.h"
 
@@ -15,14 +14,15 @@ namespace e2e {
 inline Journal RequireAtMostOnce(const World& w) {
   Journal j = ReadJournal(w.journal());
   const auto dups = j.Duplicates();
-  INFO("journal " << w.journal() << ": " << j.entries.size() << " executions, "
-                  << dups.size() << " uuid(s) executed more than once"
+  INFO("journal " << w.journal() << ": " << j.entries.size() << " executions, " << dups.size()
+                  << " uuid(s) executed more than once"
                   << (dups.empty() ? std::string() : ", first: " + dups.front()));
   CHECK(j.unreadable_lines == 0);
   REQUIRE(dups.empty());
   // In sanitizer builds, a finding in ordergated or the simulator fails the test.
   const auto reports = SanitizerReports(w.dir.path());
-  INFO("sanitizer reports: " << reports.size() << (reports.empty() ? "" : "; first: " + reports.front()));
+  INFO("sanitizer reports: " << reports.size()
+                             << (reports.empty() ? "" : "; first: " + reports.front()));
   CHECK(reports.empty());
   return j;
 }

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <deque>
 #include <fstream>
@@ -16,8 +17,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "e2e_checks.h"
 #include "e2e_util.h"
@@ -217,7 +216,8 @@ void RunCrashScenario(const CrashPlan& plan) {
   std::vector<std::string> kill_notes;
   for (int k = 0; k < plan.kills; ++k) {
     // Each round resends everything sent so far (retries) plus a new slice.
-    const size_t upto = orders.size() * static_cast<size_t>(k + 1) / static_cast<size_t>(plan.kills + 1);
+    const size_t upto =
+        orders.size() * static_cast<size_t>(k + 1) / static_cast<size_t>(plan.kills + 1);
     const std::vector<Order> batch(orders.begin(), orders.begin() + static_cast<long>(upto));
     const int new_orders = static_cast<int>(upto - sent_upto);
     const int filled_before = ledger.filled();
@@ -288,7 +288,8 @@ void RunCrashScenario(const CrashPlan& plan) {
     if (auto f = finals.find(u); f != finals.end()) line += " | final: " + f->second.raw;
     if (auto s = seen.find(u); s != seen.end()) {
       line += " | seen:";
-      for (const auto& o : s->second) line += " " + o.status + "/" + o.code + "/" + std::to_string(o.ticket);
+      for (const auto& o : s->second)
+        line += " " + o.status + "/" + o.code + "/" + std::to_string(o.ticket);
     }
     line += " | journal: " + std::to_string(j.Count(u));
     violations.push_back(std::move(line));
@@ -310,7 +311,8 @@ void RunCrashScenario(const CrashPlan& plan) {
       }
     }
     if (jt && (f.status != "FILLED" || f.ticket != *jt)) {
-      violate(u, "executed at the bridge (ticket " + std::to_string(*jt) + ") but not FILLED with it");
+      violate(u,
+              "executed at the bridge (ticket " + std::to_string(*jt) + ") but not FILLED with it");
     }
     if (f.status == "FILLED" && !jt) violate(u, "FILLED but no execution in the journal");
     if (const auto bt = before_final.Ticket(u); bt) {
@@ -355,21 +357,24 @@ void RunCrashScenario(const CrashPlan& plan) {
 
 }  // namespace
 
-TEST_CASE("kill -9 of ordergated with orders in flight (durability sync), twice, never executes "
-          "an order twice and keeps every FILLED a client saw",
-          "[e2e][crash]") {
+TEST_CASE(
+    "kill -9 of ordergated with orders in flight (durability sync), twice, never executes "
+    "an order twice and keeps every FILLED a client saw",
+    "[e2e][crash]") {
   RunCrashScenario(CrashPlan{"sync", "uniform:20:200", 300, 2});
 }
 
-TEST_CASE("kill -9 of ordergated with orders in flight (durability async) never executes an order "
-          "twice and keeps every FILLED a client saw",
-          "[e2e][crash]") {
+TEST_CASE(
+    "kill -9 of ordergated with orders in flight (durability async) never executes an order "
+    "twice and keeps every FILLED a client saw",
+    "[e2e][crash]") {
   RunCrashScenario(CrashPlan{"async", "uniform:5:60", 200, 1});
 }
 
-TEST_CASE("SIGTERM while orders are in flight answers every waiting client, exits 0, and the "
-          "outcomes survive the restart",
-          "[e2e]") {
+TEST_CASE(
+    "SIGTERM while orders are in flight answers every waiting client, exits 0, and the "
+    "outcomes survive the restart",
+    "[e2e]") {
   World w;
   w.StartSim({"--latency", "fixed:200"});
   w.StartGateway({});
@@ -443,9 +448,10 @@ TEST_CASE("SIGTERM while orders are in flight answers every waiting client, exit
   for (const auto& [u, t] : filled) CHECK(j.Ticket(u) == t);
 }
 
-TEST_CASE("After kill -9, orders that were in flight come back UNKNOWN and are never resent, even "
-          "when the bridge cannot be asked about them",
-          "[e2e]") {
+TEST_CASE(
+    "After kill -9, orders that were in flight come back UNKNOWN and are never resent, even "
+    "when the bridge cannot be asked about them",
+    "[e2e]") {
   World w;
   // The real MT5-CRS bridge has no ORDER_STATUS: nothing can resolve these but an operator.
   w.StartSim({"--latency", "fixed:400", "--no-order-status"});
@@ -506,9 +512,10 @@ TEST_CASE("After kill -9, orders that were in flight come back UNKNOWN and are n
   }
 }
 
-TEST_CASE("A second ordergated on a data dir already in use refuses to start, and the first keeps "
-          "its records",
-          "[e2e]") {
+TEST_CASE(
+    "A second ordergated on a data dir already in use refuses to start, and the first keeps "
+    "its records",
+    "[e2e]") {
   World w;
   w.StartSim({});
   w.StartGateway({});

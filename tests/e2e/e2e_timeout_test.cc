@@ -1,12 +1,11 @@
 // End to end, a bridge that does not answer in time, answers late, or is not there at all.
 #include <signal.h>
 
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "e2e_checks.h"
 #include "e2e_util.h"
@@ -38,9 +37,10 @@ std::optional<Json> PollResolved(World& w, const std::string& uuid, Ms budget) {
 
 }  // namespace
 
-TEST_CASE("An order the bridge never answers is UNKNOWN with BRIDGE_TIMEOUT, is never resent, and "
-          "ORDER_STATUS at the bridge resolves it to FILLED",
-          "[e2e]") {
+TEST_CASE(
+    "An order the bridge never answers is UNKNOWN with BRIDGE_TIMEOUT, is never resent, and "
+    "ORDER_STATUS at the bridge resolves it to FILLED",
+    "[e2e]") {
   World w;
   w.StartSim({"--fault-no-reply", "1", "--signature-ttl-ms", "300"});
   std::vector<std::string> args = kShortGatewayTimeouts;
@@ -129,9 +129,10 @@ TEST_CASE("A bridge reply that arrives after bridge_timeout_ms turns UNKNOWN int
   CHECK(RequireAtMostOnce(w).Count(uuid) == 1);
 }
 
-TEST_CASE("With no bridge running an OPEN is REJECTED as BRIDGE_DOWN and not recorded, so the same "
-          "uuid is FILLED once the bridge is up",
-          "[e2e]") {
+TEST_CASE(
+    "With no bridge running an OPEN is REJECTED as BRIDGE_DOWN and not recorded, so the same "
+    "uuid is FILLED once the bridge is up",
+    "[e2e]") {
   World w;
   const std::string bridge = "tcp://127.0.0.1:" + std::to_string(FreePort());
   w.StartGateway({}, bridge);
@@ -168,9 +169,10 @@ TEST_CASE("With no bridge running an OPEN is REJECTED as BRIDGE_DOWN and not rec
   CHECK(j.Ticket(uuid) == filled->Int("ticket"));
 }
 
-TEST_CASE("An order held at a frozen bridge past its signature TTL is UNKNOWN, then never executed: "
-          "the bridge rejects it as expired and ordergate records REJECTED",
-          "[e2e]") {
+TEST_CASE(
+    "An order held at a frozen bridge past its signature TTL is UNKNOWN, then never executed: "
+    "the bridge rejects it as expired and ordergate records REJECTED",
+    "[e2e]") {
   World w;
   w.StartSim({"--signature-ttl-ms", "300"});
   std::vector<std::string> args = kShortGatewayTimeouts;
@@ -207,9 +209,10 @@ TEST_CASE("An order held at a frozen bridge past its signature TTL is UNKNOWN, t
   CHECK(j.Count(uuid) == 0);
 }
 
-TEST_CASE("A bridge that crashes right after executing an order leaves it UNKNOWN, and once the "
-          "bridge is back ORDER_STATUS resolves it to FILLED without a second execution",
-          "[e2e]") {
+TEST_CASE(
+    "A bridge that crashes right after executing an order leaves it UNKNOWN, and once the "
+    "bridge is back ORDER_STATUS resolves it to FILLED without a second execution",
+    "[e2e]") {
   World w;
   const std::string bridge = "tcp://127.0.0.1:" + std::to_string(FreePort());
   w.StartSim({"--fault-crash", "1", "--signature-ttl-ms", "300"}, bridge);
@@ -248,18 +251,19 @@ TEST_CASE("A bridge that crashes right after executing an order leaves it UNKNOW
   CHECK(resolved->Int("ticket") == j.Ticket(uuid));
 }
 
-TEST_CASE("GET_ACCOUNT relayed to a bridge that does not answer gets error BRIDGE_TIMEOUT by the "
-          "request's own deadline",
-          "[e2e]") {
+TEST_CASE(
+    "GET_ACCOUNT relayed to a bridge that does not answer gets error BRIDGE_TIMEOUT by the "
+    "request's own deadline",
+    "[e2e]") {
   World w;
   w.StartSim({});
   w.StartGateway({});
   REQUIRE(w.WaitBridge("up"));
   ReqClient c(w.ctx, w.gw_endpoint);
   REQUIRE(w.sim->Signal(SIGSTOP));
-  auto r = c.CallJson(R"({"action":"GET_ACCOUNT","uuid":")" + UniqueId("acct") +
-                          R"(","timeout_ms":400})",
-                      Ms(5000));
+  auto r = c.CallJson(
+      R"({"action":"GET_ACCOUNT","uuid":")" + UniqueId("acct") + R"(","timeout_ms":400})",
+      Ms(5000));
   REQUIRE(w.sim->Signal(SIGCONT));
   REQUIRE(r);
   INFO("reply: " << r->raw());
@@ -272,9 +276,10 @@ TEST_CASE("GET_ACCOUNT relayed to a bridge that does not answer gets error BRIDG
   CHECK(RequireAtMostOnce(w).entries.empty());
 }
 
-TEST_CASE("A gateway frozen (SIGSTOP) past its deadlines while the bridge answered still ends with "
-          "the bridge's outcome and one execution",
-          "[e2e]") {
+TEST_CASE(
+    "A gateway frozen (SIGSTOP) past its deadlines while the bridge answered still ends with "
+    "the bridge's outcome and one execution",
+    "[e2e]") {
   World w;
   w.StartSim({"--latency", "fixed:100", "--signature-ttl-ms", "300"});
   std::vector<std::string> args = kShortGatewayTimeouts;
@@ -311,9 +316,10 @@ TEST_CASE("A gateway frozen (SIGSTOP) past its deadlines while the bridge answer
 
 // The order's own late reply may still come while the gateway asks ORDER_STATUS; the gateway must
 // not wait the whole late-reply window (10 minutes by default) before asking.
-TEST_CASE("With the default late reply window, a lost bridge reply is resolved by ORDER_STATUS "
-          "within seconds",
-          "[e2e]") {
+TEST_CASE(
+    "With the default late reply window, a lost bridge reply is resolved by ORDER_STATUS "
+    "within seconds",
+    "[e2e]") {
   World w;
   w.StartSim({"--fault-no-reply", "1", "--signature-ttl-ms", "300"});
   std::vector<std::string> args = kShortGatewayTimeouts;

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -19,8 +20,6 @@
 #include <random>
 #include <sstream>
 #include <stdexcept>
-
-#include <catch2/catch.hpp>
 
 namespace e2e {
 
@@ -431,8 +430,8 @@ std::string OpenBody(const std::string& uuid, double volume, const std::string& 
 }
 
 std::string CloseBody(const std::string& uuid, int64_t ticket, const std::string& extra) {
-  std::string b = R"({"action":"CLOSE","uuid":")" + JsonEscape(uuid) +
-                  R"(","ticket":)" + std::to_string(ticket);
+  std::string b = R"({"action":"CLOSE","uuid":")" + JsonEscape(uuid) + R"(","ticket":)" +
+                  std::to_string(ticket);
   if (!extra.empty()) b += "," + extra;
   return b + "}";
 }
@@ -447,8 +446,9 @@ std::string UniqueId(std::string_view prefix) {
   static std::atomic<uint64_t> counter{0};
   static const uint64_t salt = std::random_device{}();
   char buf[96];
-  std::snprintf(buf, sizeof buf, "%.*s-%d-%llx-%llu", static_cast<int>(prefix.size()), prefix.data(),
-                static_cast<int>(::getpid()), static_cast<unsigned long long>(salt & 0xffffff),
+  std::snprintf(buf, sizeof buf, "%.*s-%d-%llx-%llu", static_cast<int>(prefix.size()),
+                prefix.data(), static_cast<int>(::getpid()),
+                static_cast<unsigned long long>(salt & 0xffffff),
                 static_cast<unsigned long long>(counter.fetch_add(1)));
   return buf;
 }
@@ -490,7 +490,8 @@ std::pair<int, std::string> HttpGet(int port, const std::string& path, Ms timeou
     ::close(fd);
     return {0, ""};
   }
-  const std::string req = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  const std::string req =
+      "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
   if (::send(fd, req.data(), req.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(req.size())) {
     ::close(fd);
     return {0, ""};
@@ -549,12 +550,12 @@ void World::StartSim(const std::vector<std::string>& extra, const std::string& b
 }
 
 void World::StartGateway(const std::vector<std::string>& extra, const std::string& bridge) {
-  std::vector<std::string> args = {"--listen",   "tcp://127.0.0.1:*",
-                                   "--bridge",   bridge.empty() ? sim_endpoint : bridge,
-                                   "--data-dir", data_dir(),
-                                   "--log-level", "warn",
+  std::vector<std::string> args = {"--listen",         "tcp://127.0.0.1:*",
+                                   "--bridge",         bridge.empty() ? sim_endpoint : bridge,
+                                   "--data-dir",       data_dir(),
+                                   "--log-level",      "warn",
                                    "--metrics-listen", "127.0.0.1:0",
-                                   "--retention", "7d"};
+                                   "--retention",      "7d"};
   args.insert(args.end(), extra.begin(), extra.end());
   ++gw_starts;
   gw = std::make_unique<Process>(BinDir() + "/ordergated", args,

@@ -6,6 +6,7 @@
 // through PR_SET_PDEATHSIG if the test binary itself dies).
 #pragma once
 
+#include <simdjson.h>
 #include <sys/types.h>
 
 #include <atomic>
@@ -20,8 +21,6 @@
 #include <string_view>
 #include <thread>
 #include <vector>
-
-#include <simdjson.h>
 #include <zmq.hpp>
 
 namespace e2e {
@@ -120,8 +119,8 @@ struct Journal {
 };
 Journal ReadJournal(const std::string& path);
 
-// A REQ client like MT5-CRS strategies use. On a receive timeout the socket is rebuilt (a REQ socket
-// is stuck after an unanswered request).
+// A REQ client like MT5-CRS strategies use. On a receive timeout the socket is rebuilt (a REQ
+// socket is stuck after an unanswered request).
 class ReqClient {
  public:
   ReqClient(zmq::context_t& ctx, std::string endpoint);
@@ -180,8 +179,10 @@ struct World {
   std::string journal() const { return dir.File("journal.jsonl"); }
   std::string data_dir() const { return dir.File("data"); }
 
-  // Starts the simulator with --journal journal() and --bind `bind` plus `extra`; REQUIREs it ready.
-  void StartSim(const std::vector<std::string>& extra, const std::string& bind = "tcp://127.0.0.1:*");
+  // Starts the simulator with --journal journal() and --bind `bind` plus `extra`; REQUIREs it
+  // ready.
+  void StartSim(const std::vector<std::string>& extra,
+                const std::string& bind = "tcp://127.0.0.1:*");
   // Starts ordergated on data_dir() against `bridge` (sim_endpoint if empty) plus `extra` (later
   // flags win); REQUIREs it ready.
   void StartGateway(const std::vector<std::string>& extra, const std::string& bridge = "");

@@ -1,12 +1,12 @@
-#include <catch2/catch.hpp>
+#include "gateway/config.h"
 
+#include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "gateway/cli.h"
-#include "gateway/config.h"
 
 using ordergate::gateway::GatewayConfig;
 using ordergate::gateway::LoadConfigFile;
@@ -48,19 +48,23 @@ TEST_CASE("the default configuration is the contract's and is aligned", "[gatewa
   CHECK(ValidateConfig(c).ok());
 }
 
-TEST_CASE("a bridge timeout not above the signature TTL plus execution margin is refused, naming the rule",
-          "[gateway]") {
+TEST_CASE(
+    "a bridge timeout not above the signature TTL plus execution margin is refused, naming the "
+    "rule",
+    "[gateway]") {
   GatewayConfig c;
   c.bridge_timeout_ms = 5500;  // == 5000 + 500
   absl::Status s = ValidateConfig(c);
   REQUIRE_FALSE(s.ok());
-  CHECK_THAT(Msg(s), Catch::Contains("bridge_timeout_ms (5500) must exceed bridge_signature_ttl_ms (5000)"));
+  CHECK_THAT(Msg(s), Catch::Contains(
+                         "bridge_timeout_ms (5500) must exceed bridge_signature_ttl_ms (5000)"));
   CHECK_THAT(Msg(s), Catch::Contains("bridge_exec_margin_ms (500)"));
   c.bridge_timeout_ms = 5501;
   CHECK(ValidateConfig(c).ok());
 }
 
-TEST_CASE("a reply margin that leaves no time before the client's deadline is refused", "[gateway]") {
+TEST_CASE("a reply margin that leaves no time before the client's deadline is refused",
+          "[gateway]") {
   GatewayConfig c;
   c.reply_margin_ms = 2000;
   REQUIRE_FALSE(ValidateConfig(c).ok());
@@ -87,7 +91,8 @@ TEST_CASE("out-of-range settings are refused with the setting's name", "[gateway
   CHECK_THAT(Msg(ValidateConfig(c)), Catch::Contains("max_volume"));
 }
 
-TEST_CASE("retention accepts days, hours, seconds and plain seconds, and nothing else", "[gateway]") {
+TEST_CASE("retention accepts days, hours, seconds and plain seconds, and nothing else",
+          "[gateway]") {
   CHECK(*ParseRetention("7d") == absl::Hours(168));
   CHECK(*ParseRetention("12h") == absl::Hours(12));
   CHECK(*ParseRetention("90m") == absl::Minutes(90));
@@ -120,15 +125,44 @@ retention = "2d"
 }
 
 TEST_CASE("every documented flag is accepted", "[gateway]") {
-  auto cli = Parse({"--listen", "tcp://127.0.0.1:*", "--bridge", "tcp://127.0.0.1:1",
-                    "--data-dir", "d", "--durability", "async", "--client-timeout-ms", "100",
-                    "--reply-margin-ms", "10", "--bridge-timeout-ms", "900",
-                    "--bridge-signature-ttl-ms", "500", "--bridge-exec-margin-ms", "100",
-                    "--bridge-max-in-flight", "3", "--retention", "1h", "--log-level", "warn",
-                    "--metrics-listen", "127.0.0.1:0", "--max-request-bytes", "1000",
-                    "--max-message-bytes", "5000", "--max-volume", "5",
-                    "--unknown-query-interval-ms", "200", "--late-reply-window-ms", "1000",
-                    "--max-batch", "16"});
+  auto cli = Parse({"--listen",
+                    "tcp://127.0.0.1:*",
+                    "--bridge",
+                    "tcp://127.0.0.1:1",
+                    "--data-dir",
+                    "d",
+                    "--durability",
+                    "async",
+                    "--client-timeout-ms",
+                    "100",
+                    "--reply-margin-ms",
+                    "10",
+                    "--bridge-timeout-ms",
+                    "900",
+                    "--bridge-signature-ttl-ms",
+                    "500",
+                    "--bridge-exec-margin-ms",
+                    "100",
+                    "--bridge-max-in-flight",
+                    "3",
+                    "--retention",
+                    "1h",
+                    "--log-level",
+                    "warn",
+                    "--metrics-listen",
+                    "127.0.0.1:0",
+                    "--max-request-bytes",
+                    "1000",
+                    "--max-message-bytes",
+                    "5000",
+                    "--max-volume",
+                    "5",
+                    "--unknown-query-interval-ms",
+                    "200",
+                    "--late-reply-window-ms",
+                    "1000",
+                    "--max-batch",
+                    "16"});
   REQUIRE(cli.ok());
   const GatewayConfig& c = cli->config;
   CHECK(c.bridge_timeout_ms == 900);
@@ -140,16 +174,20 @@ TEST_CASE("every documented flag is accepted", "[gateway]") {
   CHECK(ValidateConfig(c).ok());
 }
 
-TEST_CASE("unknown flags, missing values and bad numbers are errors that name the flag", "[gateway]") {
+TEST_CASE("unknown flags, missing values and bad numbers are errors that name the flag",
+          "[gateway]") {
   CHECK_THAT(Msg(Parse({"--no-such-flag", "1"}).status()), Catch::Contains("--no-such-flag"));
   CHECK_THAT(Msg(Parse({"--listen"}).status()), Catch::Contains("--listen needs a value"));
-  CHECK_THAT(Msg(Parse({"--bridge-timeout-ms", "six"}).status()), Catch::Contains("--bridge-timeout-ms"));
+  CHECK_THAT(Msg(Parse({"--bridge-timeout-ms", "six"}).status()),
+             Catch::Contains("--bridge-timeout-ms"));
   CHECK_THAT(Msg(Parse({"--durability", "maybe"}).status()), Catch::Contains("durability"));
   CHECK(Parse({"--help"})->help);
 }
 
-TEST_CASE("a TOML file with an unknown key or a wrong type is refused with file and line", "[gateway]") {
-  const std::string typo = WriteTemp("og-typo-", "listen = \"tcp://127.0.0.1:1\"\nbridge_timout_ms = 7000\n");
+TEST_CASE("a TOML file with an unknown key or a wrong type is refused with file and line",
+          "[gateway]") {
+  const std::string typo =
+      WriteTemp("og-typo-", "listen = \"tcp://127.0.0.1:1\"\nbridge_timout_ms = 7000\n");
   auto r = LoadConfigFile(typo);
   REQUIRE_FALSE(r.ok());
   CHECK_THAT(Msg(r.status()), Catch::Contains(":2:"));
@@ -164,7 +202,8 @@ TEST_CASE("a TOML file with an unknown key or a wrong type is refused with file 
   std::filesystem::remove(broken);
 }
 
-TEST_CASE("the shipped deploy/ordergate.toml loads, is aligned and states the defaults", "[gateway]") {
+TEST_CASE("the shipped deploy/ordergate.toml loads, is aligned and states the defaults",
+          "[gateway]") {
   auto cfg = LoadConfigFile(std::string(ORDERGATE_SOURCE_DIR) + "/deploy/ordergate.toml");
   REQUIRE(cfg.ok());
   CHECK(ValidateConfig(*cfg).ok());

@@ -4,9 +4,8 @@
 #include <simdjson.h>
 #include <unistd.h>
 
-#include <catch2/catch.hpp>
-
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <deque>
 #include <filesystem>
@@ -95,8 +94,8 @@ struct BridgeRequest {
   std::string body;
 };
 
-// A scripted MT5 bridge: a ROUTER that records requests and answers via `policy`. The policy returns
-// the reply body, or nullopt to hold the request (answer later with ReplyLater()).
+// A scripted MT5 bridge: a ROUTER that records requests and answers via `policy`. The policy
+// returns the reply body, or nullopt to hold the request (answer later with ReplyLater()).
 class ScriptedBridge {
  public:
   using Policy = std::function<std::optional<std::string>(const BridgeRequest&)>;
@@ -218,7 +217,8 @@ class Strategy {
     (void)zmq::recv_multipart(sock_, std::back_inserter(parts));
     std::map<std::string, std::string> out;
     simdjson::dom::element doc;
-    if (parser_.parse(parts.back().to_string()).get(doc) != simdjson::SUCCESS) return {{"invalid", "true"}};
+    if (parser_.parse(parts.back().to_string()).get(doc) != simdjson::SUCCESS)
+      return {{"invalid", "true"}};
     simdjson::dom::object obj;
     if (doc.get(obj) != simdjson::SUCCESS) return {{"invalid", "true"}};
     for (auto field : obj) {
@@ -238,7 +238,8 @@ class Strategy {
     }
     return out;
   }
-  std::map<std::string, std::string> Call(const std::string& body, std::chrono::milliseconds t = 5000ms) {
+  std::map<std::string, std::string> Call(const std::string& body,
+                                          std::chrono::milliseconds t = 5000ms) {
     Send(body);
     return Receive(t);
   }
@@ -287,12 +288,14 @@ std::unique_ptr<og::idempotency::Store> OpenStore(const std::string& dir) {
 // Runs a gateway on its own thread for the scope of a test.
 class RunningGateway {
  public:
-  RunningGateway(const GatewayConfig& cfg, std::unique_ptr<og::idempotency::Store> store = nullptr) {
+  RunningGateway(const GatewayConfig& cfg,
+                 std::unique_ptr<og::idempotency::Store> store = nullptr) {
     auto gw = store ? Gateway::Start(cfg, std::move(store)) : Gateway::Start(cfg);
     REQUIRE(gw.ok());
     gw_ = std::move(*gw);
     thread_ = std::thread([this] { run_status_ = gw_->Run(); });
-    for (int i = 0; i < 500 && !(gw_->ready() && gw_->bridge_up()); ++i) std::this_thread::sleep_for(10ms);
+    for (int i = 0; i < 500 && !(gw_->ready() && gw_->bridge_up()); ++i)
+      std::this_thread::sleep_for(10ms);
   }
   ~RunningGateway() { StopAndJoin(); }
   void StopAndJoin() {
@@ -326,7 +329,8 @@ bool Eventually(Pred pred, std::chrono::milliseconds limit = 10000ms) {
 TEST_CASE("an order reaches the bridge only after its reservation is durable", "[gateway]") {
   EventLog log;
   int64_t ticket = 1000;
-  ScriptedBridge bridge([&](const BridgeRequest& r) { return ScriptedBridge::Filled(r.uuid, ++ticket); }, &log);
+  ScriptedBridge bridge(
+      [&](const BridgeRequest& r) { return ScriptedBridge::Filled(r.uuid, ++ticket); }, &log);
   const std::string dir = TempDir("durable");
   auto store = std::make_unique<WatchedStore>(OpenStore(dir), &log);
   RunningGateway gw(TestConfig(bridge.endpoint(), dir), std::move(store));
@@ -344,8 +348,9 @@ TEST_CASE("an order reaches the bridge only after its reservation is durable", "
   }
 }
 
-TEST_CASE("when the store cannot write, orders get STORE_UNAVAILABLE and nothing reaches the bridge",
-          "[gateway]") {
+TEST_CASE(
+    "when the store cannot write, orders get STORE_UNAVAILABLE and nothing reaches the bridge",
+    "[gateway]") {
   ScriptedBridge bridge([](const BridgeRequest& r) { return ScriptedBridge::Filled(r.uuid, 77); });
   const std::string dir = TempDir("failclosed");
   auto owned = std::make_unique<WatchedStore>(OpenStore(dir), nullptr);
@@ -367,7 +372,8 @@ TEST_CASE("when the store cannot write, orders get STORE_UNAVAILABLE and nothing
   CHECK(bridge.Count("OPEN", "fc-1") == 1);
 }
 
-TEST_CASE("an outcome the store cannot record is not acknowledged until it is durable", "[gateway]") {
+TEST_CASE("an outcome the store cannot record is not acknowledged until it is durable",
+          "[gateway]") {
   const std::string dir = TempDir("outcome");
   auto owned = std::make_unique<WatchedStore>(OpenStore(dir), nullptr);
   WatchedStore* store = owned.get();
@@ -392,7 +398,8 @@ TEST_CASE("an outcome the store cannot record is not acknowledged until it is du
 }
 
 TEST_CASE("a retry of an in-flight uuid joins the original and is never sent twice", "[gateway]") {
-  ScriptedBridge bridge([](const BridgeRequest&) -> std::optional<std::string> { return std::nullopt; });
+  ScriptedBridge bridge(
+      [](const BridgeRequest&) -> std::optional<std::string> { return std::nullopt; });
   const std::string dir = TempDir("join");
   GatewayConfig cfg = TestConfig(bridge.endpoint(), dir);
   cfg.bridge_timeout_ms = 3000;
@@ -416,9 +423,11 @@ TEST_CASE("a retry of an in-flight uuid joins the original and is never sent twi
   CHECK(bridge.Count("OPEN", "j-1") == 1);
 }
 
-TEST_CASE("a request whose deadline comes first gets PENDING and the same uuid later gets the outcome",
-          "[gateway]") {
-  ScriptedBridge bridge([](const BridgeRequest&) -> std::optional<std::string> { return std::nullopt; });
+TEST_CASE(
+    "a request whose deadline comes first gets PENDING and the same uuid later gets the outcome",
+    "[gateway]") {
+  ScriptedBridge bridge(
+      [](const BridgeRequest&) -> std::optional<std::string> { return std::nullopt; });
   const std::string dir = TempDir("pending");
   GatewayConfig cfg = TestConfig(bridge.endpoint(), dir);
   cfg.bridge_timeout_ms = 3000;
@@ -437,8 +446,9 @@ TEST_CASE("a request whose deadline comes first gets PENDING and the same uuid l
   CHECK(bridge.Count("OPEN", "pe-1") == 1);
 }
 
-TEST_CASE("a uuid reused for a different order is an IDEMPOTENCY_CONFLICT and the record is untouched",
-          "[gateway]") {
+TEST_CASE(
+    "a uuid reused for a different order is an IDEMPOTENCY_CONFLICT and the record is untouched",
+    "[gateway]") {
   ScriptedBridge bridge([](const BridgeRequest& r) { return ScriptedBridge::Filled(r.uuid, 31); });
   const std::string dir = TempDir("conflict");
   RunningGateway gw(TestConfig(bridge.endpoint(), dir));
@@ -454,8 +464,9 @@ TEST_CASE("a uuid reused for a different order is an IDEMPOTENCY_CONFLICT and th
   CHECK(bridge.Count("OPEN", "cf-1") == 1);
 }
 
-TEST_CASE("a silent bridge makes the order UNKNOWN, it is never resent, and a late reply resolves it",
-          "[gateway]") {
+TEST_CASE(
+    "a silent bridge makes the order UNKNOWN, it is never resent, and a late reply resolves it",
+    "[gateway]") {
   ScriptedBridge bridge([](const BridgeRequest& r) -> std::optional<std::string> {
     if (r.action == "ORDER_STATUS") return ScriptedBridge::Error(r.uuid, "UNKNOWN_ACTION");
     return std::nullopt;
@@ -480,7 +491,8 @@ TEST_CASE("a silent bridge makes the order UNKNOWN, it is never resent, and a la
   CHECK(bridge.Count("OPEN", "u-1") == 1);
 }
 
-TEST_CASE("an UNKNOWN is resolved through ORDER_STATUS when the bridge knows the order", "[gateway]") {
+TEST_CASE("an UNKNOWN is resolved through ORDER_STATUS when the bridge knows the order",
+          "[gateway]") {
   ScriptedBridge bridge([](const BridgeRequest& r) -> std::optional<std::string> {
     if (r.action == "ORDER_STATUS") return ScriptedBridge::Filled(r.uuid, 6060);
     return std::nullopt;  // the OPEN's own reply is lost
@@ -494,8 +506,10 @@ TEST_CASE("an UNKNOWN is resolved through ORDER_STATUS when the bridge knows the
   CHECK(bridge.Count("OPEN", "q-1") == 1);
 }
 
-TEST_CASE("an order left RESERVED by a crash becomes UNKNOWN and, never seen by the bridge past its TTL, REJECTED",
-          "[gateway]") {
+TEST_CASE(
+    "an order left RESERVED by a crash becomes UNKNOWN and, never seen by the bridge past its TTL, "
+    "REJECTED",
+    "[gateway]") {
   const std::string dir = TempDir("recover");
   {
     auto store = OpenStore(dir);
@@ -519,7 +533,8 @@ TEST_CASE("an order left RESERVED by a crash becomes UNKNOWN and, never seen by 
   CHECK(bridge.Count("ORDER_STATUS", "rc-1") >= 1);
 }
 
-TEST_CASE("past bridge_max_in_flight a new order gets GATEWAY_BUSY, which is not recorded", "[gateway]") {
+TEST_CASE("past bridge_max_in_flight a new order gets GATEWAY_BUSY, which is not recorded",
+          "[gateway]") {
   ScriptedBridge bridge([](const BridgeRequest& r) -> std::optional<std::string> {
     if (r.uuid == "busy-1") return std::nullopt;
     return ScriptedBridge::Filled(r.uuid, 2);
@@ -543,7 +558,8 @@ TEST_CASE("past bridge_max_in_flight a new order gets GATEWAY_BUSY, which is not
 }
 
 TEST_CASE("stopping answers orders in flight and refuses new ones with GATEWAY_BUSY", "[gateway]") {
-  ScriptedBridge bridge([](const BridgeRequest&) -> std::optional<std::string> { return std::nullopt; });
+  ScriptedBridge bridge(
+      [](const BridgeRequest&) -> std::optional<std::string> { return std::nullopt; });
   const std::string dir = TempDir("stop");
   GatewayConfig cfg = TestConfig(bridge.endpoint(), dir);
   cfg.bridge_timeout_ms = 3000;
@@ -589,8 +605,10 @@ TEST_CASE("a GET_ACCOUNT named like an order in flight is refused, so replies ca
   CHECK(s.Receive()["status"] == "FILLED");
 }
 
-TEST_CASE("a question asked while the order's late reply may still come is read only for what both replies mean",
-          "[gateway]") {
+TEST_CASE(
+    "a question asked while the order's late reply may still come is read only for what both "
+    "replies mean",
+    "[gateway]") {
   // The OPEN's reply is lost; the bridge answers ORDER_STATUS "not found", "not understood" and
   // finally the record. Until the order's own entry is consumed neither error may settle it.
   std::atomic<int> questions{0};

@@ -5,12 +5,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <limits>
 #include <string>
 #include <vector>
-
-#include <catch2/catch.hpp>
 #include <zmq.hpp>
 
 #include "absl/types/span.h"
@@ -31,7 +30,8 @@ constexpr int64_t kFar = std::numeric_limits<int64_t>::max() / 2;
 // (a REP cannot); the link sees the same [empty][json] frames either way.
 class FakeBridge {
  public:
-  FakeBridge(IoContext& io, const std::string& endpoint) : socket_(Ctx(io), zmq::socket_type::router) {
+  FakeBridge(IoContext& io, const std::string& endpoint)
+      : socket_(Ctx(io), zmq::socket_type::router) {
     socket_.set(zmq::sockopt::linger, 0);
     socket_.set(zmq::sockopt::rcvtimeo, 5000);
     // Rebinding the port a previous FakeBridge just closed can race its listener's teardown.
@@ -312,8 +312,9 @@ TEST_CASE("IsUp is false until a bridge exists, true once it binds and false aga
   CHECK(link->Send(3, "c", "{}", kFar).code() == absl::StatusCode::kUnavailable);
 }
 
-TEST_CASE("After a disconnect, orphaned requests time out and replies on the new connection skip them",
-          "[transport]") {
+TEST_CASE(
+    "After a disconnect, orphaned requests time out and replies on the new connection skip them",
+    "[transport]") {
   auto io = MakeIo();
   REQUIRE(io);
   const std::string endpoint = FreeEndpoint();

@@ -1,13 +1,13 @@
 // Decoding and encoding of both links' JSON (transport/codec.h), against docs/protocol.md.
-#include <catch2/catch.hpp>
+#include "transport/codec.h"
 
 #include <simdjson.h>
 
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
-#include "transport/codec.h"
 #include "transport/order.h"
 
 namespace ordergate {
@@ -41,7 +41,8 @@ constexpr std::string_view kOpenFields =
     R"("symbol":"EURUSD","type":"BUY","volume":0.1,"price":1.1,"sl":1.09,"tp":1.2,"comment":"hi","magic":123)";
 
 std::string OpenWith(std::string_view name, std::string_view json_value) {
-  std::string body = R"({"action":"OPEN","uuid":"ord-1","symbol":"EURUSD","type":"BUY","volume":0.1)";
+  std::string body =
+      R"({"action":"OPEN","uuid":"ord-1","symbol":"EURUSD","type":"BUY","volume":0.1)";
   body += ",\"";
   body += name;
   body += "\":";
@@ -53,7 +54,7 @@ std::string OpenWith(std::string_view name, std::string_view json_value) {
 // A minimal OPEN with one field replaced (or removed, when json_value is empty).
 std::string OpenReplacing(std::string_view name, std::string_view json_value) {
   const std::pair<std::string_view, std::string_view> base[] = {
-      {"action", R"("OPEN")"}, {"uuid", R"("ord-1")"},   {"symbol", R"("EURUSD")"},
+      {"action", R"("OPEN")"}, {"uuid", R"("ord-1")"}, {"symbol", R"("EURUSD")"},
       {"type", R"("BUY")"},    {"volume", "0.1"},
   };
   std::string body = "{";
@@ -78,7 +79,8 @@ bool IsValidJson(const std::string& text) {
   return parser.parse(text).get(root) == simdjson::SUCCESS;
 }
 
-std::string Signature(int64_t signed_at_us, bool basic, std::string_view checksum = "0123456789abcdef") {
+std::string Signature(int64_t signed_at_us, bool basic,
+                      std::string_view checksum = "0123456789abcdef") {
   std::string sig = "RISK_PASS:";
   sig += checksum;
   sig += ":";
@@ -119,9 +121,12 @@ TEST_CASE("A minimal OPEN defaults price, sl, tp and magic", "[transport]") {
 
 TEST_CASE("Every order type decodes, case-insensitively", "[transport]") {
   const std::pair<std::string_view, OrderType> types[] = {
-      {R"("BUY")", OrderType::kBuy},           {R"("sell")", OrderType::kSell},
-      {R"("Buy_Limit")", OrderType::kBuyLimit}, {R"("SELL_LIMIT")", OrderType::kSellLimit},
-      {R"("buy_stop")", OrderType::kBuyStop},   {R"("SELL_STOP")", OrderType::kSellStop},
+      {R"("BUY")", OrderType::kBuy},
+      {R"("sell")", OrderType::kSell},
+      {R"("Buy_Limit")", OrderType::kBuyLimit},
+      {R"("SELL_LIMIT")", OrderType::kSellLimit},
+      {R"("buy_stop")", OrderType::kBuyStop},
+      {R"("SELL_STOP")", OrderType::kSellStop},
   };
   for (const auto& [json, type] : types) {
     const Decoded d = Decode(OpenReplacing("type", json));
@@ -217,7 +222,8 @@ TEST_CASE("The action is matched case-insensitively", "[transport]") {
 }
 
 TEST_CASE("Unknown fields are ignored, nested ones included", "[transport]") {
-  const Decoded d = Decode(Open(R"("symbol":"EURUSD","type":"BUY","volume":1,"x":{"y":[1,2,{"z":null}]},"deviation":20)"));
+  const Decoded d = Decode(Open(
+      R"("symbol":"EURUSD","type":"BUY","volume":1,"x":{"y":[1,2,{"z":null}]},"deviation":20)"));
   CHECK(d.ec == ErrorCode::kOk);
 }
 
@@ -350,8 +356,8 @@ TEST_CASE("A bad volume is INVALID_VOLUME with status REJECTED", "[transport]") 
 }
 
 TEST_CASE("Volume must be a number above 0 and at most max_volume", "[transport]") {
-  for (std::string_view bad : {"0", "-1", "-0.0", "1000.0001", "1e300", R"("0.1")", "null", "true",
-                               "[0.1]", "{}", ""}) {
+  for (std::string_view bad :
+       {"0", "-1", "-0.0", "1000.0001", "1e300", R"("0.1")", "null", "true", "[0.1]", "{}", ""}) {
     INFO(bad);
     CHECK(Decode(OpenReplacing("volume", bad)).ec == ErrorCode::kInvalidVolume);
   }
@@ -388,16 +394,17 @@ TEST_CASE("A CLOSE without ticket is MISSING_TICKET with status REJECTED", "[tra
 }
 
 TEST_CASE("A ticket must be a positive integer", "[transport]") {
-  for (std::string_view bad : {"0", "-5", "1.5", "5.0", R"("5")", "null", "true", "[5]",
-                               "18446744073709551615"}) {
+  for (std::string_view bad :
+       {"0", "-5", "1.5", "5.0", R"("5")", "null", "true", "[5]", "18446744073709551615"}) {
     const std::string body = R"({"action":"CLOSE","uuid":"c-1","ticket":)" + std::string(bad) + "}";
     INFO(body);
     const Decoded d = Decode(body);
     CHECK(d.ec == ErrorCode::kInvalidField);
     CHECK(d.status == "REJECTED");
   }
-  CHECK(Decode(R"({"action":"CLOSE","uuid":"c-1","ticket":9223372036854775807})").req.ticket.value ==
-        INT64_MAX);
+  CHECK(
+      Decode(R"({"action":"CLOSE","uuid":"c-1","ticket":9223372036854775807})").req.ticket.value ==
+      INT64_MAX);
 }
 
 TEST_CASE("A field of the wrong type is INVALID_FIELD with status REJECTED", "[transport]") {
@@ -412,7 +419,8 @@ TEST_CASE("Wrong JSON types for symbol, comment and magic are INVALID_FIELD", "[
     CHECK(Decode(OpenReplacing("symbol", bad)).ec == ErrorCode::kInvalidField);
     CHECK(Decode(OpenWith("comment", bad)).ec == ErrorCode::kInvalidField);
   }
-  for (std::string_view bad : {R"("1")", "1.5", "1.0", "null", "true", "[1]", "18446744073709551615"}) {
+  for (std::string_view bad :
+       {R"("1")", "1.5", "1.0", "null", "true", "[1]", "18446744073709551615"}) {
     INFO(bad);
     CHECK(Decode(OpenWith("magic", bad)).ec == ErrorCode::kInvalidField);
   }
@@ -458,7 +466,8 @@ TEST_CASE("A bad risk_signature is RISK_SIGNATURE_INVALID with status REJECTED",
   CHECK(Str(ErrorCodeName(d.ec)) == "RISK_SIGNATURE_INVALID");
 }
 
-TEST_CASE("A fresh risk_signature is accepted in basic and extended timestamp form", "[transport]") {
+TEST_CASE("A fresh risk_signature is accepted in basic and extended timestamp form",
+          "[transport]") {
   for (bool basic : {true, false}) {
     const std::string sig = Signature(kNow - 1'000'000, basic);
     INFO(sig);
@@ -511,8 +520,9 @@ TEST_CASE("A risk_signature is split on its first two colons only", "[transport]
   CHECK(Decode(OpenWith("risk_signature",
                         R"("RISK_PASS:0123456789abcdef:2026-11-25T09:35:52.000000Z")"))
             .ec == ErrorCode::kOk);
-  CHECK(Decode(OpenWith("risk_signature", R"("RISK_PASS:0123:456789abcdef:20261125T093552Z")")).ec ==
-        ErrorCode::kRiskSignatureInvalid);
+  CHECK(
+      Decode(OpenWith("risk_signature", R"("RISK_PASS:0123:456789abcdef:20261125T093552Z")")).ec ==
+      ErrorCode::kRiskSignatureInvalid);
   CHECK(Decode(OpenWith("risk_signature", R"("RISK_PASS:0123456789abcdef")")).ec ==
         ErrorCode::kRiskSignatureInvalid);
   CHECK(Decode(OpenWith("risk_signature", R"("RISK_PASS:0123456789abcdef:")")).ec ==
@@ -647,16 +657,16 @@ TEST_CASE("Decoding needs no heap allocation once warmed up", "[transport]") {
 
 TEST_CASE("Pre-send refusals of an order are REJECTED, envelope and service errors are error",
           "[transport]") {
-  for (ErrorCode c : {ErrorCode::kIdempotencyConflict, ErrorCode::kRiskLimit,
-                      ErrorCode::kGatewayBusy, ErrorCode::kBridgeDown,
-                      ErrorCode::kRiskSignatureInvalid, ErrorCode::kBridgeNoTicket}) {
+  for (ErrorCode c :
+       {ErrorCode::kIdempotencyConflict, ErrorCode::kRiskLimit, ErrorCode::kGatewayBusy,
+        ErrorCode::kBridgeDown, ErrorCode::kRiskSignatureInvalid, ErrorCode::kBridgeNoTicket}) {
     INFO(Str(ErrorCodeName(c)));
     CHECK(Str(ErrorStatus(c, true)) == "REJECTED");
     CHECK(Str(ErrorStatus(c, false)) == "error");
   }
   for (ErrorCode c : {ErrorCode::kInvalidJson, ErrorCode::kOversize, ErrorCode::kMissingAction,
-                      ErrorCode::kUnknownAction, ErrorCode::kStoreUnavailable,
-                      ErrorCode::kNotFound, ErrorCode::kBridgeTimeout}) {
+                      ErrorCode::kUnknownAction, ErrorCode::kStoreUnavailable, ErrorCode::kNotFound,
+                      ErrorCode::kBridgeTimeout}) {
     INFO(Str(ErrorCodeName(c)));
     CHECK(Str(ErrorStatus(c, true)) == "error");
     CHECK(Str(ErrorStatus(c, false)) == "error");
@@ -688,8 +698,8 @@ std::string RoundTripString(std::string_view s) {
 }
 
 TEST_CASE("Strings with quotes, backslashes and control characters round-trip", "[transport]") {
-  const std::string tricky = std::string("a\"b\\c/d\n\t\r\b\f") + std::string(1, '\0') + "\x01\x1f\x7f" +
-                             "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
+  const std::string tricky = std::string("a\"b\\c/d\n\t\r\b\f") + std::string(1, '\0') +
+                             "\x01\x1f\x7f" + "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80";
   CHECK(RoundTripString(tricky) == tricky);
   std::string out;
   AppendJsonString("\x01", &out);
@@ -697,7 +707,10 @@ TEST_CASE("Strings with quotes, backslashes and control characters round-trip", 
 }
 
 TEST_CASE("Invalid UTF-8 handed to the encoder still yields valid JSON", "[transport]") {
-  CHECK(RoundTripString("a\xff" "b") == "a\xef\xbf\xbd" "b");
+  CHECK(RoundTripString("a\xff"
+                        "b") ==
+        "a\xef\xbf\xbd"
+        "b");
   CHECK(RoundTripString("\xc3") == "\xef\xbf\xbd");
 }
 
@@ -723,8 +736,9 @@ TEST_CASE("An OPEN for the bridge carries the order fields and our signature onl
   REQUIRE(d.ec == ErrorCode::kOk);
   std::string out;
   EncodeBridgeRequest(d.req, "RISK_PASS:0011223344556677:20261125T093552.123456Z", &out);
-  CHECK(out ==
-        R"({"action":"OPEN","uuid":"ord-1","symbol":"EURUSD","type":"BUY_LIMIT","volume":0.1,"price":1.1,"sl":0,"tp":0,"comment":"q\"x","magic":7,"risk_signature":"RISK_PASS:0011223344556677:20261125T093552.123456Z"})");
+  CHECK(
+      out ==
+      R"({"action":"OPEN","uuid":"ord-1","symbol":"EURUSD","type":"BUY_LIMIT","volume":0.1,"price":1.1,"sl":0,"tp":0,"comment":"q\"x","magic":7,"risk_signature":"RISK_PASS:0011223344556677:20261125T093552.123456Z"})");
   CHECK(IsValidJson(out));
 }
 
@@ -755,15 +769,18 @@ TEST_CASE("An ORDER_STATUS query for the bridge is a small object", "[transport]
 TEST_CASE("An error reply has uuid, status, code, message and timestamp", "[transport]") {
   std::string out;
   EncodeErrorReply("ord-1", ErrorCode::kInvalidVolume, true, "", kNow, &out);
-  CHECK(out.rfind(R"({"uuid":"ord-1","status":"REJECTED","error_code":"INVALID_VOLUME","error_msg":")",
-                  0) == 0);
+  CHECK(out.rfind(
+            R"({"uuid":"ord-1","status":"REJECTED","error_code":"INVALID_VOLUME","error_msg":")",
+            0) == 0);
   CHECK(out.find(R"("timestamp":"2026-11-25T09:35:52.123456Z"})") != std::string::npos);
   CHECK(IsValidJson(out));
 
   out.clear();
   EncodeErrorReply("", ErrorCode::kInvalidJson, false, "bad \"body\"\n", kNow, &out);
-  CHECK(out.rfind(R"({"uuid":null,"status":"error","error_code":"INVALID_JSON","error_msg":"bad \"body\"\u000a")",
-                  0) == 0);
+  CHECK(
+      out.rfind(
+          R"({"uuid":null,"status":"error","error_code":"INVALID_JSON","error_msg":"bad \"body\"\u000a")",
+          0) == 0);
   CHECK(IsValidJson(out));
 }
 
@@ -831,13 +848,26 @@ TEST_CASE("Timestamp parsing accepts fractions of 0 to 9 digits and nothing malf
   CHECK(t == kNow - 123456 + 100000);
   CHECK(ParseIsoTimestamp("2026-11-25T09:35:52.123456789Z", &t));
   CHECK(t == kNow);
-  for (std::string_view bad :
-       {"", "2026-11-25T09:35:52", "2026-11-25T09:35:52.123456", "2026-11-25 09:35:52Z",
-        "2026-11-25T09:35:52.Z", "2026-11-25T09:35:52.1234567890Z", "2026-13-25T09:35:52Z",
-        "2026-02-29T09:35:52Z", "2026-11-31T00:00:00Z", "2026-11-25T24:00:00Z",
-        "2026-11-25T09:60:00Z", "2026-11-25T09:35:60Z", "2026-11-25T09:35:52+00:00",
-        "2026-1125T093552Z", "20261125T09:35:52Z", "2026-11-25T09:35:52z", "2026-11-25t09:35:52Z",
-        "2026-11-25T09:35:52ZZ", "+2026-11-25T09:35:52Z", "2026-11-25T9:35:52Z"}) {
+  for (std::string_view bad : {"",
+                               "2026-11-25T09:35:52",
+                               "2026-11-25T09:35:52.123456",
+                               "2026-11-25 09:35:52Z",
+                               "2026-11-25T09:35:52.Z",
+                               "2026-11-25T09:35:52.1234567890Z",
+                               "2026-13-25T09:35:52Z",
+                               "2026-02-29T09:35:52Z",
+                               "2026-11-31T00:00:00Z",
+                               "2026-11-25T24:00:00Z",
+                               "2026-11-25T09:60:00Z",
+                               "2026-11-25T09:35:60Z",
+                               "2026-11-25T09:35:52+00:00",
+                               "2026-1125T093552Z",
+                               "20261125T09:35:52Z",
+                               "2026-11-25T09:35:52z",
+                               "2026-11-25t09:35:52Z",
+                               "2026-11-25T09:35:52ZZ",
+                               "+2026-11-25T09:35:52Z",
+                               "2026-11-25T9:35:52Z"}) {
     INFO(bad);
     CHECK_FALSE(ParseIsoTimestamp(absl::string_view(bad.data(), bad.size()), &t));
   }
@@ -915,8 +945,8 @@ TEST_CASE("A reply uuid that is no ClientOrderId is present but empty", "[transp
 }
 
 TEST_CASE("Garbage from the bridge is not parsed", "[transport]") {
-  for (std::string_view body : {"", "garbage", "[1,2]", "\"FILLED\"", R"({"status":"FILLED")",
-                                "{\"status\":\"\xff\"}"}) {
+  for (std::string_view body :
+       {"", "garbage", "[1,2]", "\"FILLED\"", R"({"status":"FILLED")", "{\"status\":\"\xff\"}"}) {
     const BridgeReply r = DecodeBridgeReply(absl::string_view(body.data(), body.size()));
     INFO(body);
     CHECK_FALSE(r.parsed);
@@ -928,8 +958,9 @@ TEST_CASE("A large GET_POSITIONS reply parses", "[transport]") {
   std::string body = R"({"uuid":"g","status":"ok","positions":[)";
   for (int i = 0; i < 2000; ++i) {
     if (i) body += ",";
-    body += R"({"ticket":)" + std::to_string(i + 1) +
-            R"(,"symbol":"EURUSD","type":"BUY","volume":0.1,"open_price":1.1,"current_price":1.2,"profit":3.5})";
+    body +=
+        R"({"ticket":)" + std::to_string(i + 1) +
+        R"(,"symbol":"EURUSD","type":"BUY","volume":0.1,"open_price":1.1,"current_price":1.2,"profit":3.5})";
   }
   body += "]}";
   const BridgeReply r = DecodeBridgeReply(body);

@@ -1,9 +1,8 @@
 #include "transport/front_end.h"
 
+#include <catch2/catch.hpp>
 #include <string>
 #include <vector>
-
-#include <catch2/catch.hpp>
 #include <zmq.hpp>
 
 #include "absl/types/span.h"
@@ -168,7 +167,8 @@ TEST_CASE("A frame above max_message_bytes disconnects that peer while other pee
     REQUIRE(small.ok());
 
     REQUIRE(big.send(zmq::str_buffer(""), zmq::send_flags::sndmore));
-    REQUIRE(big.send(zmq::const_buffer(std::string(4096, 'x').data(), 4096), zmq::send_flags::none));
+    REQUIRE(
+        big.send(zmq::const_buffer(std::string(4096, 'x').data(), 4096), zmq::send_flags::none));
     // A body just under the limit is still delivered: the gateway answers OVERSIZE itself.
     const std::string near_limit(1000, 'y');
     REQUIRE((*small)->Send(near_limit).ok());

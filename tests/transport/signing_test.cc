@@ -1,6 +1,8 @@
-// Canonical order fields, fingerprints and risk signatures (transport/codec.h, transport/signing.h).
-#include <catch2/catch.hpp>
+// Canonical order fields, fingerprints and risk signatures (transport/codec.h,
+// transport/signing.h).
+#include "transport/signing.h"
 
+#include <catch2/catch.hpp>
 #include <regex>
 #include <string>
 #include <string_view>
@@ -9,7 +11,6 @@
 
 #include "transport/codec.h"
 #include "transport/order.h"
-#include "transport/signing.h"
 
 namespace ordergate {
 namespace {
@@ -39,8 +40,10 @@ constexpr std::string_view kBase =
 TEST_CASE("Canonical fields are the same for 0.1 and 0.10 and for other spellings of a number",
           "[transport]") {
   const std::string a = CanonicalOf(kBase);
-  CHECK(a == CanonicalOf(
-                 R"({"action":"open","uuid":"other","symbol":"EURUSD","type":"buy","volume":0.10,"price":1.10,"sl":1,"tp":12e-1,"magic":7,"comment":"c","timeout_ms":50})"));
+  CHECK(
+      a ==
+      CanonicalOf(
+          R"({"action":"open","uuid":"other","symbol":"EURUSD","type":"buy","volume":0.10,"price":1.10,"sl":1,"tp":12e-1,"magic":7,"comment":"c","timeout_ms":50})"));
   CHECK(a == "OPEN|6:EURUSD|BUY|0.1|1.1|1|1.2|7|1:c");
 }
 
@@ -80,9 +83,11 @@ TEST_CASE("Canonical strings are length-prefixed so separators inside them canno
 }
 
 TEST_CASE("Canonical fields fold -0 into 0 and treat an absent magic as 0", "[transport]") {
-  CHECK(CanonicalOf(R"({"action":"OPEN","uuid":"u","symbol":"S","type":"BUY","volume":1,"price":-0.0})") ==
+  CHECK(CanonicalOf(
+            R"({"action":"OPEN","uuid":"u","symbol":"S","type":"BUY","volume":1,"price":-0.0})") ==
         CanonicalOf(R"({"action":"OPEN","uuid":"u","symbol":"S","type":"BUY","volume":1})"));
-  CHECK(CanonicalOf(R"({"action":"OPEN","uuid":"u","symbol":"S","type":"BUY","volume":1,"magic":0})") ==
+  CHECK(CanonicalOf(
+            R"({"action":"OPEN","uuid":"u","symbol":"S","type":"BUY","volume":1,"magic":0})") ==
         CanonicalOf(R"({"action":"OPEN","uuid":"u","symbol":"S","type":"BUY","volume":1})"));
 }
 
@@ -100,9 +105,10 @@ TEST_CASE("CanonicalOrderFields replaces the output rather than appending", "[tr
 
 TEST_CASE("The fingerprint is SHA-256 of the canonical fields", "[transport]") {
   const Fingerprint fp = FingerprintOf("abc");
-  static constexpr unsigned char kAbc[32] = {
-      0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
-      0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
+  static constexpr unsigned char kAbc[32] = {0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea,
+                                             0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
+                                             0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c,
+                                             0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad};
   CHECK(std::equal(fp.begin(), fp.end(), kAbc));
   CHECK(FingerprintBytes(fp).size() == 32);
   CHECK(FingerprintOf(CanonicalOf(kBase)) == FingerprintOf(CanonicalOf(kBase)));

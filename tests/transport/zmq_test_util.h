@@ -6,7 +6,6 @@
 #include <functional>
 #include <memory>
 #include <string>
-
 #include <zmq.hpp>
 
 #include "transport/io.h"

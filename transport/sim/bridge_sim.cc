@@ -1,6 +1,8 @@
 #include "transport/sim/bridge_sim.h"
 
 #include <fcntl.h>
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,10 +24,6 @@
 #include <thread>
 #include <utility>
 #include <vector>
-
-#include <simdjson.h>
-#include <spdlog/spdlog.h>
-
 #include <zmq.hpp>
 
 #include "absl/container/flat_hash_map.h"
@@ -59,13 +57,27 @@ void AppendEscaped(std::string& out, std::string_view s) {
   out += '"';
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\b':
+        out += "\\b";
+        break;
+      case '\f':
+        out += "\\f";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           out += "\\u00";
@@ -183,8 +195,8 @@ bool ParseFraction(std::string_view s, size_t* pos, size_t max_digits, int64_t* 
 std::optional<int64_t> ParseIsoAnyUtc(std::string_view s) {
   if (auto basic = ParseIsoBasicUtc(absl::string_view(s.data(), s.size()))) return basic;
   int y, mo, d, h, mi, sec;
-  if (s.size() < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' ||
-      s[16] != ':')
+  if (s.size() < 19 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != ' ') ||
+      s[13] != ':' || s[16] != ':')
     return std::nullopt;
   if (!ParseDigits(s, 0, 4, &y) || !ParseDigits(s, 5, 2, &mo) || !ParseDigits(s, 8, 2, &d) ||
       !ParseDigits(s, 11, 2, &h) || !ParseDigits(s, 14, 2, &mi) || !ParseDigits(s, 17, 2, &sec))
@@ -213,14 +225,17 @@ bool IsOrderType(std::string_view t) {
 // A JSON number of any representation as double.
 bool GetNumber(simdjson::dom::element el, double* out) {
   switch (el.type()) {
-    case simdjson::dom::element_type::DOUBLE: *out = el.get_double().value_unsafe(); return true;
+    case simdjson::dom::element_type::DOUBLE:
+      *out = el.get_double().value_unsafe();
+      return true;
     case simdjson::dom::element_type::INT64:
       *out = static_cast<double>(el.get_int64().value_unsafe());
       return true;
     case simdjson::dom::element_type::UINT64:
       *out = static_cast<double>(el.get_uint64().value_unsafe());
       return true;
-    default: return false;
+    default:
+      return false;
   }
 }
 
@@ -259,8 +274,9 @@ std::string FormatIsoBasicUtc(int64_t unix_us) {
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d%02d%02dT%02d%02d%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(frac));
+  std::snprintf(buf, sizeof buf, "%04d%02d%02dT%02d%02d%02d.%06dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(frac));
   return buf;
 }
 
@@ -276,7 +292,8 @@ std::string FormatIsoExtendedUtc(int64_t unix_us) {
   gmtime_r(&t, &tm);
   char buf[96];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(frac));
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(frac));
   return buf;
 }
 
@@ -320,9 +337,15 @@ absl::StatusOr<LatencyModel> LatencyModel::Parse(absl::string_view spec) {
 std::string LatencyModel::ToString() const {
   std::ostringstream os;
   switch (kind) {
-    case Kind::kFixed: os << "fixed:" << a_ms; break;
-    case Kind::kUniform: os << "uniform:" << a_ms << ':' << b_ms; break;
-    case Kind::kLognormal: os << "lognormal:" << a_ms << ':' << b_ms; break;
+    case Kind::kFixed:
+      os << "fixed:" << a_ms;
+      break;
+    case Kind::kUniform:
+      os << "uniform:" << a_ms << ':' << b_ms;
+      break;
+    case Kind::kLognormal:
+      os << "lognormal:" << a_ms << ':' << b_ms;
+      break;
   }
   return os.str();
 }
@@ -422,7 +445,8 @@ class BridgeSim::Impl {
   Outcome Deliver(std::string reply, Fault fault, bool serial);
 
   bool RecvFrames(zmq::socket_t& sock, std::vector<zmq::message_t>* frames);
-  void SendReply(std::vector<zmq::message_t>& frames, size_t envelope_end, const std::string& reply);
+  void SendReply(std::vector<zmq::message_t>& frames, size_t envelope_end,
+                 const std::string& reply);
   void RunSerial();
   void RunWorkers();
   void WorkerLoop(const std::string& inproc);
@@ -459,7 +483,8 @@ class BridgeSim::Impl {
 absl::Status BridgeSim::Impl::Init() {
   const auto& f = opt_.faults;
   for (double p : {f.no_reply, f.late, f.reject, f.crash, f.no_ticket}) {
-    if (!(p >= 0 && p <= 1)) return absl::InvalidArgumentError("fault probabilities must be in [0, 1]");
+    if (!(p >= 0 && p <= 1))
+      return absl::InvalidArgumentError("fault probabilities must be in [0, 1]");
   }
   if (f.no_reply + f.late + f.reject + f.crash + f.no_ticket > 1 + 1e-9) {
     return absl::InvalidArgumentError("fault probabilities must sum to at most 1");
@@ -483,7 +508,8 @@ absl::Status BridgeSim::Impl::Init() {
 
   if (!opt_.journal_path.empty()) {
     if (absl::Status st = LoadJournal(); !st.ok()) return st;
-    journal_fd_ = ::open(opt_.journal_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    journal_fd_ =
+        ::open(opt_.journal_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (journal_fd_ < 0) {
       return absl::UnavailableError(
           absl::StrCat("cannot open journal ", opt_.journal_path, ": ", std::strerror(errno)));
@@ -571,8 +597,9 @@ absl::Status BridgeSim::Impl::LoadJournal() {
     }
   }
   if (max_ticket >= next_ticket_) next_ticket_ = max_ticket + 1;
-  spdlog::info("bridge-sim: journal {}: {} executed orders loaded, {} lines skipped, next ticket {}",
-               opt_.journal_path, loaded, skipped, next_ticket_);
+  spdlog::info(
+      "bridge-sim: journal {}: {} executed orders loaded, {} lines skipped, next ticket {}",
+      opt_.journal_path, loaded, skipped, next_ticket_);
   return absl::OkStatus();
 }
 
@@ -614,8 +641,8 @@ std::string BridgeSim::Impl::ErrorReply(const std::string& uuid_json, std::strin
 }
 
 BridgeSim::Impl::Outcome BridgeSim::Impl::Reject(const std::string& uuid_json,
-                                                 const std::string* uuid_key,
-                                                 std::string_view code, std::string_view msg) {
+                                                 const std::string* uuid_key, std::string_view code,
+                                                 std::string_view msg) {
   Outcome o;
   o.reply = ErrorReply(uuid_json, "REJECTED", code, msg);
   rejected_.fetch_add(1, std::memory_order_relaxed);
@@ -681,7 +708,9 @@ std::pair<Fault, double> BridgeSim::Impl::BeginOrder(const std::string* uuid_key
   double ms = 0;
   const LatencyModel& m = opt_.latency;
   switch (m.kind) {
-    case LatencyModel::Kind::kFixed: ms = m.a_ms; break;
+    case LatencyModel::Kind::kFixed:
+      ms = m.a_ms;
+      break;
     case LatencyModel::Kind::kUniform:
       ms = m.a_ms == m.b_ms ? m.a_ms : std::uniform_real_distribution<double>(m.a_ms, m.b_ms)(rng_);
       break;
@@ -735,7 +764,8 @@ BridgeSim::Impl::Outcome BridgeSim::Impl::Deliver(std::string reply, Fault fault
         o.delay_ms = opt_.faults.late_ms;
       }
       break;
-    default: break;
+    default:
+      break;
   }
   return o;
 }
@@ -775,7 +805,8 @@ BridgeSim::Impl::Outcome BridgeSim::Impl::HandleOpen(simdjson::dom::object obj,
     if (!GetString(obj, "risk_signature", &sig) || sig.empty()) {
       return Reject(uuid_json, uuid_key, "RISK_SIGNATURE_INVALID", "Missing risk_signature");
     }
-    std::vector<absl::string_view> parts = absl::StrSplit(absl::string_view(sig.data(), sig.size()), ':');
+    std::vector<absl::string_view> parts =
+        absl::StrSplit(absl::string_view(sig.data(), sig.size()), ':');
     if (parts.size() != 3 || parts[0] != "RISK_PASS") {
       return Reject(uuid_json, uuid_key, "RISK_SIGNATURE_INVALID",
                     "Malformed risk_signature: want RISK_PASS:<checksum>:<timestamp>");
@@ -808,7 +839,8 @@ BridgeSim::Impl::Outcome BridgeSim::Impl::HandleOpen(simdjson::dom::object obj,
       std::lock_guard<std::mutex> l(mu_);
       EndPendingLocked(uuid_key);
     }
-    return Reject(uuid_json, uuid_key, "MT5_ORDER_FAILED", "order_send failed: retcode 10006 (injected)");
+    return Reject(uuid_json, uuid_key, "MT5_ORDER_FAILED",
+                  "order_send failed: retcode 10006 (injected)");
   }
   const double fill = price > 0 ? price : opt_.quote;
   std::string reply;
@@ -897,10 +929,12 @@ BridgeSim::Impl::Outcome BridgeSim::Impl::HandleClose(simdjson::dom::object obj,
   }
   if (fault == Fault::kReject) {
     f_reject_.fetch_add(1, std::memory_order_relaxed);
-    return Reject(uuid_json, uuid_key, "MT5_CLOSE_FAILED", "order_send failed: retcode 10006 (injected)");
+    return Reject(uuid_json, uuid_key, "MT5_CLOSE_FAILED",
+                  "order_send failed: retcode 10006 (injected)");
   }
   if (!found) {
-    return Reject(uuid_json, uuid_key, "MT5_CLOSE_FAILED", absl::StrCat("Position ", ticket, " not found"));
+    return Reject(uuid_json, uuid_key, "MT5_CLOSE_FAILED",
+                  absl::StrCat("Position ", ticket, " not found"));
   }
   return Deliver(std::move(reply), fault, serial);
 }
@@ -993,7 +1027,8 @@ BridgeSim::Impl::Outcome BridgeSim::Impl::Handle(const zmq::message_t& body, Scr
   const int64_t t0_us = NowUnixUs();
   const int64_t t0_ns = SteadyNs();
   const size_t len = body.size();
-  if (s.buf.size() < len + simdjson::SIMDJSON_PADDING) s.buf.resize(len + simdjson::SIMDJSON_PADDING);
+  if (s.buf.size() < len + simdjson::SIMDJSON_PADDING)
+    s.buf.resize(len + simdjson::SIMDJSON_PADDING);
   if (len > 0) std::memcpy(s.buf.data(), body.data(), len);
 
   simdjson::dom::element root;
@@ -1002,7 +1037,8 @@ BridgeSim::Impl::Outcome BridgeSim::Impl::Handle(const zmq::message_t& body, Scr
   if (s.parser.parse(s.buf.data(), len, false).get(root) != simdjson::SUCCESS ||
       root.get_object().get(obj) != simdjson::SUCCESS) {
     errors_.fetch_add(1, std::memory_order_relaxed);
-    return Outcome{ErrorReply(kNull, "error", "INVALID_JSON", "Request is not a JSON object"), true, 0};
+    return Outcome{ErrorReply(kNull, "error", "INVALID_JSON", "Request is not a JSON object"), true,
+                   0};
   }
 
   std::string uuid_json = kNull;
@@ -1035,7 +1071,8 @@ BridgeSim::Impl::Outcome BridgeSim::Impl::Handle(const zmq::message_t& body, Scr
     double latency_ms = 0;
     std::string_view ts;
     if (GetString(obj, "timestamp", &ts)) {
-      if (auto t = ParseIsoAnyUtc(ts)) latency_ms = std::max<double>(0, static_cast<double>(t0_us - *t) / 1000.0);
+      if (auto t = ParseIsoAnyUtc(ts))
+        latency_ms = std::max<double>(0, static_cast<double>(t0_us - *t) / 1000.0);
     }
     std::string out;
     ObjectWriter w(out);
@@ -1052,8 +1089,9 @@ BridgeSim::Impl::Outcome BridgeSim::Impl::Handle(const zmq::message_t& body, Scr
     return Outcome{HandleOrderStatus(uuid_json, uuid_key), true, 0};
   }
   errors_.fetch_add(1, std::memory_order_relaxed);
-  return Outcome{ErrorReply(uuid_json, "error", "UNKNOWN_ACTION", absl::StrCat("Unknown action: ", action)),
-                 true, 0};
+  return Outcome{
+      ErrorReply(uuid_json, "error", "UNKNOWN_ACTION", absl::StrCat("Unknown action: ", action)),
+      true, 0};
 }
 
 // Receives one multipart message without blocking; false if none is waiting.
@@ -1158,16 +1196,19 @@ void BridgeSim::Impl::RunWorkers() {
   pull.bind(inproc);
   std::vector<std::thread> workers;
   workers.reserve(static_cast<size_t>(opt_.workers));
-  for (int i = 0; i < opt_.workers; ++i) workers.emplace_back([this, &inproc] { WorkerLoop(inproc); });
+  for (int i = 0; i < opt_.workers; ++i)
+    workers.emplace_back([this, &inproc] { WorkerLoop(inproc); });
 
   std::multimap<int64_t, std::vector<zmq::message_t>> delayed;  // late-fault replies by due time
   std::vector<zmq::message_t> frames;
-  zmq::pollitem_t items[] = {{router_->handle(), 0, ZMQ_POLLIN, 0}, {pull.handle(), 0, ZMQ_POLLIN, 0}};
+  zmq::pollitem_t items[] = {{router_->handle(), 0, ZMQ_POLLIN, 0},
+                             {pull.handle(), 0, ZMQ_POLLIN, 0}};
   auto forward = [this](std::vector<zmq::message_t>& f) {
     // f = [due][envelope...][reply]
     for (size_t i = 1; i < f.size(); ++i) {
-      (void)router_->send(f[i], (i + 1 < f.size() ? zmq::send_flags::sndmore : zmq::send_flags::none) |
-                                    zmq::send_flags::dontwait);
+      (void)router_->send(f[i],
+                          (i + 1 < f.size() ? zmq::send_flags::sndmore : zmq::send_flags::none) |
+                              zmq::send_flags::dontwait);
     }
   };
   try {

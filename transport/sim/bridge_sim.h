@@ -1,4 +1,5 @@
-// BridgeSim: a stand-in for the MT5-CRS Windows bridge (protocol.md section 1), for tests and benches.
+// BridgeSim: a stand-in for the MT5-CRS Windows bridge (protocol.md section 1), for tests and
+// benches.
 //
 //   BridgeSimOptions opts;
 //   opts.bind = "tcp://127.0.0.1:*";
@@ -10,12 +11,13 @@
 //   ... connect a DEALER to (*sim)->endpoint(), send [empty][json] ...
 //   (*sim)->Stop(); t.join();
 //
-// Faithful where it matters to ordergate: a ROUTER that behaves like the bridge's REP (replies mirror the
-// request envelope, with or without the empty delimiter), strictly one request at a time in arrival order
-// unless `workers` > 1, the risk_signature TTL checked when a request is dequeued (so an OPEN that waits in
-// the queue past its TTL is rejected, never executed), no deduplication (a uuid sent twice executes twice),
-// and the FILLED-with-ticket-0 quirk. Additions the real bridge lacks: ORDER_STATUS, an execution journal
-// that survives a crash of the simulator, and fault injection by probability.
+// Faithful where it matters to ordergate: a ROUTER that behaves like the bridge's REP (replies
+// mirror the request envelope, with or without the empty delimiter), strictly one request at a time
+// in arrival order unless `workers` > 1, the risk_signature TTL checked when a request is dequeued
+// (so an OPEN that waits in the queue past its TTL is rejected, never executed), no deduplication
+// (a uuid sent twice executes twice), and the FILLED-with-ticket-0 quirk. Additions the real bridge
+// lacks: ORDER_STATUS, an execution journal that survives a crash of the simulator, and fault
+// injection by probability.
 #ifndef ORDERGATE_TRANSPORT_SIM_BRIDGE_SIM_H_
 #define ORDERGATE_TRANSPORT_SIM_BRIDGE_SIM_H_
 
@@ -48,11 +50,11 @@ struct LatencyModel {
   std::string ToString() const;
 };
 
-// Probabilities in [0, 1] per order request that passed validation; their sum must not exceed 1 (one
-// uniform draw picks at most one fault per order).
+// Probabilities in [0, 1] per order request that passed validation; their sum must not exceed 1
+// (one uniform draw picks at most one fault per order).
 struct FaultOptions {
-  double no_reply = 0;   // execute, journal, never reply
-  double late = 0;       // execute, reply late_ms later
+  double no_reply = 0;  // execute, journal, never reply
+  double late = 0;      // execute, reply late_ms later
   int64_t late_ms = 1000;
   double reject = 0;     // REJECTED MT5_ORDER_FAILED (MT5_CLOSE_FAILED for CLOSE), not executed
   double crash = 0;      // execute, journal, then _exit(3) without replying
@@ -61,27 +63,27 @@ struct FaultOptions {
 
 struct BridgeSimOptions {
   std::string bind = "tcp://127.0.0.1:5556";
-  int workers = 1;                  // 1: strictly serial like the real bridge; N > 1: N at a time
-  bool require_signature = true;    // OPEN needs a valid, unexpired risk_signature
+  int workers = 1;                // 1: strictly serial like the real bridge; N > 1: N at a time
+  bool require_signature = true;  // OPEN needs a valid, unexpired risk_signature
   int64_t signature_ttl_ms = 5000;
-  bool order_status = true;         // false: ORDER_STATUS gets UNKNOWN_ACTION like the real bridge
-  std::string journal_path;         // empty: no journal
-  LatencyModel latency;             // default fixed:0
-  std::optional<uint64_t> seed;     // unset: random (see BridgeSim::seed())
+  bool order_status = true;      // false: ORDER_STATUS gets UNKNOWN_ACTION like the real bridge
+  std::string journal_path;      // empty: no journal
+  LatencyModel latency;          // default fixed:0
+  std::optional<uint64_t> seed;  // unset: random (see BridgeSim::seed())
   FaultOptions faults;
-  bool mt5_disconnected = false;    // every OPEN/CLOSE gets REJECTED MT5_NOT_CONNECTED
+  bool mt5_disconnected = false;  // every OPEN/CLOSE gets REJECTED MT5_NOT_CONNECTED
   double balance = 10000.0;
-  double quote = 1.1000;            // fill price of an OPEN without a price (positions close at open)
+  double quote = 1.1000;  // fill price of an OPEN without a price (positions close at open)
   size_t order_status_capacity = 1000000;  // uuids remembered for ORDER_STATUS (oldest forgotten)
   int socket_hwm = 100000;
 };
 
 struct BridgeSimStats {
   uint64_t requests = 0;
-  uint64_t executed = 0;       // OPEN/CLOSE that placed something and got a ticket
-  uint64_t rejected = 0;       // status REJECTED replies (incl. injected ones)
-  uint64_t errors = 0;         // status "error" replies
-  uint64_t expired = 0;        // of rejected: signature expired
+  uint64_t executed = 0;  // OPEN/CLOSE that placed something and got a ticket
+  uint64_t rejected = 0;  // status REJECTED replies (incl. injected ones)
+  uint64_t errors = 0;    // status "error" replies
+  uint64_t expired = 0;   // of rejected: signature expired
   uint64_t fault_no_reply = 0;
   uint64_t fault_late = 0;
   uint64_t fault_reject = 0;
@@ -93,10 +95,10 @@ struct BridgeSimStats {
 
 class BridgeSim {
  public:
-  // Validates `options`, loads the journal (rebuilding ORDER_STATUS records, positions and the ticket
-  // counter) and binds. Blocking only for the bind and the journal read. With `context` null the
-  // simulator owns its context; otherwise `context` (needed for inproc:// endpoints shared with a test)
-  // must outlive the BridgeSim.
+  // Validates `options`, loads the journal (rebuilding ORDER_STATUS records, positions and the
+  // ticket counter) and binds. Blocking only for the bind and the journal read. With `context` null
+  // the simulator owns its context; otherwise `context` (needed for inproc:// endpoints shared with
+  // a test) must outlive the BridgeSim.
   static absl::StatusOr<std::unique_ptr<BridgeSim>> Create(const BridgeSimOptions& options,
                                                            zmq::context_t* context = nullptr);
   // Closes the socket (and the owned context). Only after Run() has returned, or if it never ran.
@@ -109,13 +111,14 @@ class BridgeSim {
   // The RNG seed in use, given or drawn at Create(). Thread-safe (immutable).
   uint64_t seed() const { return seed_; }
 
-  // Serves requests until Stop(). Blocks; call once, from one thread. Orders still waiting for their
-  // simulated latency when Stop() comes are abandoned (not executed, no reply), as if the bridge died
-  // before MT5 saw them; queued requests are dropped. Sockets are closed before it returns.
+  // Serves requests until Stop(). Blocks; call once, from one thread. Orders still waiting for
+  // their simulated latency when Stop() comes are abandoned (not executed, no reply), as if the
+  // bridge died before MT5 saw them; queued requests are dropped. Sockets are closed before it
+  // returns.
   void Run();
 
-  // Asks Run() to return (within ~50 ms, plus the handler in progress). Thread-safe, non-blocking; not
-  // async-signal-safe (use a sigwait thread).
+  // Asks Run() to return (within ~50 ms, plus the handler in progress). Thread-safe, non-blocking;
+  // not async-signal-safe (use a sigwait thread).
   void Stop();
 
   // Counters so far. Thread-safe; non-blocking.
@@ -136,7 +139,8 @@ class BridgeSim {
 std::string FormatIsoBasicUtc(int64_t unix_us);
 // "YYYY-MM-DDTHH:MM:SS.ffffffZ" (ISO 8601 extended, UTC), the form of every time field in replies.
 std::string FormatIsoExtendedUtc(int64_t unix_us);
-// Parses the basic form, with or without a 1-6 digit fraction, 'Z' required. nullopt when malformed.
+// Parses the basic form, with or without a 1-6 digit fraction, 'Z' required. nullopt when
+// malformed.
 std::optional<int64_t> ParseIsoBasicUtc(absl::string_view s);
 
 }  // namespace ordergate::transport::sim

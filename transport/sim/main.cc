@@ -3,9 +3,12 @@
 //   ordergate-bridge-sim --bind tcp://127.0.0.1:* --latency lognormal:2:20 --journal /tmp/sim.jsonl
 //   -> stdout: "ordergate-bridge-sim listening on tcp://127.0.0.1:41234"
 //
-// Flags are parsed by hand: the --no-xxx names the tests and docs use are not valid absl flag names.
+// Flags are parsed by hand: the --no-xxx names the tests and docs use are not valid absl flag
+// names.
 #include <pthread.h>
 #include <signal.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
 #include <time.h>
 
 #include <atomic>
@@ -17,9 +20,6 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
-
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -58,13 +58,15 @@ Fault probabilities apply per OPEN/CLOSE that passed validation; their sum must 
 
 double ParseDouble(const std::string& flag, const std::string& v) {
   double d = 0;
-  if (!absl::SimpleAtod(v, &d)) throw std::invalid_argument(absl::StrCat(flag, ": not a number: ", v));
+  if (!absl::SimpleAtod(v, &d))
+    throw std::invalid_argument(absl::StrCat(flag, ": not a number: ", v));
   return d;
 }
 
 int64_t ParseInt(const std::string& flag, const std::string& v) {
   int64_t n = 0;
-  if (!absl::SimpleAtoi(v, &n)) throw std::invalid_argument(absl::StrCat(flag, ": not an integer: ", v));
+  if (!absl::SimpleAtoi(v, &n))
+    throw std::invalid_argument(absl::StrCat(flag, ": not an integer: ", v));
   return n;
 }
 
@@ -92,7 +94,8 @@ Parsed ParseArgs(int argc, char** argv) {
       {"--seed",
        [&](auto& f, auto& v) {
          uint64_t s = 0;
-         if (!absl::SimpleAtoi(v, &s)) throw std::invalid_argument(absl::StrCat(f, ": not an integer: ", v));
+         if (!absl::SimpleAtoi(v, &s))
+           throw std::invalid_argument(absl::StrCat(f, ": not an integer: ", v));
          o.seed = s;
        }},
       {"--fault-no-reply", [&](auto& f, auto& v) { o.faults.no_reply = ParseDouble(f, v); }},
@@ -133,7 +136,8 @@ Parsed ParseArgs(int argc, char** argv) {
       continue;
     }
     auto v = valued.find(arg);
-    if (v == valued.end()) throw std::invalid_argument(absl::StrCat("unknown flag ", arg, " (see --help)"));
+    if (v == valued.end())
+      throw std::invalid_argument(absl::StrCat("unknown flag ", arg, " (see --help)"));
     if (!has_value) {
       if (i + 1 >= argc) throw std::invalid_argument(absl::StrCat(arg, " needs a value"));
       value = argv[++i];
@@ -177,14 +181,18 @@ int main(int argc, char** argv) {
   }
 
   const BridgeSimOptions& o = parsed.opts;
-  // Unconditional (not a log line): a failing run must be reproducible with --seed whatever the level.
-  std::fprintf(stderr, "ordergate-bridge-sim: seed=%llu\n", static_cast<unsigned long long>(sim->seed()));
+  // Unconditional (not a log line): a failing run must be reproducible with --seed whatever the
+  // level.
+  std::fprintf(stderr, "ordergate-bridge-sim: seed=%llu\n",
+               static_cast<unsigned long long>(sim->seed()));
   spdlog::info(
       "bridge-sim: seed={} workers={} latency={} require_signature={} ttl_ms={} order_status={} "
-      "journal={} faults(no_reply={} late={}@{}ms reject={} crash={} no_ticket={}) mt5_disconnected={}",
+      "journal={} faults(no_reply={} late={}@{}ms reject={} crash={} no_ticket={}) "
+      "mt5_disconnected={}",
       sim->seed(), o.workers, o.latency.ToString(), o.require_signature, o.signature_ttl_ms,
-      o.order_status, o.journal_path.empty() ? "-" : o.journal_path, o.faults.no_reply, o.faults.late,
-      o.faults.late_ms, o.faults.reject, o.faults.crash, o.faults.no_ticket, o.mt5_disconnected);
+      o.order_status, o.journal_path.empty() ? "-" : o.journal_path, o.faults.no_reply,
+      o.faults.late, o.faults.late_ms, o.faults.reject, o.faults.crash, o.faults.no_ticket,
+      o.mt5_disconnected);
   std::printf("ordergate-bridge-sim listening on %s\n", sim->endpoint().c_str());
   std::fflush(stdout);
 

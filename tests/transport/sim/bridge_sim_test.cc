@@ -1,13 +1,19 @@
-// BridgeSim against a raw cppzmq DEALER on loopback: every action and error of protocol.md section 1,
-// the signature TTL at dequeue, the quirks, ORDER_STATUS, the journal, serial order and the faults.
-// The binary itself is exercised as a subprocess for start-up output, SIGTERM and the crash fault.
+// BridgeSim against a raw cppzmq DEALER on loopback: every action and error of protocol.md section
+// 1, the signature TTL at dequeue, the quirks, ORDER_STATUS, the journal, serial order and the
+// faults. The binary itself is exercised as a subprocess for start-up output, SIGTERM and the crash
+// fault.
+#include "transport/sim/bridge_sim.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -18,14 +24,7 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <catch2/catch.hpp>
-#include <simdjson.h>
-#include <spdlog/spdlog.h>
-
 #include <zmq.hpp>
-
-#include "transport/sim/bridge_sim.h"
 
 namespace {
 
@@ -94,7 +93,8 @@ class Json {
   // The object's keys in order, to check a reply carries exactly the protocol's fields.
   std::vector<std::string> Keys() const {
     std::vector<std::string> keys;
-    const simdjson::dom::object obj = doc_.get_object().value();  // not a temporary in the range-for
+    const simdjson::dom::object obj =
+        doc_.get_object().value();  // not a temporary in the range-for
     for (auto field : obj) keys.emplace_back(field.key);
     return keys;
   }
@@ -223,7 +223,8 @@ void RequireError(const std::string& reply, const std::string& code) {
 TEST_CASE("PING answers ok with the uuid, server_time and latency_ms", "[transport][sim]") {
   SimRunner sim({});
   Dealer d(sim.endpoint());
-  Json j(d.Call(R"({"action":"ping","uuid":"p-1","timestamp":")" + FormatIsoExtendedUtc(NowUs()) + "\"}"));
+  Json j(d.Call(R"({"action":"ping","uuid":"p-1","timestamp":")" + FormatIsoExtendedUtc(NowUs()) +
+                "\"}"));
   CHECK(j.Keys() == Keys{"uuid", "status", "server_time", "latency_ms"});
   CHECK(j.S("uuid") == "p-1");
   CHECK(j.S("status") == "ok");
@@ -232,8 +233,9 @@ TEST_CASE("PING answers ok with the uuid, server_time and latency_ms", "[transpo
   CHECK(j.D("latency_ms") < 1000);
 }
 
-TEST_CASE("OPEN fills with tickets counting from 100000001 and reports exactly the protocol's fields",
-          "[transport][sim]") {
+TEST_CASE(
+    "OPEN fills with tickets counting from 100000001 and reports exactly the protocol's fields",
+    "[transport][sim]") {
   SimRunner sim({});
   Dealer d(sim.endpoint());
   Json a(d.Call(OpenBody("o-1")));
@@ -246,7 +248,8 @@ TEST_CASE("OPEN fills with tickets counting from 100000001 and reports exactly t
   CHECK(a.D("volume") == Approx(0.1));
   CHECK(a.D("price") == Approx(1.1));  // no price given: the synthetic quote
   CHECK(a.D("latency_ms") >= 0);
-  Json b(d.Call(OpenBody("o-2", "GBPUSD", R"(,"price":1.2345,"sl":1.2,"tp":1.3,"magic":7,"comment":"x","zzz":[1])")));
+  Json b(d.Call(OpenBody(
+      "o-2", "GBPUSD", R"(,"price":1.2345,"sl":1.2,"tp":1.3,"magic":7,"comment":"x","zzz":[1])")));
   CHECK(b.I("ticket") == 100000002);
   CHECK(b.D("price") == Approx(1.2345));
 }
@@ -254,14 +257,16 @@ TEST_CASE("OPEN fills with tickets counting from 100000001 and reports exactly t
 TEST_CASE("Action and order type are case-insensitive", "[transport][sim]") {
   SimRunner sim({});
   Dealer d(sim.endpoint());
-  Json j(d.Call(R"({"action":"oPeN","uuid":"c","symbol":"EURUSD","type":"sell_limit","volume":1,"risk_signature":")" +
-                Sig() + "\"}"));
+  Json j(d.Call(
+      R"({"action":"oPeN","uuid":"c","symbol":"EURUSD","type":"sell_limit","volume":1,"risk_signature":")" +
+      Sig() + "\"}"));
   CHECK(j.S("status") == "FILLED");
   Json p(d.Call(R"({"action":"get_positions","uuid":"g"})"));
   CHECK(p.El("positions").at(0)["type"].get_string().value() == "SELL_LIMIT");
 }
 
-TEST_CASE("GET_POSITIONS lists open positions with their fields and filters by symbol", "[transport][sim]") {
+TEST_CASE("GET_POSITIONS lists open positions with their fields and filters by symbol",
+          "[transport][sim]") {
   SimRunner sim({});
   Dealer d(sim.endpoint());
   d.Call(OpenBody("a", "EURUSD"));
@@ -274,7 +279,8 @@ TEST_CASE("GET_POSITIONS lists open positions with their fields and filters by s
   auto first = positions.at(0).get_object().value();
   std::vector<std::string> keys;
   for (auto f : first) keys.emplace_back(f.key);
-  CHECK(keys == Keys{"ticket", "symbol", "type", "volume", "open_price", "current_price", "profit"});
+  CHECK(keys ==
+        Keys{"ticket", "symbol", "type", "volume", "open_price", "current_price", "profit"});
   Json jpy(d.Call(R"({"action":"GET_POSITIONS","uuid":"g2","symbol":"USDJPY"})"));
   auto only = jpy.El("positions").get_array().value();
   REQUIRE(only.size() == 1);
@@ -283,14 +289,15 @@ TEST_CASE("GET_POSITIONS lists open positions with their fields and filters by s
   CHECK(only.at(0)["profit"].get_double().value() == 0);
 }
 
-TEST_CASE("GET_ACCOUNT reports balance, equity, margin, free_margin, margin_level and USD", "[transport][sim]") {
+TEST_CASE("GET_ACCOUNT reports balance, equity, margin, free_margin, margin_level and USD",
+          "[transport][sim]") {
   BridgeSimOptions o;
   o.balance = 5000;
   SimRunner sim(o);
   Dealer d(sim.endpoint());
   Json j(d.Call(R"({"action":"GET_ACCOUNT","uuid":"acc"})"));
-  CHECK(j.Keys() == Keys{"uuid", "status", "balance", "equity", "margin", "free_margin", "margin_level",
-                         "currency", "timestamp"});
+  CHECK(j.Keys() == Keys{"uuid", "status", "balance", "equity", "margin", "free_margin",
+                         "margin_level", "currency", "timestamp"});
   CHECK(j.S("status") == "ok");
   CHECK(j.D("balance") == 5000);
   CHECK(j.D("margin") == 0);
@@ -301,22 +308,30 @@ TEST_CASE("GET_ACCOUNT reports balance, equity, margin, free_margin, margin_leve
   CHECK(k.D("free_margin") == Approx(5000 - k.D("margin")));
 }
 
-TEST_CASE("CLOSE of an open ticket fills and removes the position and an unknown ticket is MT5_CLOSE_FAILED",
-          "[transport][sim]") {
+TEST_CASE(
+    "CLOSE of an open ticket fills and removes the position and an unknown ticket is "
+    "MT5_CLOSE_FAILED",
+    "[transport][sim]") {
   SimRunner sim({});
   Dealer d(sim.endpoint());
   const int64_t ticket = Json(d.Call(OpenBody("o"))).I("ticket");
   Json c(d.Call(CloseBody("c", ticket)));
-  CHECK(c.Keys() == Keys{"uuid", "status", "ticket", "close_price", "execution_time", "latency_ms"});
+  CHECK(c.Keys() ==
+        Keys{"uuid", "status", "ticket", "close_price", "execution_time", "latency_ms"});
   CHECK(c.S("status") == "FILLED");
   CHECK(c.I("ticket") == ticket);
   CHECK(c.D("close_price") == Approx(1.1));
-  CHECK(Json(d.Call(R"({"action":"GET_POSITIONS","uuid":"g"})")).El("positions").get_array().value().size() == 0);
+  CHECK(Json(d.Call(R"({"action":"GET_POSITIONS","uuid":"g"})"))
+            .El("positions")
+            .get_array()
+            .value()
+            .size() == 0);
   RequireRejected(d.Call(CloseBody("c2", ticket)), "MT5_CLOSE_FAILED");
   RequireRejected(d.Call(R"({"action":"CLOSE","uuid":"c3"})"), "MT5_CLOSE_FAILED");
 }
 
-TEST_CASE("Envelope errors are status error: INVALID_JSON, MISSING_ACTION, UNKNOWN_ACTION", "[transport][sim]") {
+TEST_CASE("Envelope errors are status error: INVALID_JSON, MISSING_ACTION, UNKNOWN_ACTION",
+          "[transport][sim]") {
   SimRunner sim({});
   Dealer d(sim.endpoint());
   RequireError(d.Call("{not json"), "INVALID_JSON");
@@ -330,59 +345,79 @@ TEST_CASE("Envelope errors are status error: INVALID_JSON, MISSING_ACTION, UNKNO
   CHECK(u.S("uuid") == "u");
 }
 
-TEST_CASE("Replies echo the uuid, escaped, and null when the request had none", "[transport][sim]") {
-  SimRunner sim({});
-  Dealer d(sim.endpoint());
-  CHECK(Json(d.Call(R"({"action":"PING"})")).IsNull("uuid"));
-  CHECK(Json(d.Call(R"({"action":"PING","uuid":"q\"\\\n\u0001é"})")).S("uuid") == "q\"\\\n\x01\xc3\xa9");
-  CHECK(Json(d.Call(R"({"action":"PING","uuid":12})")).I("uuid") == 12);
-}
-
-TEST_CASE("Order field errors are REJECTED: MISSING_SYMBOL, MISSING_TYPE, INVALID_VOLUME", "[transport][sim]") {
-  SimRunner sim({});
-  Dealer d(sim.endpoint());
-  const std::string sig = R"(,"risk_signature":")" + Sig() + "\"";
-  RequireRejected(d.Call(R"({"action":"OPEN","uuid":"1","type":"BUY","volume":1)" + sig + "}"), "MISSING_SYMBOL");
-  RequireRejected(d.Call(R"({"action":"OPEN","uuid":"2","symbol":"EURUSD","volume":1)" + sig + "}"), "MISSING_TYPE");
-  RequireRejected(d.Call(R"({"action":"OPEN","uuid":"3","symbol":"EURUSD","type":"HOLD","volume":1)" + sig + "}"),
-                  "MISSING_TYPE");
-  for (const char* vol : {"0", "-1", "\"1\"", "null"}) {
-    INFO(vol);
-    RequireRejected(d.Call(std::string(R"({"action":"OPEN","uuid":"4","symbol":"EURUSD","type":"BUY","volume":)") +
-                           vol + sig + "}"),
-                    "INVALID_VOLUME");
-  }
-  RequireRejected(d.Call(R"({"action":"OPEN","uuid":"5","symbol":"EURUSD","type":"BUY")" + sig + "}"),
-                  "INVALID_VOLUME");
-  CHECK(sim.sim().stats().executed == 0);
-}
-
-TEST_CASE("A risk_signature that is missing, malformed, short or colon-timestamped is RISK_SIGNATURE_INVALID",
+TEST_CASE("Replies echo the uuid, escaped, and null when the request had none",
           "[transport][sim]") {
   SimRunner sim({});
   Dealer d(sim.endpoint());
+  CHECK(Json(d.Call(R"({"action":"PING"})")).IsNull("uuid"));
+  CHECK(Json(d.Call(R"({"action":"PING","uuid":"q\"\\\n\u0001é"})")).S("uuid") ==
+        "q\"\\\n\x01\xc3\xa9");
+  CHECK(Json(d.Call(R"({"action":"PING","uuid":12})")).I("uuid") == 12);
+}
+
+TEST_CASE("Order field errors are REJECTED: MISSING_SYMBOL, MISSING_TYPE, INVALID_VOLUME",
+          "[transport][sim]") {
+  SimRunner sim({});
+  Dealer d(sim.endpoint());
+  const std::string sig = R"(,"risk_signature":")" + Sig() + "\"";
+  RequireRejected(d.Call(R"({"action":"OPEN","uuid":"1","type":"BUY","volume":1)" + sig + "}"),
+                  "MISSING_SYMBOL");
+  RequireRejected(d.Call(R"({"action":"OPEN","uuid":"2","symbol":"EURUSD","volume":1)" + sig + "}"),
+                  "MISSING_TYPE");
+  RequireRejected(
+      d.Call(R"({"action":"OPEN","uuid":"3","symbol":"EURUSD","type":"HOLD","volume":1)" + sig +
+             "}"),
+      "MISSING_TYPE");
+  for (const char* vol : {"0", "-1", "\"1\"", "null"}) {
+    INFO(vol);
+    RequireRejected(
+        d.Call(
+            std::string(R"({"action":"OPEN","uuid":"4","symbol":"EURUSD","type":"BUY","volume":)") +
+            vol + sig + "}"),
+        "INVALID_VOLUME");
+  }
+  RequireRejected(
+      d.Call(R"({"action":"OPEN","uuid":"5","symbol":"EURUSD","type":"BUY")" + sig + "}"),
+      "INVALID_VOLUME");
+  CHECK(sim.sim().stats().executed == 0);
+}
+
+TEST_CASE(
+    "A risk_signature that is missing, malformed, short or colon-timestamped is "
+    "RISK_SIGNATURE_INVALID",
+    "[transport][sim]") {
+  SimRunner sim({});
+  Dealer d(sim.endpoint());
   auto open = [&](const std::string& sig_field) {
-    return d.Call(R"({"action":"OPEN","uuid":"s","symbol":"EURUSD","type":"BUY","volume":1)" + sig_field + "}");
+    return d.Call(R"({"action":"OPEN","uuid":"s","symbol":"EURUSD","type":"BUY","volume":1)" +
+                  sig_field + "}");
   };
   const std::string ts = FormatIsoBasicUtc(NowUs());
   RequireRejected(open(""), "RISK_SIGNATURE_INVALID");
   RequireRejected(open(R"(,"risk_signature":"RISK_PASS:0123456789")"), "RISK_SIGNATURE_INVALID");
-  RequireRejected(open(R"(,"risk_signature":"RISK_PASS:0123456:)" + ts + "\""), "RISK_SIGNATURE_INVALID");
-  RequireRejected(open(R"(,"risk_signature":"RISK_FAIL:0123456789:)" + ts + "\""), "RISK_SIGNATURE_INVALID");
-  RequireRejected(open(R"(,"risk_signature":"RISK_PASS:0123456789:)" + FormatIsoExtendedUtc(NowUs()) + "\""),
+  RequireRejected(open(R"(,"risk_signature":"RISK_PASS:0123456:)" + ts + "\""),
                   "RISK_SIGNATURE_INVALID");
-  RequireRejected(open(R"(,"risk_signature":"RISK_PASS:0123456789:yesterday")"), "RISK_SIGNATURE_INVALID");
+  RequireRejected(open(R"(,"risk_signature":"RISK_FAIL:0123456789:)" + ts + "\""),
+                  "RISK_SIGNATURE_INVALID");
+  RequireRejected(
+      open(R"(,"risk_signature":"RISK_PASS:0123456789:)" + FormatIsoExtendedUtc(NowUs()) + "\""),
+      "RISK_SIGNATURE_INVALID");
+  RequireRejected(open(R"(,"risk_signature":"RISK_PASS:0123456789:yesterday")"),
+                  "RISK_SIGNATURE_INVALID");
   // Whole seconds are accepted as well as a fraction.
-  CHECK(Json(open(R"(,"risk_signature":"RISK_PASS:01234567:)" + ts.substr(0, 15) + "Z\"")).S("status") ==
-        "FILLED");
+  CHECK(Json(open(R"(,"risk_signature":"RISK_PASS:01234567:)" + ts.substr(0, 15) + "Z\""))
+            .S("status") == "FILLED");
   CHECK(sim.sim().stats().executed == 1);
 }
 
-TEST_CASE("An OPEN signed 6 s ago is REJECTED as Signature expired and not executed", "[transport][sim]") {
+TEST_CASE("An OPEN signed 6 s ago is REJECTED as Signature expired and not executed",
+          "[transport][sim]") {
   SimRunner sim({});
   Dealer d(sim.endpoint());
-  const std::string body = R"({"action":"OPEN","uuid":"old","symbol":"EURUSD","type":"BUY","volume":1,)"
-                           R"("risk_signature":")" + Sig(6000) + "\"}";
+  const std::string body =
+      R"({"action":"OPEN","uuid":"old","symbol":"EURUSD","type":"BUY","volume":1,)"
+      R"("risk_signature":")" +
+      Sig(6000) + "\"}";
   Json j(d.Call(body));
   RequireRejected(j.text(), "RISK_SIGNATURE_INVALID");
   CHECK(j.S("error_msg") == "Signature expired");
@@ -414,11 +449,12 @@ TEST_CASE("Without require_signature an OPEN needs no risk_signature", "[transpo
   o.require_signature = false;
   SimRunner sim(o);
   Dealer d(sim.endpoint());
-  CHECK(Json(d.Call(R"({"action":"OPEN","uuid":"n","symbol":"EURUSD","type":"BUY","volume":1})")).S("status") ==
-        "FILLED");
+  CHECK(Json(d.Call(R"({"action":"OPEN","uuid":"n","symbol":"EURUSD","type":"BUY","volume":1})"))
+            .S("status") == "FILLED");
 }
 
-TEST_CASE("A disconnected MT5 rejects every OPEN and CLOSE with MT5_NOT_CONNECTED", "[transport][sim]") {
+TEST_CASE("A disconnected MT5 rejects every OPEN and CLOSE with MT5_NOT_CONNECTED",
+          "[transport][sim]") {
   BridgeSimOptions o;
   o.mt5_disconnected = true;
   SimRunner sim(o);
@@ -428,7 +464,8 @@ TEST_CASE("A disconnected MT5 rejects every OPEN and CLOSE with MT5_NOT_CONNECTE
   CHECK(Json(d.Call(R"({"action":"PING"})")).S("status") == "ok");
 }
 
-TEST_CASE("The no-ticket fault replies FILLED with ticket 0 and places nothing", "[transport][sim]") {
+TEST_CASE("The no-ticket fault replies FILLED with ticket 0 and places nothing",
+          "[transport][sim]") {
   TempDir dir;
   BridgeSimOptions o;
   o.faults.no_ticket = 1;
@@ -438,13 +475,15 @@ TEST_CASE("The no-ticket fault replies FILLED with ticket 0 and places nothing",
   Json j(d.Call(OpenBody("q")));
   CHECK(j.S("status") == "FILLED");
   CHECK(j.I("ticket") == 0);
-  CHECK(Json(d.Call(R"({"action":"GET_POSITIONS"})")).El("positions").get_array().value().size() == 0);
+  CHECK(Json(d.Call(R"({"action":"GET_POSITIONS"})")).El("positions").get_array().value().size() ==
+        0);
   CHECK(ReadLines(o.journal_path).empty());
   CHECK(sim.sim().stats().fault_no_ticket == 1);
   CHECK(sim.sim().stats().executed == 0);
 }
 
-TEST_CASE("The reject fault replies REJECTED MT5_ORDER_FAILED and places nothing", "[transport][sim]") {
+TEST_CASE("The reject fault replies REJECTED MT5_ORDER_FAILED and places nothing",
+          "[transport][sim]") {
   BridgeSimOptions o;
   o.faults.reject = 1;
   SimRunner sim(o);
@@ -482,7 +521,8 @@ TEST_CASE("ORDER_STATUS gives NOT_FOUND, then PENDING while executing, then the 
   RequireError(d.Call(R"({"action":"ORDER_STATUS"})"), "MISSING_UUID");
 }
 
-TEST_CASE("With order_status off ORDER_STATUS gets UNKNOWN_ACTION like the real bridge", "[transport][sim]") {
+TEST_CASE("With order_status off ORDER_STATUS gets UNKNOWN_ACTION like the real bridge",
+          "[transport][sim]") {
   BridgeSimOptions o;
   o.order_status = false;
   SimRunner sim(o);
@@ -491,7 +531,8 @@ TEST_CASE("With order_status off ORDER_STATUS gets UNKNOWN_ACTION like the real 
   RequireError(d.Call(R"({"action":"ORDER_STATUS","uuid":"x"})"), "UNKNOWN_ACTION");
 }
 
-TEST_CASE("Every executed order leaves one journal line, and a restarted sim remembers them", "[transport][sim]") {
+TEST_CASE("Every executed order leaves one journal line, and a restarted sim remembers them",
+          "[transport][sim]") {
   TempDir dir;
   BridgeSimOptions o;
   o.journal_path = dir.File("journal.jsonl");
@@ -502,8 +543,8 @@ TEST_CASE("Every executed order leaves one journal line, and a restarted sim rem
     open_reply = d.Call(OpenBody("j-1"));
     d.Call(OpenBody("j-2", "GBPUSD"));
     close_reply = d.Call(CloseBody("j-3", 100000001));
-    d.Call(R"({"action":"PING","uuid":"j-4"})");  // not an order
-    RequireRejected(d.Call(CloseBody("j-5", 5)), "MT5_CLOSE_FAILED");           // not executed
+    d.Call(R"({"action":"PING","uuid":"j-4"})");                       // not an order
+    RequireRejected(d.Call(CloseBody("j-5", 5)), "MT5_CLOSE_FAILED");  // not executed
     // The line is on disk by the time the reply is: no need to stop the sim first.
     const auto lines = ReadLines(o.journal_path);
     REQUIRE(lines.size() == 3);
@@ -519,7 +560,8 @@ TEST_CASE("Every executed order leaves one journal line, and a restarted sim rem
   Dealer d(again.endpoint());
   CHECK(d.Call(R"({"action":"ORDER_STATUS","uuid":"j-1"})") == open_reply);
   CHECK(d.Call(R"({"action":"ORDER_STATUS","uuid":"j-3"})") == close_reply);
-  RequireError(d.Call(R"({"action":"ORDER_STATUS","uuid":"j-5"})"), "NOT_FOUND");  // rejections are not journaled
+  RequireError(d.Call(R"({"action":"ORDER_STATUS","uuid":"j-5"})"),
+               "NOT_FOUND");  // rejections are not journaled
   Json listing(d.Call(R"({"action":"GET_POSITIONS"})"));
   auto positions = listing.El("positions").get_array().value();
   REQUIRE(positions.size() == 1);
@@ -544,7 +586,8 @@ TEST_CASE("A torn last journal line is skipped on reload", "[transport][sim]") {
   CHECK(Json(d.Call(OpenBody("c"))).I("ticket") == 100000008);
 }
 
-TEST_CASE("A uuid sent twice executes twice: the simulator does no deduplication", "[transport][sim]") {
+TEST_CASE("A uuid sent twice executes twice: the simulator does no deduplication",
+          "[transport][sim]") {
   TempDir dir;
   BridgeSimOptions o;
   o.journal_path = dir.File("journal.jsonl");
@@ -570,9 +613,16 @@ TEST_CASE("Serial mode handles pipelined requests one at a time and replies in r
   for (int i = 0; i < n; ++i) {
     const std::string u = "s-" + std::to_string(i);
     switch (i % 3) {
-      case 0: d.Send(R"({"action":"OPEN","uuid":")" + u + R"(","symbol":"EURUSD","type":"BUY","volume":1})"); break;
-      case 1: d.Send(R"({"action":"PING","uuid":")" + u + "\"}"); break;
-      default: d.Send(R"({"action":"GET_ACCOUNT","uuid":")" + u + "\"}"); break;
+      case 0:
+        d.Send(R"({"action":"OPEN","uuid":")" + u +
+               R"(","symbol":"EURUSD","type":"BUY","volume":1})");
+        break;
+      case 1:
+        d.Send(R"({"action":"PING","uuid":")" + u + "\"}");
+        break;
+      default:
+        d.Send(R"({"action":"GET_ACCOUNT","uuid":")" + u + "\"}");
+        break;
     }
   }
   for (int i = 0; i < n; ++i) {
@@ -604,7 +654,8 @@ TEST_CASE("With workers N orders are handled concurrently", "[transport][sim]") 
   CHECK(sim.sim().stats().executed == 4);
 }
 
-TEST_CASE("The no-reply fault executes and journals the order but never answers", "[transport][sim]") {
+TEST_CASE("The no-reply fault executes and journals the order but never answers",
+          "[transport][sim]") {
   TempDir dir;
   BridgeSimOptions o;
   o.faults.no_reply = 1;
@@ -717,7 +768,8 @@ TEST_CASE("Options are validated when the simulator is created", "[transport][si
   CHECK_FALSE(BridgeSim::Create(o).ok());
 }
 
-TEST_CASE("Latency models parse fixed, uniform and lognormal and refuse bad specs", "[transport][sim]") {
+TEST_CASE("Latency models parse fixed, uniform and lognormal and refuse bad specs",
+          "[transport][sim]") {
   auto f = LatencyModel::Parse("fixed:5");
   REQUIRE(f.ok());
   CHECK(f->kind == LatencyModel::Kind::kFixed);
@@ -728,14 +780,15 @@ TEST_CASE("Latency models parse fixed, uniform and lognormal and refuse bad spec
   auto l = LatencyModel::Parse("lognormal:2:20");
   REQUIRE(l.ok());
   CHECK(l->kind == LatencyModel::Kind::kLognormal);
-  for (const char* bad : {"", "fixed", "fixed:-1", "fixed:x", "uniform:3:1", "uniform:1", "lognormal:0:5",
-                          "lognormal:5:2", "gauss:1:2", "fixed:1:2"}) {
+  for (const char* bad : {"", "fixed", "fixed:-1", "fixed:x", "uniform:3:1", "uniform:1",
+                          "lognormal:0:5", "lognormal:5:2", "gauss:1:2", "fixed:1:2"}) {
     INFO(bad);
     CHECK_FALSE(LatencyModel::Parse(bad).ok());
   }
 }
 
-TEST_CASE("ISO 8601 basic timestamps parse with or without a fraction and round-trip", "[transport][sim]") {
+TEST_CASE("ISO 8601 basic timestamps parse with or without a fraction and round-trip",
+          "[transport][sim]") {
   CHECK(ParseIsoBasicUtc("20261125T093552.123456Z") == 1795599352123456);
   CHECK(ParseIsoBasicUtc("20261125T093552Z") == 1795599352000000);
   CHECK(ParseIsoBasicUtc("20261125T093552.5Z") == 1795599352500000);
@@ -829,8 +882,8 @@ TEST_CASE("The binary prints its endpoint, stops on SIGTERM with exit 0 and prin
   CHECK(c.endpoint.find('*') == std::string::npos);
   {
     Dealer d(c.endpoint);
-    CHECK(Json(d.Call(R"({"action":"OPEN","uuid":"b","symbol":"EURUSD","type":"BUY","volume":1})")).S("status") ==
-          "FILLED");
+    CHECK(Json(d.Call(R"({"action":"OPEN","uuid":"b","symbol":"EURUSD","type":"BUY","volume":1})"))
+              .S("status") == "FILLED");
   }
   kill(c.pid, SIGTERM);
   CHECK(WaitExit(c, 5000) == 0);
@@ -840,9 +893,9 @@ TEST_CASE("The binary prints its endpoint, stops on SIGTERM with exit 0 and prin
 }
 
 TEST_CASE("The binary refuses unknown flags and bad values with exit 2", "[transport][sim]") {
-  for (std::vector<std::string> args : {std::vector<std::string>{"--frobnicate"},
-                                        std::vector<std::string>{"--latency", "fixed:-3"},
-                                        std::vector<std::string>{"--workers"}}) {
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"--frobnicate"}, std::vector<std::string>{"--latency", "fixed:-3"},
+        std::vector<std::string>{"--workers"}}) {
     const pid_t pid = fork();
     REQUIRE(pid >= 0);
     if (pid == 0) {
@@ -865,12 +918,13 @@ TEST_CASE("The binary refuses unknown flags and bad values with exit 2", "[trans
   }
 }
 
-TEST_CASE("The crash fault journals the order, then exits 3 without replying, and a restart remembers it",
-          "[transport][sim]") {
+TEST_CASE(
+    "The crash fault journals the order, then exits 3 without replying, and a restart remembers it",
+    "[transport][sim]") {
   TempDir dir;
   const std::string journal = dir.File("journal.jsonl");
-  Child c = Spawn({"--bind", "tcp://127.0.0.1:*", "--journal", journal, "--fault-crash", "1", "--log-level",
-                   "error"});
+  Child c = Spawn({"--bind", "tcp://127.0.0.1:*", "--journal", journal, "--fault-crash", "1",
+                   "--log-level", "error"});
   {
     Dealer d(c.endpoint);
     d.Send(OpenBody("boom"));
@@ -883,7 +937,8 @@ TEST_CASE("The crash fault journals the order, then exits 3 without replying, an
   REQUIRE(lines.size() == 1);
   CHECK(Json(lines[0]).S("uuid") == "boom");
 
-  Child again = Spawn({"--bind", "tcp://127.0.0.1:*", "--journal", journal, "--log-level", "error"});
+  Child again =
+      Spawn({"--bind", "tcp://127.0.0.1:*", "--journal", journal, "--log-level", "error"});
   {
     Dealer d(again.endpoint);
     Json st(d.Call(R"({"action":"ORDER_STATUS","uuid":"boom"})"));
@@ -910,7 +965,8 @@ TEST_CASE("Serial mode with zero latency sustains well over 50k requests per sec
     while (sent < total && sent - got < window) {
       const std::string u = std::to_string(sent);
       d.Send(sent % 2 ? R"({"action":"PING","uuid":")" + u + "\"}"
-                      : R"({"action":"OPEN","uuid":")" + u + R"(","symbol":"EURUSD","type":"BUY","volume":0.1})");
+                      : R"({"action":"OPEN","uuid":")" + u +
+                            R"(","symbol":"EURUSD","type":"BUY","volume":0.1})");
       ++sent;
     }
     REQUIRE(d.Recv().has_value());
