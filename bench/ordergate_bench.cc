@@ -216,8 +216,8 @@ void RunClient(const Options& opt, transport::IoContext& io, int index, int64_t 
   while (next_index < count || !retries_due.empty()) {
     Clock::time_point intended;
     if (per_client_rate > 0) {
-      intended = start +
-                 std::chrono::nanoseconds(static_cast<int64_t>(next_index * 1e9 / per_client_rate));
+      intended = start + std::chrono::nanoseconds(static_cast<int64_t>(
+                             static_cast<double>(next_index) * 1e9 / per_client_rate));
     } else {
       intended = Clock::now();
     }
@@ -259,8 +259,9 @@ void RunClient(const Options& opt, transport::IoContext& io, int index, int64_t 
 
 int64_t Percentile(const std::vector<int64_t>& sorted, double p) {
   if (sorted.empty()) return 0;
-  const size_t idx = std::min(sorted.size() - 1,
-                              static_cast<size_t>(std::ceil(p * sorted.size())) - (p > 0 ? 1 : 0));
+  const size_t idx = std::min(
+      sorted.size() - 1,
+      static_cast<size_t>(std::ceil(p * static_cast<double>(sorted.size()))) - (p > 0 ? 1 : 0));
   return sorted[idx];
 }
 
@@ -368,8 +369,8 @@ int main(int argc, char** argv) {
       us(Percentile(all.latencies_ns, 0.50)), us(Percentile(all.latencies_ns, 0.90)),
       us(Percentile(all.latencies_ns, 0.99)), us(Percentile(all.latencies_ns, 0.999)),
       all.latencies_ns.empty() ? 0.0 : us(all.latencies_ns.back()));
-  std::printf("  throughput %.0f orders/s over %.2f s\n", all.latencies_ns.size() / elapsed_s,
-              elapsed_s);
+  std::printf("  throughput %.0f orders/s over %.2f s\n",
+              static_cast<double>(all.latencies_ns.size()) / elapsed_s, elapsed_s);
   if (duplicate_executions >= 0) {
     std::printf("  bridge journal: %lld uuids executed, duplicate executions %lld\n",
                 static_cast<long long>(executed), static_cast<long long>(duplicate_executions));
@@ -386,7 +387,7 @@ int main(int argc, char** argv) {
        << ",\"p90_us\":" << us(Percentile(all.latencies_ns, 0.9))
        << ",\"p99_us\":" << us(Percentile(all.latencies_ns, 0.99))
        << ",\"p999_us\":" << us(Percentile(all.latencies_ns, 0.999))
-       << ",\"throughput\":" << all.latencies_ns.size() / elapsed_s << "}\n";
+       << ",\"throughput\":" << static_cast<double>(all.latencies_ns.size()) / elapsed_s << "}\n";
   }
   if (duplicate_executions > 0) {
     std::fprintf(stderr, "ordergate-bench: DUPLICATE EXECUTIONS at the bridge: %lld\n",

@@ -409,7 +409,7 @@ void Gateway::Loop::ExpireWaiters(int64_t now_ns) {
         ReplyOrder(*w, o->key, scratch_, !w->original);
         counters.pending_replies.fetch_add(1, std::memory_order_relaxed);
       } else {
-        *keep++ = std::move(*w);
+        *keep++ = *w;
       }
     }
     ws.erase(keep, ws.end());

@@ -213,7 +213,7 @@ struct BridgeLink::Impl {
   bool ReadReply(bool* valid) {
     if (!dealer.recv(frame, zmq::recv_flags::dontwait)) return false;
     *valid = true;
-    if (frame.size() == 0 && frame.more()) {
+    if (frame.empty() && frame.more()) {
       if (!dealer.recv(frame, zmq::recv_flags::dontwait)) {
         *valid = false;
         return true;

@@ -69,7 +69,7 @@ absl::Status OrderClient::Receive(std::string* body, int timeout_ms) {
       try {
         if (s.recv(f, zmq::recv_flags::dontwait)) {
           bool ok = true;
-          if (f.size() == 0 && f.more()) {
+          if (f.empty() && f.more()) {
             ok = s.recv(f, zmq::recv_flags::dontwait).has_value();
           }
           if (ok) body->assign(static_cast<const char*>(f.data()), f.size());

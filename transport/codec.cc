@@ -636,9 +636,11 @@ BridgeReply DecodeBridgeReply(absl::string_view body) {
     }
   }
 
+  // Without a status (or with one not listed) the reply stays kOther: nothing to act on.
   if (!has_status) {
-    r.status = BridgeStatus::kOther;
-  } else if (EqualsIgnoreCase(status_text, "FILLED")) {
+    return r;
+  }
+  if (EqualsIgnoreCase(status_text, "FILLED")) {
     switch (ticket_state) {
       case TicketState::kPositive:
         r.status = BridgeStatus::kFilled;

@@ -96,7 +96,7 @@ ReceiveResult FrontEnd::TryReceive(InboundRequest* out) {
 
     // Multipart messages arrive atomically, so the remaining parts are already queued.
     if (!im.socket.recv(f, zmq::recv_flags::dontwait)) return im.Drop();
-    if (f.size() == 0) {
+    if (f.empty()) {
       if (!f.more()) return im.Drop();  // [id][empty]: no body
       if (!im.socket.recv(f, zmq::recv_flags::dontwait)) return im.Drop();
       if (f.more()) return im.Drop();  // more than one body frame

@@ -832,7 +832,7 @@ BridgeSim::Impl::Outcome BridgeSim::Impl::HandleOpen(simdjson::dom::object obj,
     EndPendingLocked(uuid_key);
     return Outcome{{}, false, 0};  // stopped before MT5 saw it
   }
-  const double elapsed_ms = static_cast<double>((SteadyNs() - t0_ns) / 1000) / 1000.0;
+  const double elapsed_ms = static_cast<double>(SteadyNs() - t0_ns) / 1e6;
   if (fault == Fault::kReject) {
     f_reject_.fetch_add(1, std::memory_order_relaxed);
     {
@@ -899,7 +899,7 @@ BridgeSim::Impl::Outcome BridgeSim::Impl::HandleClose(simdjson::dom::object obj,
     EndPendingLocked(uuid_key);
     return Outcome{{}, false, 0};
   }
-  const double elapsed_ms = static_cast<double>((SteadyNs() - t0_ns) / 1000) / 1000.0;
+  const double elapsed_ms = static_cast<double>(SteadyNs() - t0_ns) / 1e6;
   std::string reply;
   bool found = false;
   {

@@ -198,7 +198,7 @@ int main(int argc, char** argv) {
 
   std::atomic<bool> done{false};
   std::thread signal_thread([&] {
-    const timespec tick{0, 100 * 1000 * 1000};
+    const timespec tick{0, 100L * 1000 * 1000};
     while (!done.load()) {
       const int sig = sigtimedwait(&sigs, nullptr, &tick);
       if (sig == SIGINT || sig == SIGTERM) {
