@@ -208,40 +208,12 @@ class Gateway::Loop {
   std::string reply_;
 };
 
-namespace {
-
-// Replies are composed in a scratch buffer; these keep the shapes in one place.
-void AppendStatusObject(absl::string_view uuid, absl::string_view status, absl::string_view code,
-                        absl::string_view msg, int64_t now_unix_us, std::string* out) {
-  out->append("{\"uuid\":");
-  if (uuid.empty()) {
-    out->append("null");
-  } else {
-    AppendJsonString(uuid, out);
-  }
-  out->append(",\"status\":");
-  AppendJsonString(status, out);
-  if (!code.empty()) {
-    out->append(",\"error_code\":");
-    AppendJsonString(code, out);
-  }
-  if (!msg.empty()) {
-    out->append(",\"error_msg\":");
-    AppendJsonString(msg, out);
-  }
-  out->append(",\"timestamp\":\"");
-  AppendIsoTimestamp(now_unix_us, /*basic=*/false, out);
-  out->append("\"}");
-}
-
-}  // namespace
-
 std::string Gateway::Loop::UnknownReply(absl::string_view uuid, int64_t now_unix_us) {
   std::string out;
-  AppendStatusObject(uuid, "UNKNOWN", ErrorCodeName(ErrorCode::kBridgeTimeout),
-                     "no reply from the bridge within bridge_timeout_ms: the order may have "
-                     "executed; do not resend it under a new uuid",
-                     now_unix_us, &out);
+  EncodeStatusReply(uuid, "UNKNOWN", ErrorCodeName(ErrorCode::kBridgeTimeout),
+                    "no reply from the bridge within bridge_timeout_ms: the order may have "
+                    "executed; do not resend it under a new uuid",
+                    now_unix_us, &out);
   return out;
 }
 
@@ -405,7 +377,7 @@ void Gateway::Loop::ExpireWaiters(int64_t now_ns) {
     for (auto w = ws.begin(); w != ws.end(); ++w) {
       if (w->deadline_ns <= now_ns) {
         scratch_.clear();
-        AppendStatusObject(o->key, "PENDING", {}, {}, UnixUs(), &scratch_);
+        EncodeStatusReply(o->key, "PENDING", {}, {}, UnixUs(), &scratch_);
         ReplyOrder(*w, o->key, scratch_, !w->original);
         counters.pending_replies.fetch_add(1, std::memory_order_relaxed);
       } else {
@@ -539,7 +511,7 @@ void Gateway::Loop::AnswerFromRecord(const Waiter& w, absl::string_view uuid,
       // A RESERVED record is always in memory while this process runs; reaching here means the
       // store and the loop disagree, and the only safe answer is one that sends nothing.
       scratch_.clear();
-      AppendStatusObject(uuid, "PENDING", {}, {}, UnixUs(), &scratch_);
+      EncodeStatusReply(uuid, "PENDING", {}, {}, UnixUs(), &scratch_);
       ReplyOrder(w, uuid, scratch_, true);
       return;
     }
@@ -615,7 +587,7 @@ void Gateway::Loop::HandleOrderStatus(const ReplyRoute& route, const Request& re
       ReplyOrder(w, o->key, o->unknown_reply, true);
     } else {
       scratch_.clear();
-      AppendStatusObject(o->key, "PENDING", {}, {}, UnixUs(), &scratch_);
+      EncodeStatusReply(o->key, "PENDING", {}, {}, UnixUs(), &scratch_);
       ReplyOrder(w, o->key, scratch_, true);
     }
     return;
@@ -723,10 +695,10 @@ void Gateway::Loop::HandleOrderReply(Order* o, absl::string_view body, ReplyKind
             o->signed_unix_us + (cfg.bridge_signature_ttl_ms + cfg.bridge_exec_margin_ms) * 1000;
         if (kind == ReplyKind::kQuery && code == "NOT_FOUND" &&
             o->query_sent_unix_us > expired_after_us) {
-          AppendStatusObject(o->key, "REJECTED", "BRIDGE_NOT_EXECUTED",
-                             "the bridge has no record of this order and its signature has "
-                             "expired: it was never executed",
-                             UnixUs(), &own);
+          EncodeStatusReply(o->key, "REJECTED", "BRIDGE_NOT_EXECUTED",
+                            "the bridge has no record of this order and its signature has "
+                            "expired: it was never executed",
+                            UnixUs(), &own);
           SetOutcome(o, RecordEvent::kOutcomeRejected, std::move(own));
         }
         return;

@@ -47,14 +47,14 @@ int Main(int argc, char** argv) {
   std::unique_ptr<HttpEndpoint> http;
   int http_port = 0;
   if (!cfg.metrics_listen.empty()) {
+    // Orders come first: a busy or bad metrics address costs observability, not trading.
     auto ep = HttpEndpoint::Start(cfg.metrics_listen, **gw);
-    if (!ep.ok()) {
-      std::fprintf(stderr, "ordergated: cannot start: %s\n",
-                   std::string(ep.status().message()).c_str());
-      return 1;
+    if (ep.ok()) {
+      http = std::move(*ep);
+      http_port = http->port();
+    } else {
+      spdlog::error("no /healthz, /readyz, /metrics: {}", std::string(ep.status().message()));
     }
-    http = std::move(*ep);
-    http_port = http->port();
   }
   g_gateway = gw->get();
   struct sigaction sa = {};

@@ -753,8 +753,8 @@ void EncodeBridgeOrderStatus(absl::string_view uuid, std::string* out) {
   out->append(",\"action\":\"ORDER_STATUS\"}");
 }
 
-void EncodeErrorReply(absl::string_view uuid, ErrorCode c, bool is_order, absl::string_view msg,
-                      int64_t now_unix_us, std::string* out) {
+void EncodeStatusReply(absl::string_view uuid, absl::string_view status, absl::string_view code,
+                       absl::string_view msg, int64_t now_unix_us, std::string* out) {
   out->append("{\"uuid\":");
   if (uuid.empty()) {
     out->append("null");
@@ -762,14 +762,24 @@ void EncodeErrorReply(absl::string_view uuid, ErrorCode c, bool is_order, absl::
     AppendJsonString(uuid, out);
   }
   out->append(",\"status\":");
-  AppendJsonString(ErrorStatus(c, is_order), out);
-  out->append(",\"error_code\":");
-  AppendJsonString(ErrorCodeName(c), out);
-  out->append(",\"error_msg\":");
-  AppendJsonString(msg.empty() ? DefaultMessage(c) : msg, out);
+  AppendJsonString(status, out);
+  if (!code.empty()) {
+    out->append(",\"error_code\":");
+    AppendJsonString(code, out);
+  }
+  if (!msg.empty()) {
+    out->append(",\"error_msg\":");
+    AppendJsonString(msg, out);
+  }
   out->append(",\"timestamp\":\"");
   AppendIsoTimestamp(now_unix_us, /*basic=*/false, out);
   out->append("\"}");
+}
+
+void EncodeErrorReply(absl::string_view uuid, ErrorCode c, bool is_order, absl::string_view msg,
+                      int64_t now_unix_us, std::string* out) {
+  EncodeStatusReply(uuid, ErrorStatus(c, is_order), ErrorCodeName(c),
+                    msg.empty() ? DefaultMessage(c) : msg, now_unix_us, out);
 }
 
 void AppendWithGatewayFields(absl::string_view object, bool duplicate, int64_t gateway_us,

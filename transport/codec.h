@@ -108,6 +108,12 @@ void EncodeBridgeRequest(const Request& r, absl::string_view risk_signature, std
 // Encodes {"uuid":..,"action":"ORDER_STATUS"} for resolving an UNKNOWN at the bridge.
 void EncodeBridgeOrderStatus(absl::string_view uuid, std::string* out);
 
+// {"uuid":..,"status":..[,"error_code":..][,"error_msg":..],"timestamp":..}: the shape of every
+// reply ordergate composes itself (errors, PENDING, UNKNOWN). Empty `code`/`msg` are left out;
+// empty `uuid` -> "uuid":null. Appends to *out.
+void EncodeStatusReply(absl::string_view uuid, absl::string_view status, absl::string_view code,
+                       absl::string_view msg, int64_t now_unix_us, std::string* out);
+
 // Error reply: {"uuid":..,"status":ErrorStatus(c),"error_code":..,"error_msg":..,"timestamp":..}.
 // `uuid` empty -> "uuid":null. `msg` empty -> a fixed text for the code. Appends to *out.
 void EncodeErrorReply(absl::string_view uuid, ErrorCode c, bool is_order, absl::string_view msg,

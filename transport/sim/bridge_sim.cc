@@ -263,7 +263,9 @@ enum class Fault : uint8_t { kNone, kNoReply, kLate, kReject, kCrash, kNoTicket 
 
 // ---- public helpers ----
 
-std::string FormatIsoBasicUtc(int64_t unix_us) {
+namespace {
+
+std::string FormatIsoUtc(int64_t unix_us, bool basic) {
   int64_t secs = unix_us / 1000000;
   int64_t frac = unix_us % 1000000;
   if (frac < 0) {
@@ -274,28 +276,18 @@ std::string FormatIsoBasicUtc(int64_t unix_us) {
   std::tm tm{};
   gmtime_r(&t, &tm);
   char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d%02d%02dT%02d%02d%02d.%06dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+  std::snprintf(buf, sizeof buf,
+                basic ? "%04d%02d%02dT%02d%02d%02d.%06dZ" : "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ",
+                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
                 static_cast<int>(frac));
   return buf;
 }
 
-std::string FormatIsoExtendedUtc(int64_t unix_us) {
-  int64_t secs = unix_us / 1000000;
-  int64_t frac = unix_us % 1000000;
-  if (frac < 0) {
-    frac += 1000000;
-    --secs;
-  }
-  const time_t t = static_cast<time_t>(secs);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[96];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(frac));
-  return buf;
-}
+}  // namespace
+
+std::string FormatIsoBasicUtc(int64_t unix_us) { return FormatIsoUtc(unix_us, /*basic=*/true); }
+
+std::string FormatIsoExtendedUtc(int64_t unix_us) { return FormatIsoUtc(unix_us, /*basic=*/false); }
 
 std::optional<int64_t> ParseIsoBasicUtc(absl::string_view as) {
   std::string_view s(as.data(), as.size());
