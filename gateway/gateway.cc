@@ -656,11 +656,13 @@ void Gateway::Loop::SetOutcome(Order* o, RecordEvent event, std::string reply) {
 void Gateway::Loop::HandleOrderReply(Order* o, absl::string_view body, ReplyKind kind) {
   const BridgeReply r = DecodeBridgeReply(body);
   if (!r.parsed) {
-    spdlog::warn("order {}: unparseable bridge reply ignored; outcome stays unknown", o->key);
+    counters.bridge_anomalies.fetch_add(1, std::memory_order_relaxed);
+    spdlog::info("order {}: unparseable bridge reply ignored; outcome stays unknown", o->key);
     return;
   }
   if (r.has_uuid && r.uuid.view() != o->key) {
-    spdlog::warn("order {}: bridge reply carries uuid {}; ignored", o->key, SV(r.uuid.view()));
+    counters.bridge_anomalies.fetch_add(1, std::memory_order_relaxed);
+    spdlog::info("order {}: bridge reply carries uuid {}; ignored", o->key, SV(r.uuid.view()));
     return;
   }
   std::string own;
@@ -708,7 +710,8 @@ void Gateway::Loop::HandleOrderReply(Order* o, absl::string_view body, ReplyKind
       if (code == "INVALID_JSON" || code == "MISSING_ACTION" || code == "UNKNOWN_ACTION") {
         SetOutcome(o, RecordEvent::kOutcomeRejected, std::string(body));
       } else {
-        spdlog::warn("order {}: bridge error {} leaves the outcome unknown", o->key, SV(code));
+        counters.bridge_anomalies.fetch_add(1, std::memory_order_relaxed);
+        spdlog::info("order {}: bridge error {} leaves the outcome unknown", o->key, SV(code));
       }
       return;
     }

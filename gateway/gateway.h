@@ -52,6 +52,9 @@ struct GatewayCounters {
   std::atomic<uint64_t> dropped_frames{0};  // malformed envelopes the contract cannot answer
   std::atomic<uint64_t> store_batches{0};  // Apply() calls that wrote (one fsync each in sync mode)
   std::atomic<uint64_t> recovered_unknown{0};  // RESERVED -> UNKNOWN when the store opened
+  // Bridge replies to an order that could not be acted on (unparseable, another uuid, an error that
+  // may follow an execution). Counted, and logged only at info: nothing per order at warn.
+  std::atomic<uint64_t> bridge_anomalies{0};
 };
 
 class Gateway {

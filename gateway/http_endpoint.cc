@@ -69,6 +69,9 @@ std::string RenderMetrics(const Gateway& gw) {
           c.dropped_frames.load());
   Counter(&out, "ordergate_store_batches_total", "Store batches written (one fsync each in sync).",
           c.store_batches.load());
+  Counter(&out, "ordergate_bridge_anomalies_total",
+          "Bridge replies to orders that could not be acted on (see the info log).",
+          c.bridge_anomalies.load());
   Gauge(&out, "ordergate_recovered_unknown", "RESERVED records made UNKNOWN at the last start.",
         c.recovered_unknown.load());
   Gauge(&out, "ordergate_in_flight", "Orders reserved and not yet terminal or UNKNOWN.",
