@@ -36,6 +36,18 @@ bool PositionsContain(const Json& r, int64_t ticket) {
   return false;
 }
 
+// A refusal from the bridge is recorded: the OPEN of `uuid` is REJECTED with `code`, and its resend
+// gets the same reply with duplicate:true. Returns the first reply.
+Json CheckRecordedRejection(ReqClient& c, const std::string& uuid, const std::string& code) {
+  auto first = c.CallJson(OpenBody(uuid));
+  REQUIRE(first);
+  CheckReply(*first, "first reply", {.status = "REJECTED", .error_code = code, .duplicate = false});
+  auto again = c.CallJson(OpenBody(uuid));
+  REQUIRE(again);
+  CheckReply(*again, "resend reply", {.status = "REJECTED", .error_code = code, .duplicate = true});
+  return *first;
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -43,9 +55,7 @@ TEST_CASE(
     "filled and a CLOSE filled through ordergate",
     "[e2e]") {
   World w;
-  w.StartSim({});
-  w.StartGateway({});
-  REQUIRE(w.WaitBridge("up"));
+  w.Start();
   ReqClient c(w.ctx, w.gw_endpoint);
 
   // PING is answered by ordergate itself, with its own view of the bridge.
@@ -139,9 +149,7 @@ TEST_CASE(
     "duplicate:true and executes nothing",
     "[e2e]") {
   World w;
-  w.StartSim({});
-  w.StartGateway({});
-  REQUIRE(w.WaitBridge("up"));
+  w.Start();
   ReqClient c(w.ctx, w.gw_endpoint);
 
   const std::string uuid = UniqueId("retry");
@@ -189,9 +197,7 @@ TEST_CASE(
     "deadline, and it executes once",
     "[e2e]") {
   World w;
-  w.StartSim({"--latency", "fixed:600"});
-  w.StartGateway({});
-  REQUIRE(w.WaitBridge("up"));
+  w.Start({"--latency", "fixed:600"});
   DealerClient d(w.ctx, w.gw_endpoint);
 
   // Three copies back to back, each with a deadline well past the bridge's latency.
@@ -254,9 +260,7 @@ TEST_CASE(
     "leaves the original record untouched",
     "[e2e]") {
   World w;
-  w.StartSim({});
-  w.StartGateway({});
-  REQUIRE(w.WaitBridge("up"));
+  w.Start();
   ReqClient c(w.ctx, w.gw_endpoint);
 
   const std::string uuid = UniqueId("conflict");
@@ -293,31 +297,16 @@ TEST_CASE(
     "duplicate:true",
     "[e2e]") {
   World w;
-  w.StartSim({"--fault-reject", "1"});
-  w.StartGateway({});
-  REQUIRE(w.WaitBridge("up"));
+  w.Start({"--fault-reject", "1"});
   ReqClient c(w.ctx, w.gw_endpoint);
 
   const std::string uuid = UniqueId("reject");
-  auto first = c.CallJson(OpenBody(uuid));
-  REQUIRE(first);
-  INFO("first reply: " << first->raw());
-  CHECK(first->S("status") == "REJECTED");
-  CHECK(first->S("error_code") == "MT5_ORDER_FAILED");
-  CHECK(first->Bool("duplicate") == false);
-  CheckGatewayFields(*first);
-
-  auto again = c.CallJson(OpenBody(uuid));
-  REQUIRE(again);
-  INFO("resend reply: " << again->raw());
-  CHECK(again->S("status") == "REJECTED");
-  CHECK(again->S("error_code") == "MT5_ORDER_FAILED");
-  CHECK(again->Bool("duplicate") == true);
+  CheckGatewayFields(CheckRecordedRejection(c, uuid, "MT5_ORDER_FAILED"));
 
   auto status = c.CallJson(StatusBody(uuid));
   REQUIRE(status);
-  CHECK(status->S("status") == "REJECTED");
-  CHECK(status->S("error_code") == "MT5_ORDER_FAILED");
+  CheckReply(*status, "ORDER_STATUS reply",
+             {.status = "REJECTED", .error_code = "MT5_ORDER_FAILED"});
 
   const Journal j = RequireAtMostOnce(w);
   CHECK(j.Count(uuid) == 0);
@@ -326,25 +315,11 @@ TEST_CASE(
 TEST_CASE("A FILLED bridge reply without a ticket is REJECTED as BRIDGE_NO_TICKET and recorded",
           "[e2e]") {
   World w;
-  w.StartSim({"--fault-no-ticket", "1"});
-  w.StartGateway({});
-  REQUIRE(w.WaitBridge("up"));
+  w.Start({"--fault-no-ticket", "1"});
   ReqClient c(w.ctx, w.gw_endpoint);
 
   const std::string uuid = UniqueId("noticket");
-  auto first = c.CallJson(OpenBody(uuid));
-  REQUIRE(first);
-  INFO("first reply: " << first->raw());
-  CHECK(first->S("status") == "REJECTED");
-  CHECK(first->S("error_code") == "BRIDGE_NO_TICKET");
-  CHECK(first->Bool("duplicate") == false);
-
-  auto again = c.CallJson(OpenBody(uuid));
-  REQUIRE(again);
-  INFO("resend reply: " << again->raw());
-  CHECK(again->S("status") == "REJECTED");
-  CHECK(again->S("error_code") == "BRIDGE_NO_TICKET");
-  CHECK(again->Bool("duplicate") == true);
+  CheckRecordedRejection(c, uuid, "BRIDGE_NO_TICKET");
 
   const Journal j = RequireAtMostOnce(w);
   CHECK(j.Count(uuid) == 0);
@@ -355,9 +330,7 @@ TEST_CASE(
     "gateway keeps serving",
     "[e2e]") {
   World w;
-  w.StartSim({});
-  w.StartGateway({});
-  REQUIRE(w.WaitBridge("up"));
+  w.Start();
   ReqClient c(w.ctx, w.gw_endpoint);
 
   const std::string reuse = UniqueId("fixme");
@@ -469,7 +442,7 @@ TEST_CASE(
   INFO("stderr: " << gw.Stderr());
   CHECK(Process::Decode(*st) == 2);
   CHECK(gw.Stderr().find("bridge_timeout_ms") != std::string::npos);
-  for (const auto& line : gw.StdoutLines()) CHECK(line.rfind("ordergated ready", 0) != 0);
+  CheckNeverReady(gw);
 }
 
 namespace {
@@ -498,9 +471,7 @@ TEST_CASE(
     "expired or too short, without reaching the bridge",
     "[e2e]") {
   World w;
-  w.StartSim({});
-  w.StartGateway({});
-  REQUIRE(w.WaitBridge("up"));
+  w.Start();
   ReqClient c(w.ctx, w.gw_endpoint);
 
   const std::string basic = UniqueId("sig-basic");
@@ -542,9 +513,7 @@ TEST_CASE(
     "original still executes once",
     "[e2e]") {
   World w;
-  w.StartSim({"--latency", "fixed:300"});
-  w.StartGateway({});
-  REQUIRE(w.WaitBridge("up"));
+  w.Start({"--latency", "fixed:300"});
   DealerClient d(w.ctx, w.gw_endpoint);
 
   const std::string uuid = UniqueId("inflight-conflict");
@@ -579,9 +548,7 @@ TEST_CASE(
     "bridge is slow, then the outcome",
     "[e2e]") {
   World w;
-  w.StartSim({"--latency", "fixed:1200"});
-  w.StartGateway({"--client-timeout-ms", "600"});
-  REQUIRE(w.WaitBridge("up"));
+  w.Start({"--latency", "fixed:1200"}, {"--client-timeout-ms", "600"});
   ReqClient c(w.ctx, w.gw_endpoint);
 
   const std::string uuid = UniqueId("slowbridge");
@@ -612,9 +579,7 @@ TEST_CASE(
     "same uuid goes through later",
     "[e2e]") {
   World w;
-  w.StartSim({"--latency", "fixed:400"});
-  w.StartGateway({"--bridge-max-in-flight", "1"});
-  REQUIRE(w.WaitBridge("up"));
+  w.Start({"--latency", "fixed:400"}, {"--bridge-max-in-flight", "1"});
   DealerClient d(w.ctx, w.gw_endpoint);
 
   const std::string first = UniqueId("busy-first");
@@ -659,22 +624,9 @@ TEST_CASE(
 TEST_CASE("MT5_NOT_CONNECTED from the bridge is a recorded REJECTED, and nothing executes",
           "[e2e]") {
   World w;
-  w.StartSim({"--mt5-disconnected"});
-  w.StartGateway({});
-  REQUIRE(w.WaitBridge("up"));
+  w.Start({"--mt5-disconnected"});
   ReqClient c(w.ctx, w.gw_endpoint);
-  const std::string uuid = UniqueId("mt5down");
-  auto first = c.CallJson(OpenBody(uuid));
-  REQUIRE(first);
-  INFO("first: " << first->raw());
-  CHECK(first->S("status") == "REJECTED");
-  CHECK(first->S("error_code") == "MT5_NOT_CONNECTED");
-  auto again = c.CallJson(OpenBody(uuid));
-  REQUIRE(again);
-  INFO("resend: " << again->raw());
-  CHECK(again->S("status") == "REJECTED");
-  CHECK(again->S("error_code") == "MT5_NOT_CONNECTED");
-  CHECK(again->Bool("duplicate") == true);
+  CheckRecordedRejection(c, UniqueId("mt5down"), "MT5_NOT_CONNECTED");
   CHECK(RequireAtMostOnce(w).entries.empty());
 }
 
@@ -683,9 +635,7 @@ TEST_CASE(
     "one ticket per uuid",
     "[e2e]") {
   World w;
-  w.StartSim({"--latency", "uniform:1:30", "--workers", "2"});
-  w.StartGateway({});
-  REQUIRE(w.WaitBridge("up"));
+  w.Start({"--latency", "uniform:1:30", "--workers", "2"});
   std::vector<std::string> uuids;
   for (int i = 0; i < 20; ++i) uuids.push_back(UniqueId("race"));
 
@@ -737,9 +687,7 @@ TEST_CASE(
     "or a refusal, never the order's reply, and the order gets its own outcome",
     "[e2e]") {
   World w;
-  w.StartSim({"--latency", "fixed:300"});
-  w.StartGateway({});
-  REQUIRE(w.WaitBridge("up"));
+  w.Start({"--latency", "fixed:300"});
   DealerClient d(w.ctx, w.gw_endpoint);
 
   const std::string uuid = UniqueId("shared");

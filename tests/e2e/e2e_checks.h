@@ -3,7 +3,9 @@
 
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "e2e_util.h"
@@ -37,6 +39,26 @@ inline void CheckGatewayFields(const Json& r) {
   CHECK(r.Bool("duplicate").has_value());
   REQUIRE(r.Int("gateway_us").has_value());
   CHECK(*r.Int("gateway_us") >= 0);
+}
+
+// What a reply must say; a field left unset is not checked.
+struct Expect {
+  std::string status;
+  std::optional<std::string> error_code = std::nullopt;
+  std::optional<bool> duplicate = std::nullopt;
+};
+
+// CHECKs `r` against `want`, with `label` and the reply in the message.
+inline void CheckReply(const Json& r, std::string_view label, const Expect& want) {
+  INFO(label << ": " << r.raw());
+  CHECK(r.S("status") == want.status);
+  if (want.error_code) CHECK(r.S("error_code") == *want.error_code);
+  if (want.duplicate) CHECK(r.Bool("duplicate") == *want.duplicate);
+}
+
+// An ordergated that was refused start: it never said it was ready.
+inline void CheckNeverReady(Process& gw) {
+  for (const auto& line : gw.StdoutLines()) CHECK(line.rfind("ordergated ready", 0) != 0);
 }
 
 // Takes "name value" off a Prometheus text body; -1 if absent.

@@ -184,6 +184,19 @@ std::map<std::string, Final> Resolve(World& w, const std::vector<Order>& orders,
   return out;
 }
 
+// The deadline every order of the restart tests carries: longer than anything they wait for.
+const std::string kTimeout5s = R"("timeout_ms":5000)";
+
+// Sends `n` OPENs over `d`, each under a new uuid made from `prefix`; returns the uuids in order.
+std::vector<std::string> SendOpens(DealerClient& d, const std::string& prefix, int n) {
+  std::vector<std::string> uuids;
+  for (int i = 0; i < n; ++i) {
+    uuids.push_back(UniqueId(prefix));
+    d.Send(OpenBody(uuids.back(), 0.1, kTimeout5s));
+  }
+  return uuids;
+}
+
 struct CrashPlan {
   std::string durability;
   std::string latency;
@@ -201,8 +214,7 @@ void RunCrashScenario(const CrashPlan& plan) {
       // Bounded so that the queue at the bridge (4 workers, up to 200 ms each) stays well within
       // the 1 s signature TTL; beyond it clients get GATEWAY_BUSY and retry.
       "--bridge-max-in-flight", "12"};
-  w.StartGateway(gw_args);
-  REQUIRE(w.WaitBridge("up"));
+  w.StartGatewayLinked(gw_args);
 
   std::vector<Order> orders;
   const std::string run = UniqueId("crash-" + plan.durability);
@@ -241,8 +253,7 @@ void RunCrashScenario(const CrashPlan& plan) {
     }
     for (const auto& o : batch) sent_before_a_kill.insert(o.uuid);
     sent_upto = upto;
-    w.StartGateway(gw_args);  // same data dir, new port
-    REQUIRE(w.WaitBridge("up"));
+    w.StartGatewayLinked(gw_args);  // same data dir, new port
   }
 
   // After the last restart: every uuid again, same fields, until each has an outcome.
@@ -376,22 +387,16 @@ TEST_CASE(
     "outcomes survive the restart",
     "[e2e]") {
   World w;
-  w.StartSim({"--latency", "fixed:200"});
-  w.StartGateway({});
-  REQUIRE(w.WaitBridge("up"));
+  w.Start({"--latency", "fixed:200"});
 
   DealerClient d(w.ctx, w.gw_endpoint);
-  std::vector<std::string> uuids;
-  for (int i = 0; i < 8; ++i) {
-    uuids.push_back(UniqueId("term"));
-    d.Send(OpenBody(uuids.back(), 0.1, R"("timeout_ms":5000)"));
-  }
+  std::vector<std::string> uuids = SendOpens(d, "term", 8);
   // Also a REQ strategy blocked in its receive.
   const std::string req_uuid = UniqueId("term-req");
   std::optional<std::string> req_reply;
   std::jthread req_thread([&] {
     ReqClient c(w.ctx, w.gw_endpoint);
-    req_reply = c.Call(OpenBody(req_uuid, 0.1, R"("timeout_ms":5000)"), Ms(10000));
+    req_reply = c.Call(OpenBody(req_uuid, 0.1, kTimeout5s), Ms(10000));
   });
   std::this_thread::sleep_for(Ms(450));  // two or so executed, the rest queued at the bridge
 
@@ -429,11 +434,10 @@ TEST_CASE(
 
   // Restart on the same data: what was FILLED stays FILLED, the rest completes without a second
   // execution.
-  w.StartGateway({});
-  REQUIRE(w.WaitBridge("up"));
+  w.StartGatewayLinked({});
   ReqClient c(w.ctx, w.gw_endpoint);
   for (const auto& u : uuids) {
-    auto r = c.CallJson(OpenBody(u, 0.1, R"("timeout_ms":5000)"), Ms(10000));
+    auto r = c.CallJson(OpenBody(u, 0.1, kTimeout5s), Ms(10000));
     REQUIRE(r);
     INFO("after restart: " << r->raw());
     if (auto f = filled.find(u); f != filled.end()) {
@@ -454,16 +458,10 @@ TEST_CASE(
     "[e2e]") {
   World w;
   // The real MT5-CRS bridge has no ORDER_STATUS: nothing can resolve these but an operator.
-  w.StartSim({"--latency", "fixed:400", "--no-order-status"});
-  w.StartGateway({});
-  REQUIRE(w.WaitBridge("up"));
+  w.Start({"--latency", "fixed:400", "--no-order-status"});
 
   DealerClient d(w.ctx, w.gw_endpoint);
-  std::vector<std::string> uuids;
-  for (int i = 0; i < 4; ++i) {
-    uuids.push_back(UniqueId("inflight"));
-    d.Send(OpenBody(uuids.back(), 0.1, R"("timeout_ms":5000)"));
-  }
+  const std::vector<std::string> uuids = SendOpens(d, "inflight", 4);
   // Wait until the bridge has the first one (it works one at a time), then kill the gateway.
   const auto deadline = Clock::now() + Ms(5000);
   while (ReadJournal(w.journal()).entries.empty() && Clock::now() < deadline) {
@@ -475,13 +473,12 @@ TEST_CASE(
   std::this_thread::sleep_for(Ms(2000));
   const Journal before = RequireAtMostOnce(w);
 
-  w.StartGateway({});
-  REQUIRE(w.WaitBridge("up"));
+  w.StartGatewayLinked({});
   ReqClient c(w.ctx, w.gw_endpoint);
   int unknown_expected = 0;
   for (int round = 0; round < 2; ++round) {
     for (const auto& u : uuids) {
-      auto r = c.CallJson(OpenBody(u, 0.1, R"("timeout_ms":5000)"), Ms(10000));
+      auto r = c.CallJson(OpenBody(u, 0.1, kTimeout5s), Ms(10000));
       REQUIRE(r);
       INFO("resend after restart: " << r->raw() << ", journal count " << before.Count(u));
       if (at_kill.Count(u) == 1) {
@@ -517,9 +514,7 @@ TEST_CASE(
     "its records",
     "[e2e]") {
   World w;
-  w.StartSim({});
-  w.StartGateway({});
-  REQUIRE(w.WaitBridge("up"));
+  w.Start();
   ReqClient c(w.ctx, w.gw_endpoint);
   const std::string uuid = UniqueId("twin");
   auto r = c.CallJson(OpenBody(uuid));
@@ -534,7 +529,7 @@ TEST_CASE(
   INFO("second ordergated stderr: " << twin.Stderr());
   REQUIRE(st.has_value());
   CHECK(Process::Decode(*st) != 0);
-  for (const auto& line : twin.StdoutLines()) CHECK(line.rfind("ordergated ready", 0) != 0);
+  CheckNeverReady(twin);
 
   auto again = c.CallJson(OpenBody(uuid));
   REQUIRE(again);

@@ -14,10 +14,21 @@ using namespace e2e;
 
 namespace {
 
-// Small, aligned timeouts: 500 > 300 + 100. The simulator's TTL matches the gateway's.
+// Small, aligned timeouts: 500 > 300 + 100. The simulator's TTL matches the gateway's. UNKNOWN
+// orders are asked about every 200 ms.
 const std::vector<std::string> kShortGatewayTimeouts = {
-    "--bridge-signature-ttl-ms", "300", "--bridge-exec-margin-ms", "100",
-    "--bridge-timeout-ms",       "500", "--client-timeout-ms",     "2000"};
+    "--bridge-signature-ttl-ms",   "300", "--bridge-exec-margin-ms", "100",
+    "--bridge-timeout-ms",         "500", "--client-timeout-ms",     "2000",
+    "--unknown-query-interval-ms", "200"};
+
+// kShortGatewayTimeouts, and ordergated asks ORDER_STATUS once the order's own late reply can no
+// longer arrive (--late-reply-window-ms, 10 min by default): that window is shortened so the
+// question is asked soon.
+std::vector<std::string> ShortTimeoutsAndLateReplyWindow() {
+  std::vector<std::string> args = kShortGatewayTimeouts;
+  args.insert(args.end(), {"--late-reply-window-ms", "1000"});
+  return args;
+}
 
 // Polls ORDER_STATUS until the order leaves UNKNOWN/PENDING; returns the last reply.
 std::optional<Json> PollResolved(World& w, const std::string& uuid, Ms budget) {
@@ -35,6 +46,31 @@ std::optional<Json> PollResolved(World& w, const std::string& uuid, Ms budget) {
   return last;
 }
 
+// Polls ORDER_STATUS of `uuid` until it is resolved; REQUIREs FILLED and one execution at the
+// bridge, with the ticket the bridge journaled. Returns that ticket.
+std::optional<int64_t> RequireResolvedFilled(World& w, const std::string& uuid) {
+  auto resolved = PollResolved(w, uuid, Ms(10000));
+  REQUIRE(resolved);
+  INFO("ORDER_STATUS: " << resolved->raw());
+  REQUIRE(resolved->S("status") == "FILLED");
+  const Journal j = RequireAtMostOnce(w);
+  REQUIRE(j.Count(uuid) == 1);
+  CHECK(resolved->Int("ticket") == j.Ticket(uuid));
+  return j.Ticket(uuid);
+}
+
+// A resend of a resolved order gets the recorded FILLED with `ticket`, and executes nothing.
+void CheckResendFilled(World& w, ReqClient& c, const std::string& uuid,
+                       std::optional<int64_t> ticket) {
+  auto after = c.CallJson(OpenBody(uuid));
+  REQUIRE(after);
+  INFO("resend after resolution: " << after->raw());
+  CHECK(after->S("status") == "FILLED");
+  CHECK(after->Int("ticket") == ticket);
+  CHECK(after->Bool("duplicate") == true);
+  CHECK(RequireAtMostOnce(w).Count(uuid) == 1);
+}
+
 }  // namespace
 
 TEST_CASE(
@@ -43,12 +79,7 @@ TEST_CASE(
     "[e2e]") {
   World w;
   w.StartSim({"--fault-no-reply", "1", "--signature-ttl-ms", "300"});
-  std::vector<std::string> args = kShortGatewayTimeouts;
-  // ordergated asks ORDER_STATUS only once the order's own late reply can no longer arrive
-  // (--late-reply-window-ms, 10 min by default): shorten that window so the question is asked.
-  args.insert(args.end(), {"--unknown-query-interval-ms", "200", "--late-reply-window-ms", "1000"});
-  w.StartGateway(args);
-  REQUIRE(w.WaitBridge("up"));
+  w.StartGatewayLinked(ShortTimeoutsAndLateReplyWindow());
   ReqClient c(w.ctx, w.gw_endpoint);
 
   const std::string uuid = UniqueId("noreply");
@@ -75,22 +106,7 @@ TEST_CASE(
     CHECK(j.Count(uuid) <= 1);
   }
 
-  auto resolved = PollResolved(w, uuid, Ms(10000));
-  REQUIRE(resolved);
-  INFO("ORDER_STATUS: " << resolved->raw());
-  REQUIRE(resolved->S("status") == "FILLED");
-
-  const Journal j = RequireAtMostOnce(w);
-  REQUIRE(j.Count(uuid) == 1);
-  CHECK(resolved->Int("ticket") == j.Ticket(uuid));
-
-  auto after = c.CallJson(OpenBody(uuid));
-  REQUIRE(after);
-  INFO("resend after resolution: " << after->raw());
-  CHECK(after->S("status") == "FILLED");
-  CHECK(after->Int("ticket") == j.Ticket(uuid));
-  CHECK(after->Bool("duplicate") == true);
-  CHECK(RequireAtMostOnce(w).Count(uuid) == 1);
+  CheckResendFilled(w, c, uuid, RequireResolvedFilled(w, uuid));
 }
 
 TEST_CASE("A bridge reply that arrives after bridge_timeout_ms turns UNKNOWN into FILLED",
@@ -99,10 +115,7 @@ TEST_CASE("A bridge reply that arrives after bridge_timeout_ms turns UNKNOWN int
   // --no-order-status: the late reply itself must resolve the order.
   w.StartSim({"--fault-late", "1", "--fault-late-ms", "800", "--signature-ttl-ms", "300",
               "--no-order-status"});
-  std::vector<std::string> args = kShortGatewayTimeouts;
-  args.insert(args.end(), {"--unknown-query-interval-ms", "200"});
-  w.StartGateway(args);
-  REQUIRE(w.WaitBridge("up"));
+  w.StartGatewayLinked(kShortGatewayTimeouts);
   ReqClient c(w.ctx, w.gw_endpoint);
 
   const std::string uuid = UniqueId("late");
@@ -112,21 +125,7 @@ TEST_CASE("A bridge reply that arrives after bridge_timeout_ms turns UNKNOWN int
   REQUIRE(first->S("status") == "UNKNOWN");
   CHECK(first->S("error_code") == "BRIDGE_TIMEOUT");
 
-  auto resolved = PollResolved(w, uuid, Ms(10000));
-  REQUIRE(resolved);
-  INFO("ORDER_STATUS: " << resolved->raw());
-  REQUIRE(resolved->S("status") == "FILLED");
-
-  const Journal j = RequireAtMostOnce(w);
-  REQUIRE(j.Count(uuid) == 1);
-  CHECK(resolved->Int("ticket") == j.Ticket(uuid));
-
-  auto after = c.CallJson(OpenBody(uuid));
-  REQUIRE(after);
-  CHECK(after->S("status") == "FILLED");
-  CHECK(after->Int("ticket") == j.Ticket(uuid));
-  CHECK(after->Bool("duplicate") == true);
-  CHECK(RequireAtMostOnce(w).Count(uuid) == 1);
+  CheckResendFilled(w, c, uuid, RequireResolvedFilled(w, uuid));
 }
 
 TEST_CASE(
@@ -175,10 +174,7 @@ TEST_CASE(
     "[e2e]") {
   World w;
   w.StartSim({"--signature-ttl-ms", "300"});
-  std::vector<std::string> args = kShortGatewayTimeouts;
-  args.insert(args.end(), {"--unknown-query-interval-ms", "200", "--late-reply-window-ms", "1000"});
-  w.StartGateway(args);
-  REQUIRE(w.WaitBridge("up"));
+  w.StartGatewayLinked(ShortTimeoutsAndLateReplyWindow());
   ReqClient c(w.ctx, w.gw_endpoint);
 
   // Freeze the bridge (its ZeroMQ threads too): the connection stays up, the OPEN waits in its
@@ -188,9 +184,8 @@ TEST_CASE(
   const auto sent = std::chrono::steady_clock::now();
   auto first = c.CallJson(OpenBody(uuid), Ms(5000));
   REQUIRE(first);
-  INFO("reply while the bridge is frozen: " << first->raw());
-  CHECK(first->S("status") == "UNKNOWN");
-  CHECK(first->S("error_code") == "BRIDGE_TIMEOUT");
+  CheckReply(*first, "reply while the bridge is frozen",
+             {.status = "UNKNOWN", .error_code = "BRIDGE_TIMEOUT"});
   std::this_thread::sleep_until(sent + Ms(1200));
   REQUIRE(w.sim->Signal(SIGCONT));
 
@@ -201,9 +196,7 @@ TEST_CASE(
 
   auto again = c.CallJson(OpenBody(uuid));
   REQUIRE(again);
-  INFO("resend: " << again->raw());
-  CHECK(again->S("status") == "REJECTED");
-  CHECK(again->Bool("duplicate") == true);
+  CheckReply(*again, "resend", {.status = "REJECTED", .duplicate = true});
 
   const Journal j = RequireAtMostOnce(w);
   CHECK(j.Count(uuid) == 0);
@@ -216,18 +209,14 @@ TEST_CASE(
   World w;
   const std::string bridge = "tcp://127.0.0.1:" + std::to_string(FreePort());
   w.StartSim({"--fault-crash", "1", "--signature-ttl-ms", "300"}, bridge);
-  std::vector<std::string> args = kShortGatewayTimeouts;
-  args.insert(args.end(), {"--unknown-query-interval-ms", "200", "--late-reply-window-ms", "1000"});
-  w.StartGateway(args);
-  REQUIRE(w.WaitBridge("up"));
+  w.StartGatewayLinked(ShortTimeoutsAndLateReplyWindow());
   ReqClient c(w.ctx, w.gw_endpoint);
 
   const std::string uuid = UniqueId("bridgecrash");
   auto first = c.CallJson(OpenBody(uuid), Ms(5000));
   REQUIRE(first);
-  INFO("reply after the bridge crashed: " << first->raw());
-  CHECK(first->S("status") == "UNKNOWN");
-  CHECK(first->S("error_code") == "BRIDGE_TIMEOUT");
+  CheckReply(*first, "reply after the bridge crashed",
+             {.status = "UNKNOWN", .error_code = "BRIDGE_TIMEOUT"});
   auto st = w.sim->Wait(Ms(5000));
   REQUIRE(st.has_value());
   CHECK(Process::Decode(*st) == 3);  // --fault-crash: _exit(3) after journaling
@@ -242,13 +231,7 @@ TEST_CASE(
   // The same bridge comes back (same port, same journal, no faults).
   w.StartSim({"--signature-ttl-ms", "300"}, bridge);
   REQUIRE(w.WaitBridge("up", Ms(20000)));
-  auto resolved = PollResolved(w, uuid, Ms(10000));
-  REQUIRE(resolved);
-  INFO("ORDER_STATUS: " << resolved->raw());
-  REQUIRE(resolved->S("status") == "FILLED");
-  const Journal j = RequireAtMostOnce(w);
-  CHECK(j.Count(uuid) == 1);
-  CHECK(resolved->Int("ticket") == j.Ticket(uuid));
+  RequireResolvedFilled(w, uuid);
 }
 
 TEST_CASE(
@@ -256,9 +239,7 @@ TEST_CASE(
     "request's own deadline",
     "[e2e]") {
   World w;
-  w.StartSim({});
-  w.StartGateway({});
-  REQUIRE(w.WaitBridge("up"));
+  w.Start();
   ReqClient c(w.ctx, w.gw_endpoint);
   REQUIRE(w.sim->Signal(SIGSTOP));
   auto r = c.CallJson(
@@ -282,10 +263,7 @@ TEST_CASE(
     "[e2e]") {
   World w;
   w.StartSim({"--latency", "fixed:100", "--signature-ttl-ms", "300"});
-  std::vector<std::string> args = kShortGatewayTimeouts;
-  args.insert(args.end(), {"--unknown-query-interval-ms", "200", "--late-reply-window-ms", "1000"});
-  w.StartGateway(args);
-  REQUIRE(w.WaitBridge("up"));
+  w.StartGatewayLinked(ShortTimeoutsAndLateReplyWindow());
   DealerClient d(w.ctx, w.gw_endpoint);
 
   const std::string uuid = UniqueId("frozen-gw");
@@ -322,10 +300,7 @@ TEST_CASE(
     "[e2e]") {
   World w;
   w.StartSim({"--fault-no-reply", "1", "--signature-ttl-ms", "300"});
-  std::vector<std::string> args = kShortGatewayTimeouts;
-  args.insert(args.end(), {"--unknown-query-interval-ms", "200"});
-  w.StartGateway(args);
-  REQUIRE(w.WaitBridge("up"));
+  w.StartGatewayLinked(kShortGatewayTimeouts);
   ReqClient c(w.ctx, w.gw_endpoint);
   const std::string uuid = UniqueId("lostreply");
   auto first = c.CallJson(OpenBody(uuid), Ms(5000));

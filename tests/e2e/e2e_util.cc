@@ -571,6 +571,17 @@ void World::StartGateway(const std::vector<std::string>& extra, const std::strin
   REQUIRE(Field(*line, "data_dir") == data_dir());
 }
 
+void World::StartGatewayLinked(const std::vector<std::string>& extra) {
+  StartGateway(extra);
+  REQUIRE(WaitBridge("up"));
+}
+
+void World::Start(const std::vector<std::string>& sim_extra,
+                  const std::vector<std::string>& gw_extra) {
+  StartSim(sim_extra);
+  StartGatewayLinked(gw_extra);
+}
+
 std::optional<int> World::StopGateway(int sig, Ms timeout) {
   if (!gw) return std::nullopt;
   gw->Signal(sig);

@@ -186,6 +186,11 @@ struct World {
   // Starts ordergated on data_dir() against `bridge` (sim_endpoint if empty) plus `extra` (later
   // flags win); REQUIREs it ready.
   void StartGateway(const std::vector<std::string>& extra, const std::string& bridge = "");
+  // StartGateway(extra) against the running simulator, then REQUIREs the bridge link up.
+  void StartGatewayLinked(const std::vector<std::string>& extra);
+  // StartSim(sim_extra), then StartGatewayLinked(gw_extra): the usual start of a test.
+  void Start(const std::vector<std::string>& sim_extra = {},
+             const std::vector<std::string>& gw_extra = {});
   // SIGTERM (or another signal) then wait; returns the decoded exit status (see Process::Decode).
   std::optional<int> StopGateway(int sig, Ms timeout = Ms(15000));
   void KillGateway();  // SIGKILL and reap

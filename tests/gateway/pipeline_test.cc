@@ -324,6 +324,24 @@ bool Eventually(Pred pred, std::chrono::milliseconds limit = 10000ms) {
   return pred();
 }
 
+// A bridge policy that holds every request: the test answers with ReplyLater().
+std::optional<std::string> HoldAll(const BridgeRequest&) { return std::nullopt; }
+
+// TestConfig with a bridge timeout and signature TTL long enough for a test to hold an order at
+// the bridge and answer it later.
+GatewayConfig PatientConfig(const std::string& bridge_endpoint, const std::string& dir) {
+  GatewayConfig c = TestConfig(bridge_endpoint, dir);
+  c.bridge_timeout_ms = 3000;
+  c.bridge_signature_ttl_ms = 2000;
+  return c;
+}
+
+// Sends OPEN `uuid` from `s` and REQUIREs it to reach the bridge.
+void SendToBridge(Strategy& s, ScriptedBridge& bridge, const std::string& uuid) {
+  s.Send(Open(uuid));
+  REQUIRE(Eventually([&] { return bridge.Count("OPEN", uuid) == 1; }));
+}
+
 }  // namespace
 
 TEST_CASE("an order reaches the bridge only after its reservation is durable", "[gateway]") {
@@ -398,17 +416,12 @@ TEST_CASE("an outcome the store cannot record is not acknowledged until it is du
 }
 
 TEST_CASE("a retry of an in-flight uuid joins the original and is never sent twice", "[gateway]") {
-  ScriptedBridge bridge(
-      [](const BridgeRequest&) -> std::optional<std::string> { return std::nullopt; });
+  ScriptedBridge bridge(HoldAll);
   const std::string dir = TempDir("join");
-  GatewayConfig cfg = TestConfig(bridge.endpoint(), dir);
-  cfg.bridge_timeout_ms = 3000;
-  cfg.bridge_signature_ttl_ms = 2000;
-  RunningGateway gw(cfg);
+  RunningGateway gw(PatientConfig(bridge.endpoint(), dir));
   Strategy a(gw.endpoint());
   Strategy b(gw.endpoint());
-  a.Send(Open("j-1"));
-  REQUIRE(Eventually([&] { return bridge.Count("OPEN", "j-1") == 1; }));
+  SendToBridge(a, bridge, "j-1");
   b.Send(Open("j-1"));
   std::this_thread::sleep_for(100ms);
   bridge.ReplyLater(ScriptedBridge::Filled("j-1", 555));
@@ -426,13 +439,9 @@ TEST_CASE("a retry of an in-flight uuid joins the original and is never sent twi
 TEST_CASE(
     "a request whose deadline comes first gets PENDING and the same uuid later gets the outcome",
     "[gateway]") {
-  ScriptedBridge bridge(
-      [](const BridgeRequest&) -> std::optional<std::string> { return std::nullopt; });
+  ScriptedBridge bridge(HoldAll);
   const std::string dir = TempDir("pending");
-  GatewayConfig cfg = TestConfig(bridge.endpoint(), dir);
-  cfg.bridge_timeout_ms = 3000;
-  cfg.bridge_signature_ttl_ms = 2000;
-  RunningGateway gw(cfg);
+  RunningGateway gw(PatientConfig(bridge.endpoint(), dir));
   Strategy s(gw.endpoint());
   const auto t0 = std::chrono::steady_clock::now();
   auto r = s.Call(Open("pe-1", 0.1, 300));
@@ -540,15 +549,12 @@ TEST_CASE("past bridge_max_in_flight a new order gets GATEWAY_BUSY, which is not
     return ScriptedBridge::Filled(r.uuid, 2);
   });
   const std::string dir = TempDir("busy");
-  GatewayConfig cfg = TestConfig(bridge.endpoint(), dir);
+  GatewayConfig cfg = PatientConfig(bridge.endpoint(), dir);
   cfg.bridge_max_in_flight = 1;
-  cfg.bridge_timeout_ms = 3000;
-  cfg.bridge_signature_ttl_ms = 2000;
   RunningGateway gw(cfg);
   Strategy a(gw.endpoint());
   Strategy b(gw.endpoint());
-  a.Send(Open("busy-1"));
-  REQUIRE(Eventually([&] { return bridge.Count("OPEN", "busy-1") == 1; }));
+  SendToBridge(a, bridge, "busy-1");
   auto r = b.Call(Open("busy-2"));
   CHECK(r["status"] == "REJECTED");
   CHECK(r["error_code"] == "GATEWAY_BUSY");
@@ -558,17 +564,12 @@ TEST_CASE("past bridge_max_in_flight a new order gets GATEWAY_BUSY, which is not
 }
 
 TEST_CASE("stopping answers orders in flight and refuses new ones with GATEWAY_BUSY", "[gateway]") {
-  ScriptedBridge bridge(
-      [](const BridgeRequest&) -> std::optional<std::string> { return std::nullopt; });
+  ScriptedBridge bridge(HoldAll);
   const std::string dir = TempDir("stop");
-  GatewayConfig cfg = TestConfig(bridge.endpoint(), dir);
-  cfg.bridge_timeout_ms = 3000;
-  cfg.bridge_signature_ttl_ms = 2000;
-  RunningGateway gw(cfg);
+  RunningGateway gw(PatientConfig(bridge.endpoint(), dir));
   Strategy a(gw.endpoint());
   Strategy b(gw.endpoint());
-  a.Send(Open("st-1"));
-  REQUIRE(Eventually([&] { return bridge.Count("OPEN", "st-1") == 1; }));
+  SendToBridge(a, bridge, "st-1");
   gw->Stop();
   auto r = b.Call(Open("st-2"));
   CHECK(r["status"] == "REJECTED");
@@ -586,13 +587,9 @@ TEST_CASE("a GET_ACCOUNT named like an order in flight is refused, so replies ca
     return R"({"uuid":")" + r.uuid + R"(","status":"ok","balance":1})";
   });
   const std::string dir = TempDir("relay");
-  GatewayConfig cfg = TestConfig(bridge.endpoint(), dir);
-  cfg.bridge_timeout_ms = 3000;
-  cfg.bridge_signature_ttl_ms = 2000;
-  RunningGateway gw(cfg);
+  RunningGateway gw(PatientConfig(bridge.endpoint(), dir));
   Strategy s(gw.endpoint());
-  s.Send(Open("rl-1"));
-  REQUIRE(Eventually([&] { return bridge.Count("OPEN", "rl-1") == 1; }));
+  SendToBridge(s, bridge, "rl-1");
   Strategy t(gw.endpoint());
   auto r = t.Call(R"({"action":"GET_ACCOUNT","uuid":"rl-1"})");
   CHECK(r["status"] == "error");
