@@ -9,7 +9,7 @@ PACKAGES=(
   libabsl-dev librocksdb-dev libspdlog-dev            # Status/containers, the store, logs
   libsimdjson-dev libtomlplusplus-dev libcpp-httplib-dev  # JSON, config, /metrics
   catch2 libbenchmark-dev                             # tests, component benchmarks
-  python3 procps curl                                 # scripts (ps, pkill, the demo reads /metrics)
+  python3 python3-zmq procps curl                     # scripts, the MT5-CRS-style Python client, /metrics
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

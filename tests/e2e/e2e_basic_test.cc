@@ -2,10 +2,12 @@
 // simulator; retries and conflicts of one uuid; bridge rejections; bad input; configuration.
 #include <signal.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <set>
@@ -778,4 +780,35 @@ TEST_CASE("ordergated started from a TOML --config file uses its settings, and f
   REQUIRE(st.has_value());
   CHECK(Process::Decode(*st) == 0);
   CHECK(RequireAtMostOnce(w).entries.empty());
+}
+
+TEST_CASE(
+    "A Python strategy written for the MT5-CRS bridge gets FILLED through ordergate with only its "
+    "endpoint changed, and its socket-rebuilding retries never execute twice",
+    "[e2e]") {
+  if (access("/usr/bin/python3", X_OK) != 0 ||
+      std::system("/usr/bin/python3 -c 'import zmq' 2>/dev/null") != 0) {
+    WARN("python3-zmq is not installed: scripts/install-deps.sh installs it");
+    SUCCEED();
+    return;
+  }
+  World w;
+  w.Start({"--latency", "lognormal:1:10"}, {});
+  const std::string prefix = UniqueId("mt5crs");
+  Process strategy(
+      "/usr/bin/python3",
+      {std::string(ORDERGATE_E2E_CLIENTS_DIR) + "/mt5crs_strategy.py", w.gw_endpoint, prefix, "20"},
+      w.dir.File("strategy.err"));
+  const auto line = strategy.WaitForLine("{", Ms(60000));
+  const auto status = strategy.Wait(Ms(10000));
+  INFO("strategy stderr: " << strategy.Stderr());
+  REQUIRE(status);
+  CHECK(Process::Decode(*status) == 0);
+  REQUIRE(line);
+  auto summary = Json::Parse(*line);
+  REQUIRE(summary);
+  CHECK(summary->Int("filled") == 20);
+  CHECK(summary->Int("resent_same_ticket") == 20);
+  const Journal j = RequireAtMostOnce(w);
+  for (int i = 0; i < 20; ++i) CHECK(j.Count(prefix + "-" + std::to_string(i)) == 1);
 }
