@@ -101,6 +101,7 @@ struct Order {
 struct Relay {
   ReplyRoute route;
   int64_t received_ns = 0;
+  ClientOrderId uuid;  // echoed by the BRIDGE_TIMEOUT reply
 };
 
 // What one change in the current batch was for.
@@ -486,7 +487,7 @@ void Gateway::Loop::HandleRelay(const ReplyRoute& route, const Request& req, abs
     (void)front->Reply(route, scratch_);
     return;
   }
-  relays_[token] = Relay{route, received_ns};
+  relays_[token] = Relay{route, received_ns, req.uuid};
   counters.relays.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -728,7 +729,7 @@ void Gateway::Loop::HandleBridgeEvent(BridgeEvent& ev, int64_t now_ns) {
     } else if (ev.kind == BridgeEventKind::kTimedOut) {
       counters.relay_timeouts.fetch_add(1, std::memory_order_relaxed);
       scratch_.clear();
-      EncodeErrorReply({}, ErrorCode::kBridgeTimeout, false,
+      EncodeErrorReply(rit->second.uuid.view(), ErrorCode::kBridgeTimeout, false,
                        "no reply from the bridge before the reply deadline", UnixUs(), &scratch_);
       (void)front->Reply(rit->second.route, scratch_);
     }

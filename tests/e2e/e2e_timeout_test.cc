@@ -242,14 +242,15 @@ TEST_CASE(
   w.Start();
   ReqClient c(w.ctx, w.gw_endpoint);
   REQUIRE(w.sim->Signal(SIGSTOP));
-  auto r = c.CallJson(
-      R"({"action":"GET_ACCOUNT","uuid":")" + UniqueId("acct") + R"(","timeout_ms":400})",
-      Ms(5000));
+  const std::string uuid = UniqueId("acct");
+  auto r =
+      c.CallJson(R"({"action":"GET_ACCOUNT","uuid":")" + uuid + R"(","timeout_ms":400})", Ms(5000));
   REQUIRE(w.sim->Signal(SIGCONT));
   REQUIRE(r);
   INFO("reply: " << r->raw());
   CHECK(r->S("status") == "error");
   CHECK(r->S("error_code") == "BRIDGE_TIMEOUT");
+  CHECK(r->S("uuid") == uuid);
   // The gateway and the bridge both still serve.
   auto ok = c.CallJson(R"({"action":"GET_ACCOUNT","uuid":")" + UniqueId("acct") + R"("})");
   REQUIRE(ok);
