@@ -83,11 +83,13 @@ struct Order {
   Phase phase = Phase::kReserving;
   uint64_t order_token = 0;  // the OPEN/CLOSE at the bridge link, until answered or forgotten
   uint64_t query_token = 0;  // the outstanding ORDER_STATUS, 0 when none
-  // The query was sent while the order's own request could still be answered. The link pairs
-  // replies by uuid, oldest first, so the first reply then goes to the order and the second to the
-  // query whichever is which: both are read only for what means the same either way.
-  bool query_shadowed = false;
-  int64_t signed_unix_us = 0;      // upper bound of when the bridge's TTL clock started
+  // A question was sent while the order's own request could still be answered. The link pairs
+  // replies by uuid, oldest first, so from then on a reply matched to the order may be the answer
+  // to a question (even a late one), and a reply matched to that question may be the order's own:
+  // such replies are read only for what means the same either way.
+  bool order_shadowed = false;  // sticky until the order's entry is consumed
+  bool query_shadowed = false;  // the outstanding question was sent while the order was answerable
+  int64_t signed_unix_us = 0;   // upper bound of when the bridge's TTL clock started
   int64_t query_sent_unix_us = 0;  // when the last ORDER_STATUS was sent
   int64_t next_query_ns = 0;
   std::string unknown_reply;  // the reply replayed while UNKNOWN
@@ -755,9 +757,9 @@ void Gateway::Loop::HandleBridgeEvent(BridgeEvent& ev, int64_t now_ns) {
     return;
   }
   // A reply consumes its entry at the link; drop ours too, then read it for what it can mean.
-  const bool shadowed = o->query_shadowed && o->query_token != 0;
-  ReplyKind kind = is_query ? ReplyKind::kQuery : ReplyKind::kOrder;
-  if (shadowed || (is_query && o->query_shadowed)) kind = ReplyKind::kEither;
+  const bool ambiguous = is_query ? o->query_shadowed : o->order_shadowed;
+  ReplyKind kind =
+      ambiguous ? ReplyKind::kEither : (is_query ? ReplyKind::kQuery : ReplyKind::kOrder);
   if (is_query) {
     ForgetToken(&o->query_token);
     o->query_shadowed = false;
@@ -782,8 +784,9 @@ void Gateway::Loop::SendDueQueries(int64_t now_ns) {
     if (!link->Send(token, o->key, scratch_, now_ns + kQueryTimeoutMs * kNsPerMs).ok()) return;
     o->query_token = token;
     orders_by_token_[token] = o;
-    // Its late reply may still come on this connection: then the two replies are ambiguous.
+    // The order's late reply may still come on this connection: then the replies are ambiguous.
     o->query_shadowed = o->order_token != 0 && link->IsCorrelated(o->order_token);
+    o->order_shadowed = o->order_shadowed || o->query_shadowed;
     o->query_sent_unix_us = UnixUs();
     o->next_query_ns = now_ns + cfg.unknown_query_interval_ms * kNsPerMs;
   }

@@ -626,3 +626,25 @@ TEST_CASE(
   CHECK(r["ticket"] == "777");
   CHECK(bridge.Count("OPEN", "sh-1") == 1);
 }
+
+TEST_CASE("a late answer to a question that reaches the order's own entry never settles the order",
+          "[gateway]") {
+  // The OPEN is never answered; the question is answered "not understood" only after it timed out,
+  // so the link pairs that answer with the order's own request. It must not read as a rejection.
+  ScriptedBridge bridge(
+      [](const BridgeRequest&) -> std::optional<std::string> { return std::nullopt; });
+  const std::string dir = TempDir("lateq");
+  GatewayConfig cfg = TestConfig(bridge.endpoint(), dir);
+  cfg.unknown_query_interval_ms = 3000;  // no second question is out when the late answer comes
+  RunningGateway gw(cfg);
+  Strategy s(gw.endpoint());
+  CHECK(s.Call(Open("lq-1"))["status"] == "UNKNOWN");
+  REQUIRE(Eventually([&] { return bridge.Count("ORDER_STATUS", "lq-1") >= 1; }, 8000ms));
+  std::this_thread::sleep_for(2300ms);  // past the question's own 2 s deadline
+  bridge.ReplyLater(ScriptedBridge::Error("lq-1", "UNKNOWN_ACTION"));
+  std::this_thread::sleep_for(300ms);
+  auto r = s.Call(Status("lq-1"));
+  CHECK(r["status"] == "UNKNOWN");
+  CHECK(r["error_code"] == "BRIDGE_TIMEOUT");
+  CHECK(bridge.Count("OPEN", "lq-1") == 1);
+}
