@@ -157,7 +157,7 @@ class Gateway::Loop {
                         const Record& rec, bool check_fingerprint);
 
   // Bridge side.
-  void HandleBridgeEvent(BridgeEvent& ev, int64_t now_ns);
+  void HandleBridgeEvent(const BridgeEvent& ev);
   enum class ReplyKind : uint8_t { kOrder, kQuery, kEither };
   void HandleOrderReply(Order* o, absl::string_view body, ReplyKind kind);
   void SetOutcome(Order* o, RecordEvent event, std::string reply);
@@ -168,8 +168,7 @@ class Gateway::Loop {
   void CommitBatch(int64_t now_ns);
 
   // Replies.
-  void ReplyOrder(const Waiter& w, absl::string_view uuid, absl::string_view object,
-                  bool duplicate);
+  void ReplyOrder(const Waiter& w, absl::string_view object, bool duplicate);
   void ReplyError(const Waiter& w, absl::string_view uuid, ErrorCode code, bool is_order,
                   absl::string_view msg = {});
   void ReplyAll(Order* o, absl::string_view object);
@@ -339,9 +338,7 @@ void Gateway::Loop::RecountInFlight() {
 // ---------------------------------------------------------------------------------------------
 // Replies
 
-void Gateway::Loop::ReplyOrder(const Waiter& w, absl::string_view uuid, absl::string_view object,
-                               bool duplicate) {
-  (void)uuid;
+void Gateway::Loop::ReplyOrder(const Waiter& w, absl::string_view object, bool duplicate) {
   reply_.clear();
   const int64_t gateway_us = (SteadyNs() - w.received_ns) / 1000;
   AppendWithGatewayFields(object, duplicate, gateway_us, &reply_);
@@ -360,11 +357,11 @@ void Gateway::Loop::ReplyError(const Waiter& w, absl::string_view uuid, ErrorCod
   if (code == ErrorCode::kIdempotencyConflict) {
     counters.conflicts.fetch_add(1, std::memory_order_relaxed);
   }
-  ReplyOrder(w, uuid, scratch_, /*duplicate=*/false);
+  ReplyOrder(w, scratch_, /*duplicate=*/false);
 }
 
 void Gateway::Loop::ReplyAll(Order* o, absl::string_view object) {
-  for (const Waiter& w : o->waiters) ReplyOrder(w, o->key, object, !w.original);
+  for (const Waiter& w : o->waiters) ReplyOrder(w, object, !w.original);
   o->waiters.clear();
 }
 
@@ -381,7 +378,7 @@ void Gateway::Loop::ExpireWaiters(int64_t now_ns) {
       if (w->deadline_ns <= now_ns) {
         scratch_.clear();
         EncodeStatusReply(o->key, "PENDING", {}, {}, UnixUs(), &scratch_);
-        ReplyOrder(*w, o->key, scratch_, !w->original);
+        ReplyOrder(*w, scratch_, !w->original);
         counters.pending_replies.fetch_add(1, std::memory_order_relaxed);
       } else {
         *keep++ = *w;
@@ -504,10 +501,10 @@ void Gateway::Loop::AnswerFromRecord(const Waiter& w, absl::string_view uuid,
   switch (rec.state) {
     case RecordState::kFilled:
     case RecordState::kRejected:
-      ReplyOrder(w, uuid, rec.reply, /*duplicate=*/true);
+      ReplyOrder(w, rec.reply, /*duplicate=*/true);
       return;
     case RecordState::kUnknown:
-      ReplyOrder(w, uuid, rec.reply.empty() ? UnknownReply(uuid, UnixUs()) : rec.reply, true);
+      ReplyOrder(w, rec.reply.empty() ? UnknownReply(uuid, UnixUs()) : rec.reply, true);
       return;
     case RecordState::kReserved:
     case RecordState::kAbsent: {
@@ -515,7 +512,7 @@ void Gateway::Loop::AnswerFromRecord(const Waiter& w, absl::string_view uuid,
       // store and the loop disagree, and the only safe answer is one that sends nothing.
       scratch_.clear();
       EncodeStatusReply(uuid, "PENDING", {}, {}, UnixUs(), &scratch_);
-      ReplyOrder(w, uuid, scratch_, true);
+      ReplyOrder(w, scratch_, true);
       return;
     }
   }
@@ -553,7 +550,7 @@ void Gateway::Loop::HandleOrder(const ReplyRoute& route, const Request& req, int
     }
     w.original = false;
     if (o->phase == Phase::kUnknown) {
-      ReplyOrder(w, o->key, o->unknown_reply, /*duplicate=*/true);
+      ReplyOrder(w, o->unknown_reply, /*duplicate=*/true);
       return;
     }
     AddWaiter(o, w);  // joins the original: same outcome, or PENDING at its own deadline
@@ -587,11 +584,11 @@ void Gateway::Loop::HandleOrderStatus(const ReplyRoute& route, const Request& re
   if (it != orders_.end()) {
     Order* o = it->second.get();
     if (o->phase == Phase::kUnknown) {
-      ReplyOrder(w, o->key, o->unknown_reply, true);
+      ReplyOrder(w, o->unknown_reply, true);
     } else {
       scratch_.clear();
       EncodeStatusReply(o->key, "PENDING", {}, {}, UnixUs(), &scratch_);
-      ReplyOrder(w, o->key, scratch_, true);
+      ReplyOrder(w, scratch_, true);
     }
     return;
   }
@@ -724,7 +721,7 @@ void Gateway::Loop::HandleOrderReply(Order* o, absl::string_view body, ReplyKind
   }
 }
 
-void Gateway::Loop::HandleBridgeEvent(BridgeEvent& ev, int64_t now_ns) {
+void Gateway::Loop::HandleBridgeEvent(const BridgeEvent& ev) {
   if (auto rit = relays_.find(ev.token); rit != relays_.end()) {
     if (ev.kind == BridgeEventKind::kReply) {
       (void)front->Reply(rit->second.route, ev.body);
@@ -767,7 +764,6 @@ void Gateway::Loop::HandleBridgeEvent(BridgeEvent& ev, int64_t now_ns) {
     ForgetToken(&o->order_token);
   }
   HandleOrderReply(o, ev.body, kind);
-  (void)now_ns;
 }
 
 void Gateway::Loop::SendDueQueries(int64_t now_ns) {
@@ -809,18 +805,16 @@ void Gateway::Loop::CommitBatch(int64_t now_ns) {
   const absl::Status applied = store->Apply(changes_, now_us / 1000, absl::MakeSpan(results_));
   counters.store_batches.fetch_add(1, std::memory_order_relaxed);
 
-  // Copy out: handlers below may erase orders and must not touch the batch vectors.
-  std::vector<BatchItem> items;
-  items.swap(items_);
-  std::vector<ChangeResult> results;
-  results.swap(results_);
+  // The handlers below answer, send and erase orders; none of them adds to the batch, so items_ and
+  // results_ are read in place and cleared at the end (their capacity is kept for the next batch).
+  // changes_ holds views into orders about to be erased: clear it first.
   changes_.clear();
 
   if (!applied.ok()) {
     // Fail closed: nothing of the batch is durable, so nothing new is sent.
     spdlog::error("store write failed ({}): {} change(s) not applied; failing closed",
-                  absl::StatusCodeToString(applied.code()), items.size());
-    for (const BatchItem& item : items) {
+                  absl::StatusCodeToString(applied.code()), items_.size());
+    for (const BatchItem& item : items_) {
       Order* o = item.order;
       if (item.purpose == BatchPurpose::kReserve) {
         for (const Waiter& w : o->waiters) {
@@ -834,16 +828,15 @@ void Gateway::Loop::CommitBatch(int64_t now_ns) {
       }
     }
     store_retry_not_before_ns_ = now_ns + kStoreRetryMs * kNsPerMs;
-    items_.swap(items);  // keep capacity
     items_.clear();
     RecountInFlight();
     return;
   }
 
-  for (size_t i = 0; i < items.size(); ++i) {
-    Order* o = items[i].order;
-    const ChangeResult& res = results[i];
-    if (items[i].purpose == BatchPurpose::kReserve) {
+  for (size_t i = 0; i < items_.size(); ++i) {
+    Order* o = items_[i].order;
+    const ChangeResult& res = results_[i];
+    if (items_[i].purpose == BatchPurpose::kReserve) {
       if (res.outcome == ChangeOutcome::kApplied) {
         SendOrder(o, now_ns);
         continue;
@@ -901,8 +894,7 @@ void Gateway::Loop::CommitBatch(int64_t now_ns) {
     ReplyAll(o, o->outcome_reply);
     EraseOrder(o);
   }
-  items.clear();
-  items_.swap(items);
+  items_.clear();
   RecountInFlight();
 }
 
@@ -942,7 +934,7 @@ absl::Status Gateway::Loop::Run() {
     events_.clear();
     link->Poll(now_ns, &events_);
     bridge_up.store(link->IsUp(), std::memory_order_relaxed);
-    for (BridgeEvent& ev : events_) HandleBridgeEvent(ev, now_ns);
+    for (const BridgeEvent& ev : events_) HandleBridgeEvent(ev);
 
     DrainFrontEnd(now_ns);
     SendDueQueries(now_ns);
