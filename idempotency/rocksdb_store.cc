@@ -17,6 +17,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "idempotency/rocksdb_layout.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/compaction_filter.h"
 #include "rocksdb/db.h"
@@ -41,8 +42,8 @@ constexpr size_t kHeaderSize = 18;
 // Bumped when the on-disk layout (value encoding, column families) changes incompatibly.
 constexpr char kFormatVersionKey[] = "format_version";
 constexpr char kFormatVersion[] = "1";
-constexpr char kRecordsCf[] = "records";
-constexpr char kInflightCf[] = "inflight";
+using internal::kInflightCf;
+using internal::kRecordsCf;
 
 // Code-only statuses: the request path must not allocate a message per failure.
 absl::Status CodeOnly(absl::StatusCode code) { return absl::Status(code, ""); }
@@ -262,6 +263,19 @@ struct RocksDbStore::Impl {
   rocksdb::WriteBatch batch;
   rocksdb::PinnableSlice pinned;
   std::string encoded;
+  // The batch's writes, collected and then handed to RocksDB in key order per column family: the
+  // memtable's skip list keeps the position of its last insert, so ascending keys skip most of the
+  // search (a batch mixes new reservations with outcomes of older keys; in arrival order nearly
+  // every insert started from the top). One key's writes keep their order (stable sort).
+  struct PendingWrite {
+    bool in_flight_family;
+    bool is_delete;
+    absl::string_view key;
+    size_t value_offset;  // into `values`
+    size_t value_size;
+  };
+  std::vector<PendingWrite> writes;
+  std::string values;
   // The current state of every key this batch touched, so later changes see earlier ones. Keys are
   // views into the caller's Change array, valid for the duration of the call.
   absl::flat_hash_map<absl::string_view, Record> overlay;
@@ -291,6 +305,8 @@ absl::Status RocksDbStore::Impl::ApplyLocked(absl::Span<const Change> changes, i
                                              absl::Span<ChangeResult> results,
                                              const rocksdb::WriteOptions& wo) {
   batch.Clear();
+  writes.clear();
+  values.clear();
   overlay.clear();
   overlay.reserve(changes.size());
   int64_t in_flight_delta = 0;
@@ -334,10 +350,10 @@ absl::Status RocksDbStore::Impl::ApplyLocked(absl::Span<const Change> changes, i
     }
 
     const bool was_in_flight = IsInFlight(cur.state);
-    const rocksdb::Slice key = ToSlice(c.key);
+    const absl::string_view key = c.key;
     if (*next == RecordState::kAbsent) {
-      ws = batch.Delete(records, key);
-      if (ws.ok()) ws = batch.Delete(inflight, key);
+      writes.push_back({false, true, key, 0, 0});
+      writes.push_back({true, true, key, 0, 0});
       if (was_in_flight) --in_flight_delta;
       cur.state = RecordState::kAbsent;
       cur.fingerprint.clear();
@@ -363,26 +379,41 @@ absl::Status RocksDbStore::Impl::ApplyLocked(absl::Span<const Change> changes, i
       cur.updated_unix_ms = now_unix_ms;
       EncodeParts(cur.state, cur.created_unix_ms, cur.updated_unix_ms, cur.fingerprint, cur.reply,
                   &encoded);
-      ws = batch.Put(records, key, encoded);
+      writes.push_back({false, false, key, values.size(), encoded.size()});
+      values.append(encoded);
       const bool now_in_flight = IsInFlight(*next);
-      if (ws.ok() && now_in_flight && !was_in_flight) {
-        ws = batch.Put(inflight, key, rocksdb::Slice());
+      if (now_in_flight && !was_in_flight) {
+        writes.push_back({true, false, key, 0, 0});
         ++in_flight_delta;
-      } else if (ws.ok() && !now_in_flight && was_in_flight) {
-        ws = batch.Delete(inflight, key);
+      } else if (!now_in_flight && was_in_flight) {
+        writes.push_back({true, true, key, 0, 0});
         --in_flight_delta;
       }
-    }
-    if (!ws.ok()) {
-      ResetResults(results);
-      return CodeOnly(absl::StatusCode::kUnavailable);
     }
     res.outcome = ChangeOutcome::kApplied;
     res.state_after = *next;
   }
 
-  if (batch.Count() == 0)
-    return absl::OkStatus();  // only kExists/kIllegal: nothing to make durable
+  if (writes.empty()) return absl::OkStatus();  // only kExists/kIllegal: nothing to make durable
+  std::stable_sort(writes.begin(), writes.end(), [](const PendingWrite& a, const PendingWrite& b) {
+    if (a.in_flight_family != b.in_flight_family) return b.in_flight_family;
+    return a.key < b.key;
+  });
+  for (const PendingWrite& w : writes) {
+    rocksdb::ColumnFamilyHandle* cf = w.in_flight_family ? inflight : records;
+    if (w.is_delete) {
+      ws = batch.Delete(cf, ToSlice(w.key));
+    } else if (w.in_flight_family) {
+      ws = batch.Put(cf, ToSlice(w.key), rocksdb::Slice());
+    } else {
+      ws = batch.Put(cf, ToSlice(w.key),
+                     rocksdb::Slice(values.data() + w.value_offset, w.value_size));
+    }
+    if (!ws.ok()) {
+      ResetResults(results);
+      return CodeOnly(absl::StatusCode::kUnavailable);
+    }
+  }
   ws = db->Write(wo, &batch);
   if (!ws.ok()) {
     needs_resume = true;
@@ -411,19 +442,22 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
   impl->write_options.sync = options.durability == Durability::kSync;
   impl->write_options.disableWAL = false;
 
-  rocksdb::BlockBasedTableOptions table;
-  table.block_cache = impl->cache;
-  if (options.bloom_bits_per_key > 0) {
-    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(options.bloom_bits_per_key));
-  }
-  rocksdb::ColumnFamilyOptions records_options;
-  records_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  rocksdb::ColumnFamilyOptions records_options =
+      internal::RecordsFamilyOptions(impl->cache, options.bloom_bits_per_key);
   records_options.compaction_filter = impl->filter.get();
 
   rocksdb::DBOptions db_options;
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
+  // Reused WAL files are overwritten in place: an fdatasync then flushes data only, not the file's
+  // size and extents (measured on this kind of disk: 81 us instead of 241 us at p50). Point-in-time
+  // recovery, the default mode, is the one RocksDB supports with recycling.
+  db_options.recycle_log_file_num = 4;
+  // The small families (inflight, the format key) would otherwise keep the oldest WAL alive long
+  // after "records" flushed: 113 MB of WAL against 11 MB of tables after a 10-minute soak, all of
+  // it replayed at the next open. Past this size RocksDB flushes whatever pins the oldest WAL.
+  db_options.max_total_wal_size = 128ull << 20;
   std::error_code ec;
   std::filesystem::create_directories(options.path, ec);  // for the log; DB::Open reports failures
   db_options.info_log = std::make_shared<StdioLogger>(options.path + "/LOG", 16l << 20);

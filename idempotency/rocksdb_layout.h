@@ -1,0 +1,53 @@
+// The on-disk layout of ordergate's RocksDB store, shared by RocksDbStore and the bulk loader so
+// that a directory written by either is the same store. Internal to idempotency/: rocksdb:: types
+// appear here and never leave the folder.
+//
+//   rocksdb::ColumnFamilyOptions records = RecordsFamilyOptions(cache, /*bloom_bits_per_key=*/10);
+//   db_options.recycle_log_file_num = ...;  // see RocksDbStore::Open
+#ifndef ORDERGATE_IDEMPOTENCY_ROCKSDB_LAYOUT_H_
+#define ORDERGATE_IDEMPOTENCY_ROCKSDB_LAYOUT_H_
+
+#include <memory>
+
+#include "rocksdb/cache.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/options.h"
+#include "rocksdb/table.h"
+
+namespace ordergate::idempotency::internal {
+
+// "records": key -> encoded Record, every state. "inflight": the keys whose record is RESERVED or
+// UNKNOWN (empty values), so recovery and ListInFlight never scan the records.
+inline constexpr char kRecordsCf[] = "records";
+inline constexpr char kInflightCf[] = "inflight";
+
+// Table options of the "records" family. Memory is bounded by `cache` whatever the record count:
+// index and filter blocks live in the cache (charged to it, not held per open file), partitioned
+// so that a 100 M-record store never needs a whole filter resident; the top-level index and L0's
+// blocks stay pinned because every lookup touches them. The bloom filter keeps the common
+// dedup lookup, a miss, off the data blocks; the memtable gets one too, for the same reason.
+inline rocksdb::ColumnFamilyOptions RecordsFamilyOptions(std::shared_ptr<rocksdb::Cache> cache,
+                                                         int bloom_bits_per_key) {
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = std::move(cache);
+  table.cache_index_and_filter_blocks = true;
+  table.cache_index_and_filter_blocks_with_high_priority = true;
+  table.pin_l0_filter_and_index_blocks_in_cache = true;
+  table.pin_top_level_index_and_filter = true;
+  table.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
+  if (bloom_bits_per_key > 0) {
+    table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(bloom_bits_per_key));
+    table.partition_filters = true;
+  }
+  rocksdb::ColumnFamilyOptions cf;
+  cf.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  if (bloom_bits_per_key > 0) {
+    cf.memtable_whole_key_filtering = true;
+    cf.memtable_prefix_bloom_size_ratio = 0.05;
+  }
+  return cf;
+}
+
+}  // namespace ordergate::idempotency::internal
+
+#endif  // ORDERGATE_IDEMPOTENCY_ROCKSDB_LAYOUT_H_
