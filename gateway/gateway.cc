@@ -98,6 +98,28 @@ struct Order {
   bool outcome_pending = false;
   RecordEvent outcome_event = RecordEvent::kOutcomeFilled;
   std::string outcome_reply;
+  // Latency stages (StageLatency): when the order arrived in the loop and when it was sent.
+  int64_t arrived_ns = 0;
+  int64_t sent_ns = 0;
+
+  // Back to a fresh order, keeping the strings' and the waiter list's capacity: orders are pooled
+  // so that the steady state allocates nothing per order.
+  void Reset() {
+    key.clear();
+    request = Request{};
+    canonical.clear();
+    fingerprint.clear();
+    phase = Phase::kReserving;
+    order_token = query_token = 0;
+    order_shadowed = query_shadowed = false;
+    signed_unix_us = query_sent_unix_us = next_query_ns = 0;
+    unknown_reply.clear();
+    waiters.clear();
+    outcome_pending = false;
+    outcome_event = RecordEvent::kOutcomeFilled;
+    outcome_reply.clear();
+    arrived_ns = sent_ns = 0;
+  }
 };
 
 struct Relay {
@@ -126,6 +148,7 @@ class Gateway::Loop {
  public:
   GatewayConfig cfg;
   GatewayCounters counters;
+  StageLatency latency;
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> ready{false};
   std::atomic<bool> bridge_up{false};
@@ -160,7 +183,7 @@ class Gateway::Loop {
   void HandleBridgeEvent(const BridgeEvent& ev);
   enum class ReplyKind : uint8_t { kOrder, kQuery, kEither };
   void HandleOrderReply(Order* o, absl::string_view body, ReplyKind kind);
-  void SetOutcome(Order* o, RecordEvent event, std::string reply);
+  void SetOutcome(Order* o, RecordEvent event, absl::string_view reply);
   void SendDueQueries(int64_t now_ns);
   void SendOrder(Order* o, int64_t now_ns);
 
@@ -175,7 +198,7 @@ class Gateway::Loop {
   void ExpireWaiters(int64_t now_ns);
 
   // Orders.
-  Order* NewOrder(const Request& req, std::string canonical, std::string fingerprint);
+  Order* NewOrder(const Request& req, absl::string_view canonical, absl::string_view fingerprint);
   void EraseOrder(Order* o);
   void ForgetToken(uint64_t* token);
   void AddWaiter(Order* o, const Waiter& w);
@@ -186,7 +209,10 @@ class Gateway::Loop {
   bool Drained() const;
 
   DecodeLimits limits_;
-  absl::flat_hash_map<std::string, std::unique_ptr<Order>> orders_;  // by key
+  // By key: the view is into the order's own `key`, which does not change while it is mapped.
+  absl::flat_hash_map<absl::string_view, std::unique_ptr<Order>> orders_;
+  std::vector<std::unique_ptr<Order>> free_orders_;  // erased orders, reused by NewOrder
+  std::string canonical_;                            // HandleOrder's scratch
   absl::flat_hash_map<uint64_t, Order*> orders_by_id_;
   absl::flat_hash_map<uint64_t, Order*> orders_by_token_;
   absl::flat_hash_map<uint64_t, Relay> relays_;
@@ -208,6 +234,8 @@ class Gateway::Loop {
   std::vector<BridgeEvent> events_;
   std::string scratch_;
   std::string reply_;
+  int64_t events_ns_ = 0;      // the loop's now_ns when the current bridge events were polled
+  int64_t last_reply_ns_ = 0;  // the clock read of the last ReplyOrder (before front->Reply)
 };
 
 std::string Gateway::Loop::UnknownReply(absl::string_view uuid, int64_t now_unix_us) {
@@ -254,7 +282,7 @@ absl::Status Gateway::Loop::Init() {
     Request req;
     req.action = Action::kOpen;
     if (!req.uuid.value.Assign(rec.key)) continue;
-    Order* o = NewOrder(req, std::string(), std::move(rec.fingerprint));
+    Order* o = NewOrder(req, {}, rec.fingerprint);
     o->phase = Phase::kUnknown;
     o->signed_unix_us = start_unix_us_;
     o->unknown_reply = rec.reply.empty() ? UnknownReply(rec.key, start_unix_us_) : rec.reply;
@@ -299,24 +327,39 @@ absl::Status Gateway::Loop::Init() {
   return absl::OkStatus();
 }
 
-Order* Gateway::Loop::NewOrder(const Request& req, std::string canonical, std::string fingerprint) {
-  auto owned = std::make_unique<Order>();
+Order* Gateway::Loop::NewOrder(const Request& req, absl::string_view canonical,
+                               absl::string_view fingerprint) {
+  std::unique_ptr<Order> owned;
+  if (free_orders_.empty()) {
+    owned = std::make_unique<Order>();
+  } else {
+    owned = std::move(free_orders_.back());
+    free_orders_.pop_back();
+  }
   Order* o = owned.get();
   o->id = next_id_++;
-  o->key = std::string(req.uuid.view());
+  o->key.assign(req.uuid.view().data(), req.uuid.view().size());
   o->request = req;
-  o->canonical = std::move(canonical);
-  o->fingerprint = std::move(fingerprint);
+  o->canonical.assign(canonical.data(), canonical.size());
+  o->fingerprint.assign(fingerprint.data(), fingerprint.size());
   orders_by_id_[o->id] = o;
-  orders_[o->key] = std::move(owned);
+  orders_.emplace(absl::string_view(o->key), std::move(owned));
   return o;
 }
 
 void Gateway::Loop::EraseOrder(Order* o) {
+  // Enough spare orders for a burst at the bridge's in-flight bound; beyond it, memory goes back.
+  constexpr size_t kMaxFreeOrders = 4096;
   ForgetToken(&o->order_token);
   ForgetToken(&o->query_token);
   orders_by_id_.erase(o->id);
-  orders_.erase(o->key);  // destroys *o
+  auto it = orders_.find(absl::string_view(o->key));
+  std::unique_ptr<Order> owned = std::move(it->second);
+  orders_.erase(it);
+  if (free_orders_.size() < kMaxFreeOrders) {
+    owned->Reset();
+    free_orders_.push_back(std::move(owned));
+  }
 }
 
 void Gateway::Loop::ForgetToken(uint64_t* token) {
@@ -340,7 +383,8 @@ void Gateway::Loop::RecountInFlight() {
 
 void Gateway::Loop::ReplyOrder(const Waiter& w, absl::string_view object, bool duplicate) {
   reply_.clear();
-  const int64_t gateway_us = (SteadyNs() - w.received_ns) / 1000;
+  last_reply_ns_ = SteadyNs();
+  const int64_t gateway_us = (last_reply_ns_ - w.received_ns) / 1000;
   AppendWithGatewayFields(object, duplicate, gateway_us, &reply_);
   if (duplicate) counters.duplicates.fetch_add(1, std::memory_order_relaxed);
   (void)front->Reply(w.route, reply_);
@@ -407,7 +451,9 @@ void Gateway::Loop::DrainFrontEnd(int64_t now_ns) {
 void Gateway::Loop::HandleBody(const ReplyRoute& route, absl::string_view body,
                                int64_t received_ns) {
   Request req;
+  const int64_t decode_start_ns = SteadyNs();
   const ErrorCode ec = DecodeRequest(body, limits_, UnixUs(), &req);
+  latency.decode.Record(SteadyNs() - decode_start_ns);
   const int64_t timeout_ms = req.timeout_ms > 0 ? req.timeout_ms : cfg.client_timeout_ms;
   const int64_t margin_ms = std::min(cfg.reply_margin_ms, timeout_ms / 2);
   const int64_t deadline_ns = received_ns + (timeout_ms - margin_ms) * kNsPerMs;
@@ -471,7 +517,7 @@ void Gateway::Loop::HandleRelay(const ReplyRoute& route, const Request& req, abs
   }
   // The bridge echoes uuids and the link pairs replies by them: a relay named like an order this
   // gateway still awaits a reply for could take that order's reply (or give it its own).
-  if (!req.uuid.view().empty() && orders_.contains(std::string(req.uuid.view()))) {
+  if (!req.uuid.view().empty() && orders_.contains(req.uuid.view())) {
     scratch_.clear();
     EncodeErrorReply(req.uuid.view(), ErrorCode::kInvalidUuid, false,
                      "this uuid names an order in flight; use another uuid for this request",
@@ -534,16 +580,25 @@ void Gateway::Loop::RefuseUnlessRecorded(const Waiter& w, const Request& req,
 
 void Gateway::Loop::HandleOrder(const ReplyRoute& route, const Request& req, int64_t received_ns,
                                 int64_t deadline_ns) {
-  std::string canonical;
-  CanonicalOrderFields(req, &canonical);
-  const Fingerprint fp = FingerprintOf(canonical);
+  canonical_.clear();
+  CanonicalOrderFields(req, &canonical_);
+  const Fingerprint fp = FingerprintOf(canonical_);
   const absl::string_view fp_bytes = FingerprintBytes(fp);
   Waiter w{route, received_ns, deadline_ns, true};
 
-  auto it = orders_.find(std::string(req.uuid.view()));
+  auto it = orders_.find(req.uuid.view());
   if (it != orders_.end()) {
     Order* o = it->second.get();
     if (o->fingerprint != fp_bytes) {
+      // A reservation still in the current batch may be a conflicting resend of a finished order
+      // (it will meet kExists): then this request is that order, and the store has its outcome.
+      if (o->phase == Phase::kReserving) {
+        auto rec = store->Lookup(req.uuid.view());
+        if (rec.ok() && rec->has_value()) {
+          AnswerFromRecord(w, req.uuid.view(), fp_bytes, **rec, /*check_fingerprint=*/true);
+          return;
+        }
+      }
       ReplyError(w, req.uuid.view(), ErrorCode::kIdempotencyConflict, true,
                  "this uuid is in flight for a different order; the record is unchanged");
       return;
@@ -569,8 +624,9 @@ void Gateway::Loop::HandleOrder(const ReplyRoute& route, const Request& req, int
     RefuseUnlessRecorded(w, req, fp_bytes, ErrorCode::kGatewayBusy);
     return;
   }
-  Order* o = NewOrder(req, std::move(canonical), std::string(fp_bytes));
+  Order* o = NewOrder(req, canonical_, fp_bytes);
   o->phase = Phase::kReserving;
+  o->arrived_ns = received_ns;
   ++reserving_or_sent_;
   AddWaiter(o, w);
   changes_.push_back(Change::Reserve(o->key, o->fingerprint));
@@ -580,8 +636,10 @@ void Gateway::Loop::HandleOrder(const ReplyRoute& route, const Request& req, int
 void Gateway::Loop::HandleOrderStatus(const ReplyRoute& route, const Request& req,
                                       int64_t received_ns) {
   Waiter w{route, received_ns, received_ns, true};
-  auto it = orders_.find(std::string(req.uuid.view()));
-  if (it != orders_.end()) {
+  auto it = orders_.find(req.uuid.view());
+  // An order still being reserved in the current batch may be a resend of a finished one: the
+  // store answers for it (PENDING only when it has no record yet).
+  if (it != orders_.end() && it->second->phase != Phase::kReserving) {
     Order* o = it->second.get();
     if (o->phase == Phase::kUnknown) {
       ReplyOrder(w, o->unknown_reply, true);
@@ -598,6 +656,12 @@ void Gateway::Loop::HandleOrderStatus(const ReplyRoute& route, const Request& re
     return;
   }
   if (!rec->has_value()) {
+    if (it != orders_.end()) {
+      scratch_.clear();
+      EncodeStatusReply(it->second->key, "PENDING", {}, {}, UnixUs(), &scratch_);
+      ReplyOrder(w, scratch_, true);
+      return;
+    }
     ReplyError(w, req.uuid.view(), ErrorCode::kNotFound, false);
     return;
   }
@@ -618,6 +682,7 @@ void Gateway::Loop::SendOrder(Order* o, int64_t now_ns) {
   const absl::Status sent =
       link->Send(token, o->key, scratch_, now_ns + cfg.bridge_timeout_ms * kNsPerMs);
   if (sent.ok()) {
+    o->sent_ns = SteadyNs();
     o->phase = Phase::kSent;
     o->order_token = token;
     orders_by_token_[token] = o;
@@ -644,11 +709,11 @@ void Gateway::Loop::SendOrder(Order* o, int64_t now_ns) {
   EraseOrder(o);
 }
 
-void Gateway::Loop::SetOutcome(Order* o, RecordEvent event, std::string reply) {
+void Gateway::Loop::SetOutcome(Order* o, RecordEvent event, absl::string_view reply) {
   if (o->outcome_pending) return;  // the first outcome learned wins; it is already being written
   o->outcome_pending = true;
   o->outcome_event = event;
-  o->outcome_reply = std::move(reply);
+  o->outcome_reply.assign(reply.data(), reply.size());
   changes_.push_back(Change::Event(event, o->key, o->outcome_reply));
   items_.push_back({o, BatchPurpose::kOutcome});
 }
@@ -668,16 +733,16 @@ void Gateway::Loop::HandleOrderReply(Order* o, absl::string_view body, ReplyKind
   std::string own;
   switch (r.status) {
     case BridgeStatus::kFilled:
-      SetOutcome(o, RecordEvent::kOutcomeFilled, std::string(body));
+      SetOutcome(o, RecordEvent::kOutcomeFilled, body);
       return;
     case BridgeStatus::kNoTicket:
       EncodeErrorReply(o->key, ErrorCode::kBridgeNoTicket, true,
                        "the bridge answered FILLED without a ticket: MT5 placed nothing", UnixUs(),
                        &own);
-      SetOutcome(o, RecordEvent::kOutcomeRejected, std::move(own));
+      SetOutcome(o, RecordEvent::kOutcomeRejected, own);
       return;
     case BridgeStatus::kRejected:
-      SetOutcome(o, RecordEvent::kOutcomeRejected, std::string(body));
+      SetOutcome(o, RecordEvent::kOutcomeRejected, body);
       return;
     case BridgeStatus::kError: {
       const absl::string_view code = r.error_code.view();
@@ -701,14 +766,14 @@ void Gateway::Loop::HandleOrderReply(Order* o, absl::string_view body, ReplyKind
                             "the bridge has no record of this order and its signature has "
                             "expired: it was never executed",
                             UnixUs(), &own);
-          SetOutcome(o, RecordEvent::kOutcomeRejected, std::move(own));
+          SetOutcome(o, RecordEvent::kOutcomeRejected, own);
         }
         return;
       }
       // The bridge refused the request before touching MT5 only for these envelope errors; any
       // other "error" (SERVER_ERROR, ...) may have happened after execution: stay unknown.
       if (code == "INVALID_JSON" || code == "MISSING_ACTION" || code == "UNKNOWN_ACTION") {
-        SetOutcome(o, RecordEvent::kOutcomeRejected, std::string(body));
+        SetOutcome(o, RecordEvent::kOutcomeRejected, body);
       } else {
         counters.bridge_anomalies.fetch_add(1, std::memory_order_relaxed);
         spdlog::info("order {}: bridge error {} leaves the outcome unknown", o->key, SV(code));
@@ -761,6 +826,11 @@ void Gateway::Loop::HandleBridgeEvent(const BridgeEvent& ev) {
     ForgetToken(&o->query_token);
     o->query_shadowed = false;
   } else {
+    // The order's own reply, in time (a timed-out order is UNKNOWN or about to be): the bridge
+    // stage ends at this poll's clock read.
+    if (o->phase == Phase::kSent && !o->outcome_pending) {
+      latency.bridge.Record(events_ns_ - o->sent_ns);
+    }
     ForgetToken(&o->order_token);
   }
   HandleOrderReply(o, ev.body, kind);
@@ -802,7 +872,10 @@ void Gateway::Loop::CommitBatch(int64_t now_ns) {
   if (changes_.empty()) return;
   results_.assign(changes_.size(), ChangeResult{});
   const int64_t now_us = UnixUs();
+  const int64_t apply_start_ns = SteadyNs();
   const absl::Status applied = store->Apply(changes_, now_us / 1000, absl::MakeSpan(results_));
+  const int64_t apply_end_ns = SteadyNs();
+  latency.store_apply.Record(apply_end_ns - apply_start_ns);
   counters.store_batches.fetch_add(1, std::memory_order_relaxed);
 
   // The handlers below answer, send and erase orders; none of them adds to the batch, so items_ and
@@ -837,6 +910,7 @@ void Gateway::Loop::CommitBatch(int64_t now_ns) {
     Order* o = items_[i].order;
     const ChangeResult& res = results_[i];
     if (items_[i].purpose == BatchPurpose::kReserve) {
+      latency.reserve.Record(apply_end_ns - o->arrived_ns);
       if (res.outcome == ChangeOutcome::kApplied) {
         SendOrder(o, now_ns);
         continue;
@@ -889,9 +963,15 @@ void Gateway::Loop::CommitBatch(int64_t now_ns) {
       spdlog::info("order {} resolved UNKNOWN -> {}", o->key, filled ? "FILLED" : "REJECTED");
     } else {
       --reserving_or_sent_;
-      spdlog::info("order {} {}", o->key, filled ? "FILLED" : "REJECTED");
+      // Per order: debug only, a synchronous log line per fill would cost more than the order.
+      spdlog::debug("order {} {}", o->key, filled ? "FILLED" : "REJECTED");
     }
+    const bool timed_total = o->phase == Phase::kSent;  // not a resolved UNKNOWN
+    const bool answered = !o->waiters.empty();
     ReplyAll(o, o->outcome_reply);
+    // Ends at the last reply's clock read (the original's, unless retries joined it); recorded
+    // even when every client gave up waiting, so slow orders are not left out of the tail.
+    if (timed_total) latency.total.Record((answered ? last_reply_ns_ : SteadyNs()) - o->arrived_ns);
     EraseOrder(o);
   }
   items_.clear();
@@ -933,6 +1013,7 @@ absl::Status Gateway::Loop::Run() {
 
     events_.clear();
     link->Poll(now_ns, &events_);
+    events_ns_ = now_ns;
     bridge_up.store(link->IsUp(), std::memory_order_relaxed);
     for (const BridgeEvent& ev : events_) HandleBridgeEvent(ev);
 
@@ -998,5 +1079,6 @@ bool Gateway::bridge_up() const { return loop_->bridge_up.load(); }
 uint64_t Gateway::in_flight() const { return loop_->in_flight.load(); }
 const GatewayCounters& Gateway::counters() const { return loop_->counters; }
 const GatewayConfig& Gateway::config() const { return loop_->cfg; }
+const StageLatency& Gateway::stage_latency() const { return loop_->latency; }
 
 }  // namespace ordergate::gateway

@@ -18,7 +18,8 @@
 //  - an UNKNOWN is never resent: UNKNOWN orders are only asked about (ORDER_STATUS), never re-sent,
 //    and a reply (late, or to the question) moves them to FILLED/REJECTED;
 //  - fail closed: when the store cannot write, STORE_UNAVAILABLE and nothing is sent.
-// Thread-safety: Run() on one thread; Stop(), ready(), bridge_up(), counters() from any thread.
+// Thread-safety: Run() on one thread; Stop(), ready(), bridge_up(), counters(), stage_latency()
+// from any thread.
 #ifndef ORDERGATE_GATEWAY_GATEWAY_H_
 #define ORDERGATE_GATEWAY_GATEWAY_H_
 
@@ -30,6 +31,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "gateway/config.h"
+#include "gateway/latency_histogram.h"
 #include "idempotency/store.h"
 
 namespace ordergate::gateway {
@@ -86,6 +88,10 @@ class Gateway {
   uint64_t in_flight() const;  // orders reserved and not yet terminal or UNKNOWN
   const GatewayCounters& counters() const;
   const GatewayConfig& config() const;
+  // Per-stage latency histograms, recorded by Run()'s thread; read them from any thread with
+  // stage_latency().Snapshot() (consistent per stage, never blocks the loop). Stage definitions:
+  // see StageLatency and the recording points in gateway.cc.
+  const StageLatency& stage_latency() const;
 
  private:
   Gateway();

@@ -2,7 +2,11 @@
 
 #include <httplib.h>
 
+#include <charconv>
+#include <cstdint>
+#include <string>
 #include <thread>
+#include <utility>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -36,7 +40,77 @@ void Gauge(std::string* out, absl::string_view name, absl::string_view help, uin
                   "\n");
 }
 
+void AppendSeconds(std::string* out, double ns) {
+  char buf[32];
+  const auto r = std::to_chars(buf, buf + sizeof(buf), ns / 1e9);
+  out->append(buf, r.ptr);
+}
+
+struct LeBound {
+  const char* label;
+  int64_t ns;
+};
+constexpr LeBound kOrderLatencyBounds[] = {
+    {"0.0001", 100'000},   {"0.00025", 250'000},   {"0.0005", 500'000},   {"0.001", 1'000'000},
+    {"0.0025", 2'500'000}, {"0.005", 5'000'000},   {"0.01", 10'000'000},  {"0.025", 25'000'000},
+    {"0.05", 50'000'000},  {"0.1", 100'000'000},   {"0.25", 250'000'000}, {"0.5", 500'000'000},
+    {"1", 1'000'000'000},  {"2.5", 2'500'000'000}, {"5", 5'000'000'000},  {"10", 10'000'000'000}};
+
+constexpr std::pair<const char*, double> kSummaryQuantiles[] = {
+    {"0.5", 0.5}, {"0.9", 0.9}, {"0.99", 0.99}, {"0.999", 0.999}};
+
 }  // namespace
+
+void AppendLatencyMetrics(const StageLatencySnapshot& s, std::string* out) {
+  const HistogramSnapshot* stages[] = {&s.decode, &s.reserve, &s.bridge, &s.total, &s.store_apply};
+  constexpr absl::string_view kSummary = "ordergate_stage_latency_seconds";
+  absl::StrAppend(out, "# HELP ", kSummary,
+                  " Latency of each gateway stage (decode, reserve, bridge, total, store_apply) "
+                  "since start; quantiles from log-linear buckets, <= 0.78% high.\n# TYPE ",
+                  kSummary, " summary\n");
+  for (size_t i = 0; i < kLatencyStageNames.size(); ++i) {
+    const HistogramSnapshot& h = *stages[i];
+    const absl::string_view stage = kLatencyStageNames[i];
+    for (const auto& [label, q] : kSummaryQuantiles) {
+      absl::StrAppend(out, kSummary, "{stage=\"", stage, "\",quantile=\"", label, "\"} ");
+      if (h.count == 0) {
+        out->append("NaN");
+      } else {
+        AppendSeconds(out, static_cast<double>(h.ValueAtQuantile(q)));
+      }
+      out->append("\n");
+    }
+    absl::StrAppend(out, kSummary, "_sum{stage=\"", stage, "\"} ");
+    AppendSeconds(out, static_cast<double>(h.sum_ns));
+    absl::StrAppend(out, "\n", kSummary, "_count{stage=\"", stage, "\"} ", h.count, "\n");
+  }
+
+  // The total stage as a Prometheus histogram, for alert rules (histogram_quantile over rates).
+  constexpr absl::string_view kHist = "ordergate_order_latency_seconds";
+  absl::StrAppend(out, "# HELP ", kHist,
+                  " Order latency in the gateway, arrival to FILLED/REJECTED reply (total stage). "
+                  "A fine bucket counts into le only when its upper bound <= le.\n# TYPE ",
+                  kHist, " histogram\n");
+  uint64_t cumulative = 0;
+  int fine = 0;
+  for (const LeBound& le : kOrderLatencyBounds) {
+    while (fine < static_cast<int>(s.total.buckets.size()) && LatencyBucketUpperNs(fine) <= le.ns) {
+      cumulative += s.total.buckets[fine];
+      ++fine;
+    }
+    absl::StrAppend(out, kHist, "_bucket{le=\"", le.label, "\"} ", cumulative, "\n");
+  }
+  absl::StrAppend(out, kHist, "_bucket{le=\"+Inf\"} ", s.total.count, "\n", kHist, "_sum ");
+  AppendSeconds(out, static_cast<double>(s.total.sum_ns));
+  absl::StrAppend(out, "\n", kHist, "_count ", s.total.count, "\n");
+}
+
+std::string RenderLatencyJson(const Gateway& gw) {
+  std::string out;
+  AppendLatencyJson(gw.stage_latency().Snapshot(), &out);
+  out.push_back('\n');
+  return out;
+}
 
 std::string RenderMetrics(const Gateway& gw) {
   const GatewayCounters& c = gw.counters();
@@ -79,6 +153,7 @@ std::string RenderMetrics(const Gateway& gw) {
   Gauge(&out, "ordergate_bridge_up", "1 while the bridge connection is up.",
         gw.bridge_up() ? 1 : 0);
   Gauge(&out, "ordergate_ready", "1 while the gateway takes orders.", gw.ready() ? 1 : 0);
+  AppendLatencyMetrics(gw.stage_latency().Snapshot(), &out);
   return out;
 }
 
@@ -107,6 +182,9 @@ absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const std::str
   });
   s.Get("/metrics", [&gw](const httplib::Request&, httplib::Response& res) {
     res.set_content(RenderMetrics(gw), "text/plain; version=0.0.4");
+  });
+  s.Get("/latency", [&gw](const httplib::Request&, httplib::Response& res) {
+    res.set_content(RenderLatencyJson(gw), "application/json");
   });
   if (port == 0) {
     port = s.bind_to_any_port(host);
