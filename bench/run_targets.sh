@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Every end-to-end figure of docs/BENCHMARKS.md in one invocation, each beside a raw-ZeroMQ
+# baseline measured in the same run (ordergate-bench --baseline: the same load through a plain
+# ROUTER->DEALER forwarder to the same simulator). Writes one JSON and one text report per scenario
+# under OUT (default bench-results/<UTC time>/) and prints the table lines. Run it on a quiet
+# machine: these boxes are shared, so the load average is printed with every scenario.
+#
+#   bench/run_targets.sh [--build DIR] [--out DIR] [--quick]
+#
+# Scenarios (issue 4's targets):
+#   A  async, simulator fixed:0, open-loop 10 k orders/s, 30 % retries        -> p50 / p99 ratios
+#   B  async, closed-loop at maximum rate                                      -> throughput ratio
+#   C  sync, closed-loop at maximum rate; sync open-loop 10 k/s; fdatasync p99 -> sync figures
+#   D  simulator at the seed's latency (lognormal p50 60 ms / p99 201 ms, concurrent bridge),
+#      1 000 orders/s, 30 % retries                                            -> p99 vs the bridge
+#   E  the embedded gateway (in the harness's process) at A's load             -> beside the daemon
+# --quick shortens every run (a smoke check of the script, not figures).
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+BUILD="$ROOT/build"
+OUT=""
+DUR=8
+ROUNDS=3
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --build) BUILD=$(cd "$2" && pwd); shift 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    --quick) DUR=2; ROUNDS=1; shift ;;
+    *) echo "usage: $0 [--build DIR] [--out DIR] [--quick]" >&2; exit 2 ;;
+  esac
+done
+BIN="$BUILD/bin"
+OUT=${OUT:-"$ROOT/bench-results/$(date -u +%Y%m%dT%H%M%SZ)"}
+mkdir -p "$OUT"
+WORK=$(mktemp -d /var/tmp/ordergate-targets.XXXXXX)  # a real disk: sync figures need its fsync
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+wait_line() {  # file, pattern
+  for _ in $(seq 1 200); do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "run_targets: timed out waiting for '$2' in $1" >&2; cat "$1" >&2; return 1
+}
+
+# start_pair NAME DURABILITY SIM-ARGS...: a simulator and an ordergated in $WORK/NAME; sets SIM_EP,
+# GW_EP, METRICS.
+start_pair() {
+  local name=$1 durability=$2; shift 2
+  local dir="$WORK/$name"
+  mkdir -p "$dir"
+  "$BIN/ordergate-bridge-sim" --bind 'tcp://127.0.0.1:*' --journal "$dir/journal.jsonl" \
+      --log-level warn --seed 7 "$@" >"$dir/sim.out" 2>"$dir/sim.err" &
+  PIDS+=($!)
+  wait_line "$dir/sim.out" "listening on"
+  SIM_EP=$(sed -n 's/.*listening on \(tcp:[^ ]*\).*/\1/p' "$dir/sim.out" | head -1)
+  "$BIN/ordergated" --listen 'tcp://127.0.0.1:*' --bridge "$SIM_EP" --data-dir "$dir/data" \
+      --durability "$durability" --log-level warn --metrics-listen 127.0.0.1:0 \
+      >"$dir/gw.out" 2>"$dir/gw.err" &
+  PIDS+=($!)
+  wait_line "$dir/gw.out" "ordergated ready"
+  GW_EP=$(sed -n 's/.*listen=\([^ ]*\).*/\1/p' "$dir/gw.out" | head -1)
+  METRICS="127.0.0.1:$(sed -n 's/.*metrics_port=\([0-9]*\).*/\1/p' "$dir/gw.out" | head -1)"
+  JOURNAL="$dir/journal.jsonl"
+  sleep 0.3
+}
+stop_pair() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  PIDS=()
+}
+
+# bench NAME ARGS...: one ordergate-bench invocation against the current pair.
+bench() {
+  local name=$1; shift
+  echo "== $name: ordergate-bench $*" | tee "$OUT/$name.txt"
+  "$BIN/ordergate-bench" --endpoint "$GW_EP" --bridge "$SIM_EP" --journal "$JOURNAL" \
+      --metrics "$METRICS" --no-progress --json "$OUT/$name.json" "$@" 2>&1 | tee -a "$OUT/$name.txt"
+}
+
+echo "run_targets: $(nproc) CPUs, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg); results in $OUT"
+
+start_pair A async --latency fixed:0
+bench A-async-10k --baseline --rounds "$ROUNDS" --rate 10000 --duration-s "$DUR" --warmup-s 1 \
+    --clients 4 --retry-ratio 0.3 --plot "$OUT/A-async-10k.png"
+bench B-async-max --baseline --rounds "$ROUNDS" --rate 0 --window 32 --duration-s "$DUR" \
+    --warmup-s 1 --clients 4 --retry-ratio 0
+stop_pair
+
+start_pair C sync --latency fixed:0
+bench C-sync-max --baseline --rate 0 --window 32 --duration-s "$DUR" --warmup-s 1 --clients 4 \
+    --retry-ratio 0 --fsync-probe "$WORK/C"
+bench C-sync-10k --rate 10000 --duration-s "$DUR" --warmup-s 1 --clients 4 --retry-ratio 0.3 \
+    --fsync-probe "$WORK/C"
+stop_pair
+start_pair C2 async --latency fixed:0
+bench C-async-10k-same-run --rate 10000 --duration-s "$DUR" --warmup-s 1 --clients 4 \
+    --retry-ratio 0.3
+stop_pair
+
+# The seed's bridge latency; a serial bridge would take 60 ms per order, so 1 000/s needs a
+# concurrent one (the real MT5-CRS bridge is serial: at its pace ordergate's GATEWAY_BUSY applies).
+start_pair D async --latency lognormal:60:201 --workers 512
+bench D-seed-latency --baseline --rounds 1 --rate 1000 --duration-s $((DUR * 2)) --warmup-s 2 \
+    --clients 4 --retry-ratio 0.3 --timeout-ms 5000 --plot "$OUT/D-seed-latency.png"
+stop_pair
+
+start_pair E async --latency fixed:0
+kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true  # the daemon: E runs embedded
+unset 'PIDS[-1]'
+echo "== E-embedded-10k" | tee "$OUT/E-embedded-10k.txt"
+"$BIN/ordergate-bench" --embedded --durability async --data-dir "$WORK/E/embedded" \
+    --bridge "$SIM_EP" --journal "$JOURNAL" --no-progress --json "$OUT/E-embedded-10k.json" \
+    --rate 10000 --duration-s "$DUR" --warmup-s 1 --clients 4 --retry-ratio 0.3 2>&1 |
+  tee -a "$OUT/E-embedded-10k.txt"
+stop_pair
+echo "run_targets: done; results in $OUT"
