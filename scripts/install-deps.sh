@@ -10,6 +10,8 @@ PACKAGES=(
   libsimdjson-dev libtomlplusplus-dev libcpp-httplib-dev  # JSON, config, /metrics
   catch2 libbenchmark-dev                             # tests, component benchmarks
   python3 python3-zmq procps curl                     # scripts, the MT5-CRS-style Python client, /metrics
+  clang libclang-rt-14-dev                            # libFuzzer targets (tests/fuzz)
+  gnuplot-nox                                         # latency and soak plots (PNG)
 )
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -217,6 +217,7 @@ std::optional<int> Process::Wait(Ms timeout) {
     const pid_t r = ::waitpid(pid_, &st, WNOHANG);
     if (r == pid_) {
       reaped_ = true;
+      exit_status_ = st;
       if (reader_.joinable()) reader_.join();
       return st;
     }
@@ -232,6 +233,7 @@ bool Process::Running() {
   const pid_t r = ::waitpid(pid_, &st, WNOHANG);
   if (r == pid_) {
     reaped_ = true;
+    exit_status_ = st;
     return false;
   }
   return true;

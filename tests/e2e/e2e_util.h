@@ -64,6 +64,8 @@ class Process {
   // Waits for the child to exit; returns the raw wait status, or nullopt on timeout.
   std::optional<int> Wait(Ms timeout);
   bool Running();
+  // The raw wait status once Wait() or Running() reaped the child; nullopt before.
+  std::optional<int> ExitStatus() const { return exit_status_; }
   // Exit code if it exited normally, -signal if killed by a signal.
   static int Decode(int wait_status);
 
@@ -74,6 +76,7 @@ class Process {
   std::string stderr_file_;
   pid_t pid_ = -1;
   bool reaped_ = false;
+  std::optional<int> exit_status_;
   std::thread reader_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -259,6 +259,23 @@ bool WriteAll(int fd, std::string_view data) {
 
 enum class Fault : uint8_t { kNone, kNoReply, kLate, kReject, kCrash, kNoTicket };
 
+// What ORDER_STATUS answers for an executed order, from its journal line: the writer puts
+// "reply" last, so its raw text is the exact bytes of the reply once given; a line without it
+// (older writers) gets a minimal FILLED with the ticket.
+std::string JournalReplyText(const std::string& line, simdjson::dom::object obj, int64_t ticket) {
+  simdjson::dom::object reply;
+  const bool has_reply = obj["reply"].get_object().get(reply) == simdjson::SUCCESS;
+  const size_t pos = line.find(",\"reply\":");
+  if (has_reply && pos != std::string::npos && !line.empty() && line.back() == '}') {
+    return line.substr(pos + 9, line.size() - 1 - (pos + 9));
+  }
+  std::string text;
+  ObjectWriter w(text);
+  w.Raw("uuid", simdjson::minify(obj["uuid"])).Str("status", "FILLED").Int("ticket", ticket);
+  w.Close();
+  return text;
+}
+
 }  // namespace
 
 // ---- public helpers ----
@@ -430,6 +447,10 @@ class BridgeSim::Impl {
   void JournalLocked(const std::string& uuid_json, std::string_view action, int64_t ticket,
                      std::string_view type, const std::string& reply);
   absl::Status LoadJournal();
+  // The reply an ORDER_STATUS gives for a uuid the journal holds but records_ forgot (evicted by
+  // order_status_capacity): the last complete journal line of that uuid. Reads the whole file;
+  // takes no lock (lines are appended whole, and a line still being written has no newline).
+  std::optional<std::string> FindInJournal(const std::string& uuid_json);
 
   // Sleeps `ms` unless Stop() comes first; false if stopped.
   bool SleepMs(double ms);
@@ -465,6 +486,8 @@ class BridgeSim::Impl {
   std::map<int64_t, Position> positions_;
   absl::flat_hash_map<std::string, Record> records_;
   std::deque<std::string> record_order_;  // eviction order for order_status_capacity
+  // Records were evicted: a miss may be an executed order the journal still knows.
+  std::atomic<bool> evicted_{false};
   int journal_fd_ = -1;
 
   std::atomic<uint64_t> requests_{0}, executed_{0}, rejected_{0}, errors_{0}, expired_{0};
@@ -489,6 +512,10 @@ absl::Status BridgeSim::Impl::Init() {
   if (opt_.order_status_capacity == 0) {
     return absl::InvalidArgumentError("order status capacity must be > 0");
   }
+  // Sized once: growing a table of hundreds of thousands of records rehashes them all while an
+  // order waits, a stall of tens of milliseconds that the real bridge does not have and that would
+  // be charged to whatever is measured through the simulator. Untouched slots cost no memory.
+  if (opt_.order_status) records_.reserve(opt_.order_status_capacity + 1);
 
   if (opt_.seed) {
     seed_ = *opt_.seed;
@@ -574,19 +601,7 @@ absl::Status BridgeSim::Impl::LoadJournal() {
     } else if (action == "CLOSE") {
       positions_.erase(ticket);
     }
-    if (has_uuid) {
-      std::string text;
-      // The writer puts "reply" last: its raw text is the exact bytes of the reply once given.
-      const size_t pos = line.find(",\"reply\":");
-      if (has_reply && pos != std::string::npos && line.back() == '}') {
-        text = line.substr(pos + 9, line.size() - 1 - (pos + 9));
-      } else {
-        ObjectWriter w(text);
-        w.Raw("uuid", simdjson::minify(obj["uuid"])).Str("status", "FILLED").Int("ticket", ticket);
-        w.Close();
-      }
-      RecordLocked(std::string(uuid), text);
-    }
+    if (has_uuid) RecordLocked(std::string(uuid), JournalReplyText(line, obj, ticket));
   }
   if (max_ticket >= next_ticket_) next_ticket_ = max_ticket + 1;
   spdlog::info(
@@ -661,6 +676,7 @@ BridgeSim::Impl::Record& BridgeSim::Impl::RecordSlotLocked(const std::string& ke
         continue;
       }
       records_.erase(old);
+      evicted_.store(true, std::memory_order_relaxed);
     }
     it = records_.find(key);
   }
@@ -1008,8 +1024,42 @@ std::string BridgeSim::Impl::HandleOrderStatus(const std::string& uuid_json,
       if (!it->second.reply.empty()) return it->second.reply;
     }
   }
+  // "Not found" tells ordergate the order never executed (protocol.md, Resolving UNKNOWN): it must
+  // not be said of an executed order merely forgotten by the capacity bound. The journal has them
+  // all; it is read only on such a miss.
+  if (evicted_.load(std::memory_order_relaxed) && !opt_.journal_path.empty()) {
+    if (std::optional<std::string> reply = FindInJournal(uuid_json)) {
+      std::lock_guard<std::mutex> l(mu_);
+      if (!records_.contains(*uuid_key)) RecordLocked(*uuid_key, *reply);
+      return *reply;
+    }
+  }
   errors_.fetch_add(1, std::memory_order_relaxed);
   return ErrorReply(uuid_json, "error", "NOT_FOUND", "No order with this uuid seen by the bridge");
+}
+
+std::optional<std::string> BridgeSim::Impl::FindInJournal(const std::string& uuid_json) {
+  std::ifstream in(opt_.journal_path);
+  if (!in) return std::nullopt;
+  // JournalLocked writes the uuid first, escaped as uuid_json is.
+  const std::string prefix = absl::StrCat("{\"uuid\":", uuid_json, ",");
+  std::string line;
+  std::string found;
+  while (std::getline(in, line)) {
+    if (in.eof()) break;  // no newline: a line still being written
+    if (line.compare(0, prefix.size(), prefix) == 0) found = line;
+  }
+  if (found.empty()) return std::nullopt;
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  simdjson::dom::object obj;
+  int64_t ticket = 0;
+  if (parser.parse(found).get(root) != simdjson::SUCCESS ||
+      root.get_object().get(obj) != simdjson::SUCCESS ||
+      obj["ticket"].get_int64().get(ticket) != simdjson::SUCCESS) {
+    return std::nullopt;
+  }
+  return JournalReplyText(found, obj, ticket);
 }
 
 BridgeSim::Impl::Outcome BridgeSim::Impl::Handle(const zmq::message_t& body, Scratch& s,

@@ -74,7 +74,10 @@ struct BridgeSimOptions {
   bool mt5_disconnected = false;  // every OPEN/CLOSE gets REJECTED MT5_NOT_CONNECTED
   double balance = 10000.0;
   double quote = 1.1000;  // fill price of an OPEN without a price (positions close at open)
-  size_t order_status_capacity = 1000000;  // uuids remembered for ORDER_STATUS (oldest forgotten)
+  // uuids ORDER_STATUS keeps in memory (oldest forgotten). A forgotten uuid that executed is still
+  // found in the journal (read on such a miss), so "NOT_FOUND" always means "never executed" when
+  // there is a journal; without one, a forgotten execution answers NOT_FOUND.
+  size_t order_status_capacity = 1000000;
   int socket_hwm = 100000;
 };
 

@@ -586,6 +586,32 @@ TEST_CASE("A torn last journal line is skipped on reload", "[transport][sim]") {
   CHECK(Json(d.Call(OpenBody("c"))).I("ticket") == 100000008);
 }
 
+TEST_CASE(
+    "ORDER_STATUS still finds an executed uuid that order_status_capacity forgot, live and after "
+    "a restart, in the journal; a forgotten rejection is NOT_FOUND",
+    "[transport][sim]") {
+  TempDir dir;
+  BridgeSimOptions o;
+  o.journal_path = dir.File("journal.jsonl");
+  o.order_status_capacity = 2;
+  std::string first;
+  {
+    SimRunner sim(o);
+    Dealer d(sim.endpoint());
+    first = d.Call(OpenBody("cap-1"));
+    RequireRejected(d.Call(CloseBody("cap-r", 5)), "MT5_CLOSE_FAILED");  // not executed
+    for (int i = 2; i <= 5; ++i) d.Call(OpenBody("cap-" + std::to_string(i)));
+    // "Not found" would tell ordergate the order never executed: it must not be said of cap-1.
+    CHECK(d.Call(R"({"action":"ORDER_STATUS","uuid":"cap-1"})") == first);
+    RequireError(d.Call(R"({"action":"ORDER_STATUS","uuid":"cap-r"})"), "NOT_FOUND");
+  }
+  SimRunner again(o);  // the reload keeps only the newest 2 in memory
+  Dealer d(again.endpoint());
+  CHECK(d.Call(R"({"action":"ORDER_STATUS","uuid":"cap-1"})") == first);
+  CHECK(Json(d.Call(R"({"action":"ORDER_STATUS","uuid":"cap-2"})")).S("status") == "FILLED");
+  RequireError(d.Call(R"({"action":"ORDER_STATUS","uuid":"never"})"), "NOT_FOUND");
+}
+
 TEST_CASE("A uuid sent twice executes twice: the simulator does no deduplication",
           "[transport][sim]") {
   TempDir dir;
