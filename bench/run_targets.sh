@@ -41,13 +41,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_line() {  # file, pattern
-  for _ in $(seq 1 200); do
-    grep -q "$2" "$1" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "run_targets: timed out waiting for '$2' in $1" >&2; cat "$1" >&2; return 1
-}
+source "$ROOT/scripts/lib/pair.sh"
 
 # start_pair NAME DURABILITY SIM-ARGS...: a simulator and an ordergated in $WORK/NAME; sets SIM_EP,
 # GW_EP, METRICS.
@@ -55,18 +49,13 @@ start_pair() {
   local name=$1 durability=$2; shift 2
   local dir="$WORK/$name"
   mkdir -p "$dir"
-  "$BIN/ordergate-bridge-sim" --bind 'tcp://127.0.0.1:*' --journal "$dir/journal.jsonl" \
-      --log-level warn --seed 7 "$@" >"$dir/sim.out" 2>"$dir/sim.err" &
-  PIDS+=($!)
-  wait_line "$dir/sim.out" "listening on"
-  SIM_EP=$(sed -n 's/.*listening on \(tcp:[^ ]*\).*/\1/p' "$dir/sim.out" | head -1)
-  "$BIN/ordergated" --listen 'tcp://127.0.0.1:*' --bridge "$SIM_EP" --data-dir "$dir/data" \
-      --durability "$durability" --log-level warn --metrics-listen 127.0.0.1:0 \
-      >"$dir/gw.out" 2>"$dir/gw.err" &
-  PIDS+=($!)
-  wait_line "$dir/gw.out" "ordergated ready"
-  GW_EP=$(sed -n 's/.*listen=\([^ ]*\).*/\1/p' "$dir/gw.out" | head -1)
-  METRICS="127.0.0.1:$(sed -n 's/.*metrics_port=\([0-9]*\).*/\1/p' "$dir/gw.out" | head -1)"
+  og_start_sim "$BIN" "$dir" --journal "$dir/journal.jsonl" --log-level warn --seed 7 "$@"
+  PIDS+=("$OG_SIM_PID")
+  SIM_EP=$OG_SIM_EP
+  og_start_gateway "$BIN" "$dir" "$SIM_EP" --durability "$durability" --log-level warn
+  PIDS+=("$OG_GW_PID")
+  GW_EP=$OG_GW_EP
+  METRICS="127.0.0.1:$OG_METRICS_PORT"
   JOURNAL="$dir/journal.jsonl"
   sleep 0.3
 }

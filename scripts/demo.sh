@@ -23,27 +23,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_line() {  # file, pattern
-  for _ in $(seq 1 100); do
-    grep -q "$2" "$1" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  echo "demo: timed out waiting for '$2' in $1" >&2; cat "$1" >&2; return 1
-}
-
-"$BIN/ordergate-bridge-sim" --bind 'tcp://127.0.0.1:*' --journal "$WORK/journal.jsonl" \
-    --latency lognormal:0.3:3 --seed 7 >"$WORK/sim.out" 2>"$WORK/sim.err" &
-SIM_PID=$!
-wait_line "$WORK/sim.out" "listening on"
-SIM_EP=$(sed -n 's/.*listening on \(tcp:[^ ]*\).*/\1/p' "$WORK/sim.out" | head -1)
-
-"$BIN/ordergated" --listen 'tcp://127.0.0.1:*' --bridge "$SIM_EP" --data-dir "$WORK/data" \
-    --durability sync --log-level warn --metrics-listen 127.0.0.1:0 \
-    >"$WORK/gw.out" 2>"$WORK/gw.err" &
-GW_PID=$!
-wait_line "$WORK/gw.out" "ordergated ready"
-GW_EP=$(sed -n 's/.*listen=\([^ ]*\).*/\1/p' "$WORK/gw.out" | head -1)
-METRICS_PORT=$(sed -n 's/.*metrics_port=\([0-9]*\).*/\1/p' "$WORK/gw.out" | head -1)
+source scripts/lib/pair.sh
+og_start_sim "$BIN" "$WORK" --journal "$WORK/journal.jsonl" --latency lognormal:0.3:3 --seed 7
+SIM_PID=$OG_SIM_PID
+SIM_EP=$OG_SIM_EP
+og_start_gateway "$BIN" "$WORK" "$SIM_EP" --durability sync --log-level warn
+GW_PID=$OG_GW_PID
+GW_EP=$OG_GW_EP
+METRICS_PORT=$OG_METRICS_PORT
 echo "demo: bridge simulator at $SIM_EP (serial like MT5-CRS, lognormal p50 0.3 ms / p99 3 ms), gateway at $GW_EP (durability sync)"
 sleep 0.3
 

@@ -103,30 +103,15 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_line() {  # file, pattern, pid
-  for _ in $(seq 1 200); do
-    grep -q "$2" "$1" 2>/dev/null && return 0
-    kill -0 "$3" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "soak: timed out waiting for '$2' in $1" >&2
-  cat "$1" "${1%.out}.err" >&2 2>/dev/null || true
-  return 1
-}
-
-"$BIN/ordergate-bridge-sim" --bind 'tcp://127.0.0.1:*' --journal "$WORK/journal.jsonl" \
-  --latency "$LATENCY" --seed 11 --log-level warn >"$WORK/sim.out" 2>"$WORK/sim.err" &
-SIM_PID=$!
-wait_line "$WORK/sim.out" "listening on" "$SIM_PID"
-SIM_EP=$(sed -n 's/.*listening on \(tcp:[^ ]*\).*/\1/p' "$WORK/sim.out" | head -1)
-
-"$BIN/ordergated" --listen 'tcp://127.0.0.1:*' --bridge "$SIM_EP" --data-dir "$WORK/data" \
-  --durability "$DURABILITY" --log-level warn --metrics-listen 127.0.0.1:0 \
-  >"$WORK/gw.out" 2>"$WORK/gw.err" &
-GW_PID=$!
-wait_line "$WORK/gw.out" "ordergated ready" "$GW_PID"
-GW_EP=$(sed -n 's/.*listen=\([^ ]*\).*/\1/p' "$WORK/gw.out" | head -1)
-METRICS_PORT=$(sed -n 's/.*metrics_port=\([0-9]*\).*/\1/p' "$WORK/gw.out" | head -1)
+source "$ROOT/scripts/lib/pair.sh"
+og_start_sim "$BIN" "$WORK" --journal "$WORK/journal.jsonl" --latency "$LATENCY" --seed 11 \
+  --log-level warn
+SIM_PID=$OG_SIM_PID
+SIM_EP=$OG_SIM_EP
+og_start_gateway "$BIN" "$WORK" "$SIM_EP" --durability "$DURABILITY" --log-level warn
+GW_PID=$OG_GW_PID
+GW_EP=$OG_GW_EP
+METRICS_PORT=$OG_METRICS_PORT
 if [ -z "$METRICS_PORT" ] || [ "$METRICS_PORT" = 0 ]; then
   echo "soak: the gateway serves no HTTP endpoint (metrics_port=0): p99 and order counts missing" >&2
   METRICS_PORT=0
