@@ -284,52 +284,6 @@ bool ParseArgs(int argc, char** argv, Options* o, std::string* err) {
 }
 
 // ----------------------------------------------------------------------------------------------
-// Small log-linear histogram (16 sub-buckets per power of two, <= 6.25 % error) for the progress
-// line only; the report uses every exact latency.
-
-class ProgressHist {
- public:
-  void Add(int64_t v) {
-    ++n_;
-    ++b_[Index(v < 0 ? 0 : static_cast<uint64_t>(v))];
-  }
-  int64_t Quantile(double q) const {
-    if (n_ == 0) return 0;
-    const auto want = static_cast<uint64_t>(std::ceil(q * static_cast<double>(n_)));
-    uint64_t seen = 0;
-    for (size_t i = 0; i < b_.size(); ++i) {
-      seen += b_[i];
-      if (seen >= want) return Upper(i);
-    }
-    return 0;
-  }
-  void Reset() {
-    b_.fill(0);
-    n_ = 0;
-  }
-  void Merge(const ProgressHist& o) {
-    for (size_t i = 0; i < b_.size(); ++i) b_[i] += o.b_[i];
-    n_ += o.n_;
-  }
-  uint64_t count() const { return n_; }
-
- private:
-  static size_t Index(uint64_t v) {
-    if (v < 16) return static_cast<size_t>(v);
-    const int msb = 63 - __builtin_clzll(v);
-    return static_cast<size_t>(msb - 3) * 16 + ((v >> (msb - 4)) & 15);
-  }
-  static int64_t Upper(size_t i) {
-    if (i < 16) return static_cast<int64_t>(i);
-    const size_t msb = i / 16 + 3;
-    const uint64_t sub = i % 16;
-    return static_cast<int64_t>(((16 + sub + 1) << (msb - 4)) - 1);
-  }
-  std::array<uint32_t, size_t{64} * 16> b_{};
-  uint64_t n_ = 0;
-};
-
-// ----------------------------------------------------------------------------------------------
 // Replies, scanned in place. Both ordergate and the simulator emit compact JSON; the keys looked
 // for appear once at the top level of every order reply.
 
@@ -511,7 +465,7 @@ struct RunResult {
   // Outcomes of measured orders (first final reply).
   uint64_t out_filled = 0, out_rejected = 0, out_unknown = 0, out_error = 0;
   uint64_t unanswered_submissions = 0;
-  ProgressHist send_lag;  // open-loop: actual send - intended send, measured orders
+  HistogramSnapshot send_lag;  // open-loop: actual send - intended send, measured orders
   CodeTally codes;
   std::vector<int64_t> latencies_ns;  // measured orders, sorted at the end
   int64_t window_ns = 0;              // warm-up end -> last final outcome of a measured order
@@ -862,10 +816,10 @@ class LoadRun {
                  result_.target.c_str(), t, static_cast<long long>(slots_.size()),
                  static_cast<long long>(result_.finished),
                  static_cast<double>(done_since_progress_) / dt,
-                 static_cast<double>(progress_hist_.Quantile(0.99)) / 1000.0,
+                 static_cast<double>(progress_hist_.ValueAtQuantile(0.99)) / 1000.0,
                  now < measure_start_ns_ ? "  (warm-up)" : "");
     done_since_progress_ = 0;
-    progress_hist_.Reset();
+    progress_hist_ = HistogramSnapshot{};
     last_progress_ns_ = now;
   }
 
@@ -1008,7 +962,7 @@ class LoadRun {
   int64_t last_reply_ns_ = 0;
   int64_t last_progress_ns_ = 0;
   uint64_t done_since_progress_ = 0;
-  ProgressHist progress_hist_;
+  HistogramSnapshot progress_hist_;  // the progress line's last second
   std::mt19937_64 rng_{opt_.seed};
   std::uniform_real_distribution<double> coin_{0.0, 1.0};
   std::string head_, tail_, tail_conflict_;
@@ -1169,8 +1123,8 @@ std::string RunJson(const RunResult& r, const Figures& f, const std::vector<Stag
      << ",\"p99\":" << Num(f.p99) << ",\"p99.9\":" << Num(f.p999) << ",\"max\":" << Num(f.max)
      << ",\"mean\":" << Num(f.mean) << ",\"count\":" << r.latencies_ns.size() << "}";
   js << ",\"harness_send_lag_us\":{\"p50\":"
-     << Num(static_cast<double>(r.send_lag.Quantile(0.5)) / 1000.0)
-     << ",\"p99\":" << Num(static_cast<double>(r.send_lag.Quantile(0.99)) / 1000.0) << "}";
+     << Num(static_cast<double>(r.send_lag.ValueAtQuantile(0.5)) / 1000.0)
+     << ",\"p99\":" << Num(static_cast<double>(r.send_lag.ValueAtQuantile(0.99)) / 1000.0) << "}";
   if (stage_probe != nullptr) {
     js << ",\"stages_http_status\":" << stage_probe->http_status;
     if (stages != nullptr && stage_probe->http_status == 200) {
@@ -1484,8 +1438,8 @@ int main(int argc, char** argv) {
       absl::StrCat(base.duplicate_replies), "");
   if (opt.rate > 0) {
     const auto lag = [](const RunResult& r) {
-      return absl::StrCat(Num(static_cast<double>(r.send_lag.Quantile(0.5)) / 1000.0), " / ",
-                          Num(static_cast<double>(r.send_lag.Quantile(0.99)) / 1000.0));
+      return absl::StrCat(Num(static_cast<double>(r.send_lag.ValueAtQuantile(0.5)) / 1000.0), " / ",
+                          Num(static_cast<double>(r.send_lag.ValueAtQuantile(0.99)) / 1000.0));
     };
     row("harness send lag p50 / p99 us", lag(gwr), lag(base), "");
   }

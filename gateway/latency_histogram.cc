@@ -84,6 +84,15 @@ void HistogramSnapshot::Merge(const HistogramSnapshot& other) {
   sum_ns += other.sum_ns;
 }
 
+void HistogramSnapshot::Add(int64_t value_ns) {
+  const int64_t v = std::clamp<int64_t>(value_ns, 0, kMaxTrackableNs);
+  ++buckets[LatencyBucketIndex(v)];
+  min_ns = count == 0 ? v : std::min(min_ns, v);
+  max_ns = count == 0 ? v : std::max(max_ns, v);
+  ++count;
+  sum_ns += v;
+}
+
 // ---------------------------------------------------------------------------------------------
 // LatencyHistogram
 

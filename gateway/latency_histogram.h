@@ -81,6 +81,11 @@ struct HistogramSnapshot {
   // Adds `other` into this one (e.g. several runs or processes); min/max are combined exactly.
   void Merge(const HistogramSnapshot& other);
 
+  // Records one value into this plain copy, with LatencyHistogram::Record()'s clamping: for a
+  // distribution that one thread both records and reads (the bench harness's own figures), where
+  // the atomics and the seqlock would buy nothing. Not thread-safe; never allocates.
+  void Add(int64_t value_ns);
+
   // Calls f(lower_ns, upper_ns, count) for each non-empty bucket in ascending order.
   template <typename F>
   void ForEachBucket(F&& f) const {

@@ -113,6 +113,22 @@ TEST_CASE("values below 256 ns are exact, negatives count as 0, and beyond 68 s 
   CHECK(s.sum_ns == 2 * kMaxTrackableNs);
 }
 
+TEST_CASE("a plain snapshot's Add records exactly what the concurrent histogram records",
+          "[gateway]") {
+  std::mt19937_64 rng(42);
+  std::lognormal_distribution<double> dist(std::log(300.0 * kUs), 1.5);
+  std::vector<int64_t> values = {-7, 0, 255, 256, 70 * kSec};
+  for (int i = 0; i < 20000; ++i) values.push_back(static_cast<int64_t>(dist(rng)));
+  HistogramSnapshot plain;
+  for (int64_t v : values) plain.Add(v);
+  CHECK(plain == Recorded(values));
+  CHECK(plain.ValueAtQuantile(0.99) == Recorded(values).ValueAtQuantile(0.99));
+  HistogramSnapshot empty;
+  empty.Add(5 * kUs);
+  CHECK(empty.min_ns == 5 * kUs);  // the first value sets min, not the empty snapshot's 0
+  CHECK(empty.max_ns == 5 * kUs);
+}
+
 TEST_CASE("quantiles of known distributions are never below the exact value and at most 1% above",
           "[gateway]") {
   std::mt19937_64 rng(7);
