@@ -846,7 +846,16 @@ void AppendJsonNumber(double v, std::string* out) {
   }
   char buf[32];
   const auto res = std::to_chars(buf, buf + sizeof(buf), v);
-  out->append(buf, static_cast<size_t>(res.ptr - buf));
+  const absl::string_view text(buf, static_cast<size_t>(res.ptr - buf));
+  out->append(text.data(), text.size());
+  // The shortest form prints integral values below 1e21 as bare digits. Past the 64-bit integers
+  // such a literal is refused by parsers that read integers into int64/uint64 (simdjson, and so
+  // this decoder and the bridge simulator: "big integer"), although it is an ordinary double:
+  // mark it as one. (Found by fuzz_decode_request: a price of 9.2e19 re-encoded unreadably.)
+  constexpr double kTwoPow63 = 9223372036854775808.0;
+  if (std::fabs(v) >= kTwoPow63 && text.find_first_of(".e") == absl::string_view::npos) {
+    out->append(".0");
+  }
 }
 
 void AppendIsoTimestamp(int64_t unix_us, bool basic, std::string* out) {

@@ -724,9 +724,27 @@ TEST_CASE("Numbers are written in shortest round-trip form, non-finite as null",
   CHECK(num(1.0) == "1");
   CHECK(num(1.1) == "1.1");
   CHECK(num(1e300) == "1e+300");
+  // Integral doubles past the 64-bit integers keep a fraction, or a 64-bit parser refuses them.
+  CHECK(num(92233720368547758071.2) == "92233720368547758080.0");
+  CHECK(num(-18446744073709551616.0) == "-18446744073709551616.0");
+  CHECK(num(-1e19) == "-1e+19");  // already a double by its exponent
+  CHECK(num(9007199254740993.0) == "9007199254740992");
   CHECK(num(std::numeric_limits<double>::infinity()) == "null");
   CHECK(num(std::numeric_limits<double>::quiet_NaN()) == "null");
   CHECK(IsValidJson("[" + num(1e300) + "," + num(5e-324) + "," + num(-0.0) + "]"));
+}
+
+TEST_CASE("An accepted OPEN with a price past the 64-bit integers re-encodes to a readable request",
+          "[transport]") {
+  const Decoded d = Decode(OpenWith("price", "92233720368547758071.2"));
+  REQUIRE(d.ec == ErrorCode::kOk);
+  std::string wire;
+  EncodeBridgeRequest(d.req, {}, &wire);
+  INFO(wire);
+  CHECK(IsValidJson(wire));
+  const Decoded back = Decode(wire);
+  REQUIRE(back.ec == ErrorCode::kOk);
+  CHECK(back.req.price == d.req.price);
 }
 
 TEST_CASE("An OPEN for the bridge carries the order fields and our signature only", "[transport]") {
