@@ -105,6 +105,12 @@ void AppendDouble(std::string& out, double v) {
   char buf[32];
   auto r = std::to_chars(buf, buf + sizeof buf, v);  // shortest round-trip form
   out.append(buf, r.ptr);
+  // Bare digits past the 64-bit integers would read as a "big integer" to 64-bit parsers; the real
+  // bridge (Python's json) writes such a float with an exponent. Keep it a double.
+  if (std::fabs(v) >= 9223372036854775808.0 &&
+      std::string_view(buf, r.ptr - buf).find_first_of(".e") == std::string_view::npos) {
+    out += ".0";
+  }
 }
 
 class ObjectWriter {

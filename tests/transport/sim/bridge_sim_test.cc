@@ -254,6 +254,15 @@ TEST_CASE(
   CHECK(b.D("price") == Approx(1.2345));
 }
 
+TEST_CASE("A fill at a price past the 64-bit integers is still a readable double",
+          "[transport][sim]") {
+  SimRunner sim({});
+  Dealer d(sim.endpoint());
+  Json a(d.Call(OpenBody("o-big", "EURUSD", R"(,"price":92233720368547758071.2)")));
+  CHECK(a.S("status") == "FILLED");
+  CHECK(a.D("price") == 92233720368547758071.2);
+}
+
 TEST_CASE("Action and order type are case-insensitive", "[transport][sim]") {
   SimRunner sim({});
   Dealer d(sim.endpoint());
