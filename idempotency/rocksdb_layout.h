@@ -11,6 +11,7 @@
 
 #include "rocksdb/cache.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/memtablerep.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
 
@@ -45,6 +46,18 @@ inline rocksdb::ColumnFamilyOptions RecordsFamilyOptions(std::shared_ptr<rocksdb
     cf.memtable_whole_key_filtering = true;
     cf.memtable_prefix_bloom_size_ratio = 0.05;
   }
+  return cf;
+}
+
+// Options of the "inflight" family. It is written twice per order (a put at the reservation, a
+// delete at the outcome) and read only when the store opens, so its memtable is an append-only
+// vector (sorted once, at flush or at that read) instead of a skip list: each write is an append,
+// not a search of up to a memtable's worth of keys. A vector memtable cannot take concurrent
+// writes, so the DB must have allow_concurrent_memtable_write = false (Apply() is serialised
+// anyway).
+inline rocksdb::ColumnFamilyOptions InflightFamilyOptions() {
+  rocksdb::ColumnFamilyOptions cf;
+  cf.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
   return cf;
 }
 

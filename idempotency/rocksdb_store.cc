@@ -277,8 +277,19 @@ struct RocksDbStore::Impl {
   std::vector<PendingWrite> writes;
   std::string values;
   // The current state of every key this batch touched, so later changes see earlier ones. Keys are
-  // views into the caller's Change array, valid for the duration of the call.
-  absl::flat_hash_map<absl::string_view, Record> overlay;
+  // views into the caller's Change array, valid for the duration of the call. `written`: the batch
+  // changes it, so the in-flight copy below follows once the write succeeded.
+  struct Touched {
+    Record record;
+    bool written = false;
+  };
+  absl::flat_hash_map<absl::string_view, Touched> overlay;
+  // Every RESERVED and UNKNOWN record, exactly as stored: filled by the recovery scan in Open() and
+  // kept in step by each successful write. An outcome then reads its record from memory instead of
+  // a memtable search (a read before every write cost a quarter of Apply() at saturation), and the
+  // in-flight count is the map's size. Bounded by what is in flight (the gateway holds those orders
+  // in memory too); retention never expires these states, so the map cannot go stale.
+  absl::flat_hash_map<std::string, Record> in_flight_records;
   // Set when a write failed: RocksDB may be in its background-error state and refuse every write
   // until Resume() succeeds.
   bool needs_resume = false;
@@ -295,6 +306,22 @@ struct RocksDbStore::Impl {
 
   static void ResetResults(absl::Span<ChangeResult> results) {
     for (ChangeResult& r : results) r = ChangeResult{};
+  }
+
+  // The stored record of `key` into `out` (state kAbsent when there is none): kOk, kUnavailable
+  // (the read failed) or kDataLoss (a record we cannot decode cannot be judged: fail closed rather
+  // than guess).
+  absl::StatusCode ReadRecord(absl::string_view key, Record* out) {
+    pinned.Reset();
+    const rocksdb::Status gs = db->Get(rocksdb::ReadOptions(), records, ToSlice(key), &pinned);
+    if (gs.IsNotFound()) {
+      out->key.assign(key.data(), key.size());
+      out->state = RecordState::kAbsent;
+      return absl::StatusCode::kOk;
+    }
+    if (!gs.ok()) return absl::StatusCode::kUnavailable;
+    if (DecodeInto(key, ToView(pinned), out) != nullptr) return absl::StatusCode::kDataLoss;
+    return absl::StatusCode::kOk;
   }
 
   absl::Status ApplyLocked(absl::Span<const Change> changes, int64_t now_unix_ms,
@@ -318,20 +345,14 @@ absl::Status RocksDbStore::Impl::ApplyLocked(absl::Span<const Change> changes, i
     res = ChangeResult{};
 
     auto [it, inserted] = overlay.try_emplace(c.key);
-    Record& cur = it->second;
+    Record& cur = it->second.record;
     if (inserted) {
-      pinned.Reset();
-      rocksdb::Status gs = db->Get(rocksdb::ReadOptions(), records, ToSlice(c.key), &pinned);
-      if (gs.IsNotFound()) {
-        cur.key.assign(c.key.data(), c.key.size());
-        cur.state = RecordState::kAbsent;
-      } else if (!gs.ok()) {
+      if (auto known = in_flight_records.find(c.key); known != in_flight_records.end()) {
+        cur = known->second;
+      } else if (const absl::StatusCode read = ReadRecord(c.key, &cur);
+                 read != absl::StatusCode::kOk) {
         ResetResults(results);
-        return CodeOnly(absl::StatusCode::kUnavailable);
-      } else if (DecodeInto(c.key, ToView(pinned), &cur) != nullptr) {
-        // A record we cannot read cannot be judged: fail closed rather than guess.
-        ResetResults(results);
-        return CodeOnly(absl::StatusCode::kDataLoss);
+        return CodeOnly(read);
       }
     }
 
@@ -390,6 +411,7 @@ absl::Status RocksDbStore::Impl::ApplyLocked(absl::Span<const Change> changes, i
         --in_flight_delta;
       }
     }
+    it->second.written = true;
     res.outcome = ChangeOutcome::kApplied;
     res.state_after = *next;
   }
@@ -419,6 +441,19 @@ absl::Status RocksDbStore::Impl::ApplyLocked(absl::Span<const Change> changes, i
     needs_resume = true;
     ResetResults(results);
     return CodeOnly(absl::StatusCode::kUnavailable);
+  }
+  for (auto& [key, touched] : overlay) {
+    if (!touched.written) continue;
+    auto known = in_flight_records.find(key);
+    if (IsInFlight(touched.record.state)) {
+      if (known != in_flight_records.end()) {
+        known->second = std::move(touched.record);
+      } else {
+        in_flight_records.emplace(std::string(key), std::move(touched.record));
+      }
+    } else if (known != in_flight_records.end()) {
+      in_flight_records.erase(known);
+    }
   }
   // Unsigned wrap-around makes a negative delta subtract.
   in_flight.fetch_add(static_cast<uint64_t>(in_flight_delta), std::memory_order_relaxed);
@@ -450,6 +485,8 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
   db_options.create_if_missing = true;
   db_options.create_missing_column_families = true;
   db_options.max_background_jobs = 2;
+  // One writer (Apply() holds `mu`), and the inflight family's vector memtable requires it.
+  db_options.allow_concurrent_memtable_write = false;
   // Reused WAL files are overwritten in place: an fdatasync then flushes data only, not the file's
   // size and extents (measured on this kind of disk: 81 us instead of 241 us at p50). Point-in-time
   // recovery, the default mode, is the one RocksDB supports with recycling.
@@ -477,7 +514,7 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
   std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
       {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
       {kRecordsCf, records_options},
-      {kInflightCf, rocksdb::ColumnFamilyOptions()},
+      {kInflightCf, internal::InflightFamilyOptions()},
   };
   rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, cfs, &impl->handles, &impl->db);
   if (!s.ok()) {
@@ -538,6 +575,7 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
       }
       ++in_flight;
       if (r.state == RecordState::kReserved) reserved.push_back(r.key);
+      impl->in_flight_records.emplace(r.key, r);
     }
     if (!it->status().ok()) {
       return absl::UnavailableError(

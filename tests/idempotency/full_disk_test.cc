@@ -63,6 +63,14 @@ TEST_CASE(
   std::string failed_key;
   {
     auto store = OpenOrDie(db, Durability::kSync);
+    // In flight across the failure: the store answers its outcome from memory, which must follow
+    // what was written, not what was attempted.
+    {
+      const Change c = Change::Reserve("in-flight", "fp");
+      ChangeResult r;
+      REQUIRE(store->Apply(absl::MakeConstSpan(&c, 1), 1'000, absl::MakeSpan(&r, 1)).ok());
+      REQUIRE(r.outcome == ChangeOutcome::kApplied);
+    }
     absl::Status failure;
     for (int i = 0; i < 1000 && failure.ok(); ++i) {
       const std::string key = "k" + std::to_string(i);
@@ -91,6 +99,13 @@ TEST_CASE(
       CHECK(s.code() == absl::StatusCode::kUnavailable);
       CHECK(r.outcome != ChangeOutcome::kApplied);
     }
+    {
+      const Change c = Change::Event(RecordEvent::kOutcomeFilled, "in-flight", "filled");
+      ChangeResult r;
+      absl::Status s = store->Apply(absl::MakeConstSpan(&c, 1), 1'000, absl::MakeSpan(&r, 1));
+      CHECK(s.code() == absl::StatusCode::kUnavailable);
+      CHECK(LookupOrDie(*store, "in-flight")->state == RecordState::kReserved);
+    }
     CHECK_FALSE(LookupOrDie(*store, failed_key).has_value());
     CHECK(LookupOrDie(*store, applied.back())->state == RecordState::kFilled);
 
@@ -112,6 +127,18 @@ TEST_CASE(
                                         << " failed attempts");
     REQUIRE(s.ok());
     CHECK(r.outcome == ChangeOutcome::kApplied);
+
+    // The failed writes left nothing behind: the failed reservation can be made, and the in-flight
+    // record still takes its outcome (once).
+    std::vector<Change> retry = {Change::Reserve(failed_key, "fp"),
+                                 Change::Event(RecordEvent::kOutcomeFilled, "in-flight", "filled"),
+                                 Change::Event(RecordEvent::kOutcomeFilled, "in-flight", "again")};
+    std::vector<ChangeResult> results(retry.size());
+    REQUIRE(store->Apply(retry, 1'000, absl::MakeSpan(results)).ok());
+    CHECK(results[0].outcome == ChangeOutcome::kApplied);
+    CHECK(results[1].outcome == ChangeOutcome::kApplied);
+    CHECK(results[2].outcome == ChangeOutcome::kIllegal);
+    CHECK(store->Stats().in_flight == 2);  // failed_key and "after", RESERVED
   }
 
   auto store = OpenOrDie(db, Durability::kSync);
@@ -121,7 +148,8 @@ TEST_CASE(
     CHECK(rec->state == RecordState::kFilled);
     CHECK(rec->reply == reply);
   }
-  CHECK_FALSE(LookupOrDie(*store, failed_key).has_value());
+  CHECK(LookupOrDie(*store, failed_key)->state == RecordState::kUnknown);  // reserved after
+  CHECK(LookupOrDie(*store, "in-flight")->reply == "filled");
   CHECK_FALSE(LookupOrDie(*store, "small").has_value());
   CHECK(LookupOrDie(*store, "after")->state == RecordState::kUnknown);  // RESERVED, then recovered
 }
