@@ -76,7 +76,7 @@ namespace fs = std::filesystem;
 constexpr double kMiB = 1024.0 * 1024.0;
 constexpr uint64_t kStrategies = 8;
 // Bumped when the generated records change: a fill with another version is rebuilt.
-constexpr char kFillVersion[] = "ordergate-fill v1";
+constexpr char kFillVersion[] = "ordergate-fill v2";  // v2: store format 2
 
 std::string Env(const char* name, const char* fallback) {
   const char* v = std::getenv(name);

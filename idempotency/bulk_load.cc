@@ -34,10 +34,12 @@ struct BulkLoader::Impl {
   BulkLoadOptions options;
   std::string staging;
   rocksdb::Options records_options;  // table format of "records" files: the store's bloom filter
-  rocksdb::Options plain_options;    // "inflight" files: the store opens that family with defaults
+  rocksdb::Options plain_options;    // "inflight" files: default table format, as the store's
   std::unique_ptr<rocksdb::SstFileWriter> writer;
   std::vector<std::string> record_files;
-  std::vector<std::string> in_flight_keys;  // sorted, since records come sorted
+  // RESERVED/UNKNOWN records (key, encoded value), sorted since records come sorted: they go to
+  // "inflight", where the store keeps them, not to "records".
+  std::vector<std::pair<std::string, std::string>> in_flight;
   std::string last_key;
   bool failed = false;
   bool finished = false;
@@ -69,10 +71,11 @@ struct BulkLoader::Impl {
     std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
         {rocksdb::kDefaultColumnFamilyName, rocksdb::ColumnFamilyOptions()},
         {kRecordsCf, records_cf},
-        {kInflightCf, rocksdb::ColumnFamilyOptions()},
+        {kInflightCf, internal::InflightFamilyOptions()},
     };
     rocksdb::DBOptions db_options;
     db_options.create_if_missing = false;
+    db_options.allow_concurrent_memtable_write = false;  // the inflight family's vector memtable
     // RocksDB's own info log goes to the staging directory (removed afterwards): in the store's
     // directory it would rotate the store's LOG away.
     db_options.db_log_dir = staging;
@@ -85,12 +88,12 @@ struct BulkLoader::Impl {
     rocksdb::IngestExternalFileOptions ingest;
     ingest.move_files = true;  // hard links within one filesystem: no copy of the data
     if (!record_files.empty()) s = db->IngestExternalFile(handles[1], record_files, ingest);
-    if (s.ok() && !in_flight_keys.empty()) {
+    if (s.ok() && !in_flight.empty()) {
       const std::string file = absl::StrCat(staging, "/inflight.sst");
       rocksdb::SstFileWriter w(rocksdb::EnvOptions(), plain_options);
       s = w.Open(file);
-      for (size_t i = 0; s.ok() && i < in_flight_keys.size(); ++i)
-        s = w.Put(in_flight_keys[i], rocksdb::Slice());
+      for (size_t i = 0; s.ok() && i < in_flight.size(); ++i)
+        s = w.Put(in_flight[i].first, in_flight[i].second);
       if (s.ok()) s = w.Finish();
       if (s.ok()) s = db->IngestExternalFile(handles[2], {file}, ingest);
     }
@@ -161,23 +164,24 @@ absl::Status BulkLoader::Add(const Record& r) {
     return absl::InvalidArgumentError(
         absl::StrCat("BulkLoader: key '", r.key, "' does not follow '", impl.last_key, "'"));
   }
-  absl::Status st;
-  if (impl.writer == nullptr) st = impl.StartFile();
-  if (st.ok()) {
-    rocksdb::Status s = impl.writer->Put(r.key, EncodeRecordValue(r));
-    if (!s.ok()) st = Unavailable("writing a record", s);
-  }
-  if (st.ok() && impl.writer->FileSize() >= impl.options.file_bytes) st = impl.CloseFile();
-  if (!st.ok()) {
-    impl.failed = true;
-    return st;
+  if (IsInFlight(r.state)) {
+    impl.in_flight.emplace_back(r.key, EncodeRecordValue(r));
+    ++in_flight_added_;
+  } else {
+    absl::Status st;
+    if (impl.writer == nullptr) st = impl.StartFile();
+    if (st.ok()) {
+      rocksdb::Status s = impl.writer->Put(r.key, EncodeRecordValue(r));
+      if (!s.ok()) st = Unavailable("writing a record", s);
+    }
+    if (st.ok() && impl.writer->FileSize() >= impl.options.file_bytes) st = impl.CloseFile();
+    if (!st.ok()) {
+      impl.failed = true;
+      return st;
+    }
   }
   impl.last_key = r.key;
   ++records_added_;
-  if (IsInFlight(r.state)) {
-    impl.in_flight_keys.push_back(r.key);
-    ++in_flight_added_;
-  }
   return absl::OkStatus();
 }
 

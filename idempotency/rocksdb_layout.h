@@ -17,8 +17,8 @@
 
 namespace ordergate::idempotency::internal {
 
-// "records": key -> encoded Record, every state. "inflight": the keys whose record is RESERVED or
-// UNKNOWN (empty values), so recovery and ListInFlight never scan the records.
+// "records": key -> encoded Record, FILLED and REJECTED. "inflight": key -> encoded Record,
+// RESERVED and UNKNOWN, so recovery never scans the records. A key is in at most one of them.
 inline constexpr char kRecordsCf[] = "records";
 inline constexpr char kInflightCf[] = "inflight";
 

@@ -41,7 +41,7 @@ constexpr size_t kHeaderSize = 18;
 
 // Bumped when the on-disk layout (value encoding, column families) changes incompatibly.
 constexpr char kFormatVersionKey[] = "format_version";
-constexpr char kFormatVersion[] = "1";
+constexpr char kFormatVersion[] = "2";  // 2: in-flight records live in "inflight"
 using internal::kInflightCf;
 using internal::kRecordsCf;
 
@@ -252,7 +252,7 @@ struct RocksDbStore::Impl {
   rocksdb::ColumnFamilyHandle* inflight = nullptr;
   rocksdb::WriteOptions write_options;
 
-  // RESERVED + UNKNOWN; counted at open, then moved only by successful writes.
+  // in_flight_records.size(), for Stats() from any thread without the lock.
   std::atomic<uint64_t> in_flight{0};
 
   // Serialises Apply(): the read-decide-write of a batch must not interleave with another batch,
@@ -284,11 +284,11 @@ struct RocksDbStore::Impl {
     bool written = false;
   };
   absl::flat_hash_map<absl::string_view, Touched> overlay;
-  // Every RESERVED and UNKNOWN record, exactly as stored: filled by the recovery scan in Open() and
-  // kept in step by each successful write. An outcome then reads its record from memory instead of
-  // a memtable search (a read before every write cost a quarter of Apply() at saturation), and the
-  // in-flight count is the map's size. Bounded by what is in flight (the gateway holds those orders
-  // in memory too); retention never expires these states, so the map cannot go stale.
+  // Every RESERVED and UNKNOWN record, exactly as stored in "inflight": filled by the recovery scan
+  // in Open() and kept in step by each successful write. It is the authority for those states
+  // while the store is open, so a key it lacks is read from "records" (terminal or absent) only: an
+  // outcome never reads the store before writing, a retry of an in-flight order is answered from
+  // memory. Bounded by what is in flight (the gateway holds those orders in memory too).
   absl::flat_hash_map<std::string, Record> in_flight_records;
   // Set when a write failed: RocksDB may be in its background-error state and refuse every write
   // until Resume() succeeds.
@@ -336,7 +336,6 @@ absl::Status RocksDbStore::Impl::ApplyLocked(absl::Span<const Change> changes, i
   values.clear();
   overlay.clear();
   overlay.reserve(changes.size());
-  int64_t in_flight_delta = 0;
   rocksdb::Status ws;
 
   for (size_t i = 0; i < changes.size(); ++i) {
@@ -373,9 +372,7 @@ absl::Status RocksDbStore::Impl::ApplyLocked(absl::Span<const Change> changes, i
     const bool was_in_flight = IsInFlight(cur.state);
     const absl::string_view key = c.key;
     if (*next == RecordState::kAbsent) {
-      writes.push_back({false, true, key, 0, 0});
-      writes.push_back({true, true, key, 0, 0});
-      if (was_in_flight) --in_flight_delta;
+      writes.push_back({was_in_flight, true, key, 0, 0});
       cur.state = RecordState::kAbsent;
       cur.fingerprint.clear();
       cur.reply.clear();
@@ -400,16 +397,12 @@ absl::Status RocksDbStore::Impl::ApplyLocked(absl::Span<const Change> changes, i
       cur.updated_unix_ms = now_unix_ms;
       EncodeParts(cur.state, cur.created_unix_ms, cur.updated_unix_ms, cur.fingerprint, cur.reply,
                   &encoded);
-      writes.push_back({false, false, key, values.size(), encoded.size()});
-      values.append(encoded);
+      // An in-flight record lives in "inflight" only and moves to "records" when it ends: one
+      // skip-list insert per order (its outcome) instead of two.
       const bool now_in_flight = IsInFlight(*next);
-      if (now_in_flight && !was_in_flight) {
-        writes.push_back({true, false, key, 0, 0});
-        ++in_flight_delta;
-      } else if (!now_in_flight && was_in_flight) {
-        writes.push_back({true, true, key, 0, 0});
-        --in_flight_delta;
-      }
+      writes.push_back({now_in_flight, false, key, values.size(), encoded.size()});
+      values.append(encoded);
+      if (!now_in_flight && was_in_flight) writes.push_back({true, true, key, 0, 0});
     }
     it->second.written = true;
     res.outcome = ChangeOutcome::kApplied;
@@ -425,8 +418,6 @@ absl::Status RocksDbStore::Impl::ApplyLocked(absl::Span<const Change> changes, i
     rocksdb::ColumnFamilyHandle* cf = w.in_flight_family ? inflight : records;
     if (w.is_delete) {
       ws = batch.Delete(cf, ToSlice(w.key));
-    } else if (w.in_flight_family) {
-      ws = batch.Put(cf, ToSlice(w.key), rocksdb::Slice());
     } else {
       ws = batch.Put(cf, ToSlice(w.key),
                      rocksdb::Slice(values.data() + w.value_offset, w.value_size));
@@ -455,8 +446,7 @@ absl::Status RocksDbStore::Impl::ApplyLocked(absl::Span<const Change> changes, i
       in_flight_records.erase(known);
     }
   }
-  // Unsigned wrap-around makes a negative delta subtract.
-  in_flight.fetch_add(static_cast<uint64_t>(in_flight_delta), std::memory_order_relaxed);
+  in_flight.store(in_flight_records.size(), std::memory_order_relaxed);
   return absl::OkStatus();
 }
 
@@ -546,34 +536,20 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
                      absl::CEscape(version), "', this build reads '", kFormatVersion, "'"));
   }
 
-  // Recovery. The inflight index holds every RESERVED/UNKNOWN key, so this costs O(in flight).
+  // Recovery. "inflight" holds every RESERVED/UNKNOWN record, so this costs O(in flight) whatever
+  // the store's size, and it rebuilds the in-memory copy that Apply() trusts from then on.
   std::vector<std::string> reserved;
-  std::vector<std::string> stale;  // index entries without an in-flight record (never written so)
-  uint64_t in_flight = 0;
   {
     std::unique_ptr<rocksdb::Iterator> it(
         impl->db->NewIterator(rocksdb::ReadOptions(), impl->inflight));
-    rocksdb::PinnableSlice value;
     Record r;
     for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      value.Reset();
-      s = impl->db->Get(rocksdb::ReadOptions(), impl->records, it->key(), &value);
-      if (s.IsNotFound()) {
-        stale.push_back(it->key().ToString());
-        continue;
-      }
-      if (!s.ok()) {
-        return absl::UnavailableError(absl::StrCat("RocksDbStore: recovery read: ", s.ToString()));
-      }
-      if (const char* why = DecodeInto(ToView(it->key()), ToView(value), &r)) {
+      const char* why = DecodeInto(ToView(it->key()), ToView(it->value()), &r);
+      if (why == nullptr && !IsInFlight(r.state)) why = "a terminal record in the in-flight family";
+      if (why != nullptr) {
         return absl::DataLossError(absl::StrCat("RocksDbStore: recovery: key '",
                                                 absl::CEscape(ToView(it->key())), "': ", why));
       }
-      if (!IsInFlight(r.state)) {
-        stale.push_back(it->key().ToString());
-        continue;
-      }
-      ++in_flight;
       if (r.state == RecordState::kReserved) reserved.push_back(r.key);
       impl->in_flight_records.emplace(r.key, r);
     }
@@ -582,7 +558,7 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
           absl::StrCat("RocksDbStore: recovery scan: ", it->status().ToString()));
     }
   }
-  impl->in_flight.store(in_flight, std::memory_order_relaxed);
+  impl->in_flight.store(impl->in_flight_records.size(), std::memory_order_relaxed);
 
   uint64_t recovered = 0;
   if (!reserved.empty()) {
@@ -600,18 +576,6 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
     }
     for (const ChangeResult& r : results) recovered += r.outcome == ChangeOutcome::kApplied ? 1 : 0;
   }
-  if (!stale.empty()) {
-    rocksdb::WriteBatch cleanup;
-    for (const std::string& k : stale) {
-      s = cleanup.Delete(impl->inflight, k);
-      if (!s.ok()) break;
-    }
-    if (s.ok()) s = impl->db->Write(synced, &cleanup);
-    if (!s.ok()) {
-      return absl::UnavailableError(absl::StrCat("RocksDbStore: index cleanup: ", s.ToString()));
-    }
-  }
-
   std::unique_ptr<RocksDbStore> store(new RocksDbStore(std::move(impl)));
   store->recovered_count_ = recovered;
   return store;
@@ -648,6 +612,14 @@ absl::Status RocksDbStore::Apply(absl::Span<const Change> changes, int64_t now_u
 
 absl::StatusOr<std::optional<Record>> RocksDbStore::Lookup(absl::string_view key) {
   if (key.empty()) return CodeOnly(absl::StatusCode::kInvalidArgument);
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    if (auto known = impl_->in_flight_records.find(key); known != impl_->in_flight_records.end()) {
+      return std::optional<Record>(known->second);
+    }
+  }
+  // Not in flight when the lock was held; if it became so since, "records" has no entry yet and
+  // this answers "absent", which was true at that moment.
   rocksdb::PinnableSlice value;
   rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->records, ToSlice(key), &value);
   if (s.IsNotFound()) return std::optional<Record>();
@@ -658,38 +630,12 @@ absl::StatusOr<std::optional<Record>> RocksDbStore::Lookup(absl::string_view key
 }
 
 absl::StatusOr<std::vector<Record>> RocksDbStore::ListInFlight() {
-  // One snapshot for index and records, so a concurrent Apply() cannot show a half-moved key.
-  rocksdb::DB* db = impl_->db;
-  const rocksdb::Snapshot* snapshot = db->GetSnapshot();
-  rocksdb::ReadOptions ro;
-  ro.snapshot = snapshot;
+  std::lock_guard<std::mutex> lock(impl_->mu);
   std::vector<Record> out;
-  out.reserve(impl_->in_flight.load(std::memory_order_relaxed));
-  absl::Status status;
-  {
-    std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(ro, impl_->inflight));
-    rocksdb::PinnableSlice value;
-    Record r;
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      value.Reset();
-      rocksdb::Status s = db->Get(ro, impl_->records, it->key(), &value);
-      if (s.IsNotFound()) continue;
-      if (!s.ok()) {
-        status = absl::UnavailableError(absl::StrCat("ListInFlight: ", s.ToString()));
-        break;
-      }
-      if (const char* why = DecodeInto(ToView(it->key()), ToView(value), &r)) {
-        status = absl::DataLossError(absl::StrCat("ListInFlight: ", why));
-        break;
-      }
-      if (IsInFlight(r.state)) out.push_back(r);
-    }
-    if (status.ok() && !it->status().ok()) {
-      status = absl::UnavailableError(absl::StrCat("ListInFlight: ", it->status().ToString()));
-    }
-  }
-  db->ReleaseSnapshot(snapshot);
-  if (!status.ok()) return status;
+  out.reserve(impl_->in_flight_records.size());
+  for (const auto& [key, record] : impl_->in_flight_records) out.push_back(record);
+  std::sort(out.begin(), out.end(),
+            [](const Record& a, const Record& b) { return a.key < b.key; });
   return out;
 }
 
@@ -699,6 +645,7 @@ StoreStats RocksDbStore::Stats() {
   if (impl_->db->GetIntProperty(impl_->records, "rocksdb.estimate-num-keys", &estimate)) {
     stats.records = estimate;
   }
+  stats.records += impl_->in_flight.load(std::memory_order_relaxed);
   stats.in_flight = impl_->in_flight.load(std::memory_order_relaxed);
   return stats;
 }

@@ -6,8 +6,11 @@
 //   absl::StatusOr<std::unique_ptr<RocksDbStore>> store = RocksDbStore::Open(opts);
 //   // (*store)->recovered_count() records moved RESERVED -> UNKNOWN by this open.
 //
-// Layout: column family "records" (key -> encoded Record) and "inflight" (key -> empty) indexing
-// every RESERVED/UNKNOWN record, so recovery and ListInFlight() never scan the whole store.
+// Layout: column family "inflight" holds every RESERVED/UNKNOWN record (key -> encoded Record) and
+// "records" every FILLED/REJECTED one; an order's record moves from the first to the second in the
+// atomic batch of its outcome. Recovery reads "inflight" only (cost proportional to what was in
+// flight, never to the store's size); while the store is open, in-flight records are also held in
+// memory, so outcomes, retries of in-flight orders and ListInFlight() never read the disk.
 // Retention: a compaction filter drops terminal records whose updated time is older than
 // `retention`, judged by the wall clock when compaction reaches them (so expiry is "not before",
 // never "exactly at"); RESERVED and UNKNOWN records never expire. No scan runs on the request path.

@@ -509,6 +509,93 @@ TEST_CASE("a store written with another format version refuses to open with Fail
   CHECK_FALSE(s.status().message().empty());
 }
 
+// The store's directory opened with plain RocksDB, to look at (or damage) what it wrote.
+class RawDb {
+ public:
+  explicit RawDb(const std::string& path) {
+    std::vector<rocksdb::ColumnFamilyDescriptor> cfs = {
+        {rocksdb::kDefaultColumnFamilyName, {}}, {"records", {}}, {"inflight", {}}};
+    REQUIRE(rocksdb::DB::Open(rocksdb::DBOptions(), path, cfs, &handles_, &db_).ok());
+  }
+  ~RawDb() {
+    for (auto* h : handles_) db_->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+    db_->Close().PermitUncheckedError();
+    delete db_;
+  }
+  RawDb(const RawDb&) = delete;
+  RawDb& operator=(const RawDb&) = delete;
+  bool Has(const char* family, const std::string& key) {
+    std::string value;
+    return db_->Get(rocksdb::ReadOptions(), Family(family), key, &value).ok();
+  }
+  std::string Value(const char* family, const std::string& key) {
+    std::string value;
+    REQUIRE(db_->Get(rocksdb::ReadOptions(), Family(family), key, &value).ok());
+    return value;
+  }
+  void Put(const char* family, const std::string& key, const std::string& value) {
+    REQUIRE(db_->Put(rocksdb::WriteOptions(), Family(family), key, value).ok());
+  }
+
+ private:
+  rocksdb::ColumnFamilyHandle* Family(const char* name) {
+    return std::string(name) == "records" ? handles_[1] : handles_[2];
+  }
+  rocksdb::DB* db_ = nullptr;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+};
+
+TEST_CASE(
+    "an in-flight record lives in the inflight family only and moves to records in its outcome's "
+    "batch",
+    "[idempotency]") {
+  TempDir dir;
+  {
+    auto store = OpenOrDie(dir.db());
+    ApplyAll(*store, {Change::Reserve("reserved", "fp"), Change::Reserve("unknown", "fp"),
+                      Change::Reserve("filled", "fp"), Change::Reserve("released", "fp")});
+    ApplyAll(*store, {Change::Event(RecordEvent::kBridgeTimedOut, "unknown", "u"),
+                      Change::Event(RecordEvent::kOutcomeFilled, "filled", "f"),
+                      Change::Event(RecordEvent::kReleased, "released")});
+  }
+  {
+    RawDb raw(dir.db());
+    for (const char* key : {"reserved", "unknown"}) {
+      INFO(key);
+      CHECK(raw.Has("inflight", key));
+      CHECK_FALSE(raw.Has("records", key));
+    }
+    CHECK(raw.Has("records", "filled"));
+    CHECK_FALSE(raw.Has("inflight", "filled"));
+    CHECK_FALSE(raw.Has("records", "released"));
+    CHECK_FALSE(raw.Has("inflight", "released"));
+  }
+  // The reopen recovered "reserved" to UNKNOWN, in place.
+  auto store = OpenOrDie(dir.db());
+  CHECK(store->recovered_count() == 1);
+  CHECK(LookupOrDie(*store, "reserved")->state == RecordState::kUnknown);
+  CHECK(LookupOrDie(*store, "unknown")->reply == "u");
+  CHECK(LookupOrDie(*store, "filled")->state == RecordState::kFilled);
+}
+
+TEST_CASE("a terminal record found in the inflight family refuses to open with DataLoss",
+          "[idempotency]") {
+  TempDir dir;
+  {
+    auto store = OpenOrDie(dir.db());
+    ApplyAll(*store, {Change::Reserve("k", "fp")});
+    ApplyAll(*store, {Change::Event(RecordEvent::kOutcomeFilled, "k", "f")});
+  }
+  {
+    RawDb raw(dir.db());
+    raw.Put("inflight", "k", raw.Value("records", "k"));
+  }
+  absl::StatusOr<std::unique_ptr<RocksDbStore>> s =
+      RocksDbStore::Open(testing::TestOptions(dir.db()));
+  CHECK(s.status().code() == absl::StatusCode::kDataLoss);
+  CHECK_THAT(std::string(s.status().message()), Catch::Contains("in-flight family"));
+}
+
 TEST_CASE("a directory that cannot be opened is reported as unavailable with a message",
           "[idempotency]") {
   TempDir dir;
