@@ -11,12 +11,12 @@
 //   s = (*loader)->Finish();  // now RocksDbStore::Open(path) sees every record
 //
 // The result is exactly what RocksDbStore writes (same column families, value encoding, format
-// version key, RESERVED/UNKNOWN records in "inflight" and terminal ones in "records"), so RocksDbStore::Open() on it
-// recovers RESERVED records to UNKNOWN as after a crash. Records are written as sorted table files
-// (rocksdb::SstFileWriter, bloom filter as RocksDbStoreOptions' default) and ingested in one step,
-// bypassing the WAL and memtables; they all land in the bottom level, i.e. the store looks fully
-// compacted (a store grown by Apply() also has upper levels: one more bloom probe per level).
-// rocksdb:: types never appear in this header.
+// version key, RESERVED/UNKNOWN records in "inflight" and terminal ones in "records"), so
+// RocksDbStore::Open() on it recovers RESERVED records to UNKNOWN as after a crash. Records are
+// written as sorted table files (rocksdb::SstFileWriter, bloom filter as RocksDbStoreOptions'
+// default) and ingested in one step, bypassing the WAL and memtables; they all land in the bottom
+// level, i.e. the store looks fully compacted (a store grown by Apply() also has upper levels: one
+// more bloom probe per level). rocksdb:: types never appear in this header.
 //
 // Not for the request path: statuses carry messages. Thread-compatible (one thread per loader).
 #ifndef ORDERGATE_IDEMPOTENCY_BULK_LOAD_H_

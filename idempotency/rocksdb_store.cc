@@ -634,8 +634,7 @@ absl::StatusOr<std::vector<Record>> RocksDbStore::ListInFlight() {
   std::vector<Record> out;
   out.reserve(impl_->in_flight_records.size());
   for (const auto& [key, record] : impl_->in_flight_records) out.push_back(record);
-  std::sort(out.begin(), out.end(),
-            [](const Record& a, const Record& b) { return a.key < b.key; });
+  std::sort(out.begin(), out.end(), [](const Record& a, const Record& b) { return a.key < b.key; });
   return out;
 }
 
