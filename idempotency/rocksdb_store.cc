@@ -42,6 +42,7 @@ constexpr size_t kHeaderSize = 18;
 // Bumped when the on-disk layout (value encoding, column families) changes incompatibly.
 constexpr char kFormatVersionKey[] = "format_version";
 constexpr char kFormatVersion[] = "2";  // 2: in-flight records live in "inflight"
+constexpr char kFormatVersion1[] = "1";  // every record in "records", "inflight" keys only
 using internal::kInflightCf;
 using internal::kRecordsCf;
 
@@ -240,6 +241,47 @@ absl::StatusOr<Record> DecodeRecordValue(absl::string_view key, absl::string_vie
   if (const char* why = DecodeInto(key, value, &r)) return absl::DataLossError(why);
   return r;
 }
+
+namespace {
+
+// Format 1 kept every record in "records" and only the keys of in-flight ones in "inflight". Moves
+// each in-flight record into "inflight" and stamps format 2, in one synced batch: a crash midway
+// leaves format 1 intact for the next open. Cost proportional to the in-flight count.
+absl::Status MigrateFromVersion1(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* records,
+                                 rocksdb::ColumnFamilyHandle* inflight) {
+  rocksdb::WriteBatch batch;
+  rocksdb::Status s;
+  std::unique_ptr<rocksdb::Iterator> it(db->NewIterator(rocksdb::ReadOptions(), inflight));
+  std::string value;
+  Record r;
+  for (it->SeekToFirst(); s.ok() && it->Valid(); it->Next()) {
+    s = db->Get(rocksdb::ReadOptions(), records, it->key(), &value);
+    if (s.IsNotFound()) {  // an index entry without its record: format 1 skipped those too
+      s = batch.Delete(inflight, it->key());
+      continue;
+    }
+    if (!s.ok()) break;
+    if (const char* why = DecodeInto(ToView(it->key()), value, &r)) {
+      return absl::DataLossError(absl::StrCat("migrating format 1: key '",
+                                              absl::CEscape(ToView(it->key())), "': ", why));
+    }
+    if (IsInFlight(r.state)) {
+      s = batch.Put(inflight, it->key(), value);
+      if (s.ok()) s = batch.Delete(records, it->key());
+    } else {
+      s = batch.Delete(inflight, it->key());
+    }
+  }
+  if (s.ok()) s = it->status();
+  if (s.ok()) s = batch.Put(db->DefaultColumnFamily(), kFormatVersionKey, kFormatVersion);
+  rocksdb::WriteOptions synced;
+  synced.sync = true;
+  if (s.ok()) s = db->Write(synced, &batch);
+  if (!s.ok()) return absl::UnavailableError(absl::StrCat("migrating format 1: ", s.ToString()));
+  return absl::OkStatus();
+}
+
+}  // namespace
 
 struct RocksDbStore::Impl {
   // Declared before `db` so they outlive it: the DB uses both until it is closed.
@@ -530,6 +572,12 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
   } else if (!s.ok()) {
     return absl::UnavailableError(
         absl::StrCat("RocksDbStore: reading format version in ", options.path, ": ", s.ToString()));
+  } else if (version == kFormatVersion1) {
+    if (absl::Status migrated = MigrateFromVersion1(impl->db, impl->records, impl->inflight);
+        !migrated.ok()) {
+      return absl::Status(migrated.code(), absl::StrCat("RocksDbStore: ", options.path, ": ",
+                                                        migrated.message()));
+    }
   } else if (version != kFormatVersion) {
     return absl::FailedPreconditionError(
         absl::StrCat("RocksDbStore: ", options.path, " has format version '",

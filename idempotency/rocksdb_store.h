@@ -46,7 +46,9 @@ class RocksDbStore final : public Store {
  public:
   // Opens (creating if needed) the store and moves every RESERVED record to UNKNOWN durably (event
   // kRecovered, one fsynced batch, whatever `durability` says) before returning. Blocks; cost is
-  // proportional to the in-flight count. Statuses carry messages (start-up path): kUnavailable when
+  // proportional to the in-flight count. A store of format 1 (in-flight records in "records") is
+  // migrated first, in one synced batch, so an upgrade loses nothing that was in flight. Statuses
+  // carry messages (start-up path): kUnavailable when
   // the directory cannot be opened (missing permissions, held by another process) or recovery
   // cannot be written; kFailedPrecondition when the data was written by an incompatible format
   // version or holds unknown column families; kDataLoss when an in-flight record cannot be decoded;

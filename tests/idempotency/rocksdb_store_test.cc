@@ -539,7 +539,8 @@ class RawDb {
 
  private:
   rocksdb::ColumnFamilyHandle* Family(const char* name) {
-    return std::string(name) == "records" ? handles_[1] : handles_[2];
+    const std::string n(name);
+    return n == "default" ? handles_[0] : n == "records" ? handles_[1] : handles_[2];
   }
   rocksdb::DB* db_ = nullptr;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
@@ -576,6 +577,52 @@ TEST_CASE(
   CHECK(LookupOrDie(*store, "reserved")->state == RecordState::kUnknown);
   CHECK(LookupOrDie(*store, "unknown")->reply == "u");
   CHECK(LookupOrDie(*store, "filled")->state == RecordState::kFilled);
+}
+
+TEST_CASE(
+    "a format-1 store opens migrated: its in-flight records move to the inflight family and are "
+    "recovered, terminal ones stay",
+    "[idempotency]") {
+  TempDir dir;
+  { OpenOrDie(dir.db()); }  // the column families
+  auto record = [](const char* key, RecordState state, const char* reply) {
+    Record r;
+    r.key = key;
+    r.state = state;
+    r.fingerprint = "fp";
+    r.reply = reply;
+    r.created_unix_ms = r.updated_unix_ms = 1'000;
+    return r;
+  };
+  {
+    // Format 1: every record in "records", the in-flight keys (empty values) in "inflight".
+    RawDb raw(dir.db());
+    raw.Put("default", "format_version", "1");
+    raw.Put("records", "reserved",
+            EncodeRecordValue(record("reserved", RecordState::kReserved, "")));
+    raw.Put("records", "unknown", EncodeRecordValue(record("unknown", RecordState::kUnknown, "u")));
+    raw.Put("records", "filled", EncodeRecordValue(record("filled", RecordState::kFilled, "f")));
+    raw.Put("inflight", "reserved", "");
+    raw.Put("inflight", "unknown", "");
+    raw.Put("inflight", "orphan", "");  // an index entry without its record
+  }
+  {
+    auto store = OpenOrDie(dir.db());
+    CHECK(store->recovered_count() == 1);
+    CHECK(store->Stats().in_flight == 2);
+    CHECK(LookupOrDie(*store, "reserved")->state == RecordState::kUnknown);
+    CHECK(LookupOrDie(*store, "unknown")->reply == "u");
+    CHECK(LookupOrDie(*store, "filled")->reply == "f");
+    CHECK_FALSE(LookupOrDie(*store, "orphan").has_value());
+    ApplyAll(*store, {Change::Event(RecordEvent::kOutcomeFilled, "unknown", "late")});
+  }
+  RawDb raw(dir.db());
+  CHECK(raw.Value("default", "format_version") == "2");
+  CHECK(raw.Has("inflight", "reserved"));
+  CHECK_FALSE(raw.Has("records", "reserved"));
+  CHECK(raw.Has("records", "unknown"));
+  CHECK_FALSE(raw.Has("inflight", "unknown"));
+  CHECK_FALSE(raw.Has("inflight", "orphan"));
 }
 
 TEST_CASE("a terminal record found in the inflight family refuses to open with DataLoss",
