@@ -48,10 +48,10 @@ class RocksDbStore final : public Store {
   // kRecovered, one fsynced batch, whatever `durability` says) before returning. Blocks; cost is
   // proportional to the in-flight count. A store of format 1 (in-flight records in "records") is
   // migrated first, in one synced batch, so an upgrade loses nothing that was in flight. Statuses
-  // carry messages (start-up path): kUnavailable when
-  // the directory cannot be opened (missing permissions, held by another process) or recovery
-  // cannot be written; kFailedPrecondition when the data was written by an incompatible format
-  // version or holds unknown column families; kDataLoss when an in-flight record cannot be decoded;
+  // carry messages (start-up path): kUnavailable when the directory cannot be opened (missing
+  // permissions, held by another process) or recovery cannot be written; kFailedPrecondition when
+  // the data was written by an incompatible format version or holds unknown column families;
+  // kDataLoss when an in-flight record cannot be decoded (or a terminal one sits among them);
   // kInvalidArgument for an empty path or a non-positive retention.
   static absl::StatusOr<std::unique_ptr<RocksDbStore>> Open(const RocksDbStoreOptions& options);
 
