@@ -41,7 +41,7 @@ constexpr size_t kHeaderSize = 18;
 
 // Bumped when the on-disk layout (value encoding, column families) changes incompatibly.
 constexpr char kFormatVersionKey[] = "format_version";
-constexpr char kFormatVersion[] = "2";  // 2: in-flight records live in "inflight"
+constexpr char kFormatVersion[] = "2";   // 2: in-flight records live in "inflight"
 constexpr char kFormatVersion1[] = "1";  // every record in "records", "inflight" keys only
 using internal::kInflightCf;
 using internal::kRecordsCf;
@@ -262,8 +262,8 @@ absl::Status MigrateFromVersion1(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* r
     }
     if (!s.ok()) break;
     if (const char* why = DecodeInto(ToView(it->key()), value, &r)) {
-      return absl::DataLossError(absl::StrCat("migrating format 1: key '",
-                                              absl::CEscape(ToView(it->key())), "': ", why));
+      return absl::DataLossError(
+          absl::StrCat("migrating format 1: key '", absl::CEscape(ToView(it->key())), "': ", why));
     }
     if (IsInFlight(r.state)) {
       s = batch.Put(inflight, it->key(), value);
@@ -305,18 +305,20 @@ struct RocksDbStore::Impl {
   rocksdb::WriteBatch batch;
   rocksdb::PinnableSlice pinned;
   std::string encoded;
-  // The batch's writes, collected and then handed to RocksDB in key order per column family: the
+  // The batch's writes, collected and then handed to RocksDB. "records" writes go in key order: the
   // memtable's skip list keeps the position of its last insert, so ascending keys skip most of the
-  // search (a batch mixes new reservations with outcomes of older keys; in arrival order nearly
-  // every insert started from the top). One key's writes keep their order (stable sort).
+  // search (a batch's outcomes arrive in no particular key order). A key gets at most one of them
+  // per batch (only terminal states are written there, and nothing leaves a terminal state), so
+  // the order between one key's writes is never in question. "inflight" writes keep their arrival
+  // order, which is each key's order of events; its vector memtable does not care about keys.
   struct PendingWrite {
-    bool in_flight_family;
     bool is_delete;
     absl::string_view key;
     size_t value_offset;  // into `values`
     size_t value_size;
   };
-  std::vector<PendingWrite> writes;
+  std::vector<PendingWrite> record_writes;
+  std::vector<PendingWrite> in_flight_writes;
   std::string values;
   // The current state of every key this batch touched, so later changes see earlier ones. Keys are
   // views into the caller's Change array, valid for the duration of the call. `written`: the batch
@@ -374,7 +376,8 @@ absl::Status RocksDbStore::Impl::ApplyLocked(absl::Span<const Change> changes, i
                                              absl::Span<ChangeResult> results,
                                              const rocksdb::WriteOptions& wo) {
   batch.Clear();
-  writes.clear();
+  record_writes.clear();
+  in_flight_writes.clear();
   values.clear();
   overlay.clear();
   overlay.reserve(changes.size());
@@ -414,7 +417,7 @@ absl::Status RocksDbStore::Impl::ApplyLocked(absl::Span<const Change> changes, i
     const bool was_in_flight = IsInFlight(cur.state);
     const absl::string_view key = c.key;
     if (*next == RecordState::kAbsent) {
-      writes.push_back({was_in_flight, true, key, 0, 0});
+      (was_in_flight ? in_flight_writes : record_writes).push_back({true, key, 0, 0});
       cur.state = RecordState::kAbsent;
       cur.fingerprint.clear();
       cur.reply.clear();
@@ -442,31 +445,34 @@ absl::Status RocksDbStore::Impl::ApplyLocked(absl::Span<const Change> changes, i
       // An in-flight record lives in "inflight" only and moves to "records" when it ends: one
       // skip-list insert per order (its outcome) instead of two.
       const bool now_in_flight = IsInFlight(*next);
-      writes.push_back({now_in_flight, false, key, values.size(), encoded.size()});
+      (now_in_flight ? in_flight_writes : record_writes)
+          .push_back({false, key, values.size(), encoded.size()});
       values.append(encoded);
-      if (!now_in_flight && was_in_flight) writes.push_back({true, true, key, 0, 0});
+      if (!now_in_flight && was_in_flight) in_flight_writes.push_back({true, key, 0, 0});
     }
     it->second.written = true;
     res.outcome = ChangeOutcome::kApplied;
     res.state_after = *next;
   }
 
-  if (writes.empty()) return absl::OkStatus();  // only kExists/kIllegal: nothing to make durable
-  std::stable_sort(writes.begin(), writes.end(), [](const PendingWrite& a, const PendingWrite& b) {
-    if (a.in_flight_family != b.in_flight_family) return b.in_flight_family;
-    return a.key < b.key;
-  });
-  for (const PendingWrite& w : writes) {
-    rocksdb::ColumnFamilyHandle* cf = w.in_flight_family ? inflight : records;
-    if (w.is_delete) {
-      ws = batch.Delete(cf, ToSlice(w.key));
-    } else {
-      ws = batch.Put(cf, ToSlice(w.key),
-                     rocksdb::Slice(values.data() + w.value_offset, w.value_size));
-    }
-    if (!ws.ok()) {
-      ResetResults(results);
-      return CodeOnly(absl::StatusCode::kUnavailable);
+  if (record_writes.empty() && in_flight_writes.empty()) {
+    return absl::OkStatus();  // only kExists/kIllegal: nothing to make durable
+  }
+  std::sort(record_writes.begin(), record_writes.end(),
+            [](const PendingWrite& a, const PendingWrite& b) { return a.key < b.key; });
+  for (const auto& [cf, family_writes] :
+       {std::pair{records, &record_writes}, std::pair{inflight, &in_flight_writes}}) {
+    for (const PendingWrite& w : *family_writes) {
+      if (w.is_delete) {
+        ws = batch.Delete(cf, ToSlice(w.key));
+      } else {
+        ws = batch.Put(cf, ToSlice(w.key),
+                       rocksdb::Slice(values.data() + w.value_offset, w.value_size));
+      }
+      if (!ws.ok()) {
+        ResetResults(results);
+        return CodeOnly(absl::StatusCode::kUnavailable);
+      }
     }
   }
   ws = db->Write(wo, &batch);
@@ -575,8 +581,8 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
   } else if (version == kFormatVersion1) {
     if (absl::Status migrated = MigrateFromVersion1(impl->db, impl->records, impl->inflight);
         !migrated.ok()) {
-      return absl::Status(migrated.code(), absl::StrCat("RocksDbStore: ", options.path, ": ",
-                                                        migrated.message()));
+      return absl::Status(migrated.code(),
+                          absl::StrCat("RocksDbStore: ", options.path, ": ", migrated.message()));
     }
   } else if (version != kFormatVersion) {
     return absl::FailedPreconditionError(
