@@ -9,6 +9,7 @@
 #
 # Scenarios (issue 4's targets):
 #   A  async, simulator fixed:0, open-loop 10 k orders/s, 30 % retries        -> p50 / p99 ratios
+#      (and the same at 2 k orders/s)
 #   B  async, closed-loop at maximum rate                                      -> throughput ratio
 #   C  sync, closed-loop at maximum rate; sync open-loop 10 k/s; fdatasync p99 -> sync figures
 #   D  simulator at the seed's latency (lognormal p50 60 ms / p99 201 ms, concurrent bridge),
@@ -78,6 +79,10 @@ echo "run_targets: $(nproc) CPUs, $(uname -r), load average $(cut -d' ' -f1-3 /p
 start_pair A async --latency fixed:0
 bench A-async-10k --baseline --rounds "$ROUNDS" --rate 10000 --duration-s "$DUR" --warmup-s 1 \
     --clients 4 --retry-ratio 0.3 --plot "$OUT/A-async-10k.png"
+# A's load at a fifth of the rate: how much of A's ratio is the gateway's own work and how much is
+# three processes contending for two vCPUs (the ratio falls with the load).
+bench A-async-2k --baseline --rounds "$ROUNDS" --rate 2000 --duration-s "$DUR" --warmup-s 1 \
+    --clients 4 --retry-ratio 0.3
 bench B-async-max --baseline --rounds "$ROUNDS" --rate 0 --window 32 --duration-s "$DUR" \
     --warmup-s 1 --clients 4 --retry-ratio 0
 stop_pair
