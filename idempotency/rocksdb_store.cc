@@ -340,8 +340,11 @@ struct RocksDbStore::Impl {
 
   ~Impl() {
     if (db == nullptr) return;
-    // A clean shutdown leaves durability=async records as durable as sync ones (one fsync).
-    db->SyncWAL().PermitUncheckedError();
+    // A clean shutdown leaves durability=async records as durable as sync ones (one fsync). Not
+    // after a failed write that no Resume() cleared: RocksDB's log writer then refuses everything,
+    // and Debian's RocksDB (built with assertions) aborts the process on a sync of that writer:
+    // an Open() whose recovery write hit a full disk would abort instead of reporting it.
+    if (!needs_resume) db->SyncWAL().PermitUncheckedError();
     for (rocksdb::ColumnFamilyHandle* h : handles)
       db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
     db->Close().PermitUncheckedError();
@@ -572,6 +575,7 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
   if (s.IsNotFound()) {
     s = impl->db->Put(synced, impl->db->DefaultColumnFamily(), kFormatVersionKey, kFormatVersion);
     if (!s.ok()) {
+      impl->needs_resume = true;
       return absl::UnavailableError(absl::StrCat("RocksDbStore: writing format version in ",
                                                  options.path, ": ", s.ToString()));
     }
@@ -581,6 +585,7 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
   } else if (version == kFormatVersion1) {
     if (absl::Status migrated = MigrateFromVersion1(impl->db, impl->records, impl->inflight);
         !migrated.ok()) {
+      impl->needs_resume = true;
       return absl::Status(migrated.code(),
                           absl::StrCat("RocksDbStore: ", options.path, ": ", migrated.message()));
     }
