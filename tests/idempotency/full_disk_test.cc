@@ -43,21 +43,56 @@ class TmpfsMount {
   std::string error_;
 };
 
+// A 4 MiB tmpfs under a fresh temporary directory (mounted only when running as root).
+struct SmallDisk {
+  TempDir dir;
+  std::string mnt = MakeDir(dir.path() / "mnt");
+  TmpfsMount fs{mnt};
+
+  // False (with a warning, and the test passing) when the tmpfs could not be mounted: not root.
+  bool Usable() {
+    if (fs.ok()) return true;
+    WARN("cannot mount a tmpfs (" << fs.error() << "): test skipped; run as root to exercise it");
+    SUCCEED();
+    return false;
+  }
+
+  static std::string MakeDir(const std::filesystem::path& p) {
+    std::filesystem::create_directories(p);
+    return p.string();
+  }
+};
+
+// Reserves and fills keys "k0", "k1", ... with 64 KiB replies, one batch each, until a batch fails
+// (the disk is full) or 1 000 passed. Returns the failure; the keys of applied batches go to
+// `applied`, the failed batch's key to `failed_key`.
+absl::Status FillUntilWriteFails(Store& store, std::vector<std::string>* applied,
+                                 std::string* failed_key) {
+  const std::string reply(64 * 1024, 'r');
+  for (int i = 0; i < 1000; ++i) {
+    const std::string key = "k" + std::to_string(i);
+    std::vector<Change> changes = {Change::Reserve(key, "fp"),
+                                   Change::Event(RecordEvent::kOutcomeFilled, key, reply)};
+    std::vector<ChangeResult> results(changes.size());
+    absl::Status failure = store.Apply(changes, 1'000, absl::MakeSpan(results));
+    if (!failure.ok()) {
+      *failed_key = key;
+      for (const ChangeResult& r : results) CHECK(r.outcome != ChangeOutcome::kApplied);
+      return failure;
+    }
+    applied->push_back(key);
+  }
+  return absl::OkStatus();
+}
+
 TEST_CASE(
     "a store whose disk fills up fails closed with a code-only kUnavailable and recovers when "
     "space returns",
     "[idempotency]") {
-  TempDir dir;
-  const std::string mnt = (dir.path() / "mnt").string();
-  std::filesystem::create_directories(mnt);
-  TmpfsMount fs(mnt);
-  if (!fs.ok()) {
-    WARN("cannot mount a tmpfs (" << fs.error()
-                                  << "): full-disk test skipped; run as root to exercise it");
-    SUCCEED();
-    return;
-  }
-  const std::string db = mnt + "/db";
+  SmallDisk disk;
+  if (!disk.Usable()) return;
+  const std::string db = disk.mnt + "/db";
+  TmpfsMount& fs = disk.fs;
   const std::string reply(64 * 1024, 'r');
   std::vector<std::string> applied;
   std::string failed_key;
@@ -71,20 +106,7 @@ TEST_CASE(
       REQUIRE(store->Apply(absl::MakeConstSpan(&c, 1), 1'000, absl::MakeSpan(&r, 1)).ok());
       REQUIRE(r.outcome == ChangeOutcome::kApplied);
     }
-    absl::Status failure;
-    for (int i = 0; i < 1000 && failure.ok(); ++i) {
-      const std::string key = "k" + std::to_string(i);
-      std::vector<Change> changes = {Change::Reserve(key, "fp"),
-                                     Change::Event(RecordEvent::kOutcomeFilled, key, reply)};
-      std::vector<ChangeResult> results(changes.size());
-      failure = store->Apply(changes, 1'000, absl::MakeSpan(results));
-      if (failure.ok()) {
-        applied.push_back(key);
-      } else {
-        failed_key = key;
-        for (const ChangeResult& r : results) CHECK(r.outcome != ChangeOutcome::kApplied);
-      }
-    }
+    const absl::Status failure = FillUntilWriteFails(*store, &applied, &failed_key);
     INFO("applied " << applied.size() << " batches before the disk filled");
     REQUIRE_FALSE(failure.ok());
     CHECK(failure.code() == absl::StatusCode::kUnavailable);
@@ -156,37 +178,22 @@ TEST_CASE(
 
 TEST_CASE("a store closed while its disk is full closes cleanly and keeps what it had written",
           "[idempotency]") {
-  TempDir dir;
-  const std::string mnt = (dir.path() / "mnt").string();
-  std::filesystem::create_directories(mnt);
-  TmpfsMount fs(mnt);
-  if (!fs.ok()) {
-    WARN("cannot mount a tmpfs (" << fs.error() << "): test skipped; run as root to exercise it");
-    SUCCEED();
-    return;
-  }
-  const std::string db = mnt + "/db";
-  const std::string reply(64 * 1024, 'r');
-  std::string first;
+  SmallDisk disk;
+  if (!disk.Usable()) return;
+  const std::string db = disk.mnt + "/db";
+  TmpfsMount& fs = disk.fs;
+  std::vector<std::string> applied;
   {
     // A failed write leaves RocksDB's log writer refusing everything; the close must not ask it to
     // sync (Debian's RocksDB, built with assertions, aborts the process on that).
     auto store = OpenOrDie(db, Durability::kSync);
-    absl::Status failure;
-    for (int i = 0; i < 1000 && failure.ok(); ++i) {
-      const std::string key = "k" + std::to_string(i);
-      std::vector<Change> changes = {Change::Reserve(key, "fp"),
-                                     Change::Event(RecordEvent::kOutcomeFilled, key, reply)};
-      std::vector<ChangeResult> results(changes.size());
-      failure = store->Apply(changes, 1'000, absl::MakeSpan(results));
-      if (failure.ok() && first.empty()) first = key;
-    }
-    REQUIRE_FALSE(failure.ok());
-    REQUIRE_FALSE(first.empty());
+    std::string failed_key;
+    REQUIRE_FALSE(FillUntilWriteFails(*store, &applied, &failed_key).ok());
+    REQUIRE_FALSE(applied.empty());
   }
   REQUIRE(fs.Resize("256m"));
   auto store = OpenOrDie(db, Durability::kSync);
-  std::optional<Record> rec = LookupOrDie(*store, first);
+  std::optional<Record> rec = LookupOrDie(*store, applied.front());
   REQUIRE(rec.has_value());
   CHECK(rec->state == RecordState::kFilled);
 }
