@@ -63,7 +63,8 @@ class RocksDbStore final : public Store {
   absl::StatusOr<std::vector<Record>> ListInFlight() override;
   StoreStats Stats() override;
 
-  // Stats().records is RocksDB's estimate (rocksdb.estimate-num-keys); in_flight is exact.
+  // Stats().records: RocksDB's estimate of the terminal records (rocksdb.estimate-num-keys) plus
+  // the in-flight ones; in_flight is exact.
 
   // Records moved RESERVED -> UNKNOWN by Open().
   uint64_t recovered_count() const { return recovered_count_; }
