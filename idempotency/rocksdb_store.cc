@@ -355,19 +355,21 @@ struct RocksDbStore::Impl {
     for (ChangeResult& r : results) r = ChangeResult{};
   }
 
-  // The stored record of `key` into `out` (state kAbsent when there is none): kOk, kUnavailable
-  // (the read failed) or kDataLoss (a record we cannot decode cannot be judged: fail closed rather
-  // than guess).
-  absl::StatusCode ReadRecord(absl::string_view key, Record* out) {
-    pinned.Reset();
-    const rocksdb::Status gs = db->Get(rocksdb::ReadOptions(), records, ToSlice(key), &pinned);
+  // The record of `key` in "records" into `out` (state kAbsent when there is none), read through
+  // `value`: kOk, kUnavailable (the read failed) or kDataLoss (a record we cannot decode cannot be
+  // judged: fail closed rather than guess). Apply() (under `mu`, with `pinned`) and Lookup() (with
+  // its own buffer, without the lock) both read terminal records this way.
+  absl::StatusCode ReadRecord(absl::string_view key, rocksdb::PinnableSlice* value,
+                              Record* out) const {
+    value->Reset();
+    const rocksdb::Status gs = db->Get(rocksdb::ReadOptions(), records, ToSlice(key), value);
     if (gs.IsNotFound()) {
       out->key.assign(key.data(), key.size());
       out->state = RecordState::kAbsent;
       return absl::StatusCode::kOk;
     }
     if (!gs.ok()) return absl::StatusCode::kUnavailable;
-    if (DecodeInto(key, ToView(pinned), out) != nullptr) return absl::StatusCode::kDataLoss;
+    if (DecodeInto(key, ToView(*value), out) != nullptr) return absl::StatusCode::kDataLoss;
     return absl::StatusCode::kOk;
   }
 
@@ -396,7 +398,7 @@ absl::Status RocksDbStore::Impl::ApplyLocked(absl::Span<const Change> changes, i
     if (inserted) {
       if (auto known = in_flight_records.find(c.key); known != in_flight_records.end()) {
         cur = known->second;
-      } else if (const absl::StatusCode read = ReadRecord(c.key, &cur);
+      } else if (const absl::StatusCode read = ReadRecord(c.key, &pinned, &cur);
                  read != absl::StatusCode::kOk) {
         ResetResults(results);
         return CodeOnly(read);
@@ -680,12 +682,13 @@ absl::StatusOr<std::optional<Record>> RocksDbStore::Lookup(absl::string_view key
   // Not in flight when the lock was held; if it became so since, "records" has no entry yet and
   // this answers "absent", which was true at that moment.
   rocksdb::PinnableSlice value;
-  rocksdb::Status s = impl_->db->Get(rocksdb::ReadOptions(), impl_->records, ToSlice(key), &value);
-  if (s.IsNotFound()) return std::optional<Record>();
-  if (!s.ok()) return CodeOnly(absl::StatusCode::kUnavailable);
-  std::optional<Record> r(std::in_place);
-  if (DecodeInto(key, ToView(value), &*r) != nullptr) return CodeOnly(absl::StatusCode::kDataLoss);
-  return r;
+  Record r;
+  if (const absl::StatusCode code = impl_->ReadRecord(key, &value, &r);
+      code != absl::StatusCode::kOk) {
+    return CodeOnly(code);
+  }
+  if (r.state == RecordState::kAbsent) return std::optional<Record>();
+  return std::optional<Record>(std::move(r));
 }
 
 absl::StatusOr<std::vector<Record>> RocksDbStore::ListInFlight() {
