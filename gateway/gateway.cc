@@ -15,6 +15,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/bridge_capacity.h"
 #include "idempotency/rocksdb_store.h"
 #include "spdlog/spdlog.h"
 #include "transport/bridge_link.h"
@@ -22,6 +23,7 @@
 #include "transport/front_end.h"
 #include "transport/io.h"
 #include "transport/order.h"
+#include "transport/relay_uuid.h"
 #include "transport/signing.h"
 
 namespace ordergate::gateway {
@@ -90,6 +92,9 @@ struct Order {
   bool order_shadowed = false;  // sticky until the order's entry is consumed
   bool query_shadowed = false;  // the outstanding question was sent while the order was answerable
   int64_t signed_unix_us = 0;   // upper bound of when the bridge's TTL clock started
+  // When a sent order becomes UNKNOWN if nothing settled it: kept here as well as at the link,
+  // because a reply that settles nothing consumes the link's entry and its deadline with it.
+  int64_t bridge_deadline_ns = 0;
   int64_t query_sent_unix_us = 0;  // when the last ORDER_STATUS was sent
   int64_t next_query_ns = 0;
   std::string unknown_reply;  // the reply replayed while UNKNOWN
@@ -112,7 +117,7 @@ struct Order {
     phase = Phase::kReserving;
     order_token = query_token = 0;
     order_shadowed = query_shadowed = false;
-    signed_unix_us = query_sent_unix_us = next_query_ns = 0;
+    signed_unix_us = query_sent_unix_us = next_query_ns = bridge_deadline_ns = 0;
     unknown_reply.clear();
     waiters.clear();
     outcome_pending = false;
@@ -122,10 +127,11 @@ struct Order {
   }
 };
 
+// A GET_ACCOUNT / GET_POSITIONS at the bridge, under ordergate's own correlation id.
 struct Relay {
   ReplyRoute route;
   int64_t received_ns = 0;
-  ClientOrderId uuid;  // echoed by the BRIDGE_TIMEOUT reply
+  RelayUuid client;  // the strategy's uuid, put back into the reply (or the BRIDGE_TIMEOUT)
 };
 
 // What one change in the current batch was for.
@@ -172,7 +178,8 @@ class Gateway::Loop {
   void HandleOrderStatus(const ReplyRoute& route, const Request& req, int64_t received_ns);
   void HandleRelay(const ReplyRoute& route, const Request& req, absl::string_view body,
                    int64_t received_ns, int64_t deadline_ns);
-  void HandlePing(const ReplyRoute& route, const Request& req, int64_t received_ns);
+  void HandlePing(const ReplyRoute& route, const Request& req, absl::string_view body,
+                  int64_t received_ns);
   // Refuses an order that cannot be reserved now, unless the store already has its outcome.
   void RefuseUnlessRecorded(const Waiter& w, const Request& req, absl::string_view fingerprint,
                             ErrorCode refusal);
@@ -186,6 +193,12 @@ class Gateway::Loop {
   void SetOutcome(Order* o, RecordEvent event, absl::string_view reply);
   void SendDueQueries(int64_t now_ns);
   void SendOrder(Order* o, int64_t now_ns);
+  // RESERVED -> UNKNOWN (written with the next batch) for an order nothing settled in time.
+  void MarkTimedOut(Order* o);
+  void ExpireBridgeDeadlines(int64_t now_ns);
+  // Whether one more request may join those unanswered at the bridge (BridgeCapacity). Relays get
+  // half of it: a flood of GET_ACCOUNTs must not keep orders out.
+  bool BridgeHasRoom(bool relay) const;
 
   // Store batch.
   void CommitBatch(int64_t now_ns);
@@ -217,6 +230,10 @@ class Gateway::Loop {
   absl::flat_hash_map<uint64_t, Order*> orders_by_token_;
   absl::flat_hash_map<uint64_t, Relay> relays_;
   std::priority_queue<DeadlineEntry, std::vector<DeadlineEntry>, std::greater<>> waiter_deadlines_;
+  std::priority_queue<DeadlineEntry, std::vector<DeadlineEntry>, std::greater<>> bridge_deadlines_;
+  std::unique_ptr<BridgeCapacity> capacity_;
+  bool link_was_up_ = false;
+  uint64_t reserving_ = 0;  // orders in the current batch: admitted, not yet at the bridge
   uint64_t next_id_ = 1;
   uint64_t next_token_ = 1;
   uint64_t reserving_or_sent_ = 0;
@@ -234,6 +251,7 @@ class Gateway::Loop {
   std::vector<BridgeEvent> events_;
   std::string scratch_;
   std::string reply_;
+  std::string relay_body_;
   int64_t events_ns_ = 0;      // the loop's now_ns when the current bridge events were polled
   int64_t last_reply_ns_ = 0;  // the clock read of the last ReplyOrder (before front->Reply)
 };
@@ -320,6 +338,14 @@ absl::Status Gateway::Loop::Init() {
                                                          cfg.bridge, ": ", bl.status().message()));
   }
   link = std::move(*bl);
+
+  // The longest a request may queue at the bridge: an OPEN must be dequeued within its signature's
+  // TTL, and the execution margin is kept in hand for the jitter of the estimate.
+  const int64_t budget_ms = cfg.bridge_signature_ttl_ms > cfg.bridge_exec_margin_ms
+                                ? cfg.bridge_signature_ttl_ms - cfg.bridge_exec_margin_ms
+                                : cfg.bridge_signature_ttl_ms;
+  capacity_ = std::make_unique<BridgeCapacity>(budget_ms * kNsPerMs,
+                                               static_cast<uint64_t>(cfg.bridge_max_in_flight));
 
   changes_.reserve(static_cast<size_t>(cfg.max_batch) * 2);
   items_.reserve(static_cast<size_t>(cfg.max_batch) * 2);
@@ -479,7 +505,7 @@ void Gateway::Loop::HandleBody(const ReplyRoute& route, absl::string_view body,
       HandleOrderStatus(route, req, received_ns);
       return;
     case Action::kPing:
-      HandlePing(route, req, received_ns);
+      HandlePing(route, req, body, received_ns);
       return;
     case Action::kGetAccount:
     case Action::kGetPositions:
@@ -488,14 +514,21 @@ void Gateway::Loop::HandleBody(const ReplyRoute& route, absl::string_view body,
   }
 }
 
-void Gateway::Loop::HandlePing(const ReplyRoute& route, const Request& req, int64_t received_ns) {
+void Gateway::Loop::HandlePing(const ReplyRoute& route, const Request& req, absl::string_view body,
+                               int64_t received_ns) {
   const int64_t now_us = UnixUs();
   scratch_.clear();
   scratch_.append("{\"uuid\":");
-  if (req.uuid.view().empty()) {
-    scratch_.append("null");
-  } else {
+  if (!req.uuid.view().empty()) {
     AppendJsonString(req.uuid.view(), &scratch_);
+  } else {
+    // Any string is echoed as the bridge does, not only the form the contract asks of orders.
+    RelayUuid client;
+    if (ReadTopLevelUuid(body, &client) && client.is_string) {
+      AppendJsonString(client.text, &scratch_);
+    } else {
+      scratch_.append("null");
+    }
   }
   scratch_.append(",\"status\":\"ok\",\"server_time\":\"");
   AppendIsoTimestamp(now_us, false, &scratch_);
@@ -509,31 +542,49 @@ void Gateway::Loop::HandlePing(const ReplyRoute& route, const Request& req, int6
 
 void Gateway::Loop::HandleRelay(const ReplyRoute& route, const Request& req, absl::string_view body,
                                 int64_t received_ns, int64_t deadline_ns) {
-  if (!link->IsUp()) {
-    scratch_.clear();
-    EncodeErrorReply(req.uuid.view(), ErrorCode::kBridgeDown, false, {}, UnixUs(), &scratch_);
-    (void)front->Reply(route, scratch_);
-    return;
-  }
-  // The bridge echoes uuids and the link pairs replies by them: a relay named like an order this
-  // gateway still awaits a reply for could take that order's reply (or give it its own).
-  if (!req.uuid.view().empty() && orders_.contains(req.uuid.view())) {
-    scratch_.clear();
-    EncodeErrorReply(req.uuid.view(), ErrorCode::kInvalidUuid, false,
-                     "this uuid names an order in flight; use another uuid for this request",
-                     UnixUs(), &scratch_);
-    (void)front->Reply(route, scratch_);
-    return;
-  }
+  // The relay travels under ordergate's own id (transport/relay_uuid.h): no strategy's uuid, an
+  // order's or another client's relay's, can be paired with its reply, however late it comes.
   const uint64_t token = next_token_++;
-  if (!link->Send(token, req.uuid.view(), body, deadline_ns).ok()) {
+  const std::string relay_id = absl::StrCat("ordergate#relay-", token);
+  std::string relay_id_json;
+  AppendJsonString(relay_id, &relay_id_json);
+  RelayUuid client;
+  const bool swapped = SwapTopLevelUuid(body, relay_id_json, &relay_body_, &client);
+  const absl::string_view echo = client.is_string ? absl::string_view(client.text) : "";
+  auto refuse = [&](ErrorCode code, absl::string_view msg) {
     scratch_.clear();
-    EncodeErrorReply(req.uuid.view(), ErrorCode::kBridgeDown, false, {}, UnixUs(), &scratch_);
+    EncodeErrorReply(echo, code, false, msg, UnixUs(), &scratch_);
+    counters.denied.fetch_add(1, std::memory_order_relaxed);
     (void)front->Reply(route, scratch_);
+  };
+  if (!swapped) {
+    refuse(ErrorCode::kInvalidJson, {});  // DecodeRequest accepted it: cannot happen
     return;
   }
-  relays_[token] = Relay{route, received_ns, req.uuid};
+  if (!link->IsUp()) {
+    refuse(ErrorCode::kBridgeDown, {});
+    return;
+  }
+  if (!BridgeHasRoom(/*relay=*/true)) {
+    counters.busy_bridge_capacity.fetch_add(1, std::memory_order_relaxed);
+    refuse(ErrorCode::kGatewayBusy,
+           "the bridge's queue is at what it can serve within the signature TTL; retry later");
+    return;
+  }
+  const bool idle = link->outstanding() == 0;
+  if (!link->Send(token, relay_id, relay_body_, deadline_ns).ok()) {
+    refuse(ErrorCode::kBridgeDown, {});
+    return;
+  }
+  capacity_->OnSent(SteadyNs(), idle);
+  relays_[token] = Relay{route, received_ns, std::move(client)};
   counters.relays.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool Gateway::Loop::BridgeHasRoom(bool relay) const {
+  const uint64_t limit = capacity_->Limit(SteadyNs(), link->outstanding() > 0);
+  const uint64_t allowed = relay ? std::max<uint64_t>(limit / 2, 1) : limit;
+  return link->unanswered() + reserving_ < allowed;
 }
 
 void Gateway::Loop::AnswerFromRecord(const Waiter& w, absl::string_view uuid,
@@ -624,10 +675,17 @@ void Gateway::Loop::HandleOrder(const ReplyRoute& route, const Request& req, int
     RefuseUnlessRecorded(w, req, fp_bytes, ErrorCode::kGatewayBusy);
     return;
   }
+  if (!BridgeHasRoom(/*relay=*/false)) {
+    // More than the bridge can serve within the TTL: this one would only expire in its queue.
+    counters.busy_bridge_capacity.fetch_add(1, std::memory_order_relaxed);
+    RefuseUnlessRecorded(w, req, fp_bytes, ErrorCode::kGatewayBusy);
+    return;
+  }
   Order* o = NewOrder(req, canonical_, fp_bytes);
   o->phase = Phase::kReserving;
   o->arrived_ns = received_ns;
   ++reserving_or_sent_;
+  ++reserving_;
   AddWaiter(o, w);
   changes_.push_back(Change::Reserve(o->key, o->fingerprint));
   items_.push_back({o, BatchPurpose::kReserve});
@@ -679,12 +737,16 @@ void Gateway::Loop::SendOrder(Order* o, int64_t now_ns) {
   EncodeBridgeRequest(o->request, signature, &scratch_);
   const uint64_t token = next_token_++;
   o->signed_unix_us = now_us;
+  const bool idle = link->outstanding() == 0;
   const absl::Status sent =
       link->Send(token, o->key, scratch_, now_ns + cfg.bridge_timeout_ms * kNsPerMs);
   if (sent.ok()) {
     o->sent_ns = SteadyNs();
+    capacity_->OnSent(o->sent_ns, idle);
     o->phase = Phase::kSent;
     o->order_token = token;
+    o->bridge_deadline_ns = now_ns + cfg.bridge_timeout_ms * kNsPerMs;
+    bridge_deadlines_.push({o->bridge_deadline_ns, o->id});
     orders_by_token_[token] = o;
     counters.orders_submitted.fetch_add(1, std::memory_order_relaxed);
     return;
@@ -782,22 +844,39 @@ void Gateway::Loop::HandleOrderReply(Order* o, absl::string_view body, ReplyKind
     }
     case BridgeStatus::kOk:
     case BridgeStatus::kOther:
-      return;  // PENDING at the bridge, or nothing we can act on: ask again later
+      // "ok", "PENDING", no status, a FILLED whose ticket is unreadable: nothing that settles
+      // the order. The reply consumed the request, so none will follow: the order becomes UNKNOWN
+      // at its bridge deadline (ExpireBridgeDeadlines), or stays UNKNOWN and is asked again.
+      if (kind != ReplyKind::kQuery) {
+        counters.bridge_anomalies.fetch_add(1, std::memory_order_relaxed);
+        spdlog::info("order {}: bridge reply settles nothing; the outcome stays unknown: {}",
+                     o->key, SV(body.substr(0, 200)));
+      }
+      return;
   }
 }
 
 void Gateway::Loop::HandleBridgeEvent(const BridgeEvent& ev) {
+  if (ev.kind != BridgeEventKind::kTimedOut) capacity_->OnReply(ev.sent_ns, events_ns_);
   if (auto rit = relays_.find(ev.token); rit != relays_.end()) {
+    const Relay& relay = rit->second;
     if (ev.kind == BridgeEventKind::kReply) {
-      (void)front->Reply(rit->second.route, ev.body);
+      // The bridge echoed ordergate's id: the strategy gets its own uuid back.
+      if (SwapTopLevelUuid(ev.body, relay.client.json, &reply_, nullptr)) {
+        (void)front->Reply(relay.route, reply_);
+      } else {
+        (void)front->Reply(relay.route, ev.body);
+      }
     } else if (ev.kind == BridgeEventKind::kTimedOut) {
       counters.relay_timeouts.fetch_add(1, std::memory_order_relaxed);
       scratch_.clear();
-      EncodeErrorReply(rit->second.uuid.view(), ErrorCode::kBridgeTimeout, false,
+      EncodeErrorReply(relay.client.is_string ? absl::string_view(relay.client.text) : "",
+                       ErrorCode::kBridgeTimeout, false,
                        "no reply from the bridge before the reply deadline", UnixUs(), &scratch_);
-      (void)front->Reply(rit->second.route, scratch_);
+      (void)front->Reply(relay.route, scratch_);
+      // Not forgotten at the link: the bridge still holds the request and will answer it in
+      // turn; the entry lingers to take that late reply (dropped here) and counts as unanswered.
     }
-    link->Forget(ev.token);
     relays_.erase(rit);
     return;
   }
@@ -810,12 +889,7 @@ void Gateway::Loop::HandleBridgeEvent(const BridgeEvent& ev) {
       ForgetToken(&o->query_token);  // asked again at next_query_ns
       return;
     }
-    if (o->phase != Phase::kSent || o->outcome_pending) return;
-    o->outcome_pending = true;
-    o->outcome_event = RecordEvent::kBridgeTimedOut;
-    o->outcome_reply = UnknownReply(o->key, UnixUs());
-    changes_.push_back(Change::Event(RecordEvent::kBridgeTimedOut, o->key, o->outcome_reply));
-    items_.push_back({o, BatchPurpose::kOutcome});
+    MarkTimedOut(o);
     return;
   }
   // A reply consumes its entry at the link; drop ours too, then read it for what it can mean.
@@ -836,6 +910,27 @@ void Gateway::Loop::HandleBridgeEvent(const BridgeEvent& ev) {
   HandleOrderReply(o, ev.body, kind);
 }
 
+void Gateway::Loop::MarkTimedOut(Order* o) {
+  if (o->phase != Phase::kSent || o->outcome_pending) return;
+  o->outcome_pending = true;
+  o->outcome_event = RecordEvent::kBridgeTimedOut;
+  o->outcome_reply = UnknownReply(o->key, UnixUs());
+  changes_.push_back(Change::Event(RecordEvent::kBridgeTimedOut, o->key, o->outcome_reply));
+  items_.push_back({o, BatchPurpose::kOutcome});
+}
+
+void Gateway::Loop::ExpireBridgeDeadlines(int64_t now_ns) {
+  while (!bridge_deadlines_.empty() && bridge_deadlines_.top().deadline_ns <= now_ns) {
+    const uint64_t id = bridge_deadlines_.top().order_id;
+    bridge_deadlines_.pop();
+    auto it = orders_by_id_.find(id);
+    if (it == orders_by_id_.end()) continue;  // settled and erased
+    // The link reports the deadline of a request it still correlates (kTimedOut); this catches
+    // the order whose reply came and settled nothing, so that it never stays RESERVED forever.
+    MarkTimedOut(it->second);
+  }
+}
+
 void Gateway::Loop::SendDueQueries(int64_t now_ns) {
   if (!queries_enabled_ || now_ns < next_query_scan_ns_) return;
   next_query_scan_ns_ = now_ns + 100 * kNsPerMs;
@@ -843,11 +938,14 @@ void Gateway::Loop::SendDueQueries(int64_t now_ns) {
   for (auto& [key, owned] : orders_) {
     Order* o = owned.get();
     if (o->phase != Phase::kUnknown || o->outcome_pending || o->next_query_ns > now_ns) continue;
-    if (o->query_token != 0) continue;  // the last question is still out
+    if (o->query_token != 0) continue;            // the last question is still out
+    if (!BridgeHasRoom(/*relay=*/false)) return;  // asked in a later scan
     scratch_.clear();
     EncodeBridgeOrderStatus(o->key, &scratch_);
     const uint64_t token = next_token_++;
+    const bool idle = link->outstanding() == 0;
     if (!link->Send(token, o->key, scratch_, now_ns + kQueryTimeoutMs * kNsPerMs).ok()) return;
+    capacity_->OnSent(SteadyNs(), idle);
     o->query_token = token;
     orders_by_token_[token] = o;
     // The order's late reply may still come on this connection: then the replies are ambiguous.
@@ -895,6 +993,7 @@ void Gateway::Loop::CommitBatch(int64_t now_ns) {
         }
         o->waiters.clear();
         --reserving_or_sent_;
+        --reserving_;
         EraseOrder(o);
       } else {
         retry_outcomes_.push_back(o);  // learned, not yet durable: clients wait (PENDING)
@@ -910,6 +1009,7 @@ void Gateway::Loop::CommitBatch(int64_t now_ns) {
     Order* o = items_[i].order;
     const ChangeResult& res = results_[i];
     if (items_[i].purpose == BatchPurpose::kReserve) {
+      --reserving_;
       latency.reserve.Record(apply_end_ns - o->arrived_ns);
       if (res.outcome == ChangeOutcome::kApplied) {
         SendOrder(o, now_ns);
@@ -985,6 +1085,7 @@ int64_t Gateway::Loop::PollTimeoutMs(int64_t now_ns) const {
   int64_t next = link->NextDeadlineNs();
   if (!waiter_deadlines_.empty()) next = std::min(next, waiter_deadlines_.top().deadline_ns);
   if (!retry_outcomes_.empty()) next = std::min(next, store_retry_not_before_ns_);
+  if (!bridge_deadlines_.empty()) next = std::min(next, bridge_deadlines_.top().deadline_ns);
   if (next <= now_ns) return 0;
   const int64_t ms = (next - now_ns + kNsPerMs - 1) / kNsPerMs;
   return std::min<int64_t>(ms, kMaxPollMs);
@@ -1014,8 +1115,12 @@ absl::Status Gateway::Loop::Run() {
     events_.clear();
     link->Poll(now_ns, &events_);
     events_ns_ = now_ns;
-    bridge_up.store(link->IsUp(), std::memory_order_relaxed);
+    const bool up = link->IsUp();
+    if (link_was_up_ && !up) capacity_->OnDisconnected();
+    link_was_up_ = up;
+    bridge_up.store(up, std::memory_order_relaxed);
     for (const BridgeEvent& ev : events_) HandleBridgeEvent(ev);
+    ExpireBridgeDeadlines(now_ns);
 
     DrainFrontEnd(now_ns);
     SendDueQueries(now_ns);

@@ -57,6 +57,9 @@ struct GatewayCounters {
   // Bridge replies to an order that could not be acted on (unparseable, another uuid, an error that
   // may follow an execution). Counted, and logged only at info: nothing per order at warn.
   std::atomic<uint64_t> bridge_anomalies{0};
+  // GATEWAY_BUSY because the bridge's queue held what it can serve within the signature TTL
+  // (BridgeCapacity), orders and relays alike.
+  std::atomic<uint64_t> busy_bridge_capacity{0};
 };
 
 class Gateway {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <deque>
 #include <functional>
@@ -36,6 +37,7 @@ struct Entry {
   std::string uuid;  // empty: sent without a uuid; capacity survives slot reuse
   uint64_t epoch = 0;
   int64_t deadline_ns = 0;
+  int64_t sent_ns = 0;
   uint32_t gen =
       0;  // bumped on release, so heap and linger references go stale instead of dangling
   Phase phase = Phase::kFree;
@@ -100,6 +102,7 @@ struct BridgeLink::Impl {
     // Everything sent so far was sent on the connection that dropped: its REP can never answer on a
     // new one. Outstanding entries still owe a kTimedOut; lingering ones have nothing left to say.
     ++epoch;
+    unanswered = 0;
     for (uint32_t i = 0; i < slots.size(); ++i) {
       if (slots[i].phase == Phase::kLingering) Release(i);
     }
@@ -128,6 +131,9 @@ struct BridgeLink::Impl {
     e.uuid.assign(uuid.data(), uuid.size());
     e.epoch = epoch;
     e.deadline_ns = deadline_ns;
+    e.sent_ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                    std::chrono::steady_clock::now().time_since_epoch())
+                    .count();
     e.phase = Phase::kOutstanding;
     KeyList* list = ListFor(e.uuid, /*create=*/true);
     e.prev = list->tail;
@@ -142,12 +148,14 @@ struct BridgeLink::Impl {
     deadlines.push_back(TimerRef{deadline_ns, slot, e.gen});
     std::push_heap(deadlines.begin(), deadlines.end(), LaterFirst());
     ++outstanding;
+    ++unanswered;
     return slot;
   }
 
   void Release(uint32_t slot) {
     Entry& e = slots[slot];
     if (e.phase == Phase::kOutstanding) --outstanding;
+    if (e.epoch == epoch) --unanswered;
     KeyList* list = ListFor(e.uuid, /*create=*/false);
     if (e.prev != kNone) {
       slots[e.prev].next = e.next;
@@ -263,6 +271,7 @@ struct BridgeLink::Impl {
         Entry& e = slots[slot];
         BridgeEvent ev;
         ev.token = e.token;
+        ev.sent_ns = e.sent_ns;
         if (e.phase == Phase::kOutstanding) {
           ev.kind = BridgeEventKind::kReply;
           ++stats.replies;
@@ -291,6 +300,7 @@ struct BridgeLink::Impl {
       BridgeEvent ev;
       ev.kind = BridgeEventKind::kTimedOut;
       ev.token = e.token;
+      ev.sent_ns = e.sent_ns;
       out->push_back(std::move(ev));
       ++stats.timeouts;
       if (e.epoch != epoch || late_window_ns <= 0) {
@@ -325,6 +335,7 @@ struct BridgeLink::Impl {
   bool up = false;
   uint64_t epoch = 0;  // bumped on every DISCONNECTED: entries from older epochs are orphaned
   size_t outstanding = 0;
+  size_t unanswered = 0;  // entries of the current epoch, outstanding or lingering
   BridgeLinkStats stats;
 
   std::vector<Entry> slots;
@@ -447,6 +458,8 @@ bool BridgeLink::IsCorrelated(uint64_t token) const {
 }
 
 size_t BridgeLink::outstanding() const { return impl_->outstanding; }
+
+size_t BridgeLink::unanswered() const { return impl_->unanswered; }
 
 void* BridgeLink::poll_handle() { return impl_->dealer.handle(); }
 

@@ -51,7 +51,8 @@ enum class BridgeEventKind : uint8_t {
 struct BridgeEvent {
   BridgeEventKind kind = BridgeEventKind::kReply;
   uint64_t token = 0;
-  std::string body;  // the reply body (empty for kTimedOut)
+  std::string body;     // the reply body (empty for kTimedOut)
+  int64_t sent_ns = 0;  // steady-clock time the request was handed to the connection
 };
 
 struct BridgeLinkStats {
@@ -103,6 +104,14 @@ class BridgeLink {
 
   // Requests sent whose deadline has not passed and whose reply has not arrived.
   size_t outstanding() const;
+
+  // Requests sent on the current connection whose reply has not arrived, whether or not their
+  // deadline has passed (a timed-out request is still queued at a REP bridge, which answers every
+  // request in turn). This is what sits in the bridge's receive queue: the gateway bounds it below
+  // the bridge's receive HWM, past which a REP stops reading its socket and so answers no
+  // heartbeat. A timed-out request stops counting when its late reply arrives, when its
+  // late_reply_window_ms ends, or when the connection drops. Non-blocking.
+  size_t unanswered() const;
 
   void* poll_handle();     // readable: replies queued
   void* monitor_handle();  // readable: connection events queued

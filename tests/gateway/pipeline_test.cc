@@ -247,8 +247,10 @@ TEST_CASE("stopping answers orders in flight and refuses new ones with GATEWAY_B
   CHECK(bridge.Count("OPEN", "st-2") == 0);
 }
 
-TEST_CASE("a GET_ACCOUNT named like an order in flight is refused, so replies cannot be crossed",
-          "[gateway]") {
+TEST_CASE(
+    "a GET_ACCOUNT named like an order in flight travels under ordergate's own id, so the replies "
+    "cannot be crossed",
+    "[gateway]") {
   ScriptedBridge bridge([](const BridgeRequest& r) -> std::optional<std::string> {
     if (r.action == "OPEN") return std::nullopt;
     return R"({"uuid":")" + r.uuid + R"(","status":"ok","balance":1})";
@@ -259,14 +261,72 @@ TEST_CASE("a GET_ACCOUNT named like an order in flight is refused, so replies ca
   SendToBridge(s, bridge, "rl-1");
   Strategy t(gw.endpoint());
   auto r = t.Call(R"({"action":"GET_ACCOUNT","uuid":"rl-1"})");
-  CHECK(r["status"] == "error");
-  CHECK(r["error_code"] == "INVALID_UUID");
-  CHECK(bridge.Count("GET_ACCOUNT", "rl-1") == 0);
-  r = t.Call(R"({"action":"GET_ACCOUNT","uuid":"acct-1"})");
   CHECK(r["status"] == "ok");
+  CHECK(r["uuid"] == "rl-1");
   CHECK(r["balance"] == "1");
+  // At the bridge the relay carried ordergate's id, which no order uuid can take.
+  CHECK(bridge.Count("GET_ACCOUNT", "rl-1") == 0);
+  bool own_id = false;
+  for (const auto& req : bridge.Requests()) {
+    if (req.action == "GET_ACCOUNT") own_id = req.uuid.rfind("ordergate#relay-", 0) == 0;
+  }
+  CHECK(own_id);
   bridge.ReplyLater(ScriptedBridge::Filled("rl-1", 12));
-  CHECK(s.Receive()["status"] == "FILLED");
+  auto filled = s.Receive();
+  CHECK(filled["status"] == "FILLED");
+  CHECK(filled["ticket"] == "12");
+}
+
+TEST_CASE(
+    "a bridge reply that settles nothing makes the order UNKNOWN at its deadline, frees its slot "
+    "and is never resent",
+    "[gateway]") {
+  // Finding 2 of the outside probe: these replies consumed the link's entry (and its deadline)
+  // and left the order RESERVED for ever, holding its in-flight slot.
+  const std::vector<std::pair<std::string, std::string>> odd = {
+      {"SERVER_ERROR", R"("status":"error","error_code":"SERVER_ERROR","error_msg":"boom")"},
+      {"no status", R"("ticket":5)"},
+      {"ok", R"("status":"ok")"},
+      {"PENDING", R"("status":"PENDING")"},
+      {"ticket -5", R"("status":"FILLED","ticket":-5)"},
+      {"ticket 12.5", R"("status":"FILLED","ticket":12.5)"},
+  };
+  std::map<std::string, std::string> reply_for;
+  std::mutex mu;
+  ScriptedBridge bridge([&](const BridgeRequest& r) -> std::optional<std::string> {
+    if (r.action == "ORDER_STATUS") return ScriptedBridge::Error(r.uuid, "UNKNOWN_ACTION");
+    std::lock_guard<std::mutex> l(mu);
+    auto it = reply_for.find(r.uuid);
+    if (r.action != "OPEN" || it == reply_for.end()) return ScriptedBridge::Filled(r.uuid, 99);
+    return R"({"uuid":")" + r.uuid + R"(",)" + it->second + "}";
+  });
+  const std::string dir = TempDir("odd");
+  GatewayConfig cfg = TestConfig(bridge.endpoint(), dir);
+  cfg.bridge_max_in_flight = 1;  // one stranded order used to make every later one GATEWAY_BUSY
+  RunningGateway gw(cfg);
+  Strategy s(gw.endpoint());
+  for (size_t i = 0; i < odd.size(); ++i) {
+    const std::string uuid = "odd-" + std::to_string(i);
+    INFO("bridge reply: " << odd[i].first);
+    {
+      std::lock_guard<std::mutex> l(mu);
+      reply_for[uuid] = odd[i].second;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    auto r = s.Call(Open(uuid));
+    CHECK(r["status"] == "UNKNOWN");
+    CHECK(r["error_code"] == "BRIDGE_TIMEOUT");
+    // At its bridge deadline (400 ms), not at the client's (3 s).
+    CHECK(std::chrono::steady_clock::now() - start < 2000ms);
+    CHECK(s.Call(Status(uuid))["status"] == "UNKNOWN");
+    CHECK(s.Call(Open(uuid))["status"] == "UNKNOWN");
+    CHECK(bridge.Count("OPEN", uuid) == 1);
+  }
+  // The slot is free: the next order is sent and filled.
+  auto r = s.Call(Open("odd-after"));
+  CHECK(r["status"] == "FILLED");
+  CHECK(gw->in_flight() == 0);
+  CHECK(gw->counters().orders_unknown.load() == odd.size());
 }
 
 TEST_CASE(

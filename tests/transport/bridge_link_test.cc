@@ -158,6 +158,40 @@ TEST_CASE("Pipelined replies are correlated by uuid even when they arrive out of
   CHECK(link->stats().unmatched_replies == 0);
 }
 
+TEST_CASE(
+    "A timed-out request still counts as unanswered until its late reply, its window's end or a "
+    "dropped connection, and every reply reports its send time",
+    "[transport]") {
+  auto io = MakeIo();
+  REQUIRE(io);
+  FakeBridge bridge(*io, "tcp://127.0.0.1:*");
+  auto link = ConnectLink(*io, bridge.endpoint());
+  REQUIRE(WaitUp(*link, true));
+
+  REQUIRE(link->Send(1, "a", R"({"uuid":"a"})", 1000).ok());
+  REQUIRE(link->Send(2, "b", R"({"uuid":"b"})", kFar).ok());
+  REQUIRE(link->Send(3, "c", R"({"uuid":"c"})", kFar).ok());
+  CHECK(link->unanswered() == 3);
+  std::vector<BridgeEvent> events;
+  link->Poll(2000, &events);  // a's deadline: reported, but the bridge still holds it
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].kind == BridgeEventKind::kTimedOut);
+  CHECK(link->outstanding() == 2);
+  CHECK(link->unanswered() == 3);
+  for (int i = 0; i < 3; ++i) bridge.Receive();
+  bridge.Reply(R"({"uuid":"a","status":"FILLED","ticket":1})");
+  bridge.Reply(R"({"uuid":"b","status":"FILLED","ticket":2})");
+  events = WaitEvents(*link, 2000, 2);
+  REQUIRE(events.size() == 2);
+  CHECK(events[0].kind == BridgeEventKind::kLateReply);
+  CHECK(events[0].sent_ns > 0);
+  CHECK(events[1].sent_ns >= events[0].sent_ns);
+  CHECK(link->unanswered() == 1);
+  bridge.Close();
+  REQUIRE(WaitUp(*link, false));
+  CHECK(link->unanswered() == 0);
+}
+
 TEST_CASE("Replies without a uuid are correlated by arrival order among requests sent without one",
           "[transport]") {
   auto io = MakeIo();
