@@ -17,7 +17,10 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "idempotency/durable_mark.h"
 #include "idempotency/rocksdb_layout.h"
+#include "idempotency/stdio_logger.h"
+#include "idempotency/store_damage.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/compaction_filter.h"
 #include "rocksdb/db.h"
@@ -43,6 +46,10 @@ constexpr size_t kHeaderSize = 18;
 constexpr char kFormatVersionKey[] = "format_version";
 constexpr char kFormatVersion[] = "2";   // 2: in-flight records live in "inflight"
 constexpr char kFormatVersion1[] = "1";  // every record in "records", "inflight" keys only
+// Written (synced) by a clean close, right before the durable mark: the WAL then always ends with
+// a record at the mark, so losing the WAL's tail is noticed even when a flush had just put the
+// MANIFEST's own last sequence at the mark.
+constexpr char kLastCloseKey[] = "last_close_unix_ms";
 using internal::kInflightCf;
 using internal::kRecordsCf;
 
@@ -156,78 +163,6 @@ class RetentionFilter final : public rocksdb::CompactionFilter {
   const int64_t retention_ms_;
 };
 
-// RocksDB's info log ("LOG" in the DB directory), written through stdio. RocksDB's own file logger
-// is not usable on a full disk: Debian builds RocksDB with assertions on, and its writer asserts
-// (aborts the process) on the first write after a failed one. A full disk must make Apply() fail
-// closed, not kill the gateway, so this logger simply drops what it cannot write. Rotates once at
-// `max_bytes`.
-class StdioLogger final : public rocksdb::Logger {
- public:
-  StdioLogger(std::string path, long max_bytes)
-      : rocksdb::Logger(rocksdb::InfoLogLevel::INFO_LEVEL),
-        path_(std::move(path)),
-        max_bytes_(max_bytes) {
-    file_ = std::fopen(path_.c_str(), "a");
-    if (file_ != nullptr) size_ = std::ftell(file_);
-  }
-  ~StdioLogger() override {
-    if (file_ != nullptr) std::fclose(file_);
-  }
-
-  void Logv(const char* format, va_list ap) override {
-    Logv(rocksdb::InfoLogLevel::INFO_LEVEL, format, ap);
-  }
-
-  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
-    if (level < GetInfoLogLevel()) return;
-    char line[2048];
-    const auto now = std::chrono::system_clock::now();
-    const std::time_t secs = std::chrono::system_clock::to_time_t(now);
-    const auto micros =
-        std::chrono::duration_cast<std::chrono::microseconds>(now.time_since_epoch()).count() %
-        1'000'000;
-    std::tm tm_utc{};
-    gmtime_r(&secs, &tm_utc);
-    size_t n = std::strftime(line, sizeof(line), "%Y/%m/%d-%H:%M:%S", &tm_utc);
-    n += static_cast<size_t>(
-        std::snprintf(line + n, sizeof(line) - n, ".%06lld ", static_cast<long long>(micros)));
-    const int body = std::vsnprintf(line + n, sizeof(line) - n - 1, format, ap);
-    if (body > 0) n = std::min(sizeof(line) - 2, n + static_cast<size_t>(body));
-    line[n++] = '\n';
-    std::lock_guard<std::mutex> lock(mu_);
-    if (file_ == nullptr) return;
-    std::fwrite(line, 1, n, file_);
-    std::fflush(file_);
-    size_ += static_cast<long>(n);
-    if (size_ > max_bytes_) {
-      std::fclose(file_);
-      std::rename(path_.c_str(), (path_ + ".old").c_str());
-      file_ = std::fopen(path_.c_str(), "w");
-      size_ = 0;
-    }
-  }
-
-  void Flush() override {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (file_ != nullptr) std::fflush(file_);
-  }
-
- protected:
-  rocksdb::Status CloseImpl() override {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (file_ != nullptr) std::fclose(file_);
-    file_ = nullptr;
-    return rocksdb::Status::OK();
-  }
-
- private:
-  const std::string path_;
-  const long max_bytes_;
-  std::mutex mu_;
-  std::FILE* file_ = nullptr;
-  long size_ = 0;
-};
-
 }  // namespace
 
 std::string EncodeRecordValue(const Record& r) {
@@ -338,13 +273,30 @@ struct RocksDbStore::Impl {
   // until Resume() succeeds.
   bool needs_resume = false;
 
+  std::string path;
+  // Set once Open() has passed its checks and written the durable mark: Apply() publishes each
+  // written sequence to it. Null while Open() runs, and for good when it refused the store: a
+  // refused store must keep its mark, or the next start would accept what this one refused.
+  std::unique_ptr<internal::DurableMarkWriter> mark_writer;
+
   ~Impl() {
     if (db == nullptr) return;
-    // A clean shutdown leaves durability=async records as durable as sync ones (one fsync). Not
-    // after a failed write that no Resume() cleared: RocksDB's log writer then refuses everything,
-    // and Debian's RocksDB (built with assertions) aborts the process on a sync of that writer:
-    // an Open() whose recovery write hit a full disk would abort instead of reporting it.
-    if (!needs_resume) db->SyncWAL().PermitUncheckedError();
+    if (mark_writer != nullptr) mark_writer->Stop();
+    // A clean shutdown leaves durability=async records as durable as sync ones (one fsync, here
+    // the synced closing record), then moves the durable mark to the WAL's very end. Not after a
+    // failed write that no Resume() cleared: RocksDB's log writer then refuses everything, and
+    // Debian's RocksDB (built with assertions) aborts the process on a sync of that writer: an
+    // Open() whose recovery write hit a full disk would abort instead of reporting it.
+    if (!needs_resume && mark_writer != nullptr) {
+      rocksdb::WriteOptions synced;
+      synced.sync = true;
+      if (db->Put(synced, db->DefaultColumnFamily(), kLastCloseKey, absl::StrCat(WallClockUnixMs()))
+              .ok()) {
+        internal::WriteDurableMark(path, db->GetLatestSequenceNumber()).IgnoreError();
+      }
+    } else if (!needs_resume) {
+      db->SyncWAL().PermitUncheckedError();
+    }
     for (rocksdb::ColumnFamilyHandle* h : handles)
       db->DestroyColumnFamilyHandle(h).PermitUncheckedError();
     db->Close().PermitUncheckedError();
@@ -486,6 +438,9 @@ absl::Status RocksDbStore::Impl::ApplyLocked(absl::Span<const Change> changes, i
     ResetResults(results);
     return CodeOnly(absl::StatusCode::kUnavailable);
   }
+  // One writer (under `mu`): the latest sequence is this batch's last, and everything up to it is
+  // in the WAL at the store's durability. An atomic store; the mark's file is written elsewhere.
+  if (mark_writer != nullptr) mark_writer->Publish(db->GetLatestSequenceNumber());
   for (auto& [key, touched] : overlay) {
     if (!touched.written) continue;
     auto known = in_flight_records.find(key);
@@ -524,9 +479,33 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
       internal::RecordsFamilyOptions(impl->cache, options.bloom_bits_per_key);
   records_options.compaction_filter = impl->filter.get();
 
+  // Whether the directory already holds a store decides everything below: an existing store is
+  // opened as it is or not at all. Asked before Open() creates anything in the directory.
+  impl->path = options.path;
+  const bool existing = internal::HoldsStoreFiles(options.path);
+  absl::StatusOr<std::optional<uint64_t>> mark = internal::ReadDurableMark(options.path);
+  if (!mark.ok()) {
+    return absl::Status(mark.status().code(),
+                        absl::StrCat("RocksDbStore: ", options.path, ": ", mark.status().message(),
+                                     ". Refusing to open: without it, lost records would go "
+                                     "unnoticed (see docs/STORE_RECOVERY.md)."));
+  }
+
   rocksdb::DBOptions db_options;
-  db_options.create_if_missing = true;
-  db_options.create_missing_column_families = true;
+  // Never create the DB or a column family of an existing store: RocksDB would otherwise replace
+  // families that a damaged MANIFEST no longer lists with empty ones, forgetting their records.
+  db_options.create_if_missing = !existing;
+  db_options.create_missing_column_families = !existing;
+  // Point-in-time recovery replays the WAL up to its first bad record and drops the rest. That is
+  // right for a torn tail (a write that was in progress when the process or machine died was never
+  // acknowledged), and it is the only mode RocksDB keeps WAL recycling with (below): the stricter
+  // modes cannot tell recycled bytes from damage. What it cannot tell apart is a torn tail from a
+  // loss of acknowledged records (a damaged, truncated or deleted WAL); the durable mark does
+  // (durable_mark.h): Open() refuses a store that recovered less than it.
+  db_options.wal_recovery_mode = rocksdb::WALRecoveryMode::kPointInTimeRecovery;
+  // Checksums of the MANIFEST and of table files are verified at open (RocksDB's default, stated
+  // because a damaged table file must fail the open, not be skipped).
+  db_options.paranoid_checks = true;
   db_options.max_background_jobs = 2;
   // One writer (Apply() holds `mu`), and the inflight family's vector memtable requires it.
   db_options.allow_concurrent_memtable_write = false;
@@ -540,17 +519,14 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
   db_options.max_total_wal_size = 128ull << 20;
   std::error_code ec;
   std::filesystem::create_directories(options.path, ec);  // for the log; DB::Open reports failures
-  db_options.info_log = std::make_shared<StdioLogger>(options.path + "/LOG", 16l << 20);
+  db_options.info_log = std::make_shared<internal::StdioLogger>(options.path + "/LOG", 16l << 20);
 
-  // Refuse a directory holding column families we do not know: it was written by something else,
-  // and RocksDB would otherwise fail with a less helpful message.
-  std::vector<std::string> existing_cfs;
-  if (rocksdb::DB::ListColumnFamilies(db_options, options.path, &existing_cfs).ok()) {
-    for (const std::string& name : existing_cfs) {
-      if (name != rocksdb::kDefaultColumnFamilyName && name != kRecordsCf && name != kInflightCf) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "RocksDbStore: ", options.path, " has unexpected column family '", name, "'"));
-      }
+  // An existing store must have its CURRENT file and exactly our column families (one we do not
+  // know: written by something else; one missing: lost to a damaged MANIFEST).
+  if (existing) {
+    if (absl::Status checked = internal::CheckExistingStore(db_options, options.path);
+        !checked.ok()) {
+      return checked;
     }
   }
 
@@ -562,11 +538,16 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
   rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, cfs, &impl->handles, &impl->db);
   if (!s.ok()) {
     impl->db = nullptr;
-    return absl::UnavailableError(
-        absl::StrCat("RocksDbStore: open ", options.path, ": ", s.ToString()));
+    return internal::OpenFailure(options.path, existing, s);
   }
   impl->records = impl->handles[1];
   impl->inflight = impl->handles[2];
+  // Before anything is written: what RocksDB recovered against what had been made durable.
+  if (absl::Status whole = internal::CheckRecoveredSequence(
+          options.path, impl->db->GetLatestSequenceNumber(), *mark);
+      !whole.ok()) {
+    return whole;
+  }
 
   rocksdb::WriteOptions synced;
   synced.sync = true;
@@ -637,6 +618,25 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
     }
     for (const ChangeResult& r : results) recovered += r.outcome == ChangeOutcome::kApplied ? 1 : 0;
   }
+
+  // Everything up to here is synced (the recovered WAL, the format and recovery writes), so the
+  // mark moves to the latest sequence now. A store without a mark (a new one, or one written by a
+  // version before the mark) gets its first one here.
+  const uint64_t durable = impl->db->GetLatestSequenceNumber();
+  if (!mark->has_value() || durable > **mark) {
+    if (absl::Status marked = internal::WriteDurableMark(options.path, durable); !marked.ok()) {
+      return absl::Status(marked.code(),
+                          absl::StrCat("RocksDbStore: ", options.path,
+                                       ": writing its durable mark: ", marked.message()));
+    }
+    if (existing && !mark->has_value()) {
+      rocksdb::Log(rocksdb::InfoLogLevel::WARN_LEVEL, db_options.info_log,
+                   "ordergate: this store had no durable mark (%s): accepted as recovered, up to "
+                   "sequence %llu, and marked so",
+                   internal::kDurableMarkFile, static_cast<unsigned long long>(durable));
+    }
+  }
+  impl->mark_writer = std::make_unique<internal::DurableMarkWriter>(options.path, durable);
   std::unique_ptr<RocksDbStore> store(new RocksDbStore(std::move(impl)));
   store->recovered_count_ = recovered;
   return store;

@@ -21,6 +21,12 @@
 // meanwhile tries Resume() once. RocksDB's info log is <path>/LOG (one LOG.old at 16 MiB), written
 // by a logger that drops lines it cannot write: Debian's RocksDB is built with assertions on and
 // its own file logger aborts the process on the write after a failed one.
+//
+// Damage fails closed (docs/STORE_RECOVERY.md): a directory that already holds a store is opened
+// as it is or not at all; nothing of it is created anew. Beside the store, <path>/ORDERGATE-
+// DURABLE-MARK (durable_mark.h) holds the highest WAL sequence number known to be on disk, moved by
+// a background thread at most every 100 ms (never on the request path), at open and at a clean
+// close; Open() refuses a store whose WAL recovered less than that: acknowledged records were lost.
 #ifndef ORDERGATE_IDEMPOTENCY_ROCKSDB_STORE_H_
 #define ORDERGATE_IDEMPOTENCY_ROCKSDB_STORE_H_
 
@@ -44,18 +50,30 @@ struct RocksDbStoreOptions {
 
 class RocksDbStore final : public Store {
  public:
-  // Opens (creating if needed) the store and moves every RESERVED record to UNKNOWN durably (event
-  // kRecovered, one fsynced batch, whatever `durability` says) before returning. Blocks; cost is
-  // proportional to the in-flight count. A store of format 1 (in-flight records in "records") is
-  // migrated first, in one synced batch, so an upgrade loses nothing that was in flight. Statuses
-  // carry messages (start-up path): kUnavailable when the directory cannot be opened (missing
-  // permissions, held by another process) or recovery cannot be written; kFailedPrecondition when
-  // the data was written by an incompatible format version or holds unknown column families;
-  // kDataLoss when an in-flight record cannot be decoded (or a terminal one sits among them);
-  // kInvalidArgument for an empty path or a non-positive retention.
+  // Opens the store (creating it only in a directory that holds none) and moves every RESERVED
+  // record to UNKNOWN durably (event kRecovered, one fsynced batch, whatever `durability` says)
+  // before returning, then writes the durable mark. Blocks; cost is proportional to the in-flight
+  // count. A store of format 1 (in-flight records in "records") is migrated first, in one synced
+  // batch, so an upgrade loses nothing that was in flight; a store without a durable mark (written
+  // before it existed) gets one, noted in its LOG. Statuses carry messages (start-up path), each
+  // naming what is wrong and, for damage, what an operator can do:
+  //   kUnavailable: the directory cannot be opened (missing permissions, held by another process),
+  //     or recovery or the durable mark cannot be written.
+  //   kFailedPrecondition: written by an incompatible format version, or unknown column families.
+  //   kDataLoss: the store is damaged and records may be lost; nothing was written to it:
+  //     - the WAL recovered to a sequence below the durable mark (WAL damaged, truncated, deleted),
+  //     - CURRENT is missing, or the MANIFEST no longer lists "records" or "inflight",
+  //     - RocksDB reports corruption (MANIFEST, a table file) or a file it lists is missing,
+  //     - the durable mark file itself is damaged,
+  //     - an in-flight record cannot be decoded (or a terminal one sits among them).
+  //     The same status again at every later Open() until an operator acts: a refused open never
+  //     moves the mark.
+  //   kInvalidArgument: an empty path or a non-positive retention.
   static absl::StatusOr<std::unique_ptr<RocksDbStore>> Open(const RocksDbStoreOptions& options);
 
-  ~RocksDbStore() override;  // syncs the WAL: a clean close makes async-mode writes power-safe
+  // Writes a synced closing record (a clean close makes async-mode writes power-safe) and moves the
+  // durable mark to it, so that any later loss of the WAL's tail is detected. Blocks on ~3 fsyncs.
+  ~RocksDbStore() override;
 
   absl::Status Apply(absl::Span<const Change> changes, int64_t now_unix_ms,
                      absl::Span<ChangeResult> results) override;

@@ -1,0 +1,156 @@
+#include "idempotency/durable_mark.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <utility>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
+
+namespace ordergate::idempotency::internal {
+namespace {
+
+// One line: "ordergate-durable-mark v1 <sequence> <check>\n", where <check> is the FNV-1a hash
+// (64-bit, hex) of "v1 <sequence>": a file altered by hand or by damage reads as damaged instead
+// of as another number.
+constexpr absl::string_view kMagic = "ordergate-durable-mark";
+constexpr size_t kMaxFileBytes = 256;
+
+uint64_t Fnv1a(absl::string_view s) {
+  uint64_t h = 14695981039346656037ull;
+  for (const char c : s) {
+    h ^= static_cast<uint8_t>(c);
+    h *= 1099511628211ull;
+  }
+  return h;
+}
+
+std::string Line(uint64_t sequence) {
+  const std::string body = absl::StrCat("v1 ", sequence);
+  return absl::StrCat(kMagic, " ", body, " ", absl::Hex(Fnv1a(body), absl::kZeroPad16), "\n");
+}
+
+std::string Errno(absl::string_view what, const std::string& path) {
+  return absl::StrCat(what, " ", path, ": ", std::strerror(errno));
+}
+
+// Writes all of `data` to `fd`, retrying short writes and EINTR.
+bool WriteAll(int fd, absl::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return true;
+}
+
+bool FsyncPath(const std::string& path, int flags) {
+  const int fd = ::open(path.c_str(), flags | O_CLOEXEC);
+  if (fd < 0) return false;
+  const bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace
+
+absl::StatusOr<std::optional<uint64_t>> ReadDurableMark(const std::string& dir) {
+  const std::string path = absl::StrCat(dir, "/", kDurableMarkFile);
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::optional<uint64_t>();
+    return absl::UnavailableError(Errno("cannot open", path));
+  }
+  char buf[kMaxFileBytes + 1];
+  size_t size = 0;
+  for (;;) {
+    const ssize_t n = ::read(fd, buf + size, sizeof(buf) - size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const std::string why = Errno("cannot read", path);
+      ::close(fd);
+      return absl::UnavailableError(why);
+    }
+    if (n == 0) break;
+    size += static_cast<size_t>(n);
+    if (size == sizeof(buf)) break;
+  }
+  ::close(fd);
+  const absl::string_view text(buf, size);
+  const std::vector<absl::string_view> parts = absl::StrSplit(text, ' ');
+  uint64_t sequence = 0;
+  uint64_t check = 0;
+  if (size > kMaxFileBytes || parts.size() != 4 || parts[0] != kMagic || parts[1] != "v1" ||
+      !absl::SimpleAtoi(parts[2], &sequence) || parts[3].size() != 17 || parts[3].back() != '\n' ||
+      !absl::SimpleHexAtoi(parts[3].substr(0, 16), &check) ||
+      check != Fnv1a(absl::StrCat("v1 ", parts[2])) || text != Line(sequence)) {
+    return absl::DataLossError(absl::StrCat("its durable mark ", path, " is damaged (", size,
+                                            " bytes that are not a mark this program wrote)"));
+  }
+  return std::optional<uint64_t>(sequence);
+}
+
+absl::Status WriteDurableMark(const std::string& dir, uint64_t sequence) {
+  const std::string path = absl::StrCat(dir, "/", kDurableMarkFile);
+  const std::string tmp = absl::StrCat(path, ".tmp");
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return absl::UnavailableError(Errno("cannot create", tmp));
+  const bool written = WriteAll(fd, Line(sequence)) && ::fdatasync(fd) == 0;
+  const std::string write_error = written ? std::string() : Errno("cannot write", tmp);
+  ::close(fd);
+  if (!written) {
+    ::unlink(tmp.c_str());
+    return absl::UnavailableError(write_error);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const std::string why = Errno("cannot rename to", path);
+    ::unlink(tmp.c_str());
+    return absl::UnavailableError(why);
+  }
+  // The rename is durable once the directory is.
+  if (!FsyncPath(dir, O_RDONLY | O_DIRECTORY)) {
+    return absl::UnavailableError(Errno("cannot fsync the directory", dir));
+  }
+  return absl::OkStatus();
+}
+
+DurableMarkWriter::DurableMarkWriter(std::string dir, uint64_t written_sequence, int64_t period_ms)
+    : dir_(std::move(dir)),
+      period_ms_(period_ms),
+      published_(written_sequence),
+      written_(written_sequence),
+      thread_([this] { Run(); }) {}
+
+DurableMarkWriter::~DurableMarkWriter() { Stop(); }
+
+void DurableMarkWriter::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void DurableMarkWriter::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stop_) {
+    wake_.wait_for(lock, std::chrono::milliseconds(period_ms_), [this] { return stop_; });
+    if (stop_) break;
+    const uint64_t target = published_.load(std::memory_order_relaxed);
+    if (target <= written_.load(std::memory_order_relaxed)) continue;
+    lock.unlock();  // Stop() must not wait on the lock for the fsyncs, only on the join
+    const bool ok = WriteDurableMark(dir_, target).ok();
+    lock.lock();
+    if (ok) written_.store(target, std::memory_order_relaxed);
+  }
+}
+
+}  // namespace ordergate::idempotency::internal
