@@ -7,7 +7,6 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <condition_variable>
@@ -30,9 +29,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "transport/sim/sim_json.h"
 
 namespace ordergate::transport::sim {
 namespace {
+
+using internal::AppendEscaped;
+using internal::ObjectWriter;
 
 constexpr int64_t kFirstTicket = 100000001;
 // z-score of the 99th percentile: sigma of a lognormal given its p50 and p99.
@@ -49,106 +52,6 @@ int64_t SteadyNs() {
              std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
-
-// ---- a minimal JSON writer: keys are literals, values are escaped ----
-
-void AppendEscaped(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  out += '"';
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\b':
-        out += "\\b";
-        break;
-      case '\f':
-        out += "\\f";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          out += "\\u00";
-          out += kHex[c >> 4];
-          out += kHex[c & 0xF];
-        } else {
-          out += static_cast<char>(c);
-        }
-    }
-  }
-  out += '"';
-}
-
-void AppendInt(std::string& out, int64_t v) {
-  char buf[24];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);
-  out.append(buf, r.ptr);
-}
-
-void AppendDouble(std::string& out, double v) {
-  if (!std::isfinite(v)) {
-    out += "null";  // JSON has no NaN/Inf
-    return;
-  }
-  char buf[32];
-  auto r = std::to_chars(buf, buf + sizeof buf, v);  // shortest round-trip form
-  out.append(buf, r.ptr);
-  // Bare digits past the 64-bit integers would read as a "big integer" to 64-bit parsers; the real
-  // bridge (Python's json) writes such a float with an exponent. Keep it a double.
-  if (std::fabs(v) >= 9223372036854775808.0 &&
-      std::string_view(buf, r.ptr - buf).find_first_of(".e") == std::string_view::npos) {
-    out += ".0";
-  }
-}
-
-class ObjectWriter {
- public:
-  explicit ObjectWriter(std::string& out) : out_(out) { out_ += '{'; }
-  ObjectWriter& Str(std::string_view key, std::string_view v) {
-    Key(key);
-    AppendEscaped(out_, v);
-    return *this;
-  }
-  ObjectWriter& Raw(std::string_view key, std::string_view json) {
-    Key(key);
-    out_ += json;
-    return *this;
-  }
-  ObjectWriter& Int(std::string_view key, int64_t v) {
-    Key(key);
-    AppendInt(out_, v);
-    return *this;
-  }
-  ObjectWriter& Num(std::string_view key, double v) {
-    Key(key);
-    AppendDouble(out_, v);
-    return *this;
-  }
-  void Close() { out_ += '}'; }
-
- private:
-  void Key(std::string_view key) {
-    if (!first_) out_ += ',';
-    first_ = false;
-    out_ += '"';
-    out_ += key;
-    out_ += "\":";
-  }
-  std::string& out_;
-  bool first_ = true;
-};
 
 // ---- time ----
 
@@ -263,7 +166,25 @@ bool WriteAll(int fd, std::string_view data) {
   return true;
 }
 
-enum class Fault : uint8_t { kNone, kNoReply, kLate, kReject, kCrash, kNoTicket };
+enum class Fault : uint8_t {
+  kNone,
+  kNoReply,
+  kLate,
+  kReject,
+  kCrash,
+  kNoTicket,
+  kOddReply,
+  kStall
+};
+
+// One order's draws: its fault, how long its MT5 call takes, and for an odd reply which one and
+// whether the order executed before it.
+struct OrderDraw {
+  Fault fault = Fault::kNone;
+  double latency_ms = 0;
+  uint32_t odd_kind = 0;
+  bool odd_executed = false;
+};
 
 // What ORDER_STATUS answers for an executed order, from its journal line: the writer puts
 // "reply" last, so its raw text is the exact bytes of the reply once given; a line without it
@@ -371,7 +292,8 @@ std::string BridgeSimStats::ToString() const {
      << " errors=" << errors << " expired=" << expired << " fault_no_reply=" << fault_no_reply
      << " fault_late=" << fault_late << " fault_reject=" << fault_reject
      << " fault_crash=" << fault_crash << " fault_no_ticket=" << fault_no_ticket
-     << " malformed_frames=" << malformed_frames;
+     << " fault_odd_reply=" << fault_odd_reply << " fault_odd_executed=" << fault_odd_executed
+     << " fault_stall=" << fault_stall << " malformed_frames=" << malformed_frames;
   return os.str();
 }
 
@@ -444,7 +366,14 @@ class BridgeSim::Impl {
                  std::string_view msg);
 
   // Draws the fault and the latency of one order; registers it as PENDING. Locks mu_.
-  std::pair<Fault, double> BeginOrder(const std::string* uuid_key);
+  OrderDraw BeginOrder(const std::string* uuid_key);
+  // The odd reply of `draw` for an order that reached MT5. If the draw says it executed, its real
+  // FILLED reply `real_reply` is journalled and kept for ORDER_STATUS (the caller has placed the
+  // position); otherwise nothing is recorded. Requires mu_.
+  std::string OddReplyLocked(const OrderDraw& draw, const std::string& uuid_json,
+                             const std::string* uuid_key, std::string_view action, int64_t ticket,
+                             std::string_view type, const std::string& real_reply,
+                             std::string_view symbol, double volume, double price);
   // Requires mu_.
   void EndPendingLocked(const std::string* uuid_key);
   void RecordLocked(const std::string& key, const std::string& reply);
@@ -498,19 +427,26 @@ class BridgeSim::Impl {
 
   std::atomic<uint64_t> requests_{0}, executed_{0}, rejected_{0}, errors_{0}, expired_{0};
   std::atomic<uint64_t> f_no_reply_{0}, f_late_{0}, f_reject_{0}, f_crash_{0}, f_no_ticket_{0};
+  std::atomic<uint64_t> f_odd_{0}, f_odd_executed_{0}, f_stall_{0};
   std::atomic<uint64_t> malformed_{0};
 };
 
 absl::Status BridgeSim::Impl::Init() {
   const auto& f = opt_.faults;
-  for (double p : {f.no_reply, f.late, f.reject, f.crash, f.no_ticket}) {
+  for (double p : {f.no_reply, f.late, f.reject, f.crash, f.no_ticket, f.odd_reply, f.stall,
+                   f.odd_reply_executed}) {
     if (!(p >= 0 && p <= 1))
       return absl::InvalidArgumentError("fault probabilities must be in [0, 1]");
   }
-  if (f.no_reply + f.late + f.reject + f.crash + f.no_ticket > 1 + 1e-9) {
+  if (f.no_reply + f.late + f.reject + f.crash + f.no_ticket + f.odd_reply + f.stall > 1 + 1e-9) {
     return absl::InvalidArgumentError("fault probabilities must sum to at most 1");
   }
   if (f.late_ms < 0) return absl::InvalidArgumentError("fault late ms must be >= 0");
+  if (f.stall_ms < 0) return absl::InvalidArgumentError("fault stall ms must be >= 0");
+  if (f.odd_reply > 0 && (f.odd_reply_kinds & kAllOddReplies) == 0) {
+    return absl::InvalidArgumentError("odd reply fault with no odd reply kind");
+  }
+  if (opt_.socket_hwm < 0) return absl::InvalidArgumentError("socket hwm must be >= 0");
   if (opt_.workers < 1 || opt_.workers > 1024) {
     return absl::InvalidArgumentError("workers must be in [1, 1024]");
   }
@@ -628,6 +564,9 @@ BridgeSimStats BridgeSim::Impl::stats() const {
   s.fault_reject = f_reject_.load(std::memory_order_relaxed);
   s.fault_crash = f_crash_.load(std::memory_order_relaxed);
   s.fault_no_ticket = f_no_ticket_.load(std::memory_order_relaxed);
+  s.fault_odd_reply = f_odd_.load(std::memory_order_relaxed);
+  s.fault_odd_executed = f_odd_executed_.load(std::memory_order_relaxed);
+  s.fault_stall = f_stall_.load(std::memory_order_relaxed);
   s.malformed_frames = malformed_.load(std::memory_order_relaxed);
   return s;
 }
@@ -699,18 +638,19 @@ void BridgeSim::Impl::EndPendingLocked(const std::string* uuid_key) {
   if (it != records_.end() && it->second.pending > 0) --it->second.pending;
 }
 
-std::pair<Fault, double> BridgeSim::Impl::BeginOrder(const std::string* uuid_key) {
+OrderDraw BridgeSim::Impl::BeginOrder(const std::string* uuid_key) {
   std::lock_guard<std::mutex> l(mu_);
   if (uuid_key != nullptr && opt_.order_status) ++RecordSlotLocked(*uuid_key).pending;
-  Fault fault = Fault::kNone;
+  OrderDraw draw;
+  Fault& fault = draw.fault;
   const auto& f = opt_.faults;
-  if (f.no_reply + f.late + f.reject + f.crash + f.no_ticket > 0) {
+  if (f.no_reply + f.late + f.reject + f.crash + f.no_ticket + f.odd_reply + f.stall > 0) {
     double u = std::uniform_real_distribution<double>(0.0, 1.0)(rng_);
-    const std::pair<double, Fault> table[] = {{f.crash, Fault::kCrash},
-                                              {f.reject, Fault::kReject},
-                                              {f.no_ticket, Fault::kNoTicket},
-                                              {f.no_reply, Fault::kNoReply},
-                                              {f.late, Fault::kLate}};
+    // New kinds go last: a seed keeps drawing the same faults for the older kinds.
+    const std::pair<double, Fault> table[] = {
+        {f.crash, Fault::kCrash},      {f.reject, Fault::kReject}, {f.no_ticket, Fault::kNoTicket},
+        {f.no_reply, Fault::kNoReply}, {f.late, Fault::kLate},     {f.odd_reply, Fault::kOddReply},
+        {f.stall, Fault::kStall}};
     for (const auto& [p, kind] : table) {
       if (u < p) {
         fault = kind;
@@ -718,6 +658,18 @@ std::pair<Fault, double> BridgeSim::Impl::BeginOrder(const std::string* uuid_key
       }
       u -= p;
     }
+  }
+  if (fault == Fault::kOddReply) {
+    const int n = internal::CountOddReplyKinds(f.odd_reply_kinds);
+    draw.odd_kind = internal::NthOddReplyKind(f.odd_reply_kinds,
+                                              std::uniform_int_distribution<int>(0, n - 1)(rng_));
+    draw.odd_executed = std::bernoulli_distribution(f.odd_reply_executed)(rng_);
+  }
+  if (fault == Fault::kStall) {
+    f_stall_.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("bridge-sim: injected stall: this MT5 call takes {} ms", f.stall_ms);
+    draw.latency_ms = static_cast<double>(f.stall_ms);
+    return draw;
   }
   double ms = 0;
   const LatencyModel& m = opt_.latency;
@@ -735,7 +687,25 @@ std::pair<Fault, double> BridgeSim::Impl::BeginOrder(const std::string* uuid_key
       break;
     }
   }
-  return {fault, ms};
+  draw.latency_ms = ms;
+  return draw;
+}
+
+std::string BridgeSim::Impl::OddReplyLocked(const OrderDraw& draw, const std::string& uuid_json,
+                                            const std::string* uuid_key, std::string_view action,
+                                            int64_t ticket, std::string_view type,
+                                            const std::string& real_reply, std::string_view symbol,
+                                            double volume, double price) {
+  f_odd_.fetch_add(1, std::memory_order_relaxed);
+  if (draw.odd_executed) {
+    f_odd_executed_.fetch_add(1, std::memory_order_relaxed);
+    JournalLocked(uuid_json, action, ticket, type, real_reply);
+    executed_.fetch_add(1, std::memory_order_relaxed);
+    // ORDER_STATUS tells the truth the odd reply withheld.
+    if (uuid_key != nullptr && opt_.order_status) RecordLocked(*uuid_key, real_reply);
+  }
+  return internal::OddReplyText(draw.odd_kind, uuid_json, draw.odd_executed ? ticket : 0, symbol,
+                                volume, price, FormatIsoExtendedUtc(NowUnixUs()));
 }
 
 void BridgeSim::Impl::JournalLocked(const std::string& uuid_json, std::string_view action,
@@ -840,8 +810,9 @@ BridgeSim::Impl::Outcome BridgeSim::Impl::HandleOpen(simdjson::dom::object obj,
     }
   }
 
-  auto [fault, latency_ms] = BeginOrder(uuid_key);
-  if (!SleepMs(latency_ms)) {
+  const OrderDraw draw = BeginOrder(uuid_key);
+  const Fault fault = draw.fault;
+  if (!SleepMs(draw.latency_ms)) {
     std::lock_guard<std::mutex> l(mu_);
     EndPendingLocked(uuid_key);
     return Outcome{{}, false, 0};  // stopped before MT5 saw it
@@ -862,7 +833,9 @@ BridgeSim::Impl::Outcome BridgeSim::Impl::HandleOpen(simdjson::dom::object obj,
   {
     std::lock_guard<std::mutex> l(mu_);
     EndPendingLocked(uuid_key);
-    const int64_t ticket = fault == Fault::kNoTicket ? 0 : next_ticket_++;
+    const bool odd = fault == Fault::kOddReply;
+    const bool place = fault != Fault::kNoTicket && (!odd || draw.odd_executed);
+    const int64_t ticket = place ? next_ticket_++ : 0;
     ObjectWriter w(reply);
     w.Raw("uuid", uuid_json)
         .Str("status", "FILLED")
@@ -873,6 +846,12 @@ BridgeSim::Impl::Outcome BridgeSim::Impl::HandleOpen(simdjson::dom::object obj,
         .Str("execution_time", FormatIsoExtendedUtc(NowUnixUs()))
         .Num("latency_ms", elapsed_ms);
     w.Close();
+    if (odd) {
+      if (place) positions_[ticket] = Position{ticket, std::string(symbol), type, volume, fill};
+      return Outcome{OddReplyLocked(draw, uuid_json, uuid_key, "OPEN", ticket, type, reply, symbol,
+                                    volume, fill),
+                     true, 0};
+    }
     if (ticket != 0) {
       positions_[ticket] = Position{ticket, std::string(symbol), type, volume, fill};
       JournalLocked(uuid_json, "OPEN", ticket, type, reply);
@@ -907,8 +886,9 @@ BridgeSim::Impl::Outcome BridgeSim::Impl::HandleClose(simdjson::dom::object obj,
     return Reject(uuid_json, uuid_key, "MT5_CLOSE_FAILED", "Missing or invalid ticket");
   }
 
-  auto [fault, latency_ms] = BeginOrder(uuid_key);
-  if (!SleepMs(latency_ms)) {
+  const OrderDraw draw = BeginOrder(uuid_key);
+  const Fault fault = draw.fault;
+  if (!SleepMs(draw.latency_ms)) {
     std::lock_guard<std::mutex> l(mu_);
     EndPendingLocked(uuid_key);
     return Outcome{{}, false, 0};
@@ -922,7 +902,8 @@ BridgeSim::Impl::Outcome BridgeSim::Impl::HandleClose(simdjson::dom::object obj,
     auto it = positions_.find(ticket);
     found = it != positions_.end();
     if (found && fault != Fault::kReject) {
-      const bool place = fault != Fault::kNoTicket;
+      const bool odd = fault == Fault::kOddReply;
+      const bool place = fault != Fault::kNoTicket && (!odd || draw.odd_executed);
       ObjectWriter w(reply);
       w.Raw("uuid", uuid_json)
           .Str("status", "FILLED")
@@ -931,6 +912,13 @@ BridgeSim::Impl::Outcome BridgeSim::Impl::HandleClose(simdjson::dom::object obj,
           .Str("execution_time", FormatIsoExtendedUtc(NowUnixUs()))
           .Num("latency_ms", elapsed_ms);
       w.Close();
+      if (odd) {
+        const Position closed = it->second;
+        if (place) positions_.erase(it);
+        return Outcome{OddReplyLocked(draw, uuid_json, uuid_key, "CLOSE", ticket, {}, reply,
+                                      closed.symbol, closed.volume, closed.open_price),
+                       true, 0};
+      }
       if (place) {
         positions_.erase(it);
         JournalLocked(uuid_json, "CLOSE", ticket, {}, reply);

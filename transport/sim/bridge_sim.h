@@ -17,7 +17,7 @@
 // (so an OPEN that waits in the queue past its TTL is rejected, never executed), no deduplication
 // (a uuid sent twice executes twice), and the FILLED-with-ticket-0 quirk. Additions the real bridge
 // lacks: ORDER_STATUS, an execution journal that survives a crash of the simulator, and fault
-// injection by probability.
+// injection by probability (including the odd replies and the stalled MT5 call of issue 9).
 #ifndef ORDERGATE_TRANSPORT_SIM_BRIDGE_SIM_H_
 #define ORDERGATE_TRANSPORT_SIM_BRIDGE_SIM_H_
 
@@ -50,6 +50,22 @@ struct LatencyModel {
   std::string ToString() const;
 };
 
+// The replies of a bridge that settle nothing (issue 9, finding 2): each one leaves the order's
+// fate unknown to whoever reads it. Bit flags, for FaultOptions::odd_reply_kinds.
+enum OddReplyKind : uint32_t {
+  kOddServerError = 1u << 0,       // status "error", error_code SERVER_ERROR
+  kOddNoStatus = 1u << 1,          // an object with uuid and ticket but no "status"
+  kOddStatusOk = 1u << 2,          // status "ok" (what PING and relays answer)
+  kOddStatusPending = 1u << 3,     // status "PENDING" (MT5 placed it, not filled yet)
+  kOddNegativeTicket = 1u << 4,    // FILLED with ticket -5
+  kOddFractionalTicket = 1u << 5,  // FILLED with ticket 12.5
+};
+constexpr uint32_t kAllOddReplies = (1u << 6) - 1;
+// Parses a comma-separated list of server_error, no_status, ok, pending, negative_ticket,
+// fractional_ticket, or "all", into OddReplyKind bits. Non-blocking; InvalidArgument names the
+// bad word.
+absl::StatusOr<uint32_t> ParseOddReplyKinds(absl::string_view list);
+
 // Probabilities in [0, 1] per order request that passed validation; their sum must not exceed 1
 // (one uniform draw picks at most one fault per order).
 struct FaultOptions {
@@ -59,6 +75,19 @@ struct FaultOptions {
   double reject = 0;     // REJECTED MT5_ORDER_FAILED (MT5_CLOSE_FAILED for CLOSE), not executed
   double crash = 0;      // execute, journal, then _exit(3) without replying
   double no_ticket = 0;  // FILLED with ticket 0, not executed
+  // One of the odd replies (drawn uniformly from odd_reply_kinds) instead of the real one. Whether
+  // the order executed first is drawn too (odd_reply_executed): if it did, it is journalled and
+  // ORDER_STATUS answers its real FILLED reply; if not, nothing is placed and ORDER_STATUS answers
+  // NOT_FOUND (or whatever an earlier execution of the uuid left). A CLOSE of an unknown ticket is
+  // REJECTED as without the fault.
+  double odd_reply = 0;
+  uint32_t odd_reply_kinds = kAllOddReplies;
+  double odd_reply_executed = 0.5;
+  // The MT5 call of this order takes stall_ms instead of its drawn latency, then executes and
+  // replies normally. With workers == 1 the whole bridge waits behind it, as the real (serial) one
+  // does: later requests queue in the socket, up to socket_hwm of them (see socket_hwm).
+  double stall = 0;
+  int64_t stall_ms = 4000;
 };
 
 struct BridgeSimOptions {
@@ -78,6 +107,12 @@ struct BridgeSimOptions {
   // found in the journal (read on such a miss), so "NOT_FOUND" always means "never executed" when
   // there is a journal; without one, a forgotten execution answers NOT_FOUND.
   size_t order_status_capacity = 1000000;
+  // SNDHWM and RCVHWM of the bound socket (0: unlimited). With workers == 1 requests wait in the
+  // socket's receive queue while one is handled, as on the real bridge's REP; that REP keeps
+  // libzmq's default of 1000. Past the RCVHWM, libzmq stops reading the connection, so ZMTP
+  // heartbeats from the peer go unanswered too: set 1000 to reproduce a backlog of the real bridge.
+  // The default is high so benchmarks never hit it. (With workers > 1 the I/O thread moves
+  // requests to its own unbounded queue, so the bound does not apply.)
   int socket_hwm = 100000;
 };
 
@@ -92,6 +127,9 @@ struct BridgeSimStats {
   uint64_t fault_reject = 0;
   uint64_t fault_crash = 0;
   uint64_t fault_no_ticket = 0;
+  uint64_t fault_odd_reply = 0;
+  uint64_t fault_odd_executed = 0;  // of fault_odd_reply: executed (and journalled) first
+  uint64_t fault_stall = 0;
   uint64_t malformed_frames = 0;  // multipart messages with no body frame, dropped
   std::string ToString() const;
 };

@@ -47,13 +47,27 @@ A stand-in for the MT5-CRS bridge (ROUTER socket, REP-like). Flags (defaults in 
   --fault-reject P            REJECTED MT5_ORDER_FAILED (CLOSE: MT5_CLOSE_FAILED), not executed [0]
   --fault-crash P             execute, journal, then _exit(3) without replying [0]
   --fault-no-ticket P         FILLED with ticket 0, not executed [0]
+  --fault-odd-reply P         a reply that settles nothing (issue 9 finding 2) instead of the real
+                              one; the order executed first or not, see --fault-odd-reply-executed;
+                              ORDER_STATUS then answers the truth (FILLED, or NOT_FOUND) [0]
+  --fault-odd-reply-kinds L   drawn from: all, or a comma list of server_error (status error,
+                              SERVER_ERROR), no_status, ok, pending, negative_ticket (FILLED with
+                              ticket -5), fractional_ticket (FILLED with ticket 12.5) [all]
+  --fault-odd-reply-executed P  share of odd replies whose order executed (and is journalled) [0.5]
+  --fault-stall P             this order's MT5 call takes --fault-stall-ms; with --workers 1 every
+                              later request waits behind it in the socket (issue 9 finding 4) [0]
+  --fault-stall-ms MS         [4000]
+  --socket-hwm N              SNDHWM/RCVHWM of the socket, 0 = unlimited [100000]; the real
+                              bridge's REP has libzmq's default 1000: with --workers 1, a backlog
+                              past it stops the socket's reading, ZMTP heartbeats included
   --mt5-disconnected          every OPEN/CLOSE gets REJECTED MT5_NOT_CONNECTED [off]
   --balance X                 account balance [10000]
   --quote X                   fill price of an OPEN without a price [1.1]
   --order-status-capacity N   uuids remembered for ORDER_STATUS [1000000]
   --log-level LEVEL           trace|debug|info|warn|error|off; debug logs every request [info]
   --help
-Fault probabilities apply per OPEN/CLOSE that passed validation; their sum must be <= 1.
+Fault probabilities apply per OPEN/CLOSE that passed validation; their sum must be <= 1
+(--fault-odd-reply-executed is a share of odd replies, not part of the sum).
 )";
 
 double ParseDouble(const std::string& flag, const std::string& v) {
@@ -104,6 +118,26 @@ Parsed ParseArgs(int argc, char** argv) {
       {"--fault-reject", [&](auto& f, auto& v) { o.faults.reject = ParseDouble(f, v); }},
       {"--fault-crash", [&](auto& f, auto& v) { o.faults.crash = ParseDouble(f, v); }},
       {"--fault-no-ticket", [&](auto& f, auto& v) { o.faults.no_ticket = ParseDouble(f, v); }},
+      {"--fault-odd-reply", [&](auto& f, auto& v) { o.faults.odd_reply = ParseDouble(f, v); }},
+      {"--fault-odd-reply-kinds",
+       [&](auto& f, auto& v) {
+         auto kinds = ordergate::transport::sim::ParseOddReplyKinds(v);
+         if (!kinds.ok())
+           throw std::invalid_argument(absl::StrCat(f, ": ", kinds.status().message()));
+         o.faults.odd_reply_kinds = *kinds;
+       }},
+      {"--fault-odd-reply-executed",
+       [&](auto& f, auto& v) { o.faults.odd_reply_executed = ParseDouble(f, v); }},
+      {"--fault-stall", [&](auto& f, auto& v) { o.faults.stall = ParseDouble(f, v); }},
+      {"--fault-stall-ms", [&](auto& f, auto& v) { o.faults.stall_ms = ParseInt(f, v); }},
+      {"--socket-hwm",
+       [&](auto& f, auto& v) {
+         const int64_t n = ParseInt(f, v);
+         if (n < 0 || n > 100000000) {
+           throw std::invalid_argument(absl::StrCat(f, ": must be in [0, 100000000]"));
+         }
+         o.socket_hwm = static_cast<int>(n);
+       }},
       {"--balance", [&](auto& f, auto& v) { o.balance = ParseDouble(f, v); }},
       {"--quote", [&](auto& f, auto& v) { o.quote = ParseDouble(f, v); }},
       {"--order-status-capacity",
@@ -187,12 +221,13 @@ int main(int argc, char** argv) {
                static_cast<unsigned long long>(sim->seed()));
   spdlog::info(
       "bridge-sim: seed={} workers={} latency={} require_signature={} ttl_ms={} order_status={} "
-      "journal={} faults(no_reply={} late={}@{}ms reject={} crash={} no_ticket={}) "
-      "mt5_disconnected={}",
+      "journal={} faults(no_reply={} late={}@{}ms reject={} crash={} no_ticket={} "
+      "odd_reply={} (kinds {:#x}, executed {}) stall={}@{}ms) socket_hwm={} mt5_disconnected={}",
       sim->seed(), o.workers, o.latency.ToString(), o.require_signature, o.signature_ttl_ms,
       o.order_status, o.journal_path.empty() ? "-" : o.journal_path, o.faults.no_reply,
       o.faults.late, o.faults.late_ms, o.faults.reject, o.faults.crash, o.faults.no_ticket,
-      o.mt5_disconnected);
+      o.faults.odd_reply, o.faults.odd_reply_kinds, o.faults.odd_reply_executed, o.faults.stall,
+      o.faults.stall_ms, o.socket_hwm, o.mt5_disconnected);
   std::printf("ordergate-bridge-sim listening on %s\n", sim->endpoint().c_str());
   std::fflush(stdout);
 
