@@ -437,9 +437,10 @@ TEST_CASE(
        "INVALID_UUID"},
       {"ORDER_STATUS with a bad uuid", R"({"action":"ORDER_STATUS","uuid":"x\u0007"})", "error",
        "INVALID_UUID"},
-      // PING accepts any uuid string, as the bridge does, but never echoes one that is not valid.
+      // PING accepts any uuid string and echoes it, as the bridge does (issue 9, finding 9).
       {"PING with a 4096-character uuid",
-       R"({"action":"PING","uuid":")" + std::string(4096, 'p') + R"("})", "ok", ""},
+       R"({"action":"PING","uuid":")" + std::string(4096, 'p') + R"("})", "ok", "",
+       std::string(4096, 'p')},
   };
   RunCases(w, cases, &served);
   RequireSurvived(w, served);
