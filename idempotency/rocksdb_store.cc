@@ -621,14 +621,13 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
 
   // Everything up to here is synced (the recovered WAL, the format and recovery writes), so the
   // mark moves to the latest sequence now. A store without a mark (a new one, or one written by a
-  // version before the mark) gets its first one here.
+  // version before the mark) gets its first one here. A failed write (a full disk) does not fail
+  // the open, whose checks have passed: the mark stays where it was, which is safe (it lags, never
+  // leads), and the background writer tries again every 100 ms.
   const uint64_t durable = impl->db->GetLatestSequenceNumber();
-  if (!mark->has_value() || durable > **mark) {
-    if (absl::Status marked = internal::WriteDurableMark(options.path, durable); !marked.ok()) {
-      return absl::Status(marked.code(),
-                          absl::StrCat("RocksDbStore: ", options.path,
-                                       ": writing its durable mark: ", marked.message()));
-    }
+  uint64_t written = mark->value_or(0);
+  if (!mark->has_value() || durable > written) {
+    if (internal::WriteDurableMark(options.path, durable).ok()) written = durable;
     if (existing && !mark->has_value()) {
       rocksdb::Log(rocksdb::InfoLogLevel::WARN_LEVEL, db_options.info_log,
                    "ordergate: this store had no durable mark (%s): accepted as recovered, up to "
@@ -636,7 +635,8 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
                    internal::kDurableMarkFile, static_cast<unsigned long long>(durable));
     }
   }
-  impl->mark_writer = std::make_unique<internal::DurableMarkWriter>(options.path, durable);
+  impl->mark_writer = std::make_unique<internal::DurableMarkWriter>(options.path, written);
+  impl->mark_writer->Publish(durable);
   std::unique_ptr<RocksDbStore> store(new RocksDbStore(std::move(impl)));
   store->recovered_count_ = recovered;
   return store;
