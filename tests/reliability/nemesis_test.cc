@@ -13,7 +13,20 @@
 //   bridge_restart      SIGTERM + restart of the simulator (its fault counters are read then)
 //   bridge_latency      SIGSTOP of the simulator longer than --bridge-timeout-ms
 //   disk_full           the data directory (a tmpfs) filled up, then freed
-//   bridge_no_reply / bridge_late_reply / bridge_reject / bridge_crash: the simulator's draws
+//   data_damage         ordergated stopped (SIGTERM or kill -9), its data directory backed up and
+//                       damaged as issue 9's probe did (newest WAL cut to half, 16 bytes inverted
+//                       or 4 KiB zeroed a third of the way in, WAL deleted, MANIFEST cut to half),
+//                       then restarted: it must refuse to start (non-zero exit, a message on
+//                       stderr; then the backup is restored, as an operator would) or start with
+//                       every stored outcome intact (a sample of acknowledged orders resent at once
+//                       must replay theirs, duplicate:true; invariants 1 and 2 judge the rest)
+//   bridge_odd_stall    for 5-9 s the simulator is serial with the real REP's HWM (1000) and
+//                       answers some orders with replies that settle nothing (issue 9 finding 2:
+//                       error SERVER_ERROR, no status, "ok", "PENDING", FILLED with ticket -5 or
+//                       12.5; executed or not, journalled only if executed) and stalls some MT5
+//                       calls for 4 s (finding 4); then orders must fill again within 15 s
+//   bridge_no_reply / bridge_late_reply / bridge_reject / bridge_crash / bridge_odd_reply /
+//   bridge_stall: the simulator's draws
 //
 // Invariants checked at the end (any violation fails the run, printed with the seed):
 //   1. at most once: no uuid appears twice in the journal; what ran is the order sent (volume);
@@ -22,10 +35,18 @@
 //      else after it was acknowledged;
 //   3. every UNKNOWN resolves, FILLED iff executed, with the journal's ticket;
 //   4. an order refused STORE_UNAVAILABLE (every send answered, only refusals) never executed;
-//   5. ordergated never exited on its own (every exit is one of our kill -9s, the last a clean
-//      SIGTERM with status 0), and no sanitizer report in any child's stderr.
+//   5. ordergated never exited on its own (every exit is one of our kill -9s or SIGTERMs, the
+//      last a clean SIGTERM with status 0, or a clean refusal of a damaged directory), and no
+//      sanitizer report in any child's stderr;
+//   6. every reply has a status of the protocol: FILLED (positive integer ticket), REJECTED,
+//      PENDING, UNKNOWN, or error STORE_UNAVAILABLE (NOT_FOUND to ORDER_STATUS): a bridge reply
+//      that settles nothing is never passed through nor taken for a fill;
+//   7. the gateway is never stuck: orders fill again after the odd bridge, and every uuid
+//      resolves (invariant 3; an order left PENDING for ever fails it).
 // Plus: the simulator answers ORDER_STATUS for every uuid it executed, across its restarts.
 #define CATCH_CONFIG_RUNNER
+#include "nemesis.h"
+
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/mount.h>
@@ -54,649 +75,9 @@
 #include <thread>
 #include <vector>
 
-#include "e2e_util.h"
-
-using namespace e2e;
+using namespace nemesis;  // NOLINT(google-build-using-namespace): the harness's own pieces
 
 namespace {
-
-using Clock = std::chrono::steady_clock;
-
-struct Options {
-  int duration_s = 60;
-  uint64_t seed = 0;  // 0: drawn from the clock, and printed
-  int clients = 4;
-  int tmpfs_mb = 48;
-  std::string durability = "sync";
-  bool allow_missing_faults = false;
-};
-Options g_opt;
-
-const Clock::time_point g_t0 = Clock::now();
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - g_t0).count();
-}
-
-int64_t UnixUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-void Say(const std::string& s) {
-  std::printf("[nemesis %7.1fs] %s\n", static_cast<double>(NowMs()) / 1000.0, s.c_str());
-  std::fflush(stdout);
-}
-
-// Gateway settings: short timeouts so that many faults fit in a few minutes, aligned as
-// ValidateConfig demands (bridge_timeout_ms > ttl + exec margin).
-constexpr int64_t kTtlMs = 1000;
-constexpr int64_t kExecMarginMs = 200;
-constexpr int64_t kBridgeTimeoutMs = 1500;
-constexpr int64_t kClientTimeoutMs = 1000;                 // timeout_ms every order carries
-constexpr int64_t kLostAfterMs = kClientTimeoutMs + 1500;  // no reply by then: the send is lost
-constexpr int kWindow = 5;                                 // uuids each client has in progress
-
-bool NotRecordedRefusal(const std::string& status, const std::string& code) {
-  return (status == "REJECTED" && (code == "GATEWAY_BUSY" || code == "BRIDGE_DOWN")) ||
-         (status == "error" && code == "STORE_UNAVAILABLE");
-}
-bool Terminal(const std::string& status, const std::string& code) {
-  return status == "FILLED" ||
-         (status == "REJECTED" && code != "GATEWAY_BUSY" && code != "BRIDGE_DOWN" &&
-          code != "IDEMPOTENCY_CONFLICT" && code != "RISK_LIMIT");
-}
-
-// One reply a client (or the final pass) received.
-struct ReplyRec {
-  std::string uuid;
-  char kind = 'o';  // o: OPEN, c: conflicting OPEN, q: ORDER_STATUS, f: final ORDER_STATUS,
-                    // r: final resend of the OPEN
-  std::string status, code;
-  int64_t ticket = 0;
-  std::optional<bool> duplicate;
-  int64_t t_ms = 0;
-  std::string raw;
-};
-
-ReplyRec ToRec(const Json& j, char kind) {
-  ReplyRec r;
-  r.uuid = j.S("uuid");
-  r.kind = kind;
-  r.status = j.S("status");
-  r.code = j.S("error_code");
-  r.ticket = j.Int("ticket").value_or(0);
-  r.duplicate = j.Bool("duplicate");
-  r.t_ms = NowMs();
-  r.raw = j.raw();
-  return r;
-}
-
-struct OrderState {
-  std::string uuid;
-  double volume = 0;
-  int sends = 0;
-  int replies = 0;
-  std::deque<int64_t> outstanding;  // send times of OPENs not answered yet (FIFO)
-  bool lost_any = false;            // a send went unanswered past kLostAfterMs
-  bool only_refusals = true;        // every reply so far was GATEWAY_BUSY/BRIDGE_DOWN/STORE_...
-  bool store_refused = false;       // STORE_UNAVAILABLE with every send answered, only refusals
-  bool terminal = false;
-  bool unknown = false;
-  bool abandoned = false;  // STORE_UNAVAILABLE: never sent again
-  bool active = false;     // holds a window slot
-  bool resend_scheduled = false;
-  int followups = 0;
-};
-
-// Counters the nemesis reads while clients run.
-struct Live {
-  std::atomic<int64_t> last_fresh_fill_ms{-1};  // FILLED duplicate:false: a store write succeeded
-  std::atomic<int64_t> store_unavailable{0};
-  std::atomic<int64_t> replies{0};
-};
-
-class Client {
- public:
-  Client(int id, uint64_t seed, zmq::context_t& ctx, std::string endpoint, Live& live)
-      : id_(id), rng_(seed), ctx_(ctx), endpoint_(std::move(endpoint)), live_(live) {}
-
-  void Run(const std::atomic<bool>& stop_new, const std::atomic<bool>& stop_all) {
-    DealerClient orders(ctx_, endpoint_);
-    DealerClient conflicts(ctx_, endpoint_);
-    DealerClient queries(ctx_, endpoint_);
-    next_new_ms_ = NowMs();
-    while (!stop_all.load()) {
-      const int64_t now = NowMs();
-      if (!stop_new.load() && active_ < kWindow && now >= next_new_ms_) {
-        NewOrder(orders, now);
-        next_new_ms_ = std::max(next_new_ms_, now + U(0, 25));
-      }
-      while (!schedule_.empty() && schedule_.begin()->first <= now) {
-        auto [due, action] = *schedule_.begin();
-        schedule_.erase(schedule_.begin());
-        OrderState& o = orders_[action.second];
-        if (action.first == 'o') {
-          o.resend_scheduled = false;
-          if (!o.abandoned) SendOpen(orders, o, now);
-        } else if (action.first == 'c') {
-          conflicts.Send(OpenBody(o.uuid, o.volume + 0.5, Extra()));
-          ++conflicts_sent;
-        } else {
-          queries.Send(StatusBody(o.uuid));
-          ++queries_sent;
-        }
-      }
-      for (int i = 0; i < 64; ++i) {
-        auto r = orders.RecvJson(Ms(i == 0 ? 3 : 0));
-        if (!r) break;
-        OnOrderReply(*r);
-      }
-      for (auto* s : {&conflicts, &queries}) {
-        for (int i = 0; i < 64; ++i) {
-          auto r = s->RecvJson(Ms(0));
-          if (!r) break;
-          replies.push_back(ToRec(*r, s == &conflicts ? 'c' : 'q'));
-          live_.replies.fetch_add(1);
-        }
-      }
-      CheckLost(now);
-    }
-  }
-
-  // Results, read after the thread joined.
-  std::vector<OrderState> orders_;
-  std::vector<ReplyRec> replies;
-  std::vector<int64_t> latency_us;
-  int64_t sends = 0, conflicts_sent = 0, queries_sent = 0, lost_sends = 0;
-
- private:
-  int64_t U(int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng_); }
-  bool P(double p) { return std::uniform_real_distribution<double>(0, 1)(rng_) < p; }
-  static std::string Extra() { return "\"timeout_ms\":" + std::to_string(kClientTimeoutMs); }
-
-  void Schedule(int64_t at, char what, size_t idx) {
-    schedule_.emplace(at, std::make_pair(what, idx));
-  }
-
-  void NewOrder(DealerClient& sock, int64_t now) {
-    OrderState o;
-    o.uuid = "n" + std::to_string(g_opt.seed) + "-c" + std::to_string(id_) + "-" +
-             std::to_string(orders_.size());
-    o.volume = static_cast<double>(U(1, 50)) / 100.0;
-    o.active = true;
-    ++active_;
-    by_uuid_[o.uuid] = orders_.size();
-    orders_.push_back(o);
-    const size_t idx = orders_.size() - 1;
-    SendOpen(sock, orders_[idx], now);
-    // A strategy that retries while the first send is still in flight.
-    if (P(0.12)) {
-      orders_[idx].resend_scheduled = true;
-      Schedule(now + U(0, 120), 'o', idx);
-    }
-  }
-
-  void SendOpen(DealerClient& sock, OrderState& o, int64_t now) {
-    sock.Send(OpenBody(o.uuid, o.volume, Extra()));
-    o.outstanding.push_back(now);
-    ++o.sends;
-    ++sends;
-  }
-
-  void Release(OrderState& o) {
-    if (!o.active) return;
-    o.active = false;
-    --active_;
-  }
-
-  void Resend(size_t idx, int64_t at) {
-    OrderState& o = orders_[idx];
-    if (o.abandoned || o.resend_scheduled) return;
-    o.resend_scheduled = true;
-    Schedule(at, 'o', idx);
-  }
-
-  void FollowUps(size_t idx, int64_t now) {
-    OrderState& o = orders_[idx];
-    if (o.followups >= 3) return;
-    ++o.followups;
-    if (P(0.25)) Resend(idx, now + U(20, 800));  // a retry after the reply
-    if (P(0.08)) Schedule(now + U(0, 400), 'c', idx);
-    if (P(0.15)) Schedule(now + U(0, 600), 'q', idx);
-  }
-
-  void OnOrderReply(const Json& j) {
-    const int64_t now = NowMs();
-    ReplyRec rec = ToRec(j, 'o');
-    live_.replies.fetch_add(1);
-    auto it = by_uuid_.find(rec.uuid);
-    if (it == by_uuid_.end()) {
-      replies.push_back(std::move(rec));
-      return;
-    }
-    const size_t idx = it->second;
-    OrderState& o = orders_[idx];
-    ++o.replies;
-    if (!o.outstanding.empty()) {
-      latency_us.push_back((now - o.outstanding.front()) * 1000);
-      o.outstanding.pop_front();
-    }
-    const std::string& s = rec.status;
-    const std::string& c = rec.code;
-    if (s == "FILLED" && rec.duplicate == false) live_.last_fresh_fill_ms.store(now);
-    if (!NotRecordedRefusal(s, c)) o.only_refusals = false;
-    if (s == "error" && c == "STORE_UNAVAILABLE") {
-      live_.store_unavailable.fetch_add(1);
-      // The contract: nothing recorded, nothing sent. This client does not send it again.
-      if (o.only_refusals && !o.lost_any && o.outstanding.empty() && !o.terminal && !o.unknown) {
-        o.store_refused = true;
-      }
-      o.abandoned = true;
-      Release(o);
-      next_new_ms_ = now + U(50, 300);  // a strategy backs off when ordergate cannot write
-    } else if (Terminal(s, c)) {
-      const bool first = !o.terminal;
-      o.terminal = true;
-      Release(o);
-      if (first || o.followups < 3) FollowUps(idx, now);
-    } else if (s == "UNKNOWN") {
-      o.unknown = true;
-      Release(o);
-      // Never a new uuid: ask again later with the same one, and query.
-      if (o.followups < 3) {
-        ++o.followups;
-        Resend(idx, now + U(300, 1500));
-        Schedule(now + U(300, 1500), 'q', idx);
-      }
-    } else if (s == "PENDING") {
-      if (o.outstanding.empty()) Resend(idx, now + U(0, 150));
-    } else if (NotRecordedRefusal(s, c)) {
-      if (o.outstanding.empty() && !o.terminal && !o.unknown) Resend(idx, now + U(20, 250));
-    } else {
-      Release(o);  // anything else is judged by the checker
-    }
-    replies.push_back(std::move(rec));
-  }
-
-  void CheckLost(int64_t now) {
-    if (now - last_lost_scan_ms_ < 50) return;
-    last_lost_scan_ms_ = now;
-    for (size_t idx = first_live_; idx < orders_.size(); ++idx) {
-      OrderState& o = orders_[idx];
-      while (!o.outstanding.empty() && now - o.outstanding.front() > kLostAfterMs) {
-        o.outstanding.pop_front();
-        o.lost_any = true;
-        ++lost_sends;
-        if (!o.terminal && !o.unknown && !o.abandoned) Resend(idx, now + U(0, 200));
-      }
-    }
-    while (first_live_ < orders_.size() && orders_[first_live_].outstanding.empty() &&
-           !orders_[first_live_].active && !orders_[first_live_].resend_scheduled) {
-      ++first_live_;
-    }
-  }
-
-  int id_;
-  std::mt19937_64 rng_;
-  zmq::context_t& ctx_;
-  std::string endpoint_;
-  Live& live_;
-  int active_ = 0;
-  int64_t next_new_ms_ = 0;
-  size_t first_live_ = 0;
-  int64_t last_lost_scan_ms_ = 0;
-  std::map<std::string, size_t> by_uuid_;
-  std::multimap<int64_t, std::pair<char, size_t>> schedule_;
-};
-
-// Client threads; stopped and joined on destruction (also when a REQUIRE unwinds).
-class Fleet {
- public:
-  Fleet(zmq::context_t& ctx, const std::string& endpoint, int n, uint64_t seed, Live& live) {
-    for (int i = 0; i < n; ++i) {
-      clients_.push_back(std::make_unique<Client>(i, seed * 1000003 + static_cast<uint64_t>(i), ctx,
-                                                  endpoint, live));
-    }
-    for (auto& c : clients_) {
-      Client* cp = c.get();
-      threads_.emplace_back([this, cp] { cp->Run(stop_new_, stop_all_); });
-    }
-  }
-  ~Fleet() { Join(); }
-  void StopNew() { stop_new_.store(true); }
-  void Join() {
-    stop_new_.store(true);
-    stop_all_.store(true);
-    for (auto& t : threads_) {
-      if (t.joinable()) t.join();
-    }
-  }
-  std::vector<std::unique_ptr<Client>>& clients() { return clients_; }
-
- private:
-  std::atomic<bool> stop_new_{false};
-  std::atomic<bool> stop_all_{false};
-  std::vector<std::unique_ptr<Client>> clients_;
-  std::vector<std::thread> threads_;
-};
-
-// The data directory on a tmpfs of its own; lazily unmounted whatever way the run ends.
-class TmpfsMount {
- public:
-  explicit TmpfsMount(std::string dir, int size_mb) : dir_(std::move(dir)) {
-    std::filesystem::create_directories(dir_);
-    const std::string opts = "size=" + std::to_string(size_mb) + "m";
-    if (::mount("tmpfs", dir_.c_str(), "tmpfs", 0, opts.c_str()) == 0) {
-      mounted_ = true;
-    } else {
-      error_ = std::strerror(errno);
-    }
-  }
-  ~TmpfsMount() { Unmount(); }
-  TmpfsMount(const TmpfsMount&) = delete;
-  TmpfsMount& operator=(const TmpfsMount&) = delete;
-  bool mounted() const { return mounted_; }
-  const std::string& error() const { return error_; }
-  void Unmount() {
-    if (!mounted_) return;
-    Free();
-    if (::umount2(dir_.c_str(), 0) != 0) ::umount2(dir_.c_str(), MNT_DETACH);
-    mounted_ = false;
-  }
-  // Writes a filler file until the filesystem refuses; returns the bytes written.
-  int64_t Fill() {
-    const int fd = ::open(Filler().c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) return 0;
-    std::vector<char> buf(1 << 20, 'x');
-    int64_t total = 0;
-    for (;;) {
-      const ssize_t n = ::write(fd, buf.data(), buf.size());
-      if (n <= 0) break;
-      total += n;
-    }
-    // Smaller writes take the last pages, so nothing at all is left.
-    for (;;) {
-      const ssize_t n = ::write(fd, buf.data(), 4096);
-      if (n <= 0) break;
-      total += n;
-    }
-    ::close(fd);
-    return total;
-  }
-  void Free() { ::unlink(Filler().c_str()); }
-
- private:
-  // RocksDB ignores files whose names it does not know.
-  std::string Filler() const { return dir_ + "/nemesis-filler"; }
-  std::string dir_;
-  bool mounted_ = false;
-  std::string error_;
-};
-
-// "key=value key=value" counters of the simulator's last stderr line.
-std::map<std::string, int64_t> SimStats(const std::string& stderr_text) {
-  std::map<std::string, int64_t> out;
-  const std::string prefix = "ordergate-bridge-sim: requests=";
-  const size_t pos = stderr_text.rfind(prefix);
-  if (pos == std::string::npos) return out;
-  std::istringstream in(stderr_text.substr(pos + std::strlen("ordergate-bridge-sim: ")));
-  std::string tok;
-  while (in >> tok) {
-    const size_t eq = tok.find('=');
-    if (eq == std::string::npos) break;
-    out[tok.substr(0, eq)] = std::atoll(tok.c_str() + eq + 1);
-  }
-  return out;
-}
-
-double Percentile(std::vector<int64_t>& v, double q) {
-  if (v.empty()) return 0;
-  const size_t k = std::min(v.size() - 1, static_cast<size_t>(q * static_cast<double>(v.size())));
-  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
-  return static_cast<double>(v[k]) / 1000.0;
-}
-
-struct JournalLine {
-  int64_t ticket = 0;
-  int64_t time_us = 0;
-  double volume = 0;
-};
-
-// Sends `bodies` over one DEALER with up to `window` outstanding; returns the replies by uuid
-// (the last one for each), waiting up to `budget` in all.
-std::map<std::string, Json> Pipeline(zmq::context_t& ctx, const std::string& endpoint,
-                                     const std::vector<std::pair<std::string, std::string>>& bodies,
-                                     size_t window, Ms budget) {
-  DealerClient d(ctx, endpoint);
-  std::map<std::string, Json> got;
-  size_t next = 0;
-  size_t outstanding = 0;
-  const auto deadline = Clock::now() + budget;
-  while ((next < bodies.size() || outstanding > 0) && Clock::now() < deadline) {
-    while (next < bodies.size() && outstanding < window) {
-      d.Send(bodies[next].second);
-      ++next;
-      ++outstanding;
-    }
-    auto r = d.RecvJson(Ms(200));
-    if (!r) continue;
-    --outstanding;
-    got.insert_or_assign(r->S("uuid"), *r);
-  }
-  return got;
-}
-
-class Nemesis {
- public:
-  Nemesis(World& w, TmpfsMount& fs, Live& live, uint64_t seed, int sim_port, int gw_port)
-      : w_(w), fs_(fs), live_(live), rng_(seed ^ 0x6e656d65736973ULL) {
-    sim_bind_ = "tcp://127.0.0.1:" + std::to_string(sim_port);
-    gw_args_ = {"--listen",
-                "tcp://127.0.0.1:" + std::to_string(gw_port),
-                "--durability",
-                g_opt.durability,
-                "--bridge-signature-ttl-ms",
-                std::to_string(kTtlMs),
-                "--bridge-exec-margin-ms",
-                std::to_string(kExecMarginMs),
-                "--bridge-timeout-ms",
-                std::to_string(kBridgeTimeoutMs),
-                "--unknown-query-interval-ms",
-                "300",
-                "--client-timeout-ms",
-                std::to_string(kClientTimeoutMs),
-                "--bridge-max-in-flight",
-                "48",
-                "--log-level",
-                "warn"};
-    seed_ = seed;
-  }
-
-  void StartSim() {
-    const uint64_t sim_seed = seed_ * 7919 + static_cast<uint64_t>(w_.sim_starts);
-    // The late reply arrives after the gateway gave up (UNKNOWN, resolved by the late reply) or
-    // before it, drawn per incarnation.
-    const int64_t late_ms = std::uniform_int_distribution<int64_t>(300, 2500)(rng_);
-    w_.StartSim({"--workers", "4", "--signature-ttl-ms", std::to_string(kTtlMs), "--latency",
-                 "uniform:1:40", "--seed", std::to_string(sim_seed), "--fault-no-reply", "0.01",
-                 "--fault-late", "0.01", "--fault-late-ms", std::to_string(late_ms),
-                 "--fault-reject", "0.02", "--fault-crash", "0.002",
-                 // Small, so ORDER_STATUS must fall back to the journal for older uuids.
-                 "--order-status-capacity", "500"},
-                sim_bind_);
-    sim_start_unix_us_ = UnixUs();
-    sim_down_ = false;
-  }
-
-  void StartGateway() {
-    w_.StartGateway(gw_args_, sim_bind_);
-    gw_down_ = false;
-  }
-
-  // Checks both children between steps: a simulator that crashed by --fault-crash (exit 3) is
-  // restarted; any other exit of either is a violation.
-  void Tick() {
-    if (w_.sim && !sim_down_ && !w_.sim->Running()) {
-      const int st = Process::Decode(w_.sim->ExitStatus().value_or(-1));
-      if (st == 3) {
-        ++faults["bridge_crash"];
-        Say("simulator crashed by --fault-crash; restarting it");
-      } else {
-        violations.push_back("simulator exited on its own with status " + std::to_string(st));
-      }
-      StartSim();
-    }
-    if (w_.gw && !gw_down_ && !w_.gw->Running()) {
-      const int st = Process::Decode(w_.gw->ExitStatus().value_or(-1));
-      violations.push_back("ordergated exited on its own with status " + std::to_string(st) +
-                           "; stderr tail: " + Tail(w_.gw->Stderr()));
-      StartGateway();
-    }
-  }
-
-  void Idle(int64_t ms) {
-    const int64_t until = NowMs() + ms;
-    while (NowMs() < until) {
-      Tick();
-      std::this_thread::sleep_for(Ms(std::min<int64_t>(20, std::max<int64_t>(1, until - NowMs()))));
-    }
-  }
-
-  // Runs faults until `end_ms`, in rounds that hold every kind once, in a seeded order.
-  void Run(int64_t end_ms) {
-    std::vector<std::string> kinds = {"gateway_kill9",  "gateway_pause",  "bridge_kill9",
-                                      "bridge_restart", "bridge_latency", "disk_full"};
-    if (!fs_.mounted()) kinds.pop_back();
-    Idle(1500);
-    while (NowMs() < end_ms) {
-      std::shuffle(kinds.begin(), kinds.end(), rng_);
-      for (const auto& k : kinds) {
-        if (NowMs() >= end_ms) break;
-        Inject(k);
-        Idle(R(300, 2500));
-      }
-    }
-  }
-
-  void Inject(const std::string& kind) {
-    ++faults[kind];
-    if (kind == "gateway_kill9") {
-      KillGateway("kill -9");
-      Idle(R(0, 400));
-      StartGateway();
-    } else if (kind == "gateway_pause") {
-      const int64_t ms = R(300, 2500);
-      Say("SIGSTOP ordergated for " + std::to_string(ms) + " ms");
-      w_.gw->Signal(SIGSTOP);
-      Idle(ms);
-      w_.gw->Signal(SIGCONT);
-    } else if (kind == "bridge_kill9") {
-      Say("kill -9 of the simulator");
-      sim_down_ = true;
-      w_.sim->Signal(SIGKILL);
-      (void)w_.sim->Wait(Ms(10000));
-      Idle(R(0, 800));
-      StartSim();
-    } else if (kind == "bridge_restart") {
-      Say("SIGTERM + restart of the simulator");
-      sim_down_ = true;
-      w_.sim->Signal(SIGTERM);
-      auto st = w_.sim->Wait(Ms(10000));
-      if (!st) {
-        violations.push_back("simulator did not stop within 10 s of SIGTERM");
-      } else if (Process::Decode(*st) == 3) {
-        ++faults["bridge_crash"];  // its --fault-crash came first
-      }
-      StartSim();
-    } else if (kind == "bridge_latency") {
-      const int64_t ms = kBridgeTimeoutMs + R(200, 1500);
-      Say("SIGSTOP the simulator for " + std::to_string(ms) + " ms (bridge_timeout_ms " +
-          std::to_string(kBridgeTimeoutMs) + ")");
-      w_.sim->Signal(SIGSTOP);
-      Idle(ms);
-      w_.sim->Signal(SIGCONT);
-    } else if (kind == "disk_full") {
-      DiskFull();
-    }
-  }
-
-  void DiskFull() {
-    const int64_t filled = fs_.Fill();
-    const int64_t hold = R(800, 3000);
-    Say("disk full: " + std::to_string(filled >> 20) + " MiB filler, held " + std::to_string(hold) +
-        " ms");
-    const int64_t su_before = live_.store_unavailable.load();
-    Idle(hold);
-    fs_.Free();
-    const int64_t freed_ms = NowMs();
-    // Does the store come back by itself? Proof: a fresh FILLED (its outcome was written).
-    while (NowMs() - freed_ms < 6000 && live_.last_fresh_fill_ms.load() <= freed_ms + 100) {
-      Idle(50);
-    }
-    const int64_t su = live_.store_unavailable.load() - su_before;
-    store_unavailable_during_full += su;
-    if (live_.last_fresh_fill_ms.load() > freed_ms + 100) {
-      ++disk_full_self_recovered;
-      Say("disk freed; store wrote again after " + std::to_string(NowMs() - freed_ms) + " ms (" +
-          std::to_string(su) + " STORE_UNAVAILABLE replies)");
-      return;
-    }
-    ++disk_full_restarts;
-    Say("disk freed; store still refusing writes after 6 s (" + std::to_string(su) +
-        " STORE_UNAVAILABLE replies): restarting ordergated (see the report)");
-    KillGateway("kill -9 after a full disk");
-    StartGateway();
-  }
-
-  void KillGateway(const std::string& why) {
-    if (!w_.gw->Running()) {
-      Tick();  // it died on its own: recorded and restarted
-    }
-    Say(why + " of ordergated (pid " + std::to_string(w_.gw->pid()) + ")");
-    gw_down_ = true;
-    w_.gw->Signal(SIGKILL);
-    auto st = w_.gw->Wait(Ms(10000));
-    const int decoded = st ? Process::Decode(*st) : -1000;
-    ++gateway_exits;
-    if (decoded != -SIGKILL) {
-      violations.push_back("ordergated exit status " + std::to_string(decoded) +
-                           " where our kill -9 was expected");
-    }
-  }
-
-  static std::string Tail(const std::string& s) {
-    return s.size() > 1500 ? s.substr(s.size() - 1500) : s;
-  }
-
-  int64_t sim_start_unix_us() const { return sim_start_unix_us_; }
-  // The final clean stop: exits from here on are ours.
-  void MarkDown() {
-    sim_down_ = true;
-    gw_down_ = true;
-  }
-
-  std::map<std::string, int64_t> faults;
-  std::vector<std::string> violations;
-  int64_t disk_full_self_recovered = 0;
-  int64_t disk_full_restarts = 0;
-  int64_t store_unavailable_during_full = 0;
-  int64_t gateway_exits = 0;
-
- private:
-  int64_t R(int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng_); }
-
-  World& w_;
-  TmpfsMount& fs_;
-  Live& live_;
-  std::mt19937_64 rng_;
-  uint64_t seed_ = 0;
-  std::string sim_bind_;
-  std::vector<std::string> gw_args_;
-  int64_t sim_start_unix_us_ = 0;
-  bool sim_down_ = false;  // killed or stopped by us, not restarted yet: not a crash
-  bool gw_down_ = false;
-};
 
 void RunNemesis() {
   const uint64_t seed = g_opt.seed;
@@ -791,6 +172,7 @@ void RunNemesis() {
     Say("resending " + std::to_string(bodies.size()) + " orders that have an outcome");
     resent = Pipeline(w.ctx, w.gw_endpoint, bodies, 64, Ms(60000));
   }
+  for (const auto& r : nemesis.damage_replies) seen[r.uuid].push_back(r);
   for (const auto& [u, f] : finals) seen[u].push_back(ToRec(f, 'f'));
   for (const auto& [u, r] : resent) seen[u].push_back(ToRec(r, 'r'));
 
@@ -865,6 +247,8 @@ void RunNemesis() {
         std::max<int64_t>(sim_faults["fault_reject"], static_cast<int64_t>(rejected.size()));
   }
   faults["bridge_crash"] += 0;
+  faults["bridge_odd_reply"] = sim_faults["fault_odd_reply"];
+  faults["bridge_stall"] = sim_faults["fault_stall"];
 
   // ---------------------------------------------------------------- the checker
   std::vector<std::string> v = nemesis.violations;
@@ -921,6 +305,16 @@ void RunNemesis() {
         continue;
       }
       if (r.status == "UNKNOWN") saw_unknown = true;
+      // (6) only the protocol's statuses; a bridge's odd reply is neither passed on nor a fill.
+      const bool query = r.kind == 'q' || r.kind == 'f';
+      const bool known_status = r.status == "FILLED" || r.status == "REJECTED" ||
+                                r.status == "PENDING" || r.status == "UNKNOWN" ||
+                                (r.status == "error" && (r.code == "STORE_UNAVAILABLE" ||
+                                                         (query && r.code == "NOT_FOUND")));
+      if (!known_status) violate(u, "answered a status the protocol does not have: " + r.raw);
+      if (r.status == "FILLED" && !(r.ticket_is_int && r.ticket > 0)) {
+        violate(u, "FILLED without a positive integer ticket: " + r.raw);
+      }
       if (r.kind == 'o' && r.status == "REJECTED" && r.code == "IDEMPOTENCY_CONFLICT") {
         violate(u, "its own body was refused as a conflict: " + r.raw);
       }
@@ -1003,7 +397,8 @@ void RunNemesis() {
   std::vector<std::string> missing;
   for (const char* k :
        {"gateway_kill9", "gateway_pause", "bridge_kill9", "bridge_restart", "bridge_latency",
-        "disk_full", "bridge_no_reply", "bridge_late_reply", "bridge_reject", "bridge_crash"}) {
+        "disk_full", "bridge_no_reply", "bridge_late_reply", "bridge_reject", "bridge_crash",
+        "data_damage", "bridge_odd_stall", "bridge_odd_reply", "bridge_stall"}) {
     if (std::string(k) == "disk_full" && !fs.mounted() && faults[k] == 0 && !fs.error().empty()) {
       continue;  // skipped loudly above
     }
@@ -1027,6 +422,18 @@ void RunNemesis() {
       << nemesis.disk_full_restarts << " needed a restart of ordergated; "
       << nemesis.store_unavailable_during_full << " STORE_UNAVAILABLE replies"
       << (fs.error().empty() ? "" : " (SKIPPED: " + fs.error() + ")") << "\n";
+  rep << "data_damage:";
+  for (const auto& [k, n] : nemesis.damage) rep << " " << k << "=" << n;
+  rep << "; refused to start:";
+  for (const auto& [k, n] : nemesis.damage_refused) rep << " " << k << "=" << n;
+  rep << "; started:";
+  for (const auto& [k, n] : nemesis.damage_started) rep << " " << k << "=" << n;
+  rep << "; acknowledged orders resent to a damaged start: " << nemesis.damage_resent << "\n";
+  rep << "bridge_odd_stall: " << faults["bridge_odd_stall"] << " periods, "
+      << nemesis.odd_stall_recovered << " followed by fresh fills within " << kLivenessMs
+      << " ms; odd replies " << sim_faults["fault_odd_reply"] << " ("
+      << sim_faults["fault_odd_executed"] << " executed first), stalls "
+      << sim_faults["fault_stall"] << " (counters of incarnations stopped by SIGTERM)\n";
   rep << "orders (uuids): " << orders.size() << "; sends " << sends << " (lost " << lost_sends
       << "), conflicts " << conflicts_sent << ", ORDER_STATUS " << queries_sent
       << ", replies to clients " << client_replies << " in " << run_ms / 1000 << " s\n";
@@ -1057,7 +464,8 @@ void RunNemesis() {
       << sim_status_before_restart << " executed before its last restart), wrong "
       << sim_status_bad.size() << "\n";
   rep << "ordergated: " << w.gw_starts << " starts, " << nemesis.gateway_exits
-      << " kill -9 exits checked, final SIGTERM exit "
+      << " kill -9 exits checked, " << nemesis.gateway_clean_stops
+      << " SIGTERM stops before damage, final SIGTERM exit "
       << (gw_exit ? std::to_string(*gw_exit) : std::string("none")) << "; simulator "
       << w.sim_starts << " starts\n";
   char lat[160];
