@@ -1,15 +1,48 @@
 #include "transport/front_end.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <zmq.hpp>
 
 #include "absl/strings/str_cat.h"
+#include "transport/connection_guard.h"
 
 namespace ordergate::transport {
 namespace {
 
 constexpr int kLingerMs = 1000;
+// The ZAP domain of the front end's ROUTER (the connection cap's requests carry it).
+constexpr char kZapDomain[] = "ordergate-front";
+
+absl::Status CheckOptions(const FrontEndOptions& o) {
+  const auto range = [](const char* name, int64_t v, int64_t lo, int64_t hi) -> absl::Status {
+    if (v >= lo && v <= hi) return absl::OkStatus();
+    return absl::InvalidArgumentError(
+        absl::StrCat("front end ", name, " ", v, " is outside [", lo, ", ", hi, "]"));
+  };
+  constexpr int64_t kIntMax = std::numeric_limits<int>::max();
+  for (const absl::Status& s :
+       {range("send_hwm", o.send_hwm, 1, 1'000'000),
+        range("receive_hwm", o.receive_hwm, 1, 1'000'000),
+        range("sndbuf_bytes", o.sndbuf_bytes, 4096, 64 << 20),
+        range("rcvbuf_bytes", o.rcvbuf_bytes, 4096, 64 << 20),
+        range("max_connections", o.max_connections, 1, 1'000'000),
+        range("descriptor_reserve", o.descriptor_reserve, 64, 1'000'000),
+        range("handshake_timeout_ms", o.handshake_timeout_ms, 100, 600'000),
+        range("heartbeat_ivl_ms", o.heartbeat_ivl_ms, 0, 3'600'000),
+        range("heartbeat_timeout_ms", o.heartbeat_timeout_ms, 0, kIntMax)}) {
+    if (!s.ok()) return s;
+  }
+  if (o.heartbeat_ivl_ms > 0 && o.heartbeat_timeout_ms < o.heartbeat_ivl_ms) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("front end heartbeat_timeout_ms ", o.heartbeat_timeout_ms,
+                     " must be at least heartbeat_ivl_ms ", o.heartbeat_ivl_ms));
+  }
+  return absl::OkStatus();
+}
 
 absl::Status Unavailable() { return absl::Status(absl::StatusCode::kUnavailable, ""); }
 
@@ -33,14 +66,20 @@ struct FrontEnd::Impl {
 
   ReceiveResult Drop() {
     DrainRest();
-    ++dropped;
+    dropped.fetch_add(1, std::memory_order_relaxed);
     return ReceiveResult::kDropped;
   }
 
+  // Destroyed in reverse: the guard (its thread joined, the monitor stopped) before the ROUTER.
   zmq::socket_t socket;
+  std::unique_ptr<ConnectionGuard> guard;
   zmq::message_t frame;  // reused: recv() re-initialises it in place
   std::string endpoint;
-  uint64_t dropped = 0;
+  int max_connections = 0;
+  // Written by the owner thread only; atomics so that stats() may be read from another.
+  std::atomic<uint64_t> dropped{0};
+  std::atomic<uint64_t> replies_dropped_full{0};
+  std::atomic<uint64_t> replies_dropped_gone{0};
 };
 
 FrontEnd::FrontEnd() = default;
@@ -48,6 +87,23 @@ FrontEnd::~FrontEnd() = default;
 
 absl::StatusOr<std::unique_ptr<FrontEnd>> FrontEnd::Bind(IoContext& io,
                                                          const FrontEndOptions& opts) {
+  if (absl::Status valid = CheckOptions(opts); !valid.ok()) return valid;
+  // Descriptors: as many as the hard limit allows, then the cap leaves descriptor_reserve of them
+  // to everything else.
+  auto limit = RaiseDescriptorLimit();
+  if (!limit.ok()) return limit.status();
+  const uint64_t reserve = static_cast<uint64_t>(opts.descriptor_reserve);
+  if (limit->soft <= reserve) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "the descriptor limit (RLIMIT_NOFILE ", limit->soft, ", hard ", limit->hard,
+        ") leaves no descriptor for a client beyond the ", reserve,
+        " kept for the bridge link, the store and the HTTP endpoint; raise it (ulimit -n, "
+        "LimitNOFILE=) to at least ",
+        reserve + static_cast<uint64_t>(opts.max_connections)));
+  }
+  const int max_connections = static_cast<int>(
+      std::min<uint64_t>(static_cast<uint64_t>(opts.max_connections), limit->soft - reserve));
+
   std::unique_ptr<FrontEnd> fe(new FrontEnd());
   try {
     fe->impl_ = std::make_unique<Impl>(*static_cast<zmq::context_t*>(io.native()));
@@ -56,10 +112,20 @@ absl::StatusOr<std::unique_ptr<FrontEnd>> FrontEnd::Bind(IoContext& io,
     s.set(zmq::sockopt::maxmsgsize, opts.max_message_bytes);
     s.set(zmq::sockopt::sndhwm, opts.send_hwm);
     s.set(zmq::sockopt::rcvhwm, opts.receive_hwm);
-    s.set(zmq::sockopt::router_mandatory, false);
+    s.set(zmq::sockopt::sndbuf, opts.sndbuf_bytes);
+    s.set(zmq::sockopt::rcvbuf, opts.rcvbuf_bytes);
+    s.set(zmq::sockopt::handshake_ivl, opts.handshake_timeout_ms);
+    s.set(zmq::sockopt::heartbeat_ivl, opts.heartbeat_ivl_ms);
+    s.set(zmq::sockopt::heartbeat_timeout, opts.heartbeat_timeout_ms);
+    // Refuse rather than drop silently, so that Reply() can count what it drops.
+    s.set(zmq::sockopt::router_mandatory, true);
   } catch (const zmq::error_t& e) {
     return absl::InvalidArgumentError(absl::StrCat("front end socket options: ", e.what()));
   }
+  fe->impl_->max_connections = max_connections;
+  auto guard = ConnectionGuard::Start(io, fe->impl_->socket.handle(), max_connections, kZapDomain);
+  if (!guard.ok()) return guard.status();
+  fe->impl_->guard = std::move(*guard);
   try {
     fe->impl_->socket.bind(opts.endpoint);
   } catch (const zmq::error_t& e) {
@@ -114,10 +180,25 @@ ReceiveResult FrontEnd::TryReceive(InboundRequest* out) {
 }
 
 absl::Status FrontEnd::Reply(const ReplyRoute& route, absl::string_view body) {
-  zmq::socket_t& s = impl_->socket;
+  Impl& im = *impl_;
+  zmq::socket_t& s = im.socket;
   constexpr auto kMore = zmq::send_flags::sndmore | zmq::send_flags::dontwait;
+  // With ZMQ_ROUTER_MANDATORY the routing-id frame is where the ROUTER refuses: EAGAIN (an empty
+  // result) when the peer's queue is at send_hwm, EHOSTUNREACH when the peer is gone. Nothing of
+  // the message is queued then. Once it is accepted, the other frames are too.
   try {
-    if (!s.send(zmq::const_buffer(route.id, route.id_size), kMore)) return Unavailable();
+    if (!s.send(zmq::const_buffer(route.id, route.id_size), kMore)) {
+      im.replies_dropped_full.fetch_add(1, std::memory_order_relaxed);
+      return absl::OkStatus();
+    }
+  } catch (const zmq::error_t& e) {
+    if (e.num() == EHOSTUNREACH) {
+      im.replies_dropped_gone.fetch_add(1, std::memory_order_relaxed);
+      return absl::OkStatus();
+    }
+    return Unavailable();
+  }
+  try {
     if (route.delimiter && !s.send(zmq::const_buffer(nullptr, 0), kMore)) return Unavailable();
     if (!s.send(zmq::const_buffer(body.data(), body.size()), zmq::send_flags::dontwait)) {
       return Unavailable();
@@ -130,6 +211,23 @@ absl::Status FrontEnd::Reply(const ReplyRoute& route, absl::string_view body) {
 
 void* FrontEnd::poll_handle() { return impl_->socket.handle(); }
 
-uint64_t FrontEnd::dropped_count() const { return impl_->dropped; }
+uint64_t FrontEnd::dropped_count() const { return impl_->dropped.load(std::memory_order_relaxed); }
+
+int FrontEnd::max_connections() const { return impl_->max_connections; }
+
+FrontEndStats FrontEnd::stats() const {
+  const Impl& im = *impl_;
+  const ConnectionGuardStats g = im.guard->stats();
+  FrontEndStats s;
+  s.connections_open = g.connections_open;
+  s.connections_admitted = g.connections_admitted;
+  s.connections_refused = g.refused;
+  s.accept_failures = g.accept_failures;
+  s.handshake_failures = g.handshake_failures;
+  s.replies_dropped_full = im.replies_dropped_full.load(std::memory_order_relaxed);
+  s.replies_dropped_gone = im.replies_dropped_gone.load(std::memory_order_relaxed);
+  s.requests_dropped = im.dropped.load(std::memory_order_relaxed);
+  return s;
+}
 
 }  // namespace ordergate::transport

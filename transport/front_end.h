@@ -13,8 +13,21 @@
 // The reply mirrors what came: with the delimiter iff the request had it. Anything else (no body,
 // more than one body frame) is dropped and counted: the contract cannot answer it. ZMQ_MAXMSGSIZE
 // is set to max_message_bytes: a peer sending a larger frame is disconnected by libzmq; bodies
-// between max_request_bytes and it are delivered so the gateway can answer OVERSIZE. Thread-safety:
-// none; one thread owns a FrontEnd. zmq::error_t never escapes.
+// between max_request_bytes and it are delivered so the gateway can answer OVERSIZE.
+//
+// Limits (what one client can cost, see FrontEndOptions): replies queued for a peer that does not
+// read stop at send_hwm (further replies to it are dropped and counted), requests queued from a
+// peer stop at receive_hwm (libzmq then stops reading its socket: TCP pushes back, nothing is
+// lost), kernel buffers are fixed at sndbuf_bytes/rcvbuf_bytes, and connections beyond the cap are
+// refused at the end of their handshake (connection_guard.h). Everything a connection held is freed
+// when it closes. The cap is min(max_connections, soft RLIMIT_NOFILE - descriptor_reserve), so the
+// bridge link, the store, the HTTP endpoint and the logs always find descriptors.
+//
+// Threads: one thread owns a FrontEnd (Bind, TryReceive, Reply, poll_handle, destruction). Bind
+// starts one helper thread, owned by the FrontEnd and joined by its destructor, that answers
+// libzmq's ZAP requests (the connection cap) and reads the ROUTER's connection events; it never
+// touches the ROUTER. stats() and dropped_count() are safe from any thread. zmq::error_t never
+// escapes.
 #ifndef ORDERGATE_TRANSPORT_FRONT_END_H_
 #define ORDERGATE_TRANSPORT_FRONT_END_H_
 
@@ -29,11 +42,52 @@
 
 namespace ordergate::transport {
 
+// Defaults are for a trading gateway: hundreds of strategies at most, each with a window of
+// requests outstanding (the benchmarks use up to 256), every request answered by one reply.
 struct FrontEndOptions {
   std::string endpoint = "tcp://127.0.0.1:5555";
   int64_t max_message_bytes = 1 << 20;  // ZMQ_MAXMSGSIZE
-  int send_hwm = 100000;
-  int receive_hwm = 100000;
+  // Replies queued per peer (ZMQ_SNDHWM, messages). A peer that reads holds at most its window of
+  // replies; one that does not read costs at most send_hwm replies (~0.5 KB each with the queue's
+  // own overhead: ~0.5 MB), the rest are dropped and counted (stats().replies_dropped_full).
+  int send_hwm = 1000;
+  // Requests queued per peer before the loop reads them (ZMQ_RCVHWM, messages). Past it libzmq
+  // stops reading that peer's socket, so a flood waits in TCP, not in memory; fair queuing keeps
+  // the other peers served. Costs at most receive_hwm * max_message_bytes per peer.
+  int receive_hwm = 128;
+  // Kernel socket buffers per connection (ZMQ_SNDBUF/ZMQ_RCVBUF, bytes; the kernel doubles them).
+  // Fixed rather than autotuned (up to 4 MB each on Debian): a reply burst of 64 KiB is ~200
+  // replies, far more than a loopback or LAN round trip needs.
+  int sndbuf_bytes = 64 << 10;
+  int rcvbuf_bytes = 64 << 10;
+  // Connections admitted at once (see connection_guard.h): a few per strategy (a REQ and a DEALER,
+  // an old connection not yet noticed gone while the new one opens) for hundreds of strategies.
+  int max_connections = 512;
+  // Descriptors kept for everything else: the bridge link (1 TCP + ~4 ZeroMQ mailboxes), the ZeroMQ
+  // context and this front end's own sockets (~12), the store (RocksDB: WAL, MANIFEST, LOG, LOCK,
+  // table files — up to its max_open_files), the HTTP endpoint (listener + one per client it
+  // holds), stdio and logs. 512 covers RocksDB with max_open_files <= 256 and 200 HTTP clients.
+  int descriptor_reserve = 512;
+  // A connection must finish its ZMTP handshake within this (ZMQ_HANDSHAKE_IVL; libzmq's default is
+  // 30 s): a TCP connection that never speaks ZMTP holds a descriptor at most this long.
+  int handshake_timeout_ms = 5000;
+  // ZMTP heartbeats (ZMQ_HEARTBEAT_IVL/_TIMEOUT): a peer that has gone without closing (host down,
+  // cable pulled) or that stopped reading so long that even the PING cannot reach it is dropped
+  // after heartbeat_timeout_ms of silence and its slot and memory freed. 0 turns them off.
+  int heartbeat_ivl_ms = 10000;
+  int heartbeat_timeout_ms = 30000;
+};
+
+// Counters since Bind (totals) and gauges (now).
+struct FrontEndStats {
+  uint64_t connections_open = 0;      // gauge: accepted TCP connections not closed (any state)
+  uint64_t connections_admitted = 0;  // gauge: of those, admitted (handshake passed the cap)
+  uint64_t connections_refused = 0;   // refused at the cap
+  uint64_t accept_failures = 0;       // accept() failures (descriptor limits)
+  uint64_t handshake_failures = 0;    // handshakes that failed (timeout, protocol, refusal)
+  uint64_t replies_dropped_full = 0;  // replies dropped: the peer had send_hwm replies queued
+  uint64_t replies_dropped_gone = 0;  // replies dropped: the peer had disconnected
+  uint64_t requests_dropped = 0;      // malformed frame sequences (== dropped_count())
 };
 
 // Where a reply goes. Fixed-size (no allocation): routing ids are at most 255 bytes.
@@ -52,7 +106,13 @@ enum class ReceiveResult : uint8_t { kMessage, kNone, kDropped };
 
 class FrontEnd {
  public:
-  // Binds. kInvalidArgument/kUnavailable (with message) when the endpoint cannot be bound.
+  // Binds. Raises the process's soft RLIMIT_NOFILE to its hard limit first (RaiseDescriptorLimit,
+  // io.h) and caps connections at min(max_connections, soft limit - descriptor_reserve):
+  // max_connections() says which. kInvalidArgument (with message) when an option is out of range,
+  // when the limit leaves no descriptor for a connection, or when the endpoint is unusable;
+  // kAlreadyExists when `io` already has a FrontEnd (one ZAP handler per context; Bind waits up to
+  // 0.5 s for one destroyed a moment ago to let go of it); kUnavailable
+  // (with message) when the endpoint cannot be bound (address in use).
   static absl::StatusOr<std::unique_ptr<FrontEnd>> Bind(IoContext& io, const FrontEndOptions& opts);
   ~FrontEnd();
 
@@ -63,14 +123,18 @@ class FrontEnd {
   // frame sequence was consumed and counted in dropped_count().
   ReceiveResult TryReceive(InboundRequest* out);
 
-  // Non-blocking. A reply to a peer that has gone is silently discarded by the ROUTER and still
-  // returns OK; so is one to a peer at send_hwm (ZMQ_ROUTER_MANDATORY is off, so libzmq drops
-  // rather than refuses). kUnavailable (code-only) only when the socket itself fails (context
+  // Non-blocking. A reply to a peer that has gone, or to one with send_hwm replies queued, is
+  // dropped, counted (replies_dropped_gone / replies_dropped_full) and still returns OK: the
+  // client resends by uuid. kUnavailable (code-only) only when the socket itself fails (context
   // terminating).
   absl::Status Reply(const ReplyRoute& route, absl::string_view body);
 
   void* poll_handle();
   uint64_t dropped_count() const;
+  // The connection cap in force (see Bind).
+  int max_connections() const;
+  // Any thread.
+  FrontEndStats stats() const;
 
  private:
   FrontEnd();

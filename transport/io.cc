@@ -1,6 +1,9 @@
 #include "transport/io.h"
 
+#include <sys/resource.h>
+
 #include <cerrno>
+#include <cstring>
 #include <vector>
 #include <zmq.hpp>
 
@@ -60,6 +63,24 @@ absl::StatusOr<int> PollReadable(absl::Span<PollEntry> entries, int timeout_ms) 
     }
   }
   return readable;
+}
+
+absl::StatusOr<DescriptorLimit> RaiseDescriptorLimit() {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0) {
+    return absl::InternalError(absl::StrCat("getrlimit(RLIMIT_NOFILE): ", std::strerror(errno)));
+  }
+  if (lim.rlim_cur != lim.rlim_max) {
+    rlimit raised = lim;
+    raised.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) != 0) {
+      return absl::InternalError(
+          absl::StrCat("setrlimit(RLIMIT_NOFILE, ", lim.rlim_max, "): ", std::strerror(errno)));
+    }
+    lim = raised;
+  }
+  // RLIM_INFINITY is the largest rlim_t; the kernel caps descriptors at nr_open anyway.
+  return DescriptorLimit{static_cast<uint64_t>(lim.rlim_cur), static_cast<uint64_t>(lim.rlim_max)};
 }
 
 }  // namespace ordergate::transport

@@ -10,6 +10,7 @@
 #ifndef ORDERGATE_TRANSPORT_IO_H_
 #define ORDERGATE_TRANSPORT_IO_H_
 
+#include <cstdint>
 #include <memory>
 
 #include "absl/status/statusor.h"
@@ -43,6 +44,20 @@ struct PollEntry {
 // Blocks up to timeout_ms (0: just checks, -1: forever) until one entry is readable. Returns the
 // number of readable entries (0 on timeout or EINTR); kInternal when libzmq reports another error.
 absl::StatusOr<int> PollReadable(absl::Span<PollEntry> entries, int timeout_ms);
+
+// The process's descriptor limit (RLIMIT_NOFILE) after RaiseDescriptorLimit().
+struct DescriptorLimit {
+  uint64_t soft = 0;  // what open()/socket()/accept() are held to
+  uint64_t hard = 0;  // what the soft limit may be raised to without privileges
+};
+
+// Raises the soft RLIMIT_NOFILE to the hard limit (Debian's shells start at 1024 soft, systemd
+// services at 1024 soft / 524288 hard) and returns both. Process-wide; idempotent; safe from any
+// thread (setrlimit is). The gateway's descriptors are reached through epoll (libzmq), poll
+// (cpp-httplib, built with poll on Debian) and plain files (RocksDB), never select(), so numbers
+// past FD_SETSIZE are harmless. kInternal when getrlimit/setrlimit fail; a failed raise leaves the
+// limit as it was.
+absl::StatusOr<DescriptorLimit> RaiseDescriptorLimit();
 
 }  // namespace ordergate::transport
 

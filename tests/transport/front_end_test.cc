@@ -197,9 +197,16 @@ TEST_CASE("Binding an unusable endpoint is reported as a status, not an exceptio
 
     auto first = BindFrontEnd(*io);
     opts.endpoint = first->endpoint();
-    auto taken = FrontEnd::Bind(*io, opts);
+    // One front end per context (it holds the context's ZAP handler): the address in use is
+    // tried from a second context.
+    auto other_io = MakeIo();
+    REQUIRE(other_io);
+    auto taken = FrontEnd::Bind(*other_io, opts);
     REQUIRE_FALSE(taken.ok());
     CHECK(taken.status().code() == absl::StatusCode::kUnavailable);
+    taken = FrontEnd::Bind(*io, FrontEndOptions{});
+    REQUIRE_FALSE(taken.ok());
+    CHECK(taken.status().code() == absl::StatusCode::kAlreadyExists);
   }
 }
 
