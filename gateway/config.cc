@@ -3,73 +3,466 @@
 #include <toml++/toml.h>
 
 #include <cmath>
-#include <cstdlib>
-#include <set>
+#include <optional>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace ordergate::gateway {
+
+namespace {
+
+// How a setting's value is read and checked.
+enum class Kind {
+  kInt,              // int64_t within [min, max]
+  kVolume,           // double within [min_volume, max_volume]
+  kBindEndpoint,     // a ZeroMQ endpoint ordergated binds
+  kConnectEndpoint,  // a ZeroMQ endpoint ordergated connects to
+  kPath,             // a non-empty path
+  kMetricsListen,    // "" or HOST:PORT
+  kDurability,
+  kRetention,
+  kLogLevel,
+};
+
+struct Setting {
+  absl::string_view key;
+  Kind kind;
+  absl::string_view value = {};  // placeholder in --help
+  absl::string_view help = {};
+  int64_t GatewayConfig::*int_field = nullptr;
+  int64_t min = 0;
+  int64_t max = 0;
+  std::string GatewayConfig::*string_field = nullptr;
+};
+
+// Every duration in ms is at most 10 minutes, or a day for the late-reply window: the gateway adds
+// them to steady-clock nanoseconds, which stay far from overflow, and an operator who means more
+// has misread the unit.
+constexpr int64_t kMaxDurationMs = 600'000;
+constexpr int64_t kMaxLateReplyWindowMs = 86'400'000;
+constexpr double kMinVolume = 0.000001;  // a millionth of a lot; 1e-320 is a typo, not a limit
+constexpr double kMaxVolume = 1'000'000;
+constexpr absl::Duration kMinRetention = absl::Seconds(1);
+constexpr absl::Duration kMaxRetention = absl::Hours(24 * 3650);
+constexpr absl::string_view kLogLevels[] = {"trace", "debug",    "info", "warn",
+                                            "error", "critical", "off"};
+constexpr size_t kMaxIpcPathBytes = 107;  // sizeof(sockaddr_un::sun_path) - 1
+
+const Setting kSettings[] = {
+    {.key = "listen",
+     .kind = Kind::kBindEndpoint,
+     .value = "ENDPOINT",
+     .help = "front-end ROUTER the strategies connect to",
+     .string_field = &GatewayConfig::listen},
+    {.key = "bridge",
+     .kind = Kind::kConnectEndpoint,
+     .value = "ENDPOINT",
+     .help = "the MT5 bridge's REP",
+     .string_field = &GatewayConfig::bridge},
+    {.key = "data_dir",
+     .kind = Kind::kPath,
+     .value = "DIR",
+     .help = "RocksDB directory (the idempotency store)",
+     .string_field = &GatewayConfig::data_dir},
+    {.key = "durability",
+     .kind = Kind::kDurability,
+     .value = "sync|async",
+     .help = "sync: fsync before sending; async: WAL in page cache (survives a process crash)"},
+    {.key = "client_timeout_ms",
+     .kind = Kind::kInt,
+     .value = "N",
+     .help = "reply deadline when a request carries no timeout_ms",
+     .int_field = &GatewayConfig::client_timeout_ms,
+     .min = 1,
+     .max = kMaxDurationMs},
+    {.key = "reply_margin_ms",
+     .kind = Kind::kInt,
+     .value = "N",
+     .help = "reply this long before the client's deadline; below client_timeout_ms",
+     .int_field = &GatewayConfig::reply_margin_ms,
+     .min = 0,
+     .max = kMaxDurationMs - 1},
+    {.key = "bridge_timeout_ms",
+     .kind = Kind::kInt,
+     .value = "N",
+     .help = "give up on a bridge reply: UNKNOWN; above bridge_signature_ttl_ms + "
+             "bridge_exec_margin_ms",
+     .int_field = &GatewayConfig::bridge_timeout_ms,
+     .min = 1,
+     .max = kMaxDurationMs},
+    {.key = "bridge_signature_ttl_ms",
+     .kind = Kind::kInt,
+     .value = "N",
+     .help = "the bridge's risk_signature TTL",
+     .int_field = &GatewayConfig::bridge_signature_ttl_ms,
+     .min = 1,
+     .max = kMaxDurationMs},
+    {.key = "bridge_exec_margin_ms",
+     .kind = Kind::kInt,
+     .value = "N",
+     .help = "execution time allowed after the bridge's TTL check",
+     .int_field = &GatewayConfig::bridge_exec_margin_ms,
+     .min = 0,
+     .max = kMaxDurationMs},
+    {.key = "bridge_max_in_flight",
+     .kind = Kind::kInt,
+     .value = "N",
+     .help = "requests unanswered at the bridge (orders, relays, ORDER_STATUS); beyond: "
+             "GATEWAY_BUSY; below bridge_receive_hwm",
+     .int_field = &GatewayConfig::bridge_max_in_flight,
+     .min = 1,
+     .max = 1'000'000},
+    {.key = "bridge_receive_hwm",
+     .kind = Kind::kInt,
+     .value = "N",
+     .help = "ZMQ_RCVHWM of the bridge's REP socket, in messages (the real bridge keeps "
+             "libzmq's 1000); 0: the bridge sets no limit",
+     .int_field = &GatewayConfig::bridge_receive_hwm,
+     .min = 0,
+     .max = 100'000'000},
+    {.key = "retention",
+     .kind = Kind::kRetention,
+     .value = "DURATION",
+     .help = "keep terminal records this long (Nd, Nh, Nm, Ns or plain seconds)"},
+    {.key = "log_level", .kind = Kind::kLogLevel, .value = "LEVEL", .help = "log threshold"},
+    {.key = "metrics_listen",
+     .kind = Kind::kMetricsListen,
+     .value = "HOST:PORT",
+     .help = "/healthz /readyz /metrics /latency; a second gateway on the same address refuses "
+             "to start",
+     .string_field = &GatewayConfig::metrics_listen},
+    {.key = "max_request_bytes",
+     .kind = Kind::kInt,
+     .value = "N",
+     .help = "larger bodies get OVERSIZE",
+     .int_field = &GatewayConfig::max_request_bytes,
+     .min = 64,
+     .max = 16 << 20},
+    {.key = "max_message_bytes",
+     .kind = Kind::kInt,
+     .value = "N",
+     .help = "ZMQ_MAXMSGSIZE: larger frames disconnect the peer; above max_request_bytes",
+     .int_field = &GatewayConfig::max_message_bytes,
+     .min = 128,
+     .max = 1 << 30},
+    {.key = "max_volume",
+     .kind = Kind::kVolume,
+     .value = "X",
+     .help = "larger volumes get INVALID_VOLUME"},
+    {.key = "unknown_query_interval_ms",
+     .kind = Kind::kInt,
+     .value = "N",
+     .help = "how often an UNKNOWN is asked about with ORDER_STATUS",
+     .int_field = &GatewayConfig::unknown_query_interval_ms,
+     .min = 100,
+     .max = kMaxDurationMs},
+    {.key = "late_reply_window_ms",
+     .kind = Kind::kInt,
+     .value = "N",
+     .help = "how long a timed-out order still accepts its reply",
+     .int_field = &GatewayConfig::late_reply_window_ms,
+     .min = 0,
+     .max = kMaxLateReplyWindowMs},
+    {.key = "max_batch",
+     .kind = Kind::kInt,
+     .value = "N",
+     .help = "requests drained into one store batch (one fsync)",
+     .int_field = &GatewayConfig::max_batch,
+     .min = 1,
+     .max = 65536},
+};
+
+const Setting* FindSetting(absl::string_view key) {
+  for (const Setting& s : kSettings) {
+    if (s.key == key) return &s;
+  }
+  return nullptr;
+}
+
+std::string RangeText(const Setting& s) {
+  switch (s.kind) {
+    case Kind::kInt:
+      return absl::StrCat(s.min, "..", s.max);
+    case Kind::kVolume:
+      return "0.000001..1000000";
+    case Kind::kBindEndpoint:
+      return "tcp://HOST:PORT (PORT 1..65535, or * for a free port), ipc://PATH or inproc://NAME";
+    case Kind::kConnectEndpoint:
+      return "tcp://HOST:PORT (PORT 1..65535), ipc://PATH or inproc://NAME";
+    case Kind::kPath:
+      return "a non-empty path";
+    case Kind::kMetricsListen:
+      return "HOST:PORT (PORT 0..65535, 0 for a free port) or \"\" (off)";
+    case Kind::kDurability:
+      return "sync or async";
+    case Kind::kRetention:
+      return "1s..3650d";
+    case Kind::kLogLevel:
+      return absl::StrCat("one of ", absl::StrJoin(kLogLevels, ", "));
+  }
+  return "";
+}
+
+std::string RetentionText(absl::Duration d) {
+  if (d % absl::Hours(24) == absl::ZeroDuration()) {
+    return absl::StrCat(absl::IDivDuration(d, absl::Hours(24), &d), "d");
+  }
+  if (d % absl::Hours(1) == absl::ZeroDuration()) {
+    return absl::StrCat(absl::IDivDuration(d, absl::Hours(1), &d), "h");
+  }
+  return absl::FormatDuration(d);
+}
+
+std::string ValueText(const Setting& s, const GatewayConfig& c) {
+  switch (s.kind) {
+    case Kind::kInt:
+      return absl::StrCat(c.*s.int_field);
+    case Kind::kVolume:
+      return absl::StrCat(c.max_volume);
+    case Kind::kBindEndpoint:
+    case Kind::kConnectEndpoint:
+    case Kind::kPath:
+    case Kind::kMetricsListen:
+      return absl::StrCat("\"", c.*s.string_field, "\"");
+    case Kind::kDurability:
+      return std::string(DurabilityName(c.durability));
+    case Kind::kRetention:
+      return RetentionText(c.retention);
+    case Kind::kLogLevel:
+      return absl::StrCat("\"", c.log_level, "\"");
+  }
+  return "";
+}
+
+// "<setting> (<value>) must be within <range>" for numbers, "... must be <forms>" for the rest.
+absl::Status OutOfRange(const Setting& s, absl::string_view value_text) {
+  const bool numeric =
+      s.kind == Kind::kInt || s.kind == Kind::kVolume || s.kind == Kind::kRetention;
+  return absl::InvalidArgumentError(
+      absl::StrCat(s.key, " (", value_text, ") must be ", numeric ? "within " : "", RangeText(s)));
+}
+
+// The current value of `s` in `c` against its range.
+absl::Status CheckRange(const Setting& s, const GatewayConfig& c) {
+  switch (s.kind) {
+    case Kind::kInt: {
+      const int64_t v = c.*s.int_field;
+      if (v < s.min || v > s.max) return OutOfRange(s, ValueText(s, c));
+      return absl::OkStatus();
+    }
+    case Kind::kVolume:
+      // Written so that NaN fails too.
+      if (!(c.max_volume >= kMinVolume && c.max_volume <= kMaxVolume)) {
+        return OutOfRange(s, ValueText(s, c));
+      }
+      return absl::OkStatus();
+    case Kind::kBindEndpoint:
+    case Kind::kConnectEndpoint:
+      return CheckEndpoint(s.key, c.*s.string_field, s.kind == Kind::kBindEndpoint);
+    case Kind::kPath:
+      if ((c.*s.string_field).empty()) return OutOfRange(s, ValueText(s, c));
+      return absl::OkStatus();
+    case Kind::kMetricsListen:
+      return CheckMetricsListen(c.*s.string_field);
+    case Kind::kDurability:
+      return absl::OkStatus();  // an enum: every value is one of the two
+    case Kind::kRetention:
+      if (c.retention < kMinRetention || c.retention > kMaxRetention) {
+        return OutOfRange(s, absl::FormatDuration(c.retention));
+      }
+      return absl::OkStatus();
+    case Kind::kLogLevel:
+      for (absl::string_view level : kLogLevels) {
+        if (c.log_level == level) return absl::OkStatus();
+      }
+      return OutOfRange(s, ValueText(s, c));
+  }
+  return absl::OkStatus();
+}
+
+// Digits only (no sign, no space), within [min, max].
+std::optional<int> ParsePort(absl::string_view text, int min, int max) {
+  if (text.empty() || text.size() > 5) return std::nullopt;
+  int port = 0;
+  for (char ch : text) {
+    if (!absl::ascii_isdigit(static_cast<unsigned char>(ch))) return std::nullopt;
+    port = port * 10 + (ch - '0');
+  }
+  if (port < min || port > max) return std::nullopt;
+  return port;
+}
+
+// HOST:PORT where HOST is a name, an IPv4 address, * (bind) or [IPv6].
+bool ValidHostPort(absl::string_view hp, bool allow_wildcard_port, int min_port) {
+  const size_t colon = hp.rfind(':');
+  if (colon == absl::string_view::npos || colon == 0) return false;
+  const absl::string_view host = hp.substr(0, colon);
+  const absl::string_view port = hp.substr(colon + 1);
+  if (host.front() == '[' && (host.size() < 3 || host.back() != ']')) return false;
+  if (host.front() != '[' && host.find(':') != absl::string_view::npos) return false;
+  for (char ch : host) {
+    if (absl::ascii_isspace(static_cast<unsigned char>(ch)) || ch == '/') return false;
+  }
+  if (allow_wildcard_port && port == "*") return true;
+  return ParsePort(port, min_port, 65535).has_value();
+}
+
+}  // namespace
+
+absl::Status CheckEndpoint(absl::string_view setting, absl::string_view endpoint, bool bind) {
+  const Setting kind_only{.key = setting,
+                          .kind = bind ? Kind::kBindEndpoint : Kind::kConnectEndpoint};
+  auto refuse = [&] { return OutOfRange(kind_only, absl::StrCat("\"", endpoint, "\"")); };
+  const size_t sep = endpoint.find("://");
+  if (sep == absl::string_view::npos) return refuse();
+  const absl::string_view transport = endpoint.substr(0, sep);
+  absl::string_view address = endpoint.substr(sep + 3);
+  if (transport == "tcp") {
+    if (!bind) {
+      // tcp://SOURCE;HOST:PORT: libzmq binds the connecting socket to SOURCE (its port may be 0).
+      if (const size_t semi = address.find(';'); semi != absl::string_view::npos) {
+        const absl::string_view source = address.substr(0, semi);
+        address = address.substr(semi + 1);
+        if (!ValidHostPort(source, /*allow_wildcard_port=*/true, /*min_port=*/0)) return refuse();
+      }
+    }
+    if (!ValidHostPort(address, /*allow_wildcard_port=*/bind, /*min_port=*/1)) return refuse();
+    return absl::OkStatus();
+  }
+  if (transport == "ipc") {
+    if (address.empty() || address.size() > kMaxIpcPathBytes) return refuse();
+    if (address == "*" && !bind) return refuse();
+    return absl::OkStatus();
+  }
+  if (transport == "inproc") {
+    if (address.empty()) return refuse();
+    return absl::OkStatus();
+  }
+  return refuse();
+}
+
+absl::Status CheckMetricsListen(absl::string_view host_port) {
+  if (host_port.empty()) return absl::OkStatus();
+  if (!ValidHostPort(host_port, /*allow_wildcard_port=*/false, /*min_port=*/0)) {
+    return OutOfRange(*FindSetting("metrics_listen"), absl::StrCat("\"", host_port, "\""));
+  }
+  return absl::OkStatus();
+}
 
 absl::StatusOr<idempotency::Durability> ParseDurability(absl::string_view s) {
   std::string lower = absl::AsciiStrToLower(s);
   if (lower == "sync") return idempotency::Durability::kSync;
   if (lower == "async") return idempotency::Durability::kAsync;
   return absl::InvalidArgumentError(
-      absl::StrCat("durability must be \"sync\" or \"async\", not \"", s, "\""));
+      absl::StrCat("durability (\"", s, "\") must be ", RangeText(*FindSetting("durability"))));
 }
 
 absl::string_view DurabilityName(idempotency::Durability d) {
   return d == idempotency::Durability::kSync ? "sync" : "async";
 }
 
-absl::StatusOr<absl::Duration> ParseRetention(absl::string_view s) {
-  s = absl::StripAsciiWhitespace(s);
-  if (s.empty()) return absl::InvalidArgumentError("retention is empty");
-  int64_t n = 0;
-  if (absl::SimpleAtoi(s, &n)) {
-    if (n <= 0) return absl::InvalidArgumentError("retention must be positive");
-    return absl::Seconds(n);
-  }
-  if (s.back() == 'd') {
-    double days = 0;
-    if (!absl::SimpleAtod(s.substr(0, s.size() - 1), &days) || !(days > 0) ||
-        !std::isfinite(days)) {
-      return absl::InvalidArgumentError(absl::StrCat("retention \"", s, "\" is not a duration"));
-    }
-    return absl::Hours(24) * days;
-  }
-  absl::Duration d;
-  if (!absl::ParseDuration(s, &d) || d <= absl::ZeroDuration() || d == absl::InfiniteDuration()) {
+absl::StatusOr<absl::Duration> ParseRetention(absl::string_view text) {
+  const absl::string_view s = absl::StripAsciiWhitespace(text);
+  auto refuse = [&] {
     return absl::InvalidArgumentError(
-        absl::StrCat("retention \"", s, "\" is not a positive duration (e.g. 7d, 168h, 3600s)"));
+        absl::StrCat("retention (\"", s, "\") must be a duration within 1s..3650d"));
+  };
+  if (s.empty()) return refuse();
+  absl::Duration d;
+  int64_t n = 0;
+  double days = 0;
+  if (absl::SimpleAtoi(s, &n)) {
+    // A plain number of seconds; bounded before multiplying so it cannot overflow.
+    if (n < 1 || n > kMaxRetention / absl::Seconds(1)) return refuse();
+    d = absl::Seconds(n);
+  } else if (s.back() == 'd') {
+    if (!absl::SimpleAtod(s.substr(0, s.size() - 1), &days) || !std::isfinite(days) || days <= 0 ||
+        days > 3650) {
+      return refuse();
+    }
+    d = absl::Hours(24) * days;
+  } else if (!absl::ParseDuration(s, &d)) {
+    return refuse();
   }
+  // Sub-second, denormal, negative and infinite values all land outside the range.
+  if (d < kMinRetention || d > kMaxRetention) return refuse();
   return d;
+}
+
+absl::Span<const SettingDoc> Settings() {
+  static const std::vector<SettingDoc>* const docs = [] {
+    auto* out = new std::vector<SettingDoc>();
+    const GatewayConfig defaults;
+    for (const Setting& s : kSettings) {
+      std::string flag = absl::StrCat("--", s.key);
+      for (char& ch : flag) {
+        if (ch == '_') ch = '-';
+      }
+      std::string def = ValueText(s, defaults);
+      out->push_back(SettingDoc{.key = s.key,
+                                .flag = std::move(flag),
+                                .value = s.value,
+                                .range = RangeText(s),
+                                .help = s.help,
+                                .default_value = std::move(def)});
+    }
+    return out;
+  }();
+  return *docs;
+}
+
+absl::Status SetSetting(absl::string_view key, absl::string_view text, GatewayConfig* cfg) {
+  const Setting* s = FindSetting(key);
+  if (s == nullptr) {
+    return absl::NotFoundError(absl::StrCat(key, " is not a setting of ordergated"));
+  }
+  switch (s->kind) {
+    case Kind::kInt:
+      // SimpleAtoi refuses what does not fit int64_t, so an overflowing text is refused here.
+      if (!absl::SimpleAtoi(text, &(cfg->*s->int_field))) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(s->key, " (\"", text, "\") must be an integer within ", RangeText(*s)));
+      }
+      break;
+    case Kind::kVolume:
+      if (!absl::SimpleAtod(text, &cfg->max_volume)) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(s->key, " (\"", text, "\") must be a number within ", RangeText(*s)));
+      }
+      break;
+    case Kind::kBindEndpoint:
+    case Kind::kConnectEndpoint:
+    case Kind::kPath:
+    case Kind::kMetricsListen:
+      cfg->*s->string_field = std::string(text);
+      break;
+    case Kind::kLogLevel:
+      cfg->log_level = std::string(text);
+      break;
+    case Kind::kDurability: {
+      auto d = ParseDurability(text);
+      if (!d.ok()) return d.status();
+      cfg->durability = *d;
+      break;
+    }
+    case Kind::kRetention: {
+      auto d = ParseRetention(text);
+      if (!d.ok()) return d.status();
+      cfg->retention = *d;
+      break;
+    }
+  }
+  return CheckRange(*s, *cfg);
 }
 
 namespace {
 
-absl::Status KeyError(const std::string& path, const toml::node& node, absl::string_view key,
-                      absl::string_view what) {
-  return absl::InvalidArgumentError(
-      absl::StrCat(path, ":", node.source().begin.line, ": ", key, " ", what));
-}
-
-absl::Status ReadInt(const std::string& path, const toml::node& node, absl::string_view key,
-                     int64_t* out) {
-  auto v = node.value<int64_t>();
-  if (!v) return KeyError(path, node, key, "must be an integer");
-  *out = *v;
-  return absl::OkStatus();
-}
-
-absl::Status ReadString(const std::string& path, const toml::node& node, absl::string_view key,
-                        std::string* out) {
-  auto v = node.value<std::string>();
-  if (!v) return KeyError(path, node, key, "must be a string");
-  *out = *v;
-  return absl::OkStatus();
+absl::Status KeyError(const std::string& path, const toml::node& node, absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat(path, ":", node.source().begin.line, ": ", what));
 }
 
 }  // namespace
@@ -86,123 +479,73 @@ absl::StatusOr<GatewayConfig> LoadConfigFile(const std::string& path) {
   GatewayConfig cfg;
   for (const auto& [key_node, node] : table) {
     const std::string key(key_node.str());
-    absl::Status s;
-    if (key == "listen") {
-      s = ReadString(path, node, key, &cfg.listen);
-    } else if (key == "bridge") {
-      s = ReadString(path, node, key, &cfg.bridge);
-    } else if (key == "data_dir") {
-      s = ReadString(path, node, key, &cfg.data_dir);
-    } else if (key == "log_level") {
-      s = ReadString(path, node, key, &cfg.log_level);
-    } else if (key == "metrics_listen") {
-      s = ReadString(path, node, key, &cfg.metrics_listen);
-    } else if (key == "durability") {
-      std::string text;
-      s = ReadString(path, node, key, &text);
-      if (s.ok()) {
-        auto d = ParseDurability(text);
-        if (!d.ok()) return KeyError(path, node, key, d.status().message());
-        cfg.durability = *d;
-      }
-    } else if (key == "retention") {
-      std::string text;
-      s = ReadString(path, node, key, &text);
-      if (s.ok()) {
-        auto d = ParseRetention(text);
-        if (!d.ok()) return KeyError(path, node, key, d.status().message());
-        cfg.retention = *d;
-      }
-    } else if (key == "max_volume") {
+    const Setting* s = FindSetting(key);
+    if (s == nullptr)
+      return KeyError(path, node, absl::StrCat(key, " is not a setting of ordergated"));
+    absl::Status st;
+    if (s->kind == Kind::kInt) {
+      auto v = node.value<int64_t>();
+      if (!v) return KeyError(path, node, absl::StrCat(key, " must be an integer"));
+      cfg.*s->int_field = *v;
+      st = CheckRange(*s, cfg);
+    } else if (s->kind == Kind::kVolume) {
       auto v = node.value<double>();
-      if (!v) return KeyError(path, node, key, "must be a number");
+      if (!v) return KeyError(path, node, absl::StrCat(key, " must be a number"));
       cfg.max_volume = *v;
-    } else if (key == "client_timeout_ms") {
-      s = ReadInt(path, node, key, &cfg.client_timeout_ms);
-    } else if (key == "reply_margin_ms") {
-      s = ReadInt(path, node, key, &cfg.reply_margin_ms);
-    } else if (key == "bridge_timeout_ms") {
-      s = ReadInt(path, node, key, &cfg.bridge_timeout_ms);
-    } else if (key == "bridge_signature_ttl_ms") {
-      s = ReadInt(path, node, key, &cfg.bridge_signature_ttl_ms);
-    } else if (key == "bridge_exec_margin_ms") {
-      s = ReadInt(path, node, key, &cfg.bridge_exec_margin_ms);
-    } else if (key == "bridge_max_in_flight") {
-      s = ReadInt(path, node, key, &cfg.bridge_max_in_flight);
-    } else if (key == "max_request_bytes") {
-      s = ReadInt(path, node, key, &cfg.max_request_bytes);
-    } else if (key == "max_message_bytes") {
-      s = ReadInt(path, node, key, &cfg.max_message_bytes);
-    } else if (key == "unknown_query_interval_ms") {
-      s = ReadInt(path, node, key, &cfg.unknown_query_interval_ms);
-    } else if (key == "late_reply_window_ms") {
-      s = ReadInt(path, node, key, &cfg.late_reply_window_ms);
-    } else if (key == "max_batch") {
-      s = ReadInt(path, node, key, &cfg.max_batch);
+      st = CheckRange(*s, cfg);
     } else {
-      return KeyError(path, node, key, "is not a setting of ordergated");
+      auto v = node.value<std::string>();
+      if (!v) return KeyError(path, node, absl::StrCat(key, " must be a string"));
+      st = SetSetting(key, *v, &cfg);
     }
-    if (!s.ok()) return s;
+    if (!st.ok()) return KeyError(path, node, st.message());
   }
   return cfg;
 }
 
+namespace {
+
+// a + b, or nullopt when it does not fit int64_t.
+std::optional<int64_t> CheckedSum(int64_t a, int64_t b) {
+  int64_t sum = 0;
+  if (__builtin_add_overflow(a, b, &sum)) return std::nullopt;
+  return sum;
+}
+
+}  // namespace
+
 absl::Status ValidateConfig(const GatewayConfig& c) {
+  for (const Setting& s : kSettings) {
+    if (absl::Status in_range = CheckRange(s, c); !in_range.ok()) return in_range;
+  }
   auto fail = [](auto&&... parts) { return absl::InvalidArgumentError(absl::StrCat(parts...)); };
-  if (c.client_timeout_ms < 1 || c.client_timeout_ms > 600000) {
-    return fail("client_timeout_ms (", c.client_timeout_ms, ") must be within 1..600000");
+  if (c.reply_margin_ms >= c.client_timeout_ms) {
+    return fail("reply_margin_ms (", c.reply_margin_ms, ") must be below client_timeout_ms (",
+                c.client_timeout_ms, "): ordergate replies by client_timeout_ms - reply_margin_ms");
   }
-  if (c.reply_margin_ms < 0 || c.reply_margin_ms >= c.client_timeout_ms) {
-    return fail("reply_margin_ms (", c.reply_margin_ms,
-                ") must be >= 0 and below client_timeout_ms (", c.client_timeout_ms,
-                "): ordergate replies by client_timeout_ms - reply_margin_ms");
-  }
-  if (c.bridge_signature_ttl_ms < 1) {
-    return fail("bridge_signature_ttl_ms (", c.bridge_signature_ttl_ms, ") must be positive");
-  }
-  if (c.bridge_exec_margin_ms < 0) {
-    return fail("bridge_exec_margin_ms (", c.bridge_exec_margin_ms, ") must be >= 0");
-  }
-  if (c.bridge_timeout_ms <= c.bridge_signature_ttl_ms + c.bridge_exec_margin_ms) {
+  // Within their ranges the sum cannot overflow; it is checked anyway, so that widening a range
+  // can never turn this rule into one that passes by wrapping around.
+  const std::optional<int64_t> ttl_end =
+      CheckedSum(c.bridge_signature_ttl_ms, c.bridge_exec_margin_ms);
+  if (!ttl_end || c.bridge_timeout_ms <= *ttl_end) {
     return fail("bridge_timeout_ms (", c.bridge_timeout_ms,
                 ") must exceed bridge_signature_ttl_ms (", c.bridge_signature_ttl_ms,
                 ") + bridge_exec_margin_ms (", c.bridge_exec_margin_ms,
                 "): when ordergate gives up on a reply, the bridge must already have executed the "
                 "order or be bound to reject it as expired");
   }
-  if (c.bridge_max_in_flight < 1) {
-    return fail("bridge_max_in_flight (", c.bridge_max_in_flight, ") must be at least 1");
-  }
-  if (c.max_request_bytes < 64) {
-    return fail("max_request_bytes (", c.max_request_bytes, ") must be at least 64");
+  if (c.bridge_receive_hwm > 0 && c.bridge_max_in_flight >= c.bridge_receive_hwm) {
+    return fail("bridge_max_in_flight (", c.bridge_max_in_flight,
+                ") must be below bridge_receive_hwm (", c.bridge_receive_hwm,
+                "): the bridge handles one request while its socket queues the rest, and a "
+                "socket queue at its HWM stops reading the connection, heartbeats included, so "
+                "the link would be dropped with every request on it");
   }
   if (c.max_message_bytes <= c.max_request_bytes) {
     return fail("max_message_bytes (", c.max_message_bytes, ") must exceed max_request_bytes (",
                 c.max_request_bytes,
                 "): an oversize body must still reach ordergate to get its "
                 "OVERSIZE reply");
-  }
-  if (!(c.max_volume > 0) || !std::isfinite(c.max_volume)) {
-    return fail("max_volume (", c.max_volume, ") must be a positive number");
-  }
-  if (c.unknown_query_interval_ms < 100) {
-    return fail("unknown_query_interval_ms (", c.unknown_query_interval_ms, ") must be >= 100");
-  }
-  if (c.late_reply_window_ms < 0) {
-    return fail("late_reply_window_ms (", c.late_reply_window_ms, ") must be >= 0");
-  }
-  if (c.max_batch < 1 || c.max_batch > 65536) {
-    return fail("max_batch (", c.max_batch, ") must be within 1..65536");
-  }
-  if (c.retention <= absl::ZeroDuration()) return fail("retention must be positive");
-  if (c.data_dir.empty()) return fail("data_dir must not be empty");
-  if (c.listen.empty()) return fail("listen must not be empty");
-  if (c.bridge.empty()) return fail("bridge must not be empty");
-  static const std::set<std::string> kLevels = {"trace", "debug",    "info", "warn",
-                                                "error", "critical", "off"};
-  if (!kLevels.count(c.log_level)) {
-    return fail("log_level (\"", c.log_level,
-                "\") must be one of trace, debug, info, warn, error, critical, off");
   }
   return absl::OkStatus();
 }

@@ -1,11 +1,18 @@
-// GatewayConfig: every setting of ordergated, its defaults (those of docs/protocol.md), loading
-// from TOML, and the timeout-alignment check that refuses a misaligned configuration at start-up.
+// GatewayConfig: every setting of ordergated, its default (those of docs/protocol.md), its range,
+// loading from TOML and from flags, and the alignment check that refuses a misaligned or
+// out-of-range configuration at start-up.
 //
 //   absl::StatusOr<GatewayConfig> cfg = LoadConfigFile("deploy/ordergate.toml");   // or
-//   GatewayConfig{} absl::Status aligned = ValidateConfig(*cfg); if (!aligned.ok()) { /* refuse to
-//   start; aligned.message() names the rule */ }
+//   GatewayConfig{} absl::Status valid = ValidateConfig(*cfg); if (!valid.ok()) { /* refuse to
+//   start; valid.message() names the setting, its value and its range, or the rule */ }
+//
+// One table in config.cc (Settings()) holds every setting with its range: ValidateConfig, the TOML
+// loader, the command line (cli.cc) and --help all read it, so a range is stated once. Every
+// integer is bounded so that the deadline arithmetic of the gateway (now + a setting, in ns) can
+// never overflow, and the alignment sums are computed without overflow whatever the values.
 //
 // All calls here are start-up calls: they may allocate and carry messages, never run per order.
+// Thread-safety: pure functions over their arguments; Settings() is immutable.
 #ifndef ORDERGATE_GATEWAY_CONFIG_H_
 #define ORDERGATE_GATEWAY_CONFIG_H_
 
@@ -14,11 +21,14 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "idempotency/store.h"
 
 namespace ordergate::gateway {
 
+// The defaults; the ranges are in Settings() (and `ordergated --help`).
 struct GatewayConfig {
   std::string listen = "tcp://127.0.0.1:5555";  // front-end ROUTER
   std::string bridge = "tcp://127.0.0.1:5556";  // the MT5 bridge's REP
@@ -30,7 +40,14 @@ struct GatewayConfig {
   int64_t bridge_signature_ttl_ms = 5000;  // the bridge's risk_signature TTL
   int64_t bridge_exec_margin_ms =
       500;  // time the bridge may still spend executing after its TTL check
-  int64_t bridge_max_in_flight = 1024;  // orders outstanding at the bridge; beyond: GATEWAY_BUSY
+  // Requests unanswered at the bridge (orders, relays, ORDER_STATUS questions); beyond it:
+  // GATEWAY_BUSY. Must stay below bridge_receive_hwm: the bridge's application holds one request
+  // while its socket's pipe holds the rest, and a pipe at its HWM stops reading the connection (no
+  // ZMTP heartbeat is answered either, so the link is dropped with everything on it).
+  int64_t bridge_max_in_flight = 900;
+  // The ZMQ_RCVHWM of the bridge's REP socket, in messages (libzmq's default 1000, which the real
+  // MT5-CRS bridge keeps). 0: the bridge's socket has no limit.
+  int64_t bridge_receive_hwm = 1000;
   absl::Duration retention = absl::Hours(24 * 7);
   std::string log_level = "info";
   std::string metrics_listen =
@@ -43,20 +60,54 @@ struct GatewayConfig {
   int64_t max_batch = 256;                   // requests drained into one store batch (one fsync)
 };
 
+// One setting as documented: the TOML key (also the name used in every message), its flag, the
+// placeholder of its value in --help, its range as text, what it does, and its default as text.
+struct SettingDoc {
+  absl::string_view key;    // "bridge_timeout_ms"
+  std::string flag;         // "--bridge-timeout-ms"
+  absl::string_view value;  // "N", "ENDPOINT", "DURATION", ...
+  std::string range;        // "1..600000"
+  absl::string_view help;
+  std::string default_value;  // "6000"
+};
+
+// Every setting of GatewayConfig, in --help order. Built once; never changes.
+absl::Span<const SettingDoc> Settings();
+
+// Parses `text` as the value of the setting whose TOML key is `key` into `cfg`, and checks it
+// against the setting's range. kNotFound for an unknown key; kInvalidArgument naming the setting,
+// the value and the range, e.g. `bridge_timeout_ms ("9223372036854775807") must be an integer
+// within 1..600000`.
+absl::Status SetSetting(absl::string_view key, absl::string_view text, GatewayConfig* cfg);
+
 // Parses "sync" / "async".
 absl::StatusOr<idempotency::Durability> ParseDurability(absl::string_view s);
 absl::string_view DurabilityName(idempotency::Durability d);
 
-// Parses a retention such as "7d", "168h", "90m", "3600s" or a plain number of seconds.
+// Parses a retention such as "7d", "168h", "90m", "3600s" or a plain number of seconds, within
+// 1s..3650d: sub-second, negative, denormal, infinite and overflowing values are refused with a
+// message naming the value and the range.
 absl::StatusOr<absl::Duration> ParseRetention(absl::string_view s);
 
+// Checks a ZeroMQ endpoint the way libzmq reads it: tcp://HOST:PORT (PORT 1..65535, or * when
+// `bind` for a kernel-chosen port; a connect may name a source as tcp://SRC;HOST:PORT),
+// ipc://PATH (at most 107 bytes, the size of sun_path; * when `bind`) or inproc://NAME.
+// kInvalidArgument naming `setting`, the value and the accepted forms.
+absl::Status CheckEndpoint(absl::string_view setting, absl::string_view endpoint, bool bind);
+
+// Checks a metrics address HOST:PORT (PORT 0..65535, 0 picks a free port; HOST may be [IPv6]) or
+// "" (off). kInvalidArgument naming the value and the accepted form.
+absl::Status CheckMetricsListen(absl::string_view host_port);
+
 // Reads a TOML file whose keys are the field names above (retention as a string, durability
-// "sync"|"async"). Unknown keys are an error (a typo must not silently keep a default).
-// kNotFound / kInvalidArgument with a message naming the file, line and key.
+// "sync"|"async"), each checked against its range. Unknown keys are an error (a typo must not
+// silently keep a default). kNotFound / kInvalidArgument with a message naming the file, line and
+// key.
 absl::StatusOr<GatewayConfig> LoadConfigFile(const std::string& path);
 
-// The alignment rules of the contract, section 3, plus basic ranges. OK, or kInvalidArgument whose
-// message names the violated rule and the values, e.g.
+// Every setting within its range (Settings()), then the alignment rules of the contract, section
+// 3, computed without overflow. OK, or kInvalidArgument whose message names the setting, its value
+// and its range, or the violated rule and the values, e.g.
 // "bridge_timeout_ms (6000) must exceed bridge_signature_ttl_ms (5000) + bridge_exec_margin_ms
 // (1500)".
 absl::Status ValidateConfig(const GatewayConfig& cfg);

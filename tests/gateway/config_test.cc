@@ -1,17 +1,25 @@
 #include "gateway/config.h"
 
 #include <catch2/catch.hpp>
+#include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "gateway/cli.h"
 
+using ordergate::gateway::CheckEndpoint;
+using ordergate::gateway::CheckMetricsListen;
 using ordergate::gateway::GatewayConfig;
 using ordergate::gateway::LoadConfigFile;
 using ordergate::gateway::ParseCommandLine;
 using ordergate::gateway::ParseRetention;
+using ordergate::gateway::SetSetting;
+using ordergate::gateway::Settings;
+using ordergate::gateway::UsageText;
 using ordergate::gateway::ValidateConfig;
 using ordergate::idempotency::Durability;
 
@@ -145,6 +153,8 @@ TEST_CASE("every documented flag is accepted", "[gateway]") {
                     "100",
                     "--bridge-max-in-flight",
                     "3",
+                    "--bridge-receive-hwm",
+                    "4",
                     "--retention",
                     "1h",
                     "--log-level",
@@ -170,6 +180,7 @@ TEST_CASE("every documented flag is accepted", "[gateway]") {
   CHECK(c.bridge_exec_margin_ms == 100);
   CHECK(c.max_volume == 5.0);
   CHECK(c.max_batch == 16);
+  CHECK(c.bridge_receive_hwm == 4);
   CHECK(c.metrics_listen == "127.0.0.1:0");
   CHECK(ValidateConfig(c).ok());
 }
@@ -216,7 +227,207 @@ TEST_CASE("the shipped deploy/ordergate.toml loads, is aligned and states the de
   CHECK(cfg->bridge_signature_ttl_ms == defaults.bridge_signature_ttl_ms);
   CHECK(cfg->bridge_exec_margin_ms == defaults.bridge_exec_margin_ms);
   CHECK(cfg->bridge_max_in_flight == defaults.bridge_max_in_flight);
+  CHECK(cfg->bridge_receive_hwm == defaults.bridge_receive_hwm);
   CHECK(cfg->retention == defaults.retention);
   CHECK(cfg->max_request_bytes == defaults.max_request_bytes);
   CHECK(cfg->max_message_bytes == defaults.max_message_bytes);
+}
+
+TEST_CASE(
+    "the defaults keep bridge_max_in_flight (900) below the real bridge's receive HWM (1000), and "
+    "--help states every setting with its default and range",
+    "[gateway]") {
+  GatewayConfig c;
+  CHECK(c.bridge_max_in_flight == 900);
+  CHECK(c.bridge_receive_hwm == 1000);
+  CHECK(ValidateConfig(c).ok());
+  const std::string help = UsageText();
+  REQUIRE(Settings().size() == 20);  // one per field of GatewayConfig
+  for (const auto& s : Settings()) {
+    INFO(s.key);
+    CHECK_FALSE(s.range.empty());
+    CHECK_FALSE(s.default_value.empty());
+    CHECK(help.find(s.flag + " " + std::string(s.value)) != std::string::npos);
+    CHECK(help.find("default " + s.default_value + "; " + s.range) != std::string::npos);
+    // Every setting has its TOML key and is parsed by the same table.
+    GatewayConfig probe;
+    CHECK(SetSetting(s.key, "", &probe).code() != absl::StatusCode::kNotFound);
+  }
+  CHECK(help.find("--bridge-max-in-flight N") != std::string::npos);
+  CHECK(help.find("default 900; 1..1000000") != std::string::npos);
+  CHECK(help.find("--bridge-receive-hwm N") != std::string::npos);
+}
+
+TEST_CASE(
+    "an integer setting just outside its range, or past int64, is refused naming the setting, the "
+    "value and the range, and its bounds are accepted",
+    "[gateway]") {
+  int checked = 0;
+  for (const auto& s : Settings()) {
+    if (s.value != "N") continue;
+    const size_t dots = s.range.find("..");
+    REQUIRE(dots != std::string::npos);
+    const int64_t min = std::stoll(s.range.substr(0, dots));
+    const int64_t max = std::stoll(s.range.substr(dots + 2));
+    INFO(s.key << " range " << s.range);
+    GatewayConfig c;
+    CHECK(SetSetting(s.key, std::to_string(min), &c).ok());
+    CHECK(SetSetting(s.key, std::to_string(max), &c).ok());
+    const std::vector<std::string> bad_values = {std::to_string(min - 1), std::to_string(max + 1),
+                                                 "9223372036854775807", "99999999999999999999",
+                                                 "12abc"};
+    for (const std::string& bad : bad_values) {
+      const absl::Status st = SetSetting(s.key, bad, &c);
+      REQUIRE_FALSE(st.ok());
+      CHECK_THAT(Msg(st), Catch::Contains(std::string(s.key)) && Catch::Contains(bad) &&
+                              Catch::Contains(s.range));
+    }
+    ++checked;
+  }
+  CHECK(checked == 12);  // every integer field of GatewayConfig
+}
+
+TEST_CASE(
+    "--bridge-timeout-ms 9223372036854775807 is refused naming the range, and so is a TTL whose "
+    "sum with the margin would overflow",
+    "[gateway]") {
+  auto cli = Parse({"--bridge-timeout-ms", "9223372036854775807"});
+  REQUIRE_FALSE(cli.ok());
+  CHECK_THAT(Msg(cli.status()), Catch::Contains("--bridge-timeout-ms") &&
+                                    Catch::Contains("bridge_timeout_ms (9223372036854775807)") &&
+                                    Catch::Contains("1..600000"));
+  // The same values set directly: ValidateConfig names the range, and the alignment sum
+  // bridge_signature_ttl_ms + bridge_exec_margin_ms cannot wrap around into passing.
+  GatewayConfig c;
+  c.bridge_signature_ttl_ms = std::numeric_limits<int64_t>::max();
+  c.bridge_exec_margin_ms = 1000;
+  REQUIRE_FALSE(ValidateConfig(c).ok());
+  CHECK_THAT(Msg(ValidateConfig(c)),
+             Catch::Contains("bridge_signature_ttl_ms") && Catch::Contains("1..600000"));
+  c = GatewayConfig{};
+  c.bridge_timeout_ms = std::numeric_limits<int64_t>::max();
+  CHECK_THAT(Msg(ValidateConfig(c)), Catch::Contains("bridge_timeout_ms (9223372036854775807)"));
+  // From TOML too, with file and line.
+  const std::string path = WriteTemp("og-huge-", "\nbridge_timeout_ms = 9223372036854775807\n");
+  auto loaded = LoadConfigFile(path);
+  REQUIRE_FALSE(loaded.ok());
+  CHECK_THAT(Msg(loaded.status()), Catch::Contains(":2:") && Catch::Contains("1..600000"));
+  std::filesystem::remove(path);
+}
+
+TEST_CASE(
+    "retention refuses sub-second, denormal, negative, infinite and overflowing values, naming "
+    "the range",
+    "[gateway]") {
+  for (const char* bad :
+       {"0.0000001s", "0.5s", "1e-320d", "-1s", "-3d", "inf", "nan d", "nand", "infd", "3651d",
+        "1e400d", "99999999999999d", "9223372036854775807", "99999999999999999999", "87600000h"}) {
+    INFO(bad);
+    auto r = ParseRetention(bad);
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(Msg(r.status()), Catch::Contains("retention") && Catch::Contains("1s..3650d"));
+  }
+  CHECK(*ParseRetention("1s") == absl::Seconds(1));
+  CHECK(*ParseRetention("1") == absl::Seconds(1));
+  CHECK(*ParseRetention("3650d") == absl::Hours(24 * 3650));
+  CHECK_THAT(Msg(Parse({"--retention", "0.0000001s"}).status()),
+             Catch::Contains("--retention") && Catch::Contains("0.0000001s"));
+}
+
+TEST_CASE("max_volume must be a number within 0.000001..1000000: 1e-320, NaN and inf are refused",
+          "[gateway]") {
+  for (const char* bad : {"1e-320", "0", "-1", "nan", "inf", "1e7", "0.0000009"}) {
+    INFO(bad);
+    auto cli = Parse({"--max-volume", bad});
+    REQUIRE_FALSE(cli.ok());
+    CHECK_THAT(Msg(cli.status()),
+               Catch::Contains("max_volume") && Catch::Contains("0.000001..1000000"));
+  }
+  GatewayConfig c;
+  c.max_volume = std::nan("");
+  CHECK_FALSE(ValidateConfig(c).ok());
+  c.max_volume = 1e-320;
+  CHECK_THAT(Msg(ValidateConfig(c)), Catch::Contains("max_volume"));
+  CHECK(Parse({"--max-volume", "0.01"}).ok());
+}
+
+TEST_CASE("endpoints are checked as libzmq reads them, naming the setting, value and forms",
+          "[gateway]") {
+  for (const char* ok : {"tcp://127.0.0.1:5555", "tcp://127.0.0.1:*", "tcp://*:5555",
+                         "tcp://[::1]:5555", "tcp://localhost:1", "tcp://127.0.0.1:65535",
+                         "ipc:///tmp/og.sock", "ipc://*", "inproc://og"}) {
+    INFO(ok);
+    CHECK(CheckEndpoint("listen", ok, /*bind=*/true).ok());
+  }
+  for (const char* bad :
+       {"tcp://127.0.0.1:99999", "tcp://127.0.0.1:0", "tcp://127.0.0.1:65536",
+        "tcp://127.0.0.1:", "tcp://127.0.0.1", "tcp://:5555", "tcp://127.0.0.1:-1",
+        "tcp://127.0.0.1:+80", "tcp://127.0.0.1: 80", "udp://127.0.0.1:5555", "127.0.0.1:5555",
+        "ipc://", "inproc://", "tcp://::1:5555"}) {
+    INFO(bad);
+    const absl::Status st = CheckEndpoint("listen", bad, /*bind=*/true);
+    REQUIRE_FALSE(st.ok());
+    CHECK_THAT(Msg(st), Catch::Contains("listen (\"" + std::string(bad) + "\")") &&
+                            Catch::Contains("PORT 1..65535"));
+  }
+  CHECK_FALSE(CheckEndpoint("listen", "ipc://" + std::string(108, 'p'), true).ok());
+  CHECK(CheckEndpoint("listen", "ipc://" + std::string(107, 'p'), true).ok());
+  // The bridge is connected to: no wildcard port; a source address is libzmq's syntax.
+  CHECK_FALSE(CheckEndpoint("bridge", "tcp://127.0.0.1:*", /*bind=*/false).ok());
+  CHECK_FALSE(CheckEndpoint("bridge", "ipc://*", /*bind=*/false).ok());
+  CHECK(CheckEndpoint("bridge", "tcp://127.0.0.1:5556", false).ok());
+  CHECK(CheckEndpoint("bridge", "tcp://127.0.0.1:0;127.0.0.1:5556", false).ok());
+  CHECK_FALSE(CheckEndpoint("bridge", "tcp://127.0.0.1:0;127.0.0.1:0", false).ok());
+
+  auto cli = Parse({"--listen", "tcp://127.0.0.1:99999"});
+  REQUIRE_FALSE(cli.ok());
+  CHECK_THAT(Msg(cli.status()), Catch::Contains("--listen") &&
+                                    Catch::Contains("tcp://127.0.0.1:99999") &&
+                                    Catch::Contains("PORT 1..65535"));
+  GatewayConfig c;
+  c.bridge = "tcp://127.0.0.1:70000";
+  CHECK_THAT(Msg(ValidateConfig(c)), Catch::Contains("bridge (\"tcp://127.0.0.1:70000\")"));
+}
+
+TEST_CASE("the metrics address is HOST:PORT with PORT 0..65535, or empty for none", "[gateway]") {
+  for (const char* ok :
+       {"", "127.0.0.1:0", "127.0.0.1:9464", "127.0.0.1:65535", "[::1]:9464", "localhost:9464"}) {
+    INFO(ok);
+    CHECK(CheckMetricsListen(ok).ok());
+  }
+  for (const char* bad : {"127.0.0.1:65536", "127.0.0.1:99999", "9464", ":9464",
+                          "127.0.0.1:", "127.0.0.1:-1", "::1:9464", "127.0.0.1:*"}) {
+    INFO(bad);
+    const absl::Status st = CheckMetricsListen(bad);
+    REQUIRE_FALSE(st.ok());
+    CHECK_THAT(Msg(st), Catch::Contains("metrics_listen") && Catch::Contains("PORT 0..65535"));
+  }
+}
+
+TEST_CASE(
+    "bridge_max_in_flight at or above bridge_receive_hwm is refused by the alignment check, "
+    "naming both",
+    "[gateway]") {
+  GatewayConfig c;
+  c.bridge_max_in_flight = 1024;  // the old default, past the real bridge's 1000
+  absl::Status st = ValidateConfig(c);
+  REQUIRE_FALSE(st.ok());
+  CHECK_THAT(Msg(st), Catch::Contains("bridge_max_in_flight (1024) must be below "
+                                      "bridge_receive_hwm (1000)"));
+  c.bridge_max_in_flight = 1000;
+  CHECK_FALSE(ValidateConfig(c).ok());
+  c.bridge_max_in_flight = 999;
+  CHECK(ValidateConfig(c).ok());
+  c.bridge_receive_hwm = 0;  // a bridge socket without a limit
+  c.bridge_max_in_flight = 100000;
+  CHECK(ValidateConfig(c).ok());
+  // The simulator's socket (HWM 100000), as bench/run_targets.sh configures it.
+  auto cli = Parse({"--bridge-receive-hwm", "100000", "--bridge-max-in-flight", "1024"});
+  REQUIRE(cli.ok());
+  CHECK(ValidateConfig(cli->config).ok());
+  const std::string path = WriteTemp("og-hwm-", "bridge_max_in_flight = 1000\n");
+  auto loaded = LoadConfigFile(path);
+  REQUIRE(loaded.ok());
+  CHECK_THAT(Msg(ValidateConfig(*loaded)), Catch::Contains("bridge_receive_hwm (1000)"));
+  std::filesystem::remove(path);
 }
