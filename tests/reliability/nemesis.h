@@ -282,13 +282,14 @@ class Nemesis {
       gw_down_ = false;
       return StartOutcome::kReady;
     }
-    if (w_.gw->Running()) {
+    // No ready line: stdout closed (it is exiting, and may not be reapable for a moment yet) or
+    // 20 s passed.
+    if (!w_.gw->Wait(Ms(10000))) {
       violations.push_back("data_damage: ordergated neither ready nor exited within 20 s");
       w_.gw->Signal(SIGKILL);
       (void)w_.gw->Wait(Ms(10000));
       return StartOutcome::kBad;
     }
-    (void)w_.gw->Wait(Ms(10000));
     const int st = Process::Decode(w_.gw->ExitStatus().value_or(-1));
     const std::string err = w_.gw->Stderr();
     if (st > 0 && err.find_first_not_of(" \t\r\n") != std::string::npos)
