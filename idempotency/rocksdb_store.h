@@ -60,7 +60,8 @@ class RocksDbStore final : public Store {
   //   kUnavailable: the directory cannot be opened (missing permissions, held by another process),
   //     or recovery or the durable mark cannot be written.
   //   kFailedPrecondition: written by an incompatible format version, or unknown column families.
-  //   kDataLoss: the store is damaged and records may be lost; nothing was written to it:
+  //   kDataLoss: the store is damaged and records may be lost; ordergate wrote nothing to it
+  //     (RocksDB's own recovery may already have rewritten what it could read into new files):
   //     - the WAL recovered to a sequence below the durable mark (WAL damaged, truncated, deleted),
   //     - CURRENT is missing, or the MANIFEST no longer lists "records" or "inflight",
   //     - RocksDB reports corruption (MANIFEST, a table file) or a file it lists is missing,

@@ -85,11 +85,12 @@ absl::Status CheckRecoveredSequence(const std::string& dir, uint64_t recovered,
                                     std::optional<uint64_t> mark) {
   if (!mark || recovered >= *mark) return absl::OkStatus();
   return absl::DataLossError(absl::StrCat(
-      Prefix(dir), "records were lost: the write-ahead log ends at sequence ", recovered,
-      " but every sequence up to ", *mark, " had been made durable (", kDurableMarkFile,
-      "), so its WAL (the *.log files) is damaged, truncated or missing.", kRefusal, kRestore,
-      " Or accept the loss, only after reconciling with MT5 the orders acknowledged since the "
-      "last clean start: remove ",
+      Prefix(dir), "records were lost: the store recovered up to sequence ", recovered,
+      " of its write-ahead log, but every sequence up to ", *mark, " had been made durable (",
+      kDurableMarkFile, "): its WAL (the *.log files) is damaged, truncated or missing.", kRefusal,
+      kRestore,
+      " Or accept the loss, only after reconciling with MT5 every order a client may still "
+      "retry: remove ",
       dir, "/", kDurableMarkFile, " and start again."));
 }
 

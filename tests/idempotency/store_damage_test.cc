@@ -116,6 +116,25 @@ TEST_CASE("a cleanly closed store whose newest WAL was truncated to half refuses
   RequireRefused(dir.db(), {"records were lost", "WAL"});
 }
 
+TEST_CASE(
+    "the operator's override: removing the durable mark of a refused store opens what was "
+    "recovered and guards it from then on",
+    "[idempotency][damage]") {
+  TempDir dir;
+  FillAndClose(dir.db());
+  TruncateToHalf(NewestWal(dir.db()));
+  RequireRefused(dir.db(), {"records were lost"});
+  fs::remove(dir.db() + "/" + internal::kDurableMarkFile);
+  {
+    auto store = OpenOrDie(dir.db());
+    CHECK(LookupOrDie(*store, KeyOf(0)).has_value());                  // the WAL's first half
+    CHECK_FALSE(LookupOrDie(*store, KeyOf(kOrders - 1)).has_value());  // lost, now accepted
+  }
+  REQUIRE(MarkOf(dir.db()).has_value());
+  fs::remove(NewestWal(dir.db()));
+  RequireRefused(dir.db(), {"records were lost"});
+}
+
 TEST_CASE("a cleanly closed store with 16 bytes flipped a third into its WAL refuses to open",
           "[idempotency][damage]") {
   TempDir dir;
