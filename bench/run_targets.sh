@@ -44,6 +44,12 @@ trap cleanup EXIT
 
 source "$ROOT/scripts/lib/pair.sh"
 
+# The simulator's socket queues up to 100 000 requests (BridgeSimOptions::socket_hwm, its SNDHWM
+# and RCVHWM), not the real bridge's 1 000, so the gateway is told so: it then accepts the 1 024 in
+# flight that scenario B drives (4 clients x window 256) and every figure was measured with.
+SIM_RECEIVE_HWM=100000
+GW_MAX_IN_FLIGHT=1024
+
 # start_pair NAME DURABILITY SIM-ARGS...: a simulator and an ordergated in $WORK/NAME; sets SIM_EP,
 # GW_EP, METRICS.
 start_pair() {
@@ -53,7 +59,8 @@ start_pair() {
   og_start_sim "$BIN" "$dir" --journal "$dir/journal.jsonl" --log-level warn --seed 7 "$@"
   PIDS+=("$OG_SIM_PID")
   SIM_EP=$OG_SIM_EP
-  og_start_gateway "$BIN" "$dir" "$SIM_EP" --durability "$durability" --log-level warn
+  og_start_gateway "$BIN" "$dir" "$SIM_EP" --durability "$durability" --log-level warn \
+      --bridge-receive-hwm "$SIM_RECEIVE_HWM" --bridge-max-in-flight "$GW_MAX_IN_FLIGHT"
   PIDS+=("$OG_GW_PID")
   GW_EP=$OG_GW_EP
   METRICS="127.0.0.1:$OG_METRICS_PORT"
@@ -85,8 +92,8 @@ bench A-async-2k --baseline --rounds "$ROUNDS" --rate 2000 --duration-s "$DUR" -
     --clients 4 --retry-ratio 0.3
 # B: the maximum over client windows. A closed loop's throughput is what is in flight divided by
 # the latency until something saturates, so one window measures one point of the curve, not the
-# maximum. Up to 256 per client: 1 024 in flight, the gateway's default bridge_max_in_flight
-# (beyond it ordergate answers GATEWAY_BUSY, which is not throughput).
+# maximum. Up to 256 per client: 1 024 in flight, the gateway's bridge_max_in_flight here
+# (GW_MAX_IN_FLIGHT; beyond it ordergate answers GATEWAY_BUSY, which is not throughput).
 for w in 32 64 128 256; do
   bench "B-async-max-w$w" --baseline --rounds "$((ROUNDS > 2 ? 2 : ROUNDS))" --rate 0 --window "$w" \
       --duration-s "$DUR" --warmup-s 1 --clients 4 --retry-ratio 0

@@ -1,9 +1,24 @@
 // ordergated: the daemon. Parses the configuration, starts the gateway and its HTTP endpoint, runs
 // the loop until SIGTERM/SIGINT, then drains. Exceptions are caught here and only here.
+//
+// Shutdown, once the loop has drained (Gateway::Run returned), is bounded as a whole:
+//  1. the HTTP endpoint is detached from the gateway (requests get 503 from then on);
+//  2. the gateway is destroyed: sockets, then the store, whose LOCK is released, so that a
+//     replacement ordergated can open the data directory; nothing here waits on an HTTP client;
+//  3. the HTTP endpoint stops (every connection is woken and closed, see http_endpoint.h);
+//  4. a watchdog exits the process kShutdownBound after the loop returned whatever is left,
+//     logging what it abandoned: exit 0 if the store was closed by then, 1 otherwise.
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
 
 #include "gateway/cli.h"
 #include "gateway/gateway.h"
@@ -12,17 +27,68 @@
 
 namespace {
 
-ordergate::gateway::Gateway* g_gateway = nullptr;
+constexpr std::chrono::milliseconds kShutdownBound{5000};
+
+std::atomic<ordergate::gateway::Gateway*> g_gateway{nullptr};
 
 extern "C" void OnSignal(int) {
-  if (g_gateway != nullptr) g_gateway->Stop();
+  // A lock-free atomic load is async-signal-safe; Stop() is too (gateway.h).
+  if (auto* gw = g_gateway.load(); gw != nullptr) gw->Stop();
 }
+
+// Exits the process when the shutdown after the loop takes longer than its bound.
+class ShutdownWatchdog {
+ public:
+  explicit ShutdownWatchdog(std::chrono::milliseconds bound)
+      : thread_([this, bound] { Watch(bound); }) {}
+  ~ShutdownWatchdog() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  ShutdownWatchdog(const ShutdownWatchdog&) = delete;
+  ShutdownWatchdog& operator=(const ShutdownWatchdog&) = delete;
+
+  // What the shutdown is doing now (a string literal), for the log line if it is abandoned.
+  void Phase(const char* what) {
+    std::lock_guard<std::mutex> l(mu_);
+    phase_ = what;
+  }
+  void StoreClosed() {
+    std::lock_guard<std::mutex> l(mu_);
+    store_closed_ = true;
+  }
+
+ private:
+  void Watch(std::chrono::milliseconds bound) {
+    std::unique_lock<std::mutex> l(mu_);
+    if (cv_.wait_for(l, bound, [this] { return done_; })) return;
+    spdlog::error(
+        "shutdown still {} {} ms after the order loop returned: exiting anyway, abandoning it "
+        "(store {})",
+        phase_, bound.count(), store_closed_ ? "closed" : "NOT closed: its WAL recovers it");
+    spdlog::default_logger()->flush();
+    std::fflush(stdout);
+    std::_Exit(store_closed_ ? 0 : 1);
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  bool store_closed_ = false;
+  const char* phase_ = "starting";
+  std::thread thread_;  // last: starts after the members it reads
+};
 
 int Main(int argc, char** argv) {
   using namespace ordergate::gateway;
   auto cli = ParseCommandLine(argc, argv);
   if (!cli.ok()) {
-    std::fprintf(stderr, "ordergated: %s\n", std::string(cli.status().message()).c_str());
+    std::fprintf(stderr, "ordergated: refusing to start: %s\n",
+                 std::string(cli.status().message()).c_str());
     return 2;
   }
   if (cli->help) {
@@ -47,16 +113,20 @@ int Main(int argc, char** argv) {
   std::unique_ptr<HttpEndpoint> http;
   int http_port = 0;
   if (!cfg.metrics_listen.empty()) {
-    // Orders come first: a busy or bad metrics address costs observability, not trading.
+    // A metrics address that cannot be bound is a misconfiguration (typically a second gateway on
+    // the same one, whose scrapes would then answer for either): refuse to start.
     auto ep = HttpEndpoint::Start(cfg.metrics_listen, **gw);
-    if (ep.ok()) {
-      http = std::move(*ep);
-      http_port = http->port();
-    } else {
-      spdlog::error("no /healthz, /readyz, /metrics: {}", std::string(ep.status().message()));
+    if (!ep.ok()) {
+      std::fprintf(stderr,
+                   "ordergated: refusing to start: %s (another ordergated may serve it: give this "
+                   "one its own --metrics-listen, or \"\" for none)\n",
+                   std::string(ep.status().message()).c_str());
+      return 1;
     }
+    http = std::move(*ep);
+    http_port = http->port();
   }
-  g_gateway = gw->get();
+  g_gateway.store(gw->get());
   struct sigaction sa = {};
   sa.sa_handler = OnSignal;
   sigemptyset(&sa.sa_mask);
@@ -73,9 +143,23 @@ int Main(int argc, char** argv) {
                (*gw)->front_endpoint(), cfg.bridge, std::string(DurabilityName(cfg.durability)));
 
   absl::Status ran = (*gw)->Run();
-  http.reset();
-  g_gateway = nullptr;
-  gw->reset();  // closes sockets, then the context, then the store
+  // Later signals find no gateway: the shutdown below is bounded on its own.
+  g_gateway.store(nullptr);
+  {
+    ShutdownWatchdog watchdog(kShutdownBound);
+    watchdog.Phase("closing the gateway and its store");
+    if (http) http->Detach();
+    gw->reset();  // closes sockets, then the context, then the store (its LOCK)
+    watchdog.StoreClosed();
+    if (http) {
+      watchdog.Phase("stopping the HTTP endpoint");
+      if (!http->Shutdown(absl::FromChrono(kShutdownBound))) {
+        spdlog::error("HTTP endpoint did not stop: abandoning {} open connection(s)",
+                      http->open_connections());
+      }
+      http.reset();
+    }
+  }
   if (!ran.ok()) {
     std::fprintf(stderr, "ordergated: loop failed: %s\n", std::string(ran.message()).c_str());
     return 1;
