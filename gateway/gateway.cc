@@ -158,6 +158,9 @@ class Gateway::Loop {
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> ready{false};
   std::atomic<bool> bridge_up{false};
+  std::atomic<int64_t> last_bridge_reply_ns{0};  // steady clock; 0: no reply yet
+  std::atomic<uint64_t> bridge_capacity{0};      // BridgeCapacity::Limit() at the last poll
+  std::atomic<int64_t> bridge_service_ns{0};     // BridgeCapacity::service_ns()
   std::atomic<uint64_t> in_flight{0};
   std::string front_endpoint;
 
@@ -218,6 +221,9 @@ class Gateway::Loop {
   void RecountInFlight();
   std::string UnknownReply(absl::string_view uuid, int64_t now_unix_us);
 
+  // One log line per transition of the bridge link, with how long the previous state lasted.
+  void OnLinkChanged(bool up, int64_t now_ns);
+
   int64_t PollTimeoutMs(int64_t now_ns) const;
   bool Drained() const;
 
@@ -233,7 +239,8 @@ class Gateway::Loop {
   std::priority_queue<DeadlineEntry, std::vector<DeadlineEntry>, std::greater<>> bridge_deadlines_;
   std::unique_ptr<BridgeCapacity> capacity_;
   bool link_was_up_ = false;
-  uint64_t reserving_ = 0;  // orders in the current batch: admitted, not yet at the bridge
+  int64_t link_changed_ns_ = 0;  // when the link last went up or down (start: Init)
+  uint64_t reserving_ = 0;       // orders in the current batch: admitted, not yet at the bridge
   uint64_t next_id_ = 1;
   uint64_t next_token_ = 1;
   uint64_t reserving_or_sent_ = 0;
@@ -347,6 +354,7 @@ absl::Status Gateway::Loop::Init() {
   capacity_ = std::make_unique<BridgeCapacity>(budget_ms * kNsPerMs,
                                                static_cast<uint64_t>(cfg.bridge_max_in_flight));
 
+  link_changed_ns_ = SteadyNs();
   changes_.reserve(static_cast<size_t>(cfg.max_batch) * 2);
   items_.reserve(static_cast<size_t>(cfg.max_batch) * 2);
   results_.reserve(static_cast<size_t>(cfg.max_batch) * 2);
@@ -1081,6 +1089,21 @@ void Gateway::Loop::CommitBatch(int64_t now_ns) {
 // ---------------------------------------------------------------------------------------------
 // The loop
 
+void Gateway::Loop::OnLinkChanged(bool up, int64_t now_ns) {
+  const double lasted_s = static_cast<double>(now_ns - link_changed_ns_) / 1e9;
+  if (up) {
+    spdlog::info("bridge link up ({}) after {:.3f} s down", cfg.bridge, lasted_s);
+  } else {
+    capacity_->OnDisconnected();
+    spdlog::warn(
+        "bridge link DOWN ({}) after {:.3f} s up; {} order(s) at the bridge become UNKNOWN at "
+        "their deadline; new orders get BRIDGE_DOWN",
+        cfg.bridge, lasted_s, reserving_or_sent_);
+  }
+  link_was_up_ = up;
+  link_changed_ns_ = now_ns;
+}
+
 int64_t Gateway::Loop::PollTimeoutMs(int64_t now_ns) const {
   int64_t next = link->NextDeadlineNs();
   if (!waiter_deadlines_.empty()) next = std::min(next, waiter_deadlines_.top().deadline_ns);
@@ -1116,9 +1139,12 @@ absl::Status Gateway::Loop::Run() {
     link->Poll(now_ns, &events_);
     events_ns_ = now_ns;
     const bool up = link->IsUp();
-    if (link_was_up_ && !up) capacity_->OnDisconnected();
-    link_was_up_ = up;
+    if (up != link_was_up_) OnLinkChanged(up, now_ns);
     bridge_up.store(up, std::memory_order_relaxed);
+    if (!events_.empty()) last_bridge_reply_ns.store(now_ns, std::memory_order_relaxed);
+    bridge_capacity.store(capacity_->Limit(now_ns, link->outstanding() > 0),
+                          std::memory_order_relaxed);
+    bridge_service_ns.store(capacity_->service_ns(), std::memory_order_relaxed);
     for (const BridgeEvent& ev : events_) HandleBridgeEvent(ev);
     ExpireBridgeDeadlines(now_ns);
 
@@ -1181,6 +1207,12 @@ void Gateway::Stop() { loop_->stop_requested.store(true); }
 const std::string& Gateway::front_endpoint() const { return loop_->front_endpoint; }
 bool Gateway::ready() const { return loop_->ready.load(); }
 bool Gateway::bridge_up() const { return loop_->bridge_up.load(); }
+int64_t Gateway::bridge_reply_age_ms() const {
+  const int64_t at = loop_->last_bridge_reply_ns.load(std::memory_order_relaxed);
+  return at == 0 ? -1 : (SteadyNs() - at) / kNsPerMs;
+}
+uint64_t Gateway::bridge_capacity() const { return loop_->bridge_capacity.load(); }
+int64_t Gateway::bridge_service_us() const { return loop_->bridge_service_ns.load() / 1000; }
 uint64_t Gateway::in_flight() const { return loop_->in_flight.load(); }
 const GatewayCounters& Gateway::counters() const { return loop_->counters; }
 const GatewayConfig& Gateway::config() const { return loop_->cfg; }

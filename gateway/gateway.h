@@ -86,8 +86,14 @@ class Gateway {
 
   // The front-end endpoint actually bound (resolves a wildcard port).
   const std::string& front_endpoint() const;
-  bool ready() const;          // Run() is serving and not draining
-  bool bridge_up() const;      // the bridge link has a live connection
+  bool ready() const;      // Run() is serving and not draining
+  bool bridge_up() const;  // the bridge link has a live connection
+  // Milliseconds since the last reply from the bridge (any request), -1 before the first.
+  int64_t bridge_reply_age_ms() const;
+  // Requests that may wait at the bridge now (BridgeCapacity::Limit) and the measured service
+  // time per request (0 before the first reply); see gateway/bridge_capacity.h.
+  uint64_t bridge_capacity() const;
+  int64_t bridge_service_us() const;
   uint64_t in_flight() const;  // orders reserved and not yet terminal or UNKNOWN
   const GatewayCounters& counters() const;
   const GatewayConfig& config() const;
