@@ -34,20 +34,23 @@ using Clock = std::chrono::steady_clock;
 thread_local Clock::time_point t_accepted_at;
 
 // cpp-httplib's thread pool, with each job stamped with its accept time, so that a connection's
-// budget counts the time it queued for a worker.
+// budget counts the time it queued for a worker, and counted in `open` from its accept.
 class StampedPool final : public httplib::TaskQueue {
  public:
-  explicit StampedPool(size_t threads) : pool_(threads) {}
+  StampedPool(size_t threads, std::atomic<size_t>& open) : pool_(threads), open_(open) {}
   void enqueue(std::function<void()> fn) override {
+    open_.fetch_add(1, std::memory_order_relaxed);
     pool_.enqueue([fn = std::move(fn), at = Clock::now()] {
       t_accepted_at = at;
       fn();
     });
   }
+  // Runs every queued job before it returns (each closes its connection at once once stopping).
   void shutdown() override { pool_.shutdown(); }
 
  private:
   httplib::ThreadPool pool_;
+  std::atomic<size_t>& open_;
 };
 
 // A connection's socket for cpp-httplib, where every wait ends at the connection's deadline or
@@ -129,7 +132,7 @@ class BoundedStream final : public httplib::Stream {
 // What the server's workers share with HttpEndpoint.
 struct ConnectionState {
   int wake_fd = -1;  // eventfd, written once by Shutdown() and never read: stays readable
-  std::atomic<size_t> open{0};
+  std::atomic<size_t> open{0};  // accepted (queued or served) and not yet closed
 };
 
 // cpp-httplib's server with every connection served through a BoundedStream. It overrides the
@@ -138,12 +141,11 @@ struct ConnectionState {
 class BoundedServer final : public httplib::Server {
  public:
   explicit BoundedServer(ConnectionState& state) : state_(state) {
-    new_task_queue = [] { return new StampedPool(CPPHTTPLIB_THREAD_POOL_COUNT); };
+    new_task_queue = [&state] { return new StampedPool(CPPHTTPLIB_THREAD_POOL_COUNT, state.open); };
   }
 
  private:
   bool process_and_close_socket(socket_t sock) override {
-    state_.open.fetch_add(1, std::memory_order_relaxed);
     BoundedStream stream(sock, state_.wake_fd, t_accepted_at + HttpEndpoint::kConnectionBudget);
     bool ok = false;
     for (int left = HttpEndpoint::kMaxRequestsPerConnection; left > 0; --left) {
