@@ -44,9 +44,10 @@ trap cleanup EXIT
 
 source "$ROOT/scripts/lib/pair.sh"
 
-# The simulator's socket queues up to 100 000 requests (BridgeSimOptions::socket_hwm, its SNDHWM
-# and RCVHWM), not the real bridge's 1 000, so the gateway is told so: it then accepts the 1 024 in
-# flight that scenario B drives (4 clients x window 256) and every figure was measured with.
+# The simulator's socket queues up to 100 000 requests (--socket-hwm, its default, given here
+# explicitly), not the real bridge's 1 000, and the gateway is told so (--bridge-receive-hwm): it
+# then accepts the 1 024 in flight that scenario B drives (4 clients x window 256) and every figure
+# was measured with (bridge_max_in_flight must stay below the bridge's receive HWM).
 SIM_RECEIVE_HWM=100000
 GW_MAX_IN_FLIGHT=1024
 
@@ -56,7 +57,8 @@ start_pair() {
   local name=$1 durability=$2; shift 2
   local dir="$WORK/$name"
   mkdir -p "$dir"
-  og_start_sim "$BIN" "$dir" --journal "$dir/journal.jsonl" --log-level warn --seed 7 "$@"
+  og_start_sim "$BIN" "$dir" --journal "$dir/journal.jsonl" --log-level warn --seed 7 \
+      --socket-hwm "$SIM_RECEIVE_HWM" "$@"
   PIDS+=("$OG_SIM_PID")
   SIM_EP=$OG_SIM_EP
   og_start_gateway "$BIN" "$dir" "$SIM_EP" --durability "$durability" --log-level warn \
