@@ -1177,11 +1177,13 @@ absl::Status Gateway::Loop::Run() {
 Gateway::Gateway() = default;
 Gateway::~Gateway() {
   if (loop_) {
-    // Sockets before the context, or queued replies are lost.
+    // Sockets before the context, or queued replies are lost. The store before the context: its
+    // LOCK must go as soon as the loop is over (a replacement gateway waits for it), while closing
+    // the context may wait out the front end's linger for clients that do not read.
     loop_->front.reset();
     loop_->link.reset();
-    loop_->io.reset();
     loop_->store.reset();
+    loop_->io.reset();
   }
 }
 
