@@ -30,15 +30,14 @@ Fingerprint FingerprintOf(absl::string_view canonical_fields) {
 
 void AppendRiskSignature(absl::string_view canonical_fields, int64_t now_unix_us,
                          std::string* out) {
-  static constexpr char kHex[] = "0123456789abcdef";
   const Fingerprint fp = FingerprintOf(canonical_fields);
-  char checksum[16];
-  for (size_t i = 0; i < 8; ++i) {
-    checksum[2 * i] = kHex[fp[i] >> 4];
-    checksum[2 * i + 1] = kHex[fp[i] & 0xF];
-  }
+  // The checksum is the first 8 bytes as 16 lowercase hex digits (docs/protocol.md);
+  // sodium_bin2hex writes them and a terminating NUL, which is not appended.
+  constexpr size_t kChecksumBytes = 8;
+  char checksum[2 * kChecksumBytes + 1];
+  sodium_bin2hex(checksum, sizeof(checksum), fp.data(), kChecksumBytes);
   out->append("RISK_PASS:");
-  out->append(checksum, sizeof(checksum));
+  out->append(checksum, 2 * kChecksumBytes);
   out->push_back(':');
   // Basic form: the bridge splits on ':' and needs exactly three parts.
   AppendIsoTimestamp(now_unix_us, /*basic=*/true, out);

@@ -2,6 +2,7 @@
 // transport/signing.h).
 #include "transport/signing.h"
 
+#include <array>
 #include <catch2/catch.hpp>
 #include <regex>
 #include <string>
@@ -122,6 +123,40 @@ TEST_CASE("A risk signature has the bridge's colon-free format", "[transport]") 
   CHECK(sig == "RISK_PASS:ba7816bf8f01cfea:20261125T093552.123456Z");
   // Exactly three parts when split on ':' as the bridge does.
   CHECK(std::count(sig.begin(), sig.end(), ':') == 2);
+}
+
+TEST_CASE(
+    "A risk signature's checksum is the first 16 lowercase hex digits of SHA-256 for inputs "
+    "whose first 8 hash bytes cover every byte value",
+    "[transport]") {
+  // Reference encoding, independent of the one under test: one nibble at a time.
+  const auto hex8 = [](const Fingerprint& fp) {
+    std::string out;
+    for (size_t i = 0; i < 8; ++i) {
+      for (const int nibble : {fp[i] >> 4, fp[i] & 0xF}) {
+        out.push_back(static_cast<char>(nibble < 10 ? '0' + nibble : 'a' + (nibble - 10)));
+      }
+    }
+    return out;
+  };
+  std::array<bool, 256> seen{};
+  size_t distinct = 0;
+  for (int i = 0; i < 4096 && distinct < seen.size(); ++i) {
+    const std::string input = "order-" + std::to_string(i);
+    const Fingerprint fp = FingerprintOf(input);
+    std::string sig;
+    AppendRiskSignature(input, kNow, &sig);
+    REQUIRE(sig.substr(0, 10) == "RISK_PASS:");
+    CHECK(sig.substr(10, 16) == hex8(fp));
+    CHECK(sig.substr(26) == ":20261125T093552.123456Z");
+    for (size_t b = 0; b < 8; ++b) {
+      if (!seen[fp[b]]) {
+        seen[fp[b]] = true;
+        ++distinct;
+      }
+    }
+  }
+  CHECK(distinct == seen.size());
 }
 
 TEST_CASE("A risk signature appends and passes the front end's own check", "[transport]") {
