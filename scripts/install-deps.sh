@@ -8,6 +8,7 @@ PACKAGES=(
   cppzmq-dev libzmq3-dev libsodium-dev                # ZeroMQ (+ CURVE/SHA-256 via libsodium)
   libabsl-dev librocksdb-dev libspdlog-dev            # Status/containers, the store, logs
   libsimdjson-dev libtomlplusplus-dev libcpp-httplib-dev  # JSON, config, /metrics
+  libcli11-dev                                        # command-line flags of every binary
   catch2 libbenchmark-dev                             # tests, component benchmarks
   python3 python3-zmq procps curl                     # scripts, the MT5-CRS-style Python client, /metrics
   clang libclang-rt-14-dev                            # libFuzzer targets (tests/fuzz)
