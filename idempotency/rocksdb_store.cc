@@ -17,6 +17,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "idempotency/data_directory.h"
 #include "idempotency/durable_mark.h"
 #include "idempotency/rocksdb_layout.h"
 #include "idempotency/stdio_logger.h"
@@ -274,6 +275,13 @@ struct RocksDbStore::Impl {
   bool needs_resume = false;
 
   std::string path;
+  // What Open() created of the directory (nothing when it existed), and whether the destructor
+  // takes it back: RocksDbStoreOptions::remove_created_directory_if_unused, no record ever written
+  // (set before each write is attempted, under `mu`), and no KeepDirectory().
+  internal::CreatedDirectories created;
+  bool remove_created_if_unused = false;
+  bool records_written = false;
+  std::atomic<bool> keep_directory{false};
   // Set once Open() has passed its checks and written the durable mark: Apply() publishes each
   // written sequence to it. Null while Open() runs, and for good when it refused the store: a
   // refused store must keep its mark, or the next start would accept what this one refused.
@@ -432,6 +440,7 @@ absl::Status RocksDbStore::Impl::ApplyLocked(absl::Span<const Change> changes, i
       }
     }
   }
+  records_written = true;  // even a failed write may have reached the log
   ws = db->Write(wo, &batch);
   if (!ws.ok()) {
     needs_resume = true;
@@ -460,7 +469,15 @@ absl::Status RocksDbStore::Impl::ApplyLocked(absl::Span<const Change> changes, i
 
 RocksDbStore::RocksDbStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-RocksDbStore::~RocksDbStore() = default;
+RocksDbStore::~RocksDbStore() {
+  const bool remove = impl_->remove_created_if_unused && impl_->created.created() &&
+                      !impl_->records_written && !impl_->keep_directory.load();
+  const internal::CreatedDirectories created = std::move(impl_->created);
+  impl_.reset();  // closes RocksDB, which releases the LOCK
+  if (remove) internal::RemoveCreatedDirectories(created);
+}
+
+void RocksDbStore::KeepDirectory() { impl_->keep_directory.store(true); }
 
 absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
     const RocksDbStoreOptions& options) {
@@ -469,6 +486,16 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
     return absl::InvalidArgumentError("RocksDbStore: retention must be positive");
   }
 
+  // A directory another process holds is refused first, naming the holder, before anything in it
+  // is read or created (RocksDB's own LOCK failure says only "Resource temporarily unavailable").
+  if (absl::Status free = internal::CheckNotInUse(options.path); !free.ok()) return free;
+
+  // A failed Open() takes back the directories it created, never one that existed, once RocksDB
+  // has closed: `impl`, declared after this guard, is destroyed before it.
+  struct CreatedGuard {
+    internal::CreatedDirectories created;
+    ~CreatedGuard() { internal::RemoveCreatedDirectories(created); }
+  } created_guard;
   auto impl = std::make_unique<Impl>();
   impl->filter = std::make_unique<RetentionFilter>(absl::ToInt64Milliseconds(options.retention));
   impl->cache = rocksdb::NewLRUCache(options.block_cache_bytes);
@@ -517,8 +544,11 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
   // after "records" flushed: 113 MB of WAL against 11 MB of tables after a 10-minute soak, all of
   // it replayed at the next open. Past this size RocksDB flushes whatever pins the oldest WAL.
   db_options.max_total_wal_size = 128ull << 20;
-  std::error_code ec;
-  std::filesystem::create_directories(options.path, ec);  // for the log; DB::Open reports failures
+  // Created here (for the log), remembering what did not exist before.
+  absl::StatusOr<internal::CreatedDirectories> created =
+      internal::CreateDataDirectory(options.path);
+  if (!created.ok()) return created.status();
+  created_guard.created = std::move(*created);
   db_options.info_log = std::make_shared<internal::StdioLogger>(options.path + "/LOG", 16l << 20);
 
   // An existing store must have its CURRENT file and exactly our column families (one we do not
@@ -535,6 +565,15 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
       {kRecordsCf, records_options},
       {kInflightCf, internal::InflightFamilyOptions()},
   };
+  // A store with a durable mark is first recovered read-only and checked against it, so that a
+  // store that loses records is refused before the read-write recovery below rewrites it.
+  if (existing && mark->has_value()) {
+    if (absl::Status whole =
+            internal::CheckRecoveredReadOnly(db_options, options.path, cfs, **mark);
+        !whole.ok()) {
+      return whole;
+    }
+  }
   rocksdb::Status s = rocksdb::DB::Open(db_options, options.path, cfs, &impl->handles, &impl->db);
   if (!s.ok()) {
     impl->db = nullptr;
@@ -542,9 +581,11 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
   }
   impl->records = impl->handles[1];
   impl->inflight = impl->handles[2];
-  // Before anything is written: what RocksDB recovered against what had been made durable.
-  if (absl::Status whole = internal::CheckRecoveredSequence(
-          options.path, impl->db->GetLatestSequenceNumber(), *mark);
+  // Before anything is written: what RocksDB recovered against what had been made durable (again:
+  // the WAL may have changed since the read-only check).
+  const uint64_t recovered_sequence = impl->db->GetLatestSequenceNumber();
+  if (absl::Status whole =
+          internal::CheckRecoveredSequence(options.path, recovered_sequence, *mark);
       !whole.ok()) {
     return whole;
   }
@@ -637,8 +678,13 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
   }
   impl->mark_writer = std::make_unique<internal::DurableMarkWriter>(options.path, written);
   impl->mark_writer->Publish(durable);
+  impl->remove_created_if_unused = options.remove_created_directory_if_unused;
+  impl->created = std::move(created_guard.created);
+  created_guard.created = {};
   std::unique_ptr<RocksDbStore> store(new RocksDbStore(std::move(impl)));
   store->recovered_count_ = recovered;
+  store->recovered_sequence_ = recovered_sequence;
+  store->durable_mark_was_absent_ = existing && !mark->has_value();
   return store;
 }
 

@@ -27,6 +27,15 @@
 // DURABLE-MARK (durable_mark.h) holds the highest WAL sequence number known to be on disk, moved by
 // a background thread at most every 100 ms (never on the request path), at open and at a clean
 // close; Open() refuses a store whose WAL recovered less than that: acknowledged records were lost.
+// That check runs on a read-only recovery first (DB::OpenForReadOnly), so a store refused for it is
+// left as it was found; only then does the read-write open's recovery rewrite the WAL into tables.
+//
+// The directory: RocksDB's <path>/LOCK keeps a second process out while the store is open; Open()
+// names that process (pid and program, from the kernel's lock table, never from a pid file that a
+// crash could leave stale). A directory that Open() creates (with any missing parents) is removed
+// again when Open() fails; with remove_created_directory_if_unused also when the store closes
+// without a record ever written to it. A directory that existed before is never removed, nor
+// anything in it.
 #ifndef ORDERGATE_IDEMPOTENCY_ROCKSDB_STORE_H_
 #define ORDERGATE_IDEMPOTENCY_ROCKSDB_STORE_H_
 
@@ -41,7 +50,12 @@
 namespace ordergate::idempotency {
 
 struct RocksDbStoreOptions {
-  std::string path;  // created if missing
+  std::string path;  // created if missing (with its parents)
+  // When Open() created `path`, the destructor removes it again (and the parents it created) if no
+  // record was ever written and KeepDirectory() was not called: a program whose start-up fails
+  // after Open() (ordergated: a port in use) leaves no empty data directory behind. A directory
+  // that existed before Open() is never removed, whatever this says.
+  bool remove_created_directory_if_unused = false;
   Durability durability = Durability::kSync;
   absl::Duration retention = absl::Hours(24 * 7);
   uint64_t block_cache_bytes = 256ull << 20;  // bounds read memory whatever the record count
@@ -55,16 +69,24 @@ class RocksDbStore final : public Store {
   // before returning, then writes the durable mark. Blocks; cost is proportional to the in-flight
   // count. A store of format 1 (in-flight records in "records") is migrated first, in one synced
   // batch, so an upgrade loses nothing that was in flight; a store without a durable mark (written
-  // before it existed) gets one, noted in its LOG. Statuses carry messages (start-up path), each
-  // naming what is wrong and, for damage, what an operator can do:
-  //   kUnavailable: the directory cannot be opened (missing permissions, held by another process),
-  //     or recovery or the durable mark cannot be written.
+  // before it existed, or whose mark an operator removed to accept a loss) gets one, noted in its
+  // LOG and in durable_mark_was_absent(). A failed Open() removes the directories it created and
+  // nothing else. Statuses carry messages (start-up path), each naming what is wrong and, for
+  // damage, what an operator can do:
+  //   kUnavailable: the directory is in use: another process holds its LOCK ("RocksDbStore: data
+  //     directory DIR is in use by another ordergated (pid N), which holds DIR/LOCK: ..."; the
+  //     holder's program and pid when the kernel shows them), or a store of this process has it
+  //     open ("... is already open in this process"). Unavailable, not FailedPrecondition: the
+  //     directory is free again as soon as its holder stops, so a supervisor's retry succeeds.
+  //     Also: the directory cannot be created or opened (missing permissions, I/O errors), or
+  //     recovery or the durable mark cannot be written.
   //   kFailedPrecondition: written by an incompatible format version, or unknown column families.
-  //   kDataLoss: the store is damaged and records may be lost; ordergate wrote nothing to it
-  //     (RocksDB's own recovery may already have rewritten what it could read into new files):
-  //     - the WAL recovered to a sequence below the durable mark (WAL damaged, truncated, deleted),
+  //   kDataLoss: the store is damaged and records may be lost; ordergate wrote nothing to it:
+  //     - the WAL recovered to a sequence below the durable mark (WAL damaged, truncated, deleted);
+  //       found by a read-only recovery, so nothing of the store was rewritten (only LOG grows),
   //     - CURRENT is missing, or the MANIFEST no longer lists "records" or "inflight",
-  //     - RocksDB reports corruption (MANIFEST, a table file) or a file it lists is missing,
+  //     - RocksDB reports corruption (MANIFEST, a table file) or a file it lists is missing (when
+  //       found by the read-write open, its recovery may already have rewritten part of the store),
   //     - the durable mark file itself is damaged,
   //     - an in-flight record cannot be decoded (or a terminal one sits among them).
   //     The same status again at every later Open() until an operator acts: a refused open never
@@ -74,6 +96,8 @@ class RocksDbStore final : public Store {
 
   // Writes a synced closing record (a clean close makes async-mode writes power-safe) and moves the
   // durable mark to it, so that any later loss of the WAL's tail is detected. Blocks on ~3 fsyncs.
+  // Then, only under remove_created_directory_if_unused, removes a directory Open() created that
+  // never received a record (after RocksDB released the LOCK; see data_directory.h).
   ~RocksDbStore() override;
 
   absl::Status Apply(absl::Span<const Change> changes, int64_t now_unix_ms,
@@ -88,6 +112,20 @@ class RocksDbStore final : public Store {
   // Records moved RESERVED -> UNKNOWN by Open().
   uint64_t recovered_count() const { return recovered_count_; }
 
+  // True when Open() found an existing store without its durable mark and accepted it as
+  // recovered: an operator removed the mark to accept a loss (docs/STORE_RECOVERY.md), or the store
+  // was written by a version before the mark. Records lost before this open cannot be detected;
+  // the program should say so at warn level. The mark is written again by Open().
+  bool durable_mark_was_absent() const { return durable_mark_was_absent_; }
+
+  // The WAL sequence number RocksDB recovered the store to at Open(), before Open() wrote anything.
+  uint64_t recovered_sequence() const { return recovered_sequence_; }
+
+  // Start-up succeeded: a directory that Open() created stays when the store closes, even if no
+  // record is ever written (see RocksDbStoreOptions::remove_created_directory_if_unused). Any
+  // thread; never blocks.
+  void KeepDirectory();
+
   // Runs a full manual compaction (retention expiry applies). For tests and operators; blocks.
   absl::Status CompactForTest();
 
@@ -96,6 +134,8 @@ class RocksDbStore final : public Store {
   explicit RocksDbStore(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
   uint64_t recovered_count_ = 0;
+  uint64_t recovered_sequence_ = 0;
+  bool durable_mark_was_absent_ = false;
 };
 
 // The record encoding, exposed for the compaction filter and tests. Fixed-offset header

@@ -1,5 +1,7 @@
 #include "idempotency/store_damage.h"
 
+#include <unistd.h>
+
 #include <filesystem>
 #include <system_error>
 #include <vector>
@@ -7,6 +9,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "idempotency/data_directory.h"
 #include "idempotency/durable_mark.h"
 #include "idempotency/rocksdb_layout.h"
 #include "rocksdb/db.h"
@@ -74,6 +77,18 @@ absl::Status CheckExistingStore(const rocksdb::DBOptions& db_options, const std:
 }
 
 absl::Status OpenFailure(const std::string& dir, bool existing, const rocksdb::Status& s) {
+  // RocksDB 7.8: "IO error: While lock file: DIR/LOCK: Resource temporarily unavailable" (another
+  // process), "IO error: lock hold by current process, ...: DIR/LOCK: No locks available" (this
+  // one). Reached when the holder took the LOCK after CheckNotInUse() looked.
+  // Other failures on LOCK (it cannot be created: permissions, no space) keep RocksDB's message.
+  const std::string text = s.ToString();
+  if (s.IsIOError() && absl::StrContains(text, absl::StrCat(dir, "/LOCK"))) {
+    if (absl::StrContains(text, "lock hold by current process")) {
+      return InUseError(dir, LockHolder{::getpid(), ""});
+    }
+    std::optional<LockHolder> holder = FindLockHolder(dir);
+    if (holder || absl::StrContains(text, "While lock file")) return InUseError(dir, holder);
+  }
   if (existing && (s.IsCorruption() || s.IsPathNotFound())) {
     return absl::DataLossError(absl::StrCat(
         Prefix(dir), "the store is damaged (RocksDB: ", s.ToString(), ").", kRefusal, kRestore));
@@ -92,6 +107,21 @@ absl::Status CheckRecoveredSequence(const std::string& dir, uint64_t recovered,
       " Or accept the loss, only after reconciling with MT5 every order a client may still "
       "retry: remove ",
       dir, "/", kDurableMarkFile, " and start again."));
+}
+
+absl::Status CheckRecoveredReadOnly(const rocksdb::DBOptions& db_options, const std::string& dir,
+                                    const std::vector<rocksdb::ColumnFamilyDescriptor>& families,
+                                    uint64_t mark) {
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw = nullptr;
+  const rocksdb::Status s = rocksdb::DB::OpenForReadOnly(db_options, dir, families, &handles, &raw);
+  if (!s.ok()) return OpenFailure(dir, /*existing=*/true, s);
+  const uint64_t recovered = raw->GetLatestSequenceNumber();
+  for (rocksdb::ColumnFamilyHandle* h : handles)
+    raw->DestroyColumnFamilyHandle(h).PermitUncheckedError();
+  raw->Close().PermitUncheckedError();
+  delete raw;
+  return CheckRecoveredSequence(dir, recovered, mark);
 }
 
 }  // namespace ordergate::idempotency::internal

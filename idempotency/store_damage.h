@@ -5,6 +5,7 @@
 //
 //   const bool existing = HoldsStoreFiles(dir);             // before anything is created in dir
 //   if (existing) RETURN_IF_ERROR(CheckExistingStore(db_options, dir));
+//   if (existing && mark) RETURN_IF_ERROR(CheckRecoveredReadOnly(db_options, dir, cfs, *mark));
 //   rocksdb::Status s = rocksdb::DB::Open(...);             // never creating anything if existing
 //   if (!s.ok()) return OpenFailure(dir, existing, s);
 //   RETURN_IF_ERROR(CheckRecoveredSequence(dir, db->GetLatestSequenceNumber(), mark));
@@ -16,8 +17,10 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
+#include "rocksdb/db.h"
 #include "rocksdb/options.h"
 #include "rocksdb/status.h"
 
@@ -38,9 +41,23 @@ bool HoldsStoreFiles(const std::string& dir);
 absl::Status CheckExistingStore(const rocksdb::DBOptions& db_options, const std::string& dir);
 
 // The status for a failed DB::Open(): kDataLoss when RocksDB found an existing store damaged
-// (corruption of the MANIFEST, a table file or the WAL's middle, or a file it lists missing),
-// kUnavailable otherwise (permissions, another process holds the store, I/O errors).
+// (corruption of the MANIFEST, a table file or the WAL's middle, or a file it lists missing);
+// kUnavailable otherwise: InUseError() (data_directory.h, naming the holder) when the failure is
+// RocksDB's LOCK (another process, or a store open in this one, holds the directory), RocksDB's
+// own message for the rest (permissions, I/O errors).
 absl::Status OpenFailure(const std::string& dir, bool existing, const rocksdb::Status& s);
+
+// Recovers the existing store in `dir` read-only (DB::OpenForReadOnly: its WAL is replayed into
+// memory; nothing in the directory is written, flushed, renamed or deleted, and its LOCK is not
+// taken), then closes it and compares the sequence it recovered with `mark` (as
+// CheckRecoveredSequence()). Run before the read-write open, whose recovery writes the recovered
+// WAL into new table files and deletes it: a store refused here is left exactly as it was found,
+// for an operator or a backup tool to examine (only the info log LOG is appended to). A failure to
+// open is reported as OpenFailure(dir, true, ...). Blocks on reading the WAL once more: its cost
+// is proportional to the WAL's size (bounded by max_total_wal_size).
+absl::Status CheckRecoveredReadOnly(const rocksdb::DBOptions& db_options, const std::string& dir,
+                                    const std::vector<rocksdb::ColumnFamilyDescriptor>& families,
+                                    uint64_t mark);
 
 // kDataLoss when `recovered` (the sequence number RocksDB recovered to) is below `mark` (the
 // durable mark: every sequence up to it had been acknowledged as durable), i.e. records were

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 #include <thread>
 #include <vector>
@@ -114,6 +115,33 @@ TEST_CASE("a cleanly closed store whose newest WAL was truncated to half refuses
   FillAndClose(dir.db());
   TruncateToHalf(NewestWal(dir.db()));
   RequireRefused(dir.db(), {"records were lost", "WAL"});
+}
+
+// Every file of `dir` but the info log (LOG, LOG.old*), with its whole content.
+std::map<std::string, std::string> Contents(const std::string& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("LOG", 0) == 0) continue;
+    std::ifstream f(e.path(), std::ios::binary);
+    out[name] = std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  }
+  return out;
+}
+
+TEST_CASE(
+    "a store refused for lost records is left exactly as it was found: the refusal comes from a "
+    "read-only recovery and only the info log grows",
+    "[idempotency][damage]") {
+  TempDir dir;
+  FillAndClose(dir.db());
+  const std::string wal = NewestWal(dir.db());
+  TruncateToHalf(wal);
+  const std::map<std::string, std::string> before = Contents(dir.db());
+  // Before the fix the read-write recovery ran first: the WAL's first half was flushed into a new
+  // table file, a new MANIFEST written and the truncated WAL deleted, all before the refusal.
+  RequireRefused(dir.db(), {"records were lost"});
+  CHECK(Contents(dir.db()) == before);
 }
 
 TEST_CASE(
