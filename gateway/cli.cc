@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "gateway/build_info.h"
 
 namespace ordergate::gateway {
 
@@ -37,8 +38,26 @@ with a message naming the setting, its value and its range (or the rule).
     absl::StrAppend(&out, head, s.help, "\n", std::string(35, ' '), "default ", s.default_value,
                     "; ", s.range, "\n");
   }
-  out += "  --help                           this text\n";
+  out += R"(  --version                        print the version and git commit, then exit 0
+  --help                           this text
+
+HTTP endpoint, on --metrics-listen (GET; JSON bodies end with a newline):
+  /healthz   200 "ok" while the process serves HTTP
+  /readyz    200 {"ready":true,...} when ordergated takes orders and the bridge link is up; 503
+             with the reason otherwise: {"ready":false,"bridge":"down",...} while the bridge is
+             unreachable (orders then get BRIDGE_DOWN), "serving":false before the loop runs or
+             while it drains; the body also carries the seconds since the bridge's last reply
+  /metrics   Prometheus text: counters, gauges (bridge up, time since its last reply, capacity,
+             service time), ordergate_build_info, per-stage latency summaries and the order
+             latency histogram
+  /latency   the per-stage latency histograms as JSON (decode, reserve, bridge, total,
+             store_apply)
+)";
   return out;
+}
+
+std::string VersionText() {
+  return absl::StrCat("ordergated ", BuildVersion(), " (commit ", BuildCommit(), ")\n");
 }
 
 absl::StatusOr<CliOptions> ParseCommandLine(int argc, const char* const* argv) {
@@ -63,6 +82,10 @@ absl::StatusOr<CliOptions> ParseCommandLine(int argc, const char* const* argv) {
     std::replace(name.begin(), name.end(), '_', '-');
     if (name == "help") {
       cli.help = true;
+      continue;
+    }
+    if (name == "version") {
+      cli.version = true;
       continue;
     }
     const SettingDoc* setting = name == "config" ? nullptr : FindFlag(name);

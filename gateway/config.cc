@@ -2,6 +2,7 @@
 
 #include <toml++/toml.h>
 
+#include <charconv>
 #include <cmath>
 #include <optional>
 #include <vector>
@@ -221,8 +222,12 @@ std::string ValueText(const Setting& s, const GatewayConfig& c) {
   switch (s.kind) {
     case Kind::kInt:
       return absl::StrCat(c.*s.int_field);
-    case Kind::kVolume:
-      return absl::StrCat(c.max_volume);
+    case Kind::kVolume: {
+      // The shortest text that reads back as the same double (StrCat keeps 6 digits only).
+      char buf[32];
+      const auto r = std::to_chars(buf, buf + sizeof buf, c.max_volume);
+      return std::string(buf, r.ptr);
+    }
     case Kind::kBindEndpoint:
     case Kind::kConnectEndpoint:
     case Kind::kPath:
@@ -413,6 +418,11 @@ absl::Span<const SettingDoc> Settings() {
     return out;
   }();
   return *docs;
+}
+
+std::string SettingValueText(absl::string_view key, const GatewayConfig& cfg) {
+  const Setting* s = FindSetting(key);
+  return s == nullptr ? std::string() : ValueText(*s, cfg);
 }
 
 absl::Status SetSetting(absl::string_view key, absl::string_view text, GatewayConfig* cfg) {

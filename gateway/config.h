@@ -32,7 +32,9 @@ namespace ordergate::gateway {
 struct GatewayConfig {
   std::string listen = "tcp://127.0.0.1:5555";  // front-end ROUTER
   std::string bridge = "tcp://127.0.0.1:5556";  // the MT5 bridge's REP
-  std::string data_dir = "ordergate-data";      // RocksDB directory
+  // RocksDB directory: where systemd's StateDirectory=ordergate puts it (deploy/), absolute so that
+  // it never depends on the working directory; a development run passes its own --data-dir.
+  std::string data_dir = "/var/lib/ordergate";
   idempotency::Durability durability = idempotency::Durability::kSync;
   int64_t client_timeout_ms = 2000;        // reply deadline unless the request carries timeout_ms
   int64_t reply_margin_ms = 50;            // reply this long before the client's deadline
@@ -79,6 +81,11 @@ absl::Span<const SettingDoc> Settings();
 // the value and the range, e.g. `bridge_timeout_ms ("9223372036854775807") must be an integer
 // within 1..600000`.
 absl::Status SetSetting(absl::string_view key, absl::string_view text, GatewayConfig* cfg);
+
+// The value of the setting whose TOML key is `key` in `cfg`, written as --help writes defaults
+// (strings quoted, retention as Nd/Nh, durability bare): equal texts mean equal values. "" for an
+// unknown key.
+std::string SettingValueText(absl::string_view key, const GatewayConfig& cfg);
 
 // Parses "sync" / "async".
 absl::StatusOr<idempotency::Durability> ParseDurability(absl::string_view s);

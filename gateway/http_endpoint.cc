@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <charconv>
@@ -23,6 +24,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/build_info.h"
 
 namespace ordergate::gateway {
 
@@ -276,6 +278,25 @@ void AppendSeconds(std::string* out, double ns) {
   out->append(buf, r.ptr);
 }
 
+// A gauge in seconds; `ns` < 0 means "not known yet" and is written NaN (the series exists from the
+// first scrape on, so an alert on it never sees it appear or vanish).
+void GaugeSeconds(std::string* out, absl::string_view name, absl::string_view help, double ns) {
+  absl::StrAppend(out, "# HELP ", name, " ", help, "\n# TYPE ", name, " gauge\n", name, " ");
+  if (ns < 0) {
+    out->append("NaN");
+  } else {
+    AppendSeconds(out, ns);
+  }
+  out->append("\n");
+}
+
+// Every field of GatewayCounters is one std::atomic<uint64_t>, each exported by RenderMetrics: a
+// field added there changes the size and stops the build here until it is exported too.
+constexpr size_t kExportedCounters = 18;
+static_assert(sizeof(GatewayCounters) == kExportedCounters * sizeof(std::atomic<uint64_t>),
+              "GatewayCounters changed: export the new field in RenderMetrics, then update "
+              "kExportedCounters");
+
 struct LeBound {
   const char* label;
   int64_t ns;
@@ -335,6 +356,33 @@ void AppendLatencyMetrics(const StageLatencySnapshot& s, std::string* out) {
   absl::StrAppend(out, "\n", kHist, "_count ", s.total.count, "\n");
 }
 
+ReadyState ReadyStateOf(const Gateway& gw) {
+  ReadyState s;
+  s.serving = gw.ready();
+  s.bridge_up = gw.bridge_up();
+  s.bridge_reply_age_ms = gw.bridge_reply_age_ms();
+  s.ready = s.serving && s.bridge_up;
+  return s;
+}
+
+std::string RenderReady(const ReadyState& s) {
+  std::string out = absl::StrCat(
+      "{\"ready\":", s.ready ? "true" : "false", ",\"serving\":", s.serving ? "true" : "false",
+      ",\"bridge\":\"", s.bridge_up ? "up" : "down", "\",\"bridge_last_reply_age_seconds\":");
+  if (s.bridge_reply_age_ms < 0) {
+    out += "null";
+  } else {
+    AppendSeconds(&out, static_cast<double>(s.bridge_reply_age_ms) * 1e6);
+  }
+  if (!s.serving) {
+    out += ",\"reason\":\"the order loop is not running (starting, or draining to stop)\"";
+  } else if (!s.bridge_up) {
+    out += ",\"reason\":\"bridge down: orders get BRIDGE_DOWN until it answers\"";
+  }
+  out += "}\n";
+  return out;
+}
+
 std::string RenderLatencyJson(const Gateway& gw) {
   std::string out;
   AppendLatencyJson(gw.stage_latency().Snapshot(), &out);
@@ -376,13 +424,34 @@ std::string RenderMetrics(const Gateway& gw) {
   Counter(&out, "ordergate_bridge_anomalies_total",
           "Bridge replies to orders that could not be acted on (see the info log).",
           c.bridge_anomalies.load());
+  Counter(&out, "ordergate_busy_bridge_capacity_total",
+          "GATEWAY_BUSY because the bridge's queue held what it can serve within the signature "
+          "TTL (orders and relays).",
+          c.busy_bridge_capacity.load());
   Gauge(&out, "ordergate_recovered_unknown", "RESERVED records made UNKNOWN at the last start.",
         c.recovered_unknown.load());
   Gauge(&out, "ordergate_in_flight", "Orders reserved and not yet terminal or UNKNOWN.",
         gw.in_flight());
   Gauge(&out, "ordergate_bridge_up", "1 while the bridge connection is up.",
         gw.bridge_up() ? 1 : 0);
-  Gauge(&out, "ordergate_ready", "1 while the gateway takes orders.", gw.ready() ? 1 : 0);
+  const int64_t age_ms = gw.bridge_reply_age_ms();
+  GaugeSeconds(&out, "ordergate_bridge_last_reply_age_seconds",
+               "Seconds since the last reply from the bridge (any request); NaN before the first.",
+               age_ms < 0 ? -1.0 : static_cast<double>(age_ms) * 1e6);
+  Gauge(&out, "ordergate_bridge_capacity",
+        "Requests that may wait at the bridge now (its service time within the signature TTL).",
+        gw.bridge_capacity());
+  GaugeSeconds(&out, "ordergate_bridge_service_seconds",
+               "Measured bridge service time per request; 0 before the first reply.",
+               static_cast<double>(std::max<int64_t>(gw.bridge_service_us(), 0)) * 1e3);
+  Gauge(&out, "ordergate_ready",
+        "1 while the order loop takes orders (running, not draining); /readyz also needs the "
+        "bridge up.",
+        gw.ready() ? 1 : 0);
+  absl::StrAppend(&out,
+                  "# HELP ordergate_build_info The running ordergated's version and git commit.\n"
+                  "# TYPE ordergate_build_info gauge\nordergate_build_info{version=\"",
+                  BuildVersion(), "\",commit=\"", BuildCommit(), "\"} 1\n");
   AppendLatencyMetrics(gw.stage_latency().Snapshot(), &out);
   return out;
 }
@@ -431,11 +500,9 @@ absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const std::str
   });
   s.Get("/readyz", [with_gateway](const httplib::Request&, httplib::Response& res) {
     with_gateway(res, [&res](const Gateway& g) {
-      const bool ready = g.ready();
-      res.status = ready ? 200 : 503;
-      res.set_content(absl::StrCat("{\"ready\":", ready ? "true" : "false", ",\"bridge\":\"",
-                                   g.bridge_up() ? "up" : "down", "\"}\n"),
-                      "application/json");
+      const ReadyState state = ReadyStateOf(g);
+      res.status = state.ready ? 200 : 503;
+      res.set_content(RenderReady(state), "application/json");
     });
   });
   s.Get("/metrics", [with_gateway](const httplib::Request&, httplib::Response& res) {

@@ -8,8 +8,11 @@
 //   http->Shutdown(bound);     // stops the server threads within `bound`
 //
 // /healthz: 200 while the process serves HTTP. /readyz: 200 when the gateway takes orders (loop
-// running, not draining), else 503; the body says why and whether the bridge is up. /metrics:
-// Prometheus text exposition of GatewayCounters and gauges, plus per stage a summary
+// running, not draining) AND its bridge link is up, else 503 with the reason (RenderReady): a
+// gateway whose bridge is down answers every order BRIDGE_DOWN, so a load balancer or an operator
+// must not count it ready. /metrics: Prometheus text exposition of every GatewayCounters field,
+// gauges (bridge up, seconds since its last reply (NaN before the first), capacity and service
+// time, in flight, ready), ordergate_build_info{version,commit} 1, plus per stage a summary
 // ordergate_stage_latency_seconds{stage=...,quantile="0.5|0.9|0.99|0.999"} with _sum/_count, and
 // for the total stage a histogram ordergate_order_latency_seconds (cumulative since start).
 // /latency: the per-stage histograms as JSON (format: AppendLatencyJson in latency_histogram.h).
@@ -31,6 +34,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -76,6 +80,23 @@ class HttpEndpoint {
 
 // The /metrics text for `gateway`, exposed for tests. Any thread; never blocks the loop.
 std::string RenderMetrics(const Gateway& gateway);
+
+// What /readyz answers, read from the gateway's atomics (not one snapshot: each field is current).
+struct ReadyState {
+  bool ready = false;                // serving && bridge_up: HTTP 200, else 503
+  bool serving = false;              // Gateway::ready(): the loop runs and is not draining
+  bool bridge_up = false;            // Gateway::bridge_up()
+  int64_t bridge_reply_age_ms = -1;  // Gateway::bridge_reply_age_ms(); -1 before the first reply
+};
+ReadyState ReadyStateOf(const Gateway& gateway);
+
+// The /readyz body, one JSON object and a newline:
+//   {"ready":B,"serving":B,"bridge":"up"|"down","bridge_last_reply_age_seconds":S|null
+//    [,"reason":"..."]}
+// "reason" is present exactly when ready is false: the loop is not running (starting or draining),
+// or the bridge is down (orders get BRIDGE_DOWN until it answers). The age says how long the bridge
+// has been silent (null: it never answered since start); pure, any thread.
+std::string RenderReady(const ReadyState& state);
 
 // The /latency JSON for `gateway`. Any thread; never blocks the loop.
 std::string RenderLatencyJson(const Gateway& gateway);

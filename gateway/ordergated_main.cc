@@ -1,6 +1,13 @@
 // ordergated: the daemon. Parses the configuration, starts the gateway and its HTTP endpoint, runs
 // the loop until SIGTERM/SIGINT, then drains. Exceptions are caught here and only here.
 //
+// Output: stdout has one machine-readable line once the gateway serves,
+//   ordergated ready listen=ENDPOINT metrics_port=N durability=D data_dir=DIR bridge=up|down
+// (scripts and tests wait for it and read its fields by name); every log line goes to stderr in the
+// one format of ordergate's programs (transport/log_format.h). A bridge that is down at start does
+// not stop the start: the gateway answers BRIDGE_DOWN, /readyz says 503 "bridge down", a warning
+// says so, and the link joins when the bridge comes up (logged with how long it was down).
+//
 // Shutdown, once the loop has drained (Gateway::Run returned), is bounded as a whole:
 //  1. the HTTP endpoint is detached from the gateway (requests get 503 from then on);
 //  2. the gateway is destroyed: sockets, then the store, whose LOCK is released, so that a
@@ -20,14 +27,20 @@
 #include <string>
 #include <thread>
 
+#include "gateway/build_info.h"
 #include "gateway/cli.h"
 #include "gateway/gateway.h"
 #include "gateway/http_endpoint.h"
 #include "spdlog/spdlog.h"
+#include "transport/log_format.h"
 
 namespace {
 
 constexpr std::chrono::milliseconds kShutdownBound{5000};
+// How long the ready line waits for the bridge link after the loop started, so that it says where
+// the bridge stands (a TCP + ZMTP handshake: well under a millisecond on loopback, a few round
+// trips to a remote MT5 host). Only a bridge that is down delays the line by this much.
+constexpr std::chrono::milliseconds kBridgeGrace{1000};
 
 std::atomic<ordergate::gateway::Gateway*> g_gateway{nullptr};
 
@@ -95,6 +108,10 @@ int Main(int argc, char** argv) {
     std::fputs(UsageText().c_str(), stdout);
     return 0;
   }
+  if (cli->version) {
+    std::fputs(VersionText().c_str(), stdout);
+    return 0;
+  }
   const GatewayConfig& cfg = cli->config;
   if (absl::Status valid = ValidateConfig(cfg); !valid.ok()) {
     std::fprintf(stderr, "ordergated: refusing to start: %s\n",
@@ -102,7 +119,7 @@ int Main(int argc, char** argv) {
     return 2;
   }
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  ordergate::transport::UseLogFormat("ordergated");
 
   auto gw = Gateway::Start(cfg);
   if (!gw.ok()) {
@@ -134,15 +151,43 @@ int Main(int argc, char** argv) {
   sigaction(SIGINT, &sa, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 
-  // One machine-readable line for scripts and tests: they wait for it before sending.
-  std::printf("ordergated ready listen=%s metrics_port=%d durability=%s data_dir=%s\n",
-              (*gw)->front_endpoint().c_str(), http_port,
-              std::string(DurabilityName(cfg.durability)).c_str(), cfg.data_dir.c_str());
-  std::fflush(stdout);
-  spdlog::info("ordergated {} listening on {}, bridge {}, durability {}", "0.1.0",
-               (*gw)->front_endpoint(), cfg.bridge, std::string(DurabilityName(cfg.durability)));
-
-  absl::Status ran = (*gw)->Run();
+  // The loop runs on its own thread so that this one can say, in the ready line, whether the
+  // bridge link came up (the link moves only while the loop polls).
+  absl::Status ran;
+  std::atomic<bool> loop_done{false};
+  std::thread loop([&ran, &loop_done, g = gw->get()] {
+    try {
+      ran = g->Run();
+    } catch (const std::exception& e) {
+      ran = absl::InternalError(e.what());
+    }
+    loop_done.store(true);
+  });
+  const auto grace_end = std::chrono::steady_clock::now() + kBridgeGrace;
+  while (!(*gw)->bridge_up() && !loop_done.load() && std::chrono::steady_clock::now() < grace_end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  if (!loop_done.load()) {
+    const bool bridge_up = (*gw)->bridge_up();
+    // One machine-readable line for scripts and tests: they wait for it before sending.
+    std::printf("ordergated ready listen=%s metrics_port=%d durability=%s data_dir=%s bridge=%s\n",
+                (*gw)->front_endpoint().c_str(), http_port,
+                std::string(DurabilityName(cfg.durability)).c_str(), cfg.data_dir.c_str(),
+                bridge_up ? "up" : "down");
+    std::fflush(stdout);
+    spdlog::info(
+        "ordergated {} (commit {}) listening on {}, bridge {} {}, durability {}, metrics {}",
+        std::string(BuildVersion()), std::string(BuildCommit()), (*gw)->front_endpoint(),
+        cfg.bridge, bridge_up ? "up" : "down", std::string(DurabilityName(cfg.durability)),
+        cfg.metrics_listen.empty() ? "off" : cfg.metrics_listen);
+    if (!bridge_up) {
+      spdlog::warn(
+          "bridge {} not connected {} ms after start: orders get BRIDGE_DOWN and /readyz answers "
+          "503 until it is; the link keeps retrying",
+          cfg.bridge, kBridgeGrace.count());
+    }
+  }
+  loop.join();
   // Later signals find no gateway: the shutdown below is bounded on its own.
   g_gateway.store(nullptr);
   {

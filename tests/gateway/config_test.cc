@@ -1,5 +1,6 @@
 #include "gateway/config.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "gateway/build_info.h"
 #include "gateway/cli.h"
 
 using ordergate::gateway::CheckEndpoint;
@@ -19,6 +21,7 @@ using ordergate::gateway::ParseCommandLine;
 using ordergate::gateway::ParseRetention;
 using ordergate::gateway::SetSetting;
 using ordergate::gateway::Settings;
+using ordergate::gateway::SettingValueText;
 using ordergate::gateway::UsageText;
 using ordergate::gateway::ValidateConfig;
 using ordergate::idempotency::Durability;
@@ -213,24 +216,34 @@ TEST_CASE("a TOML file with an unknown key or a wrong type is refused with file 
   std::filesystem::remove(broken);
 }
 
-TEST_CASE("the shipped deploy/ordergate.toml loads, is aligned and states the defaults",
-          "[gateway]") {
-  auto cfg = LoadConfigFile(std::string(ORDERGATE_SOURCE_DIR) + "/deploy/ordergate.toml");
+TEST_CASE(
+    "the shipped deploy/ordergate.toml loads, is aligned, and states every setting at the default "
+    "of GatewayConfig{} and --help, the data directory included",
+    "[gateway]") {
+  const std::string path = std::string(ORDERGATE_SOURCE_DIR) + "/deploy/ordergate.toml";
+  auto cfg = LoadConfigFile(path);
   REQUIRE(cfg.ok());
   CHECK(ValidateConfig(*cfg).ok());
-  GatewayConfig defaults;
-  CHECK(cfg->listen == defaults.listen);
-  CHECK(cfg->bridge == defaults.bridge);
-  CHECK(cfg->durability == defaults.durability);
-  CHECK(cfg->client_timeout_ms == defaults.client_timeout_ms);
-  CHECK(cfg->bridge_timeout_ms == defaults.bridge_timeout_ms);
-  CHECK(cfg->bridge_signature_ttl_ms == defaults.bridge_signature_ttl_ms);
-  CHECK(cfg->bridge_exec_margin_ms == defaults.bridge_exec_margin_ms);
-  CHECK(cfg->bridge_max_in_flight == defaults.bridge_max_in_flight);
-  CHECK(cfg->bridge_receive_hwm == defaults.bridge_receive_hwm);
-  CHECK(cfg->retention == defaults.retention);
-  CHECK(cfg->max_request_bytes == defaults.max_request_bytes);
-  CHECK(cfg->max_message_bytes == defaults.max_message_bytes);
+  // The keys the file states (each line "key = value"), so that a key left out (which would
+  // silently take the default, whatever the comment says) fails too.
+  std::vector<std::string> stated;
+  std::ifstream in(path);
+  for (std::string line; std::getline(in, line);) {
+    const size_t eq = line.find(" =");
+    if (line.empty() || line[0] == '#' || eq == std::string::npos) continue;
+    stated.push_back(line.substr(0, eq));
+  }
+  const GatewayConfig defaults;
+  CHECK(stated.size() == Settings().size());
+  for (const auto& s : Settings()) {
+    INFO(s.key);
+    CHECK(std::find(stated.begin(), stated.end(), std::string(s.key)) != stated.end());
+    CHECK(SettingValueText(s.key, *cfg) == SettingValueText(s.key, defaults));
+    CHECK(SettingValueText(s.key, defaults) == s.default_value);
+  }
+  CHECK(cfg->data_dir == defaults.data_dir);
+  CHECK(UsageText().find("--data-dir DIR") != std::string::npos);
+  CHECK(UsageText().find("default \"" + defaults.data_dir + "\"") != std::string::npos);
 }
 
 TEST_CASE(
@@ -430,4 +443,24 @@ TEST_CASE(
   REQUIRE(loaded.ok());
   CHECK_THAT(Msg(ValidateConfig(*loaded)), Catch::Contains("bridge_receive_hwm (1000)"));
   std::filesystem::remove(path);
+}
+
+TEST_CASE(
+    "--help names every HTTP path served on --metrics-listen and --version, which the parser "
+    "reads as a request to print the version",
+    "[gateway]") {
+  const std::string help = UsageText();
+  for (const char* path : {"/healthz", "/readyz", "/metrics", "/latency"}) {
+    INFO(path);
+    CHECK(help.find(std::string("\n  ") + path + " ") != std::string::npos);
+  }
+  CHECK(help.find("--version") != std::string::npos);
+  auto cli = Parse({"--version"});
+  REQUIRE(cli.ok());
+  CHECK(cli->version);
+  CHECK_FALSE(cli->help);
+  const std::string version = ordergate::gateway::VersionText();
+  CHECK_THAT(version,
+             Catch::StartsWith("ordergated " + std::string(ordergate::gateway::BuildVersion()) +
+                               " (commit " + std::string(ordergate::gateway::BuildCommit()) + ")"));
 }

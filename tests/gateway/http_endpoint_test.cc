@@ -1,6 +1,7 @@
 // HttpEndpoint over real sockets: an address in use is refused (no SO_REUSEPORT sharing), a slow
-// client is closed at its connection budget and never holds Shutdown(), and a detached endpoint
-// answers without the gateway.
+// client is closed at its connection budget and never holds Shutdown(), a detached endpoint
+// answers without the gateway, /readyz is 503 while the bridge is down, and /metrics exports every
+// counter, the bridge gauges and the build info.
 #include "gateway/http_endpoint.h"
 
 #include <arpa/inet.h>
@@ -14,9 +15,12 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "gateway/build_info.h"
 #include "pipeline_util.h"
 
 using og::gateway::HttpEndpoint;
@@ -138,4 +142,113 @@ TEST_CASE(
   auto health = client.Get("/healthz");
   REQUIRE(health);
   CHECK(health->status == 200);
+}
+
+namespace {
+
+// The value of the unlabelled sample `name` in a /metrics text, or nullopt when absent.
+std::optional<std::string> Sample(const std::string& metrics, const std::string& name) {
+  const std::string needle = "\n" + name + " ";
+  const size_t at = metrics.find(needle);
+  if (at == std::string::npos) return std::nullopt;
+  const size_t start = at + needle.size();
+  return metrics.substr(start, metrics.find('\n', start) - start);
+}
+
+double SampleValue(const std::string& metrics, const std::string& name) {
+  const auto text = Sample(metrics, name);
+  REQUIRE(text.has_value());
+  return std::stod(*text);
+}
+
+}  // namespace
+
+TEST_CASE(
+    "with the bridge unreachable /readyz answers 503 saying the bridge is down and that it never "
+    "answered, and /metrics shows it down with a NaN reply age",
+    "[gateway]") {
+  const std::string dir = TempDir("http-bridge-down");
+  pipeline_util::RunningGateway gw(TestConfig("tcp://127.0.0.1:1", dir));
+  REQUIRE(pipeline_util::Eventually([&] { return gw->ready(); }));
+  REQUIRE_FALSE(gw->bridge_up());
+  auto ep = HttpEndpoint::Start("127.0.0.1:0", *gw);
+  REQUIRE(ep.ok());
+  httplib::Client client("127.0.0.1", (*ep)->port());
+  auto ready = client.Get("/readyz");
+  REQUIRE(ready);
+  CHECK(ready->status == 503);
+  CHECK(ready->body ==
+        "{\"ready\":false,\"serving\":true,\"bridge\":\"down\",\"bridge_last_reply_age_seconds\":"
+        "null,\"reason\":\"bridge down: orders get BRIDGE_DOWN until it answers\"}\n");
+  auto metrics = client.Get("/metrics");
+  REQUIRE(metrics);
+  INFO(metrics->body);
+  CHECK(Sample(metrics->body, "ordergate_bridge_up") == "0");
+  CHECK(Sample(metrics->body, "ordergate_bridge_last_reply_age_seconds") == "NaN");
+  CHECK(Sample(metrics->body, "ordergate_ready") == "1");
+  CHECK(Sample(metrics->body, "ordergate_busy_bridge_capacity_total") == "0");
+  CHECK(Sample(metrics->body, "ordergate_bridge_service_seconds") == "0");
+  CHECK(Sample(metrics->body, "ordergate_bridge_capacity").has_value());
+}
+
+TEST_CASE(
+    "once the bridge has answered /readyz answers 200 and the reply-age gauge counts the seconds "
+    "since that reply; /metrics exports every counter, the bridge gauges and the build info",
+    "[gateway]") {
+  const std::string dir = TempDir("http-bridge-up");
+  pipeline_util::ScriptedBridge bridge([](const pipeline_util::BridgeRequest& r) {
+    return std::optional<std::string>(pipeline_util::ScriptedBridge::Filled(r.uuid, 7));
+  });
+  pipeline_util::RunningGateway gw(TestConfig(bridge.endpoint(), dir));
+  REQUIRE(pipeline_util::Eventually([&] { return gw->ready() && gw->bridge_up(); }));
+  auto ep = HttpEndpoint::Start("127.0.0.1:0", *gw);
+  REQUIRE(ep.ok());
+  httplib::Client client("127.0.0.1", (*ep)->port());
+
+  pipeline_util::Strategy strategy(gw.endpoint());
+  auto reply = strategy.Call(pipeline_util::Open("http-up-1"));
+  REQUIRE(reply["status"] == "FILLED");
+
+  auto ready = client.Get("/readyz");
+  REQUIRE(ready);
+  INFO(ready->body);
+  CHECK(ready->status == 200);
+  CHECK_THAT(ready->body, Catch::StartsWith("{\"ready\":true,\"serving\":true,\"bridge\":\"up\","
+                                            "\"bridge_last_reply_age_seconds\":"));
+  CHECK_THAT(ready->body, !Catch::Contains("reason") && !Catch::Contains("null"));
+
+  auto first = client.Get("/metrics");
+  REQUIRE(first);
+  const double age = SampleValue(first->body, "ordergate_bridge_last_reply_age_seconds");
+  CHECK(age >= 0);
+  CHECK(age < 5);
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  auto later = client.Get("/metrics");
+  REQUIRE(later);
+  INFO(later->body);
+  CHECK(SampleValue(later->body, "ordergate_bridge_last_reply_age_seconds") >= age + 0.25);
+  CHECK(SampleValue(later->body, "ordergate_bridge_up") == 1);
+  CHECK(SampleValue(later->body, "ordergate_bridge_service_seconds") > 0);
+  CHECK(SampleValue(later->body, "ordergate_bridge_capacity") >= 1);
+  CHECK(SampleValue(later->body, "ordergate_orders_filled_total") == 1);
+  // Every GatewayCounters field (the build checks the count against the struct's size).
+  for (const char* counter :
+       {"ordergate_requests_total", "ordergate_orders_submitted_total",
+        "ordergate_orders_filled_total", "ordergate_orders_rejected_total",
+        "ordergate_orders_unknown_total", "ordergate_unknown_resolved_total",
+        "ordergate_duplicate_replies_total", "ordergate_idempotency_conflicts_total",
+        "ordergate_denied_total", "ordergate_store_unavailable_total",
+        "ordergate_pending_replies_total", "ordergate_relays_total",
+        "ordergate_relay_timeouts_total", "ordergate_dropped_frames_total",
+        "ordergate_store_batches_total", "ordergate_recovered_unknown",
+        "ordergate_bridge_anomalies_total", "ordergate_busy_bridge_capacity_total"}) {
+    INFO(counter);
+    CHECK(Sample(later->body, counter).has_value());
+  }
+  const std::string build_info = "\nordergate_build_info{version=\"" +
+                                 std::string(og::gateway::BuildVersion()) + "\",commit=\"" +
+                                 std::string(og::gateway::BuildCommit()) + "\"} 1\n";
+  CHECK_THAT(later->body, Catch::Contains(build_info));
+  CHECK_FALSE(og::gateway::BuildVersion().empty());
+  CHECK_FALSE(og::gateway::BuildCommit().empty());
 }
