@@ -29,8 +29,10 @@ og_start_sim() {
 }
 
 # og_start_gateway BIN_DIR DIR BRIDGE_ENDPOINT [ORDERGATED FLAGS...]: ordergated with its store in
-# DIR/data, its HTTP endpoint on a free port and its output in DIR/gw.{out,err}. Sets OG_GW_PID,
-# OG_GW_EP and OG_METRICS_PORT (0 when the HTTP endpoint could not bind).
+# DIR/data, its HTTP endpoint on a free port and its output in DIR/gw.{out,err} (its ready line on
+# stdout, its log on stderr). Sets OG_GW_PID, OG_GW_EP and OG_METRICS_PORT (0 only when the flags
+# turn the endpoint off with --metrics-listen "": a metrics address that cannot be bound makes
+# ordergated refuse to start, so this returns 1).
 og_start_gateway() {
   local bin=$1 dir=$2 bridge=$3
   shift 3
