@@ -7,7 +7,6 @@
 // names.
 #include <pthread.h>
 #include <signal.h>
-#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <time.h>
 
@@ -23,6 +22,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "transport/log_format.h"
 #include "transport/sim/bridge_sim.h"
 
 namespace {
@@ -198,9 +198,9 @@ int main(int argc, char** argv) {
       std::fputs(kUsage, stdout);
       return 0;
     }
-    // stdout carries only the "listening" line, which scripts wait for.
-    auto logger = spdlog::stderr_color_mt("bridge-sim");
-    spdlog::set_default_logger(logger);
+    // stdout carries only the "listening" line, which scripts wait for; logs go to stderr in the
+    // format of every ordergate program.
+    ordergate::transport::UseLogFormat("ordergate-bridge-sim");
     const auto level = spdlog::level::from_str(parsed.log_level);
     if (level == spdlog::level::off && parsed.log_level != "off") {
       throw std::invalid_argument(absl::StrCat("--log-level: unknown level ", parsed.log_level));
@@ -220,7 +220,7 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "ordergate-bridge-sim: seed=%llu\n",
                static_cast<unsigned long long>(sim->seed()));
   spdlog::info(
-      "bridge-sim: seed={} workers={} latency={} require_signature={} ttl_ms={} order_status={} "
+      "seed={} workers={} latency={} require_signature={} ttl_ms={} order_status={} "
       "journal={} faults(no_reply={} late={}@{}ms reject={} crash={} no_ticket={} "
       "odd_reply={} (kinds {:#x}, executed {}) stall={}@{}ms) socket_hwm={} mt5_disconnected={}",
       sim->seed(), o.workers, o.latency.ToString(), o.require_signature, o.signature_ttl_ms,
@@ -237,7 +237,7 @@ int main(int argc, char** argv) {
     while (!done.load()) {
       const int sig = sigtimedwait(&sigs, nullptr, &tick);
       if (sig == SIGINT || sig == SIGTERM) {
-        spdlog::info("bridge-sim: signal {}, stopping", sig);
+        spdlog::info("signal {}, stopping", sig);
         sim->Stop();
         return;
       }
