@@ -75,12 +75,21 @@ stop_pair() {
   PIDS=()
 }
 
-# bench NAME ARGS...: one ordergate-bench invocation against the current pair.
+# bench NAME ARGS...: one ordergate-bench invocation against the current pair. A scenario whose
+# bench exits non-zero (1: an invariant broke; 3: most orders were not FILLED, see its WARNING
+# lines) is reported and the others still run; the script then exits 1 at the end.
+FAILED_SCENARIOS=()
 bench() {
   local name=$1; shift
   echo "== $name: ordergate-bench $*" | tee "$OUT/$name.txt"
+  local rc=0
   "$BIN/ordergate-bench" --endpoint "$GW_EP" --bridge "$SIM_EP" --journal "$JOURNAL" \
-      --metrics "$METRICS" --no-progress --json "$OUT/$name.json" "$@" 2>&1 | tee -a "$OUT/$name.txt"
+      --metrics "$METRICS" --no-progress --json "$OUT/$name.json" "$@" 2>&1 |
+    tee -a "$OUT/$name.txt" || rc=$?
+  if [ "$rc" != 0 ]; then
+    echo "== $name: ordergate-bench exited $rc" | tee -a "$OUT/$name.txt"
+    FAILED_SCENARIOS+=("$name (exit $rc)")
+  fi
 }
 
 echo "run_targets: $(nproc) CPUs, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg); results in $OUT"
@@ -139,9 +148,15 @@ start_pair E async --latency fixed:0
 kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true  # the daemon: E runs embedded
 unset 'PIDS[-1]'
 echo "== E-embedded-10k" | tee "$OUT/E-embedded-10k.txt"
+E_RC=0
 "$BIN/ordergate-bench" --embedded --durability async --data-dir "$WORK/E/embedded" \
     --bridge "$SIM_EP" --journal "$JOURNAL" --no-progress --json "$OUT/E-embedded-10k.json" \
     --rate 10000 --duration-s "$DUR" --warmup-s 1 --clients 4 --retry-ratio 0.3 2>&1 |
-  tee -a "$OUT/E-embedded-10k.txt"
+  tee -a "$OUT/E-embedded-10k.txt" || E_RC=$?
+[ "$E_RC" = 0 ] || FAILED_SCENARIOS+=("E-embedded-10k (exit $E_RC)")
 stop_pair
+if [ "${#FAILED_SCENARIOS[@]}" -gt 0 ]; then
+  echo "run_targets: done, but these scenarios failed: ${FAILED_SCENARIOS[*]}; results in $OUT"
+  exit 1
+fi
 echo "run_targets: done; results in $OUT"

@@ -5,9 +5,17 @@
 # checks: exit code 0, duplicate executions 0 under ordergate (from the journal, via the JSON
 # report), every order answered, and — when the gateway serves GET /latency (HTTP 200) — the
 # per-stage section with its stages. Safe under ctest -j: nothing fixed is bound.
-# Usage: tests/bench/smoke.sh BIN_DIR
+#
+# With MODE mostly-refused (ctest: "bench: a run whose orders were mostly refused exits 3 with a
+# warning line"): the simulator is serial at 20 ms an order (50 orders/s) and the bench offers
+# 1 000 orders/s for 1.5 s. Most orders are refused (GATEWAY_BUSY); the run must say so: exit 3,
+# a "WARNING: MOST ORDERS WERE NOT FILLED" line (stdout and stderr) naming GATEWAY_BUSY, every
+# order still accounted for, latency figures of FILLED orders only, and no ratio to the baseline
+# (which did not complete comparable work either).
+# Usage: tests/bench/smoke.sh BIN_DIR [MODE]
 set -euo pipefail
-BIN=${1:?usage: smoke.sh BIN_DIR}
+BIN=${1:?usage: smoke.sh BIN_DIR [mostly-refused]}
+MODE=${2:-normal}
 WORK=$(mktemp -d /tmp/ordergate-bench-smoke.XXXXXX)
 SIM_PID=""
 GW_PID=""
@@ -24,7 +32,9 @@ fail() {
   exit 1
 }
 source "$(dirname "$0")/../../scripts/lib/pair.sh"
-og_start_sim "$BIN" "$WORK" --journal "$WORK/journal.jsonl" --latency fixed:0 --seed 11 \
+SIM_LATENCY=fixed:0
+[ "$MODE" = mostly-refused ] && SIM_LATENCY=fixed:20
+og_start_sim "$BIN" "$WORK" --journal "$WORK/journal.jsonl" --latency "$SIM_LATENCY" --seed 11 \
     --log-level warn || fail "the simulator did not start"
 SIM_PID=$OG_SIM_PID
 SIM_EP=$OG_SIM_EP
@@ -35,6 +45,40 @@ GW_EP=$OG_GW_EP
 METRICS_PORT=$OG_METRICS_PORT
 METRICS=()
 [ "${METRICS_PORT:-0}" != 0 ] && METRICS=(--metrics "127.0.0.1:$METRICS_PORT")
+
+if [ "$MODE" = mostly-refused ]; then
+  set +e
+  "$BIN/ordergate-bench" --endpoint "$GW_EP" --rate 1000 --duration-s 1.5 --warmup-s 0.3 \
+      --clients 2 --retry-ratio 0.1 --journal "$WORK/journal.jsonl" --baseline --bridge "$SIM_EP" \
+      --json "$WORK/report.json" --plot "$WORK/report.png" --no-progress \
+      >"$WORK/bench.out" 2>"$WORK/bench.err"
+  rc=$?
+  set -e
+  cat "$WORK/bench.out"
+  [ "$rc" = 3 ] || fail "ordergate-bench exited $rc, not 3, on a mostly refused run"
+  grep -q '^WARNING: MOST ORDERS WERE NOT FILLED under ordergate' "$WORK/bench.out" ||
+    fail "no WARNING line on stdout"
+  grep -q '^WARNING: GATEWAY_BUSY [0-9]*: ' "$WORK/bench.out" || fail "the warning names no code"
+  grep -q 'WARNING: MOST ORDERS WERE NOT FILLED' "$WORK/bench.err" || fail "no WARNING on stderr"
+  grep -q '^  ratio withheld: ' "$WORK/bench.out" || fail "a ratio was printed for unlike work"
+  /usr/bin/python3 - "$WORK/report.json" <<'PY' || fail "report check (mostly refused)"
+import json, sys
+r = json.load(open(sys.argv[1]))
+g = r["ordergate"]
+f = g["fates"]
+assert r["exit_code"] == 3 and r["ok"] is False and r["mostly_refused"] is True, r
+assert r["problems"] == [], r["problems"]
+assert f["FILLED"] * 2 < f["orders"], f
+assert f["refused_by_code"].get("GATEWAY_BUSY", 0) > 0, f
+assert f["FILLED"] + f["refused"] + f["UNKNOWN"] + f["without_final_outcome"] == f["orders"], f
+assert g["latency_us"]["count"] == f["FILLED"], "latency must be of FILLED orders only"
+assert g["not_filled_latency_us"]["count"] == f["orders"] - f["FILLED"] - f["without_final_outcome"], g
+assert r["ratio"] is None and r["ratio_withheld"], r.get("ratio")
+assert g["duplicate_executions"] == 0, g
+print("smoke: ok (mostly refused): exit 3, %s" % r["headline"])
+PY
+  exit 0
+fi
 
 set +e
 "$BIN/ordergate-bench" --endpoint "$GW_EP" --rate 400 --duration-s 1.5 --warmup-s 0.3 --clients 2 \
@@ -56,7 +100,8 @@ assert g["duplicate_executions"] == 0, "duplicate executions under ordergate: %d
 assert g["orders_without_final_outcome"] == 0, g
 assert g["executed_uuids"] > 0, "the journal shows no execution of this run"
 assert b["orders"] > 0 and b["duplicate_executions"] > 0, "the baseline's retries should execute twice"
-assert g["latency_us"]["count"] == g["measured_orders"], g["latency_us"]
+assert g["latency_us"]["count"] == g["fates"]["FILLED"] == g["measured_orders"], g["fates"]
+assert r["exit_code"] == 0 and r["mostly_refused"] is False, r["warnings"]
 assert "p50" in r["ratio"] and "throughput" in r["ratio"], r["ratio"]
 status = g.get("stages_http_status")
 assert status == 200, "GET /latency answered %s: %s" % (status, g.get("stages_error"))

@@ -1,0 +1,61 @@
+// ordergate-bench's command line: the Options struct, its usage text and the parser.
+// ParseArgs() never exits and never prints: main() decides (usage errors exit 2).
+#ifndef ORDERGATE_BENCH_BENCH_OPTIONS_H_
+#define ORDERGATE_BENCH_BENCH_OPTIONS_H_
+
+#include <cstdint>
+#include <string>
+
+namespace ordergate::bench {
+
+struct Options {
+  std::string endpoint = "tcp://127.0.0.1:5555";
+  std::string bridge;
+  std::string journal;
+  std::string json_path;
+  std::string plot_path;
+  std::string metrics;
+  std::string prefix;
+  int64_t orders = 0;
+  double duration_s = 0;
+  double warmup_s = 0;
+  double rate = 0;
+  bool poisson = false;
+  int clients = 4;
+  int window = 16;
+  double retry_ratio = 0;
+  double conflict_ratio = 0;
+  int64_t retry_delay_ms = 0;
+  int64_t timeout_ms = 2000;
+  int64_t drain_ms = 10000;
+  bool baseline = false;
+  int rounds = 1;
+  bool embedded = false;
+  std::string data_dir;
+  std::string durability = "sync";
+  std::string symbol = "EURUSD";
+  double volume = 0.01;
+  bool progress = true;
+  std::string fsync_probe_dir;
+  uint64_t seed = 1;
+  // Below this share of measured orders FILLED under ordergate the run is "mostly refused": a loud
+  // warning and exit code 3. 0 turns the check off.
+  double min_success_rate = 0.5;
+};
+
+// The --help text (also printed after a usage error).
+extern const char kUsage[];
+
+// Exit codes of ordergate-bench (also in kUsage and the JSON report's "exit_code").
+constexpr int kExitOk = 0;
+constexpr int kExitFailed = 1;         // an invariant broke under ordergate, or the run failed
+constexpr int kExitUsage = 2;          // a bad command line
+constexpr int kExitMostlyRefused = 3;  // ordergate FILLED fewer than --min-success-rate
+
+// Parses argv into *o (which holds the defaults on entry). Returns false with *err naming the
+// flag and the problem on a usage error. --help is handled by the caller.
+bool ParseArgs(int argc, char** argv, Options* o, std::string* err);
+
+}  // namespace ordergate::bench
+
+#endif  // ORDERGATE_BENCH_BENCH_OPTIONS_H_
