@@ -283,6 +283,8 @@ absl::Status Gateway::Loop::Init() {
     sopts.path = cfg.data_dir;
     sopts.durability = cfg.durability;
     sopts.retention = cfg.retention;
+    // A start that fails later (a port in use) leaves no data directory it created behind.
+    sopts.remove_created_directory_if_unused = true;
     auto opened = idempotency::RocksDbStore::Open(sopts);
     if (!opened.ok()) {
       return absl::Status(
