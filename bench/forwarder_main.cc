@@ -9,25 +9,25 @@
 // A DEALER/REQ client sends [empty][json]; the ROUTER prepends the client's identity and the DEALER
 // passes [id][empty][json] on; the bridge (REP semantics) mirrors the envelope, so replies route
 // back unchanged. Same thread structure as ordergated: one loop thread plus one ZeroMQ I/O thread.
-// SIGTERM/SIGINT stop the proxy and exit 0; exit 2 on bad flags, 1 when it cannot bind or connect.
+// SIGTERM/SIGINT stop the proxy and exit 0; exit 2 on bad flags (the message names the flag), 1
+// when it cannot bind or connect. Flags follow the common style of transport/cli_style.h (CLI11).
 #include <signal.h>
 #include <zmq.h>
 
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
+#include <optional>
 #include <string>
 #include <thread>
 
+#include "transport/cli_style.h"
+
 namespace {
 
-constexpr char kUsage[] = R"(usage: ordergate-forwarder --bridge ENDPOINT [flags]
-A plain ZeroMQ forwarder (ROUTER front -> DEALER back, zmq_proxy), the baseline of ordergate-bench.
-  --listen ENDPOINT     front-end endpoint to bind [tcp://127.0.0.1:*]; prints the bound one
-  --bridge ENDPOINT     the bridge (simulator) to connect to [required]
-  --io-threads N        ZeroMQ I/O threads [1]
-  --help
-)";
+namespace cli = ordergate::transport::cli;
+
+constexpr char kDescription[] =
+    "ordergate-forwarder: a plain ZeroMQ forwarder (ROUTER front -> DEALER back, zmq_proxy), the\n"
+    "baseline of ordergate-bench --baseline.";
 
 void Fail(const char* what) {
   std::fprintf(stderr, "ordergate-forwarder: %s: %s\n", what, zmq_strerror(zmq_errno()));
@@ -47,35 +47,23 @@ int main(int argc, char** argv) {
   std::string listen = "tcp://127.0.0.1:*";
   std::string bridge;
   int io_threads = 1;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--help" || a == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
-    if (i + 1 >= argc) {
-      std::fprintf(stderr, "ordergate-forwarder: %s needs a value\n%s", a.c_str(), kUsage);
-      return 2;
-    }
-    const std::string v = argv[++i];
-    if (a == "--listen") {
-      listen = v;
-    } else if (a == "--bridge") {
-      bridge = v;
-    } else if (a == "--io-threads") {
-      io_threads = std::atoi(v.c_str());
-      if (io_threads < 1) {
-        std::fprintf(stderr, "ordergate-forwarder: --io-threads must be >= 1\n");
-        return 2;
-      }
-    } else {
-      std::fprintf(stderr, "ordergate-forwarder: unknown flag %s\n%s", a.c_str(), kUsage);
-      return 2;
-    }
-  }
-  if (bridge.empty()) {
-    std::fprintf(stderr, "ordergate-forwarder: --bridge is required\n%s", kUsage);
-    return 2;
+  {
+    CLI::App app{kDescription, "ordergate-forwarder"};
+    cli::ApplyStyle(app);
+    app.add_option("--listen", listen, "front-end endpoint to bind; prints the bound one")
+        ->type_name("ENDPOINT");
+    app.add_option("--bridge", bridge, "the bridge (simulator) to connect to")
+        ->type_name("ENDPOINT")
+        ->required()
+        ->check(CLI::Validator(
+            [](std::string& v) {
+              return v.empty() ? std::string("an empty endpoint") : std::string();
+            },
+            ""));
+    app.add_option("--io-threads", io_threads, "ZeroMQ I/O threads, >= 1")
+        ->type_name("N")
+        ->check(cli::AtLeast(1));
+    if (const std::optional<int> exit_code = cli::Parse(app, argc, argv)) return *exit_code;
   }
 
   // Blocked before ZeroMQ starts its threads, so only the sigwait thread below receives them.

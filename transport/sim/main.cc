@@ -3,8 +3,8 @@
 //   ordergate-bridge-sim --bind tcp://127.0.0.1:* --latency lognormal:2:20 --journal /tmp/sim.jsonl
 //   -> stdout: "ordergate-bridge-sim listening on tcp://127.0.0.1:41234"
 //
-// Flags are parsed by hand: the --no-xxx names the tests and docs use are not valid absl flag
-// names.
+// Flags follow the common style of transport/cli_style.h (CLI11): exit 2 with a message naming
+// the flag on a bad command line, --help on stdout.
 #include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
@@ -14,171 +14,174 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
-#include <functional>
-#include <map>
+#include <memory>
+#include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
+#include "transport/cli_style.h"
 #include "transport/log_format.h"
 #include "transport/sim/bridge_sim.h"
 
 namespace {
 
+namespace cli = ordergate::transport::cli;
 using ordergate::transport::sim::BridgeSim;
 using ordergate::transport::sim::BridgeSimOptions;
+using ordergate::transport::sim::FaultOptions;
 using ordergate::transport::sim::LatencyModel;
 
-constexpr char kUsage[] = R"(usage: ordergate-bridge-sim [flags]
-A stand-in for the MT5-CRS bridge (ROUTER socket, REP-like). Flags (defaults in brackets):
-  --bind ENDPOINT             endpoint to bind [tcp://127.0.0.1:5556]; tcp://127.0.0.1:* picks a port
-  --workers N                 orders handled concurrently; 1 = strictly serial like the real bridge [1]
-  --no-require-signature      accept OPEN without a valid risk_signature [required]
-  --signature-ttl-ms MS       signature age limit, judged when the request is dequeued [5000]
-  --no-order-status           answer ORDER_STATUS with UNKNOWN_ACTION, like the real bridge [answered]
-  --journal FILE              append one JSON line per executed order; reloaded at start [none]
-  --latency MODEL             fixed:MS | uniform:MIN_MS:MAX_MS | lognormal:P50_MS:P99_MS [fixed:0]
-  --seed N                    RNG seed for latency and faults [random, logged]
-  --fault-no-reply P          execute, journal, never reply [0]
-  --fault-late P              execute, reply --fault-late-ms later [0]
-  --fault-late-ms MS          [1000]
-  --fault-reject P            REJECTED MT5_ORDER_FAILED (CLOSE: MT5_CLOSE_FAILED), not executed [0]
-  --fault-crash P             execute, journal, then _exit(3) without replying [0]
-  --fault-no-ticket P         FILLED with ticket 0, not executed [0]
-  --fault-odd-reply P         a reply that settles nothing (issue 9 finding 2) instead of the real
-                              one; the order executed first or not, see --fault-odd-reply-executed;
-                              ORDER_STATUS then answers the truth (FILLED, or NOT_FOUND) [0]
-  --fault-odd-reply-kinds L   drawn from: all, or a comma list of server_error (status error,
-                              SERVER_ERROR), no_status, ok, pending, negative_ticket (FILLED with
-                              ticket -5), fractional_ticket (FILLED with ticket 12.5) [all]
-  --fault-odd-reply-executed P  share of odd replies whose order executed (and is journalled) [0.5]
-  --fault-stall P             this order's MT5 call takes --fault-stall-ms; with --workers 1 every
-                              later request waits behind it in the socket (issue 9 finding 4) [0]
-  --fault-stall-ms MS         [4000]
-  --socket-hwm N              SNDHWM/RCVHWM of the socket, 0 = unlimited [100000]; the real
-                              bridge's REP has libzmq's default 1000: with --workers 1, a backlog
-                              past it stops the socket's reading, ZMTP heartbeats included
-  --mt5-disconnected          every OPEN/CLOSE gets REJECTED MT5_NOT_CONNECTED [off]
-  --balance X                 account balance [10000]
-  --quote X                   fill price of an OPEN without a price [1.1]
-  --order-status-capacity N   uuids remembered for ORDER_STATUS [1000000]
-  --log-level LEVEL           trace|debug|info|warn|error|off; debug logs every request [info]
-  --help
-Fault probabilities apply per OPEN/CLOSE that passed validation; their sum must be <= 1
-(--fault-odd-reply-executed is a share of odd replies, not part of the sum).
-)";
+constexpr char kDescription[] =
+    "ordergate-bridge-sim: a stand-in for the MT5-CRS bridge (ROUTER socket, REP-like).";
 
-double ParseDouble(const std::string& flag, const std::string& v) {
-  double d = 0;
-  if (!absl::SimpleAtod(v, &d))
-    throw std::invalid_argument(absl::StrCat(flag, ": not a number: ", v));
-  return d;
-}
-
-int64_t ParseInt(const std::string& flag, const std::string& v) {
-  int64_t n = 0;
-  if (!absl::SimpleAtoi(v, &n))
-    throw std::invalid_argument(absl::StrCat(flag, ": not an integer: ", v));
-  return n;
-}
+constexpr char kFooter[] =
+    R"(Fault probabilities (--fault-no-reply, -late, -reject, -crash, -no-ticket, -odd-reply, -stall)
+apply per OPEN/CLOSE that passed validation; their sum must be <= 1 (--fault-odd-reply-executed is
+a share of odd replies, not part of the sum). stdout carries only the line
+"ordergate-bridge-sim listening on ENDPOINT"; logs and the final counters go to stderr.)";
 
 struct Parsed {
   BridgeSimOptions opts;
   std::string log_level = "info";
-  bool help = false;
 };
 
-Parsed ParseArgs(int argc, char** argv) {
-  Parsed p;
+// `x` as a stream prints it: 1.4, not std::to_string's 1.400000.
+std::string Format(double x) {
+  std::ostringstream out;
+  out << x;
+  return out.str();
+}
+
+// A probability flag: a number in [0, 1].
+CLI::Option* AddProbability(CLI::App& app, const std::string& flag, double& target,
+                            const std::string& help) {
+  return app.add_option(flag, target, help)->type_name("P")->check(cli::InRange(0.0, 1.0));
+}
+
+// Declares every flag of the simulator over `p`; `no_require_signature` and `no_order_status` are
+// the two negative switches, applied after parsing.
+void AddFlags(CLI::App& app, Parsed& p, bool& no_require_signature, bool& no_order_status) {
   BridgeSimOptions& o = p.opts;
-  using Setter = std::function<void(const std::string& flag, const std::string& value)>;
-  const std::map<std::string, Setter> valued = {
-      {"--bind", [&](auto&, auto& v) { o.bind = v; }},
-      {"--workers", [&](auto& f, auto& v) { o.workers = static_cast<int>(ParseInt(f, v)); }},
-      {"--signature-ttl-ms", [&](auto& f, auto& v) { o.signature_ttl_ms = ParseInt(f, v); }},
-      {"--journal", [&](auto&, auto& v) { o.journal_path = v; }},
-      {"--latency",
-       [&](auto& f, auto& v) {
-         auto m = LatencyModel::Parse(v);
-         if (!m.ok()) throw std::invalid_argument(absl::StrCat(f, ": ", m.status().message()));
-         o.latency = *m;
-       }},
-      {"--seed",
-       [&](auto& f, auto& v) {
-         uint64_t s = 0;
-         if (!absl::SimpleAtoi(v, &s))
-           throw std::invalid_argument(absl::StrCat(f, ": not an integer: ", v));
-         o.seed = s;
-       }},
-      {"--fault-no-reply", [&](auto& f, auto& v) { o.faults.no_reply = ParseDouble(f, v); }},
-      {"--fault-late", [&](auto& f, auto& v) { o.faults.late = ParseDouble(f, v); }},
-      {"--fault-late-ms", [&](auto& f, auto& v) { o.faults.late_ms = ParseInt(f, v); }},
-      {"--fault-reject", [&](auto& f, auto& v) { o.faults.reject = ParseDouble(f, v); }},
-      {"--fault-crash", [&](auto& f, auto& v) { o.faults.crash = ParseDouble(f, v); }},
-      {"--fault-no-ticket", [&](auto& f, auto& v) { o.faults.no_ticket = ParseDouble(f, v); }},
-      {"--fault-odd-reply", [&](auto& f, auto& v) { o.faults.odd_reply = ParseDouble(f, v); }},
-      {"--fault-odd-reply-kinds",
-       [&](auto& f, auto& v) {
-         auto kinds = ordergate::transport::sim::ParseOddReplyKinds(v);
-         if (!kinds.ok())
-           throw std::invalid_argument(absl::StrCat(f, ": ", kinds.status().message()));
-         o.faults.odd_reply_kinds = *kinds;
-       }},
-      {"--fault-odd-reply-executed",
-       [&](auto& f, auto& v) { o.faults.odd_reply_executed = ParseDouble(f, v); }},
-      {"--fault-stall", [&](auto& f, auto& v) { o.faults.stall = ParseDouble(f, v); }},
-      {"--fault-stall-ms", [&](auto& f, auto& v) { o.faults.stall_ms = ParseInt(f, v); }},
-      {"--socket-hwm",
-       [&](auto& f, auto& v) {
-         const int64_t n = ParseInt(f, v);
-         if (n < 0 || n > 100000000) {
-           throw std::invalid_argument(absl::StrCat(f, ": must be in [0, 100000000]"));
-         }
-         o.socket_hwm = static_cast<int>(n);
-       }},
-      {"--balance", [&](auto& f, auto& v) { o.balance = ParseDouble(f, v); }},
-      {"--quote", [&](auto& f, auto& v) { o.quote = ParseDouble(f, v); }},
-      {"--order-status-capacity",
-       [&](auto& f, auto& v) {
-         const int64_t n = ParseInt(f, v);
-         if (n <= 0) throw std::invalid_argument(absl::StrCat(f, ": must be > 0"));
-         o.order_status_capacity = static_cast<size_t>(n);
-       }},
-      {"--log-level", [&](auto&, auto& v) { p.log_level = v; }},
-  };
-  const std::map<std::string, std::function<void()>> switches = {
-      {"--no-require-signature", [&] { o.require_signature = false; }},
-      {"--no-order-status", [&] { o.order_status = false; }},
-      {"--mt5-disconnected", [&] { o.mt5_disconnected = true; }},
-      {"--help", [&] { p.help = true; }},
-      {"-h", [&] { p.help = true; }},
-  };
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    std::string value;
-    bool has_value = false;
-    if (const size_t eq = arg.find('='); eq != std::string::npos && arg.rfind("--", 0) == 0) {
-      value = arg.substr(eq + 1);
-      arg.resize(eq);
-      has_value = true;
+  FaultOptions& f = o.faults;
+  app.add_option("--bind", o.bind, "endpoint to bind; tcp://127.0.0.1:* picks a port")
+      ->type_name("ENDPOINT");
+  app.add_option("--workers", o.workers,
+                 "orders handled concurrently, 1..1024; 1 = strictly serial like\n"
+                 "the real bridge")
+      ->type_name("N")
+      ->check(cli::InRange(1, 1024));
+  app.add_flag("--no-require-signature", no_require_signature,
+               "accept OPEN without a valid risk_signature (default: required)");
+  app.add_option("--signature-ttl-ms", o.signature_ttl_ms,
+                 "signature age limit, judged when the request is dequeued")
+      ->type_name("MS")
+      ->check(cli::AtLeast<int64_t>(0));
+  app.add_flag("--no-order-status", no_order_status,
+               "answer ORDER_STATUS with UNKNOWN_ACTION, like the real bridge\n"
+               "(default: answered)");
+  app.add_option("--journal", o.journal_path,
+                 "append one JSON line per executed order; reloaded at start\n"
+                 "(default: none)")
+      ->type_name("FILE");
+  app.add_option_function<std::string>(
+         "--latency",
+         [&o](const std::string& v) {
+           auto m = LatencyModel::Parse(v);
+           if (!m.ok()) throw CLI::ValidationError("--latency", std::string(m.status().message()));
+           o.latency = *m;
+         },
+         "MT5 execution time per order: fixed:MS |\n"
+         "uniform:MIN_MS:MAX_MS | lognormal:P50_MS:P99_MS")
+      ->type_name("MODEL")
+      ->default_str("fixed:0");
+  app.add_option_function<uint64_t>(
+         "--seed", [&o](uint64_t seed) { o.seed = seed; },
+         "RNG seed for latency and faults (default: random; printed on\n"
+         "stderr either way)")
+      ->type_name("N")
+      ->check(cli::AtLeast<uint64_t>(0));
+  AddProbability(app, "--fault-no-reply", f.no_reply, "execute, journal, never reply");
+  AddProbability(app, "--fault-late", f.late, "execute, reply --fault-late-ms later");
+  app.add_option("--fault-late-ms", f.late_ms, "the delay of --fault-late")
+      ->type_name("MS")
+      ->check(cli::AtLeast<int64_t>(0));
+  AddProbability(app, "--fault-reject", f.reject,
+                 "REJECTED MT5_ORDER_FAILED (CLOSE: MT5_CLOSE_FAILED), not\n"
+                 "executed");
+  AddProbability(app, "--fault-crash", f.crash, "execute, journal, then _exit(3) without replying");
+  AddProbability(app, "--fault-no-ticket", f.no_ticket, "FILLED with ticket 0, not executed");
+  AddProbability(app, "--fault-odd-reply", f.odd_reply,
+                 "a reply that settles nothing (issue 9 finding 2) instead of the\n"
+                 "real one; the order executed first or not, see\n"
+                 "--fault-odd-reply-executed; ORDER_STATUS then answers the\n"
+                 "truth (FILLED, or NOT_FOUND)");
+  app.add_option_function<std::string>(
+         "--fault-odd-reply-kinds",
+         [&f](const std::string& v) {
+           auto kinds = ordergate::transport::sim::ParseOddReplyKinds(v);
+           if (!kinds.ok()) {
+             throw CLI::ValidationError("--fault-odd-reply-kinds",
+                                        std::string(kinds.status().message()));
+           }
+           f.odd_reply_kinds = *kinds;
+         },
+         "drawn from: all, or a comma list of server_error (status\n"
+         "error, SERVER_ERROR), no_status, ok, pending, negative_ticket\n"
+         "(FILLED with ticket -5), fractional_ticket (FILLED with ticket\n"
+         "12.5)")
+      ->type_name("LIST")
+      ->default_str("all");
+  AddProbability(app, "--fault-odd-reply-executed", f.odd_reply_executed,
+                 "share of odd replies whose order executed (and is\n"
+                 "journalled)");
+  AddProbability(app, "--fault-stall", f.stall,
+                 "this order's MT5 call takes --fault-stall-ms; with --workers 1\n"
+                 "every later request waits behind it in the socket (issue 9\n"
+                 "finding 4)");
+  app.add_option("--fault-stall-ms", f.stall_ms, "the duration of --fault-stall")
+      ->type_name("MS")
+      ->check(cli::AtLeast<int64_t>(0));
+  app.add_option("--socket-hwm", o.socket_hwm,
+                 "SNDHWM/RCVHWM of the socket, 0..100000000, 0 = unlimited; the\n"
+                 "real bridge's REP has libzmq's default 1000: with --workers 1,\n"
+                 "a backlog past it stops the socket's reading, ZMTP heartbeats\n"
+                 "included")
+      ->type_name("N")
+      ->check(cli::InRange(0, 100000000));
+  app.add_flag("--mt5-disconnected", o.mt5_disconnected,
+               "every OPEN/CLOSE gets REJECTED MT5_NOT_CONNECTED");
+  app.add_option("--balance", o.balance, "account balance")->type_name("X");
+  app.add_option("--quote", o.quote, "fill price of an OPEN without a price")->type_name("X");
+  app.add_option("--order-status-capacity", o.order_status_capacity,
+                 "uuids remembered for ORDER_STATUS, >= 1")
+      ->type_name("N")
+      ->check(cli::AtLeast<size_t>(1));
+  app.add_option("--log-level", p.log_level,
+                 "trace|debug|info|warn|error|critical|off; debug logs every\n"
+                 "request")
+      ->type_name("LEVEL")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            if (spdlog::level::from_str(v) == spdlog::level::off && v != "off") {
+              return "unknown level " + v;
+            }
+            return {};
+          },
+          ""));
+  // The rule between flags, checked here too so that the message names them (BridgeSim::Create
+  // would refuse the options as well).
+  app.final_callback([&f] {
+    const double sum =
+        f.no_reply + f.late + f.reject + f.crash + f.no_ticket + f.odd_reply + f.stall;
+    if (sum > 1 + 1e-9) {
+      throw CLI::ValidationError(
+          "--fault-no-reply + --fault-late + --fault-reject + --fault-crash + --fault-no-ticket + "
+          "--fault-odd-reply + --fault-stall",
+          "the probabilities sum to " + Format(sum) + ", more than 1");
     }
-    if (auto s = switches.find(arg); s != switches.end()) {
-      if (has_value) throw std::invalid_argument(absl::StrCat(arg, " takes no value"));
-      s->second();
-      continue;
-    }
-    auto v = valued.find(arg);
-    if (v == valued.end())
-      throw std::invalid_argument(absl::StrCat("unknown flag ", arg, " (see --help)"));
-    if (!has_value) {
-      if (i + 1 >= argc) throw std::invalid_argument(absl::StrCat(arg, " needs a value"));
-      value = argv[++i];
-    }
-    v->second(arg, value);
-  }
-  return p;
+  });
 }
 
 }  // namespace
@@ -192,20 +195,22 @@ int main(int argc, char** argv) {
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  {
+    CLI::App app{kDescription, "ordergate-bridge-sim"};
+    cli::ApplyStyle(app);
+    bool no_require_signature = false;
+    bool no_order_status = false;
+    AddFlags(app, parsed, no_require_signature, no_order_status);
+    app.footer(kFooter);
+    if (const std::optional<int> exit_code = cli::Parse(app, argc, argv)) return *exit_code;
+    parsed.opts.require_signature = !no_require_signature;
+    parsed.opts.order_status = !no_order_status;
+  }
   try {
-    parsed = ParseArgs(argc, argv);
-    if (parsed.help) {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
     // stdout carries only the "listening" line, which scripts wait for; logs go to stderr in the
     // format of every ordergate program.
     ordergate::transport::UseLogFormat("ordergate-bridge-sim");
-    const auto level = spdlog::level::from_str(parsed.log_level);
-    if (level == spdlog::level::off && parsed.log_level != "off") {
-      throw std::invalid_argument(absl::StrCat("--log-level: unknown level ", parsed.log_level));
-    }
-    spdlog::set_level(level);
+    spdlog::set_level(spdlog::level::from_str(parsed.log_level));  // checked by --log-level
     auto created = BridgeSim::Create(parsed.opts);
     if (!created.ok()) throw std::runtime_error(std::string(created.status().message()));
     sim = std::move(*created);

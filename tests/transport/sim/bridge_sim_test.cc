@@ -1,22 +1,14 @@
 // BridgeSim against a raw cppzmq DEALER on loopback: every action and error of protocol.md section
 // 1, the signature TTL at dequeue, the quirks, ORDER_STATUS, the journal, serial order and the
-// faults. The binary itself is exercised as a subprocess for start-up output, SIGTERM and the crash
-// fault.
+// faults. The binary (main.cc) is exercised as a subprocess in bridge_sim_main_test.cc.
 #include "transport/sim/bridge_sim.h"
 
-#include <fcntl.h>
-#include <poll.h>
-#include <signal.h>
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
-#include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <memory>
@@ -644,160 +636,6 @@ TEST_CASE("ISO 8601 basic timestamps parse with or without a fraction and round-
     INFO(bad);
     CHECK_FALSE(ParseIsoBasicUtc(bad).has_value());
   }
-}
-
-// ---- the binary, as a subprocess ----
-
-namespace {
-
-struct Child {
-  pid_t pid = -1;
-  int out = -1;
-  int err = -1;
-  std::string endpoint;
-};
-
-Child Spawn(const std::vector<std::string>& args) {
-  int out[2], err[2];
-  REQUIRE(pipe2(out, O_CLOEXEC) == 0);
-  REQUIRE(pipe2(err, O_CLOEXEC) == 0);
-  std::vector<std::string> full = {ORDERGATE_BRIDGE_SIM_BINARY};
-  full.insert(full.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : full) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    dup2(out[1], 1);
-    dup2(err[1], 2);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
-  close(out[1]);
-  close(err[1]);
-  Child c{pid, out[0], err[0], {}};
-  // Wait for the "listening" line.
-  std::string line;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (line.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
-    pollfd p{c.out, POLLIN, 0};
-    if (poll(&p, 1, 100) <= 0) continue;
-    char buf[256];
-    const ssize_t n = read(c.out, buf, sizeof buf);
-    if (n <= 0) break;
-    line.append(buf, static_cast<size_t>(n));
-  }
-  const std::string prefix = "ordergate-bridge-sim listening on ";
-  INFO(line);
-  REQUIRE(line.rfind(prefix, 0) == 0);
-  c.endpoint = line.substr(prefix.size(), line.find('\n') - prefix.size());
-  return c;
-}
-
-// The exit code, or -1 if it did not exit within timeout_ms (then it is killed).
-int WaitExit(Child& c, int timeout_ms) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  int status = 0;
-  while (std::chrono::steady_clock::now() < deadline) {
-    const pid_t r = waitpid(c.pid, &status, WNOHANG);
-    if (r == c.pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  kill(c.pid, SIGKILL);
-  waitpid(c.pid, &status, 0);
-  return -1;
-}
-
-std::string ReadAll(int fd) {
-  std::string s;
-  char buf[4096];
-  ssize_t n;
-  while ((n = read(fd, buf, sizeof buf)) > 0) s.append(buf, static_cast<size_t>(n));
-  close(fd);
-  return s;
-}
-
-}  // namespace
-
-TEST_CASE("The binary prints its endpoint, stops on SIGTERM with exit 0 and prints its counters",
-          "[transport][sim]") {
-  Child c = Spawn({"--bind", "tcp://127.0.0.1:*", "--no-require-signature", "--log-level", "warn"});
-  CHECK(c.endpoint.rfind("tcp://127.0.0.1:", 0) == 0);
-  CHECK(c.endpoint.find('*') == std::string::npos);
-  {
-    Dealer d(c.endpoint);
-    CHECK(Json(d.Call(R"({"action":"OPEN","uuid":"b","symbol":"EURUSD","type":"BUY","volume":1})"))
-              .S("status") == "FILLED");
-  }
-  kill(c.pid, SIGTERM);
-  CHECK(WaitExit(c, 5000) == 0);
-  close(c.out);
-  const std::string err = ReadAll(c.err);
-  CHECK(err.find("requests=1 executed=1") != std::string::npos);
-}
-
-TEST_CASE("The binary refuses unknown flags and bad values with exit 2", "[transport][sim]") {
-  for (std::vector<std::string> args :
-       {std::vector<std::string>{"--frobnicate"}, std::vector<std::string>{"--latency", "fixed:-3"},
-        std::vector<std::string>{"--workers"},
-        std::vector<std::string>{"--fault-odd-reply-kinds", "okay"},
-        std::vector<std::string>{"--socket-hwm", "-1"},
-        std::vector<std::string>{"--fault-odd-reply", "0.7", "--fault-stall", "0.7"}}) {
-    const pid_t pid = fork();
-    REQUIRE(pid >= 0);
-    if (pid == 0) {
-      const int devnull = open("/dev/null", O_WRONLY);
-      dup2(devnull, 1);
-      dup2(devnull, 2);
-      std::vector<std::string> full = {ORDERGATE_BRIDGE_SIM_BINARY};
-      full.insert(full.end(), args.begin(), args.end());
-      std::vector<char*> argv;
-      for (auto& a : full) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    int status = 0;
-    waitpid(pid, &status, 0);
-    INFO(args[0]);
-    CHECK(WIFEXITED(status));
-    CHECK(WEXITSTATUS(status) == 2);
-  }
-}
-
-TEST_CASE(
-    "The crash fault journals the order, then exits 3 without replying, and a restart remembers it",
-    "[transport][sim]") {
-  TempDir dir;
-  const std::string journal = dir.File("journal.jsonl");
-  Child c = Spawn({"--bind", "tcp://127.0.0.1:*", "--journal", journal, "--fault-crash", "1",
-                   "--log-level", "error"});
-  {
-    Dealer d(c.endpoint);
-    d.Send(OpenBody("boom"));
-    CHECK_FALSE(d.Recv(500).has_value());
-  }
-  CHECK(WaitExit(c, 5000) == 3);
-  close(c.out);
-  close(c.err);
-  const auto lines = ReadLines(journal);
-  REQUIRE(lines.size() == 1);
-  CHECK(Json(lines[0]).S("uuid") == "boom");
-
-  Child again =
-      Spawn({"--bind", "tcp://127.0.0.1:*", "--journal", journal, "--log-level", "error"});
-  {
-    Dealer d(again.endpoint);
-    Json st(d.Call(R"({"action":"ORDER_STATUS","uuid":"boom"})"));
-    CHECK(st.S("status") == "FILLED");
-    CHECK(st.I("ticket") == 100000001);
-    CHECK(Json(d.Call(OpenBody("next"))).I("ticket") == 100000002);
-  }
-  kill(again.pid, SIGTERM);
-  CHECK(WaitExit(again, 5000) == 0);
-  close(again.out);
-  close(again.err);
 }
 
 // Hidden: `bridge_sim_tests "[perf]"` measures serial throughput with a pipelining DEALER.
