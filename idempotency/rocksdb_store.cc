@@ -19,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "idempotency/data_directory.h"
 #include "idempotency/durable_mark.h"
+#include "idempotency/record_value.h"
 #include "idempotency/rocksdb_layout.h"
 #include "idempotency/stdio_logger.h"
 #include "idempotency/store_damage.h"
@@ -34,14 +35,15 @@
 namespace ordergate::idempotency {
 namespace {
 
-// Value layout (little endian):
-//   [u8 version][u8 state][i64 created_ms][i64 updated_ms][u32 fp_len][fp][u32 reply_len][reply]
-// The header sits at fixed offsets so the compaction filter reads state and age without a decode.
-constexpr uint8_t kRecordVersion = 1;
-constexpr size_t kStateOffset = 1;
-constexpr size_t kCreatedOffset = 2;
-constexpr size_t kUpdatedOffset = 10;
-constexpr size_t kHeaderSize = 18;
+using internal::DecodeInto;
+using internal::EncodeParts;
+using internal::GetI64;
+using internal::IsInFlight;
+using internal::IsStoredState;
+using internal::kHeaderSize;
+using internal::kRecordVersion;
+using internal::kStateOffset;
+using internal::kUpdatedOffset;
 
 // Bumped when the on-disk layout (value encoding, column families) changes incompatibly.
 constexpr char kFormatVersionKey[] = "format_version";
@@ -56,79 +58,6 @@ using internal::kRecordsCf;
 
 // Code-only statuses: the request path must not allocate a message per failure.
 absl::Status CodeOnly(absl::StatusCode code) { return absl::Status(code, ""); }
-
-void PutU32(std::string* out, uint32_t v) {
-  char b[4];
-  for (int i = 0; i < 4; ++i) b[i] = static_cast<char>((v >> (8 * i)) & 0xffu);
-  out->append(b, sizeof(b));
-}
-
-void PutI64(std::string* out, int64_t v) {
-  const uint64_t u = static_cast<uint64_t>(v);
-  char b[8];
-  for (int i = 0; i < 8; ++i) b[i] = static_cast<char>((u >> (8 * i)) & 0xffu);
-  out->append(b, sizeof(b));
-}
-
-uint32_t GetU32(const char* p) {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) v |= static_cast<uint32_t>(static_cast<uint8_t>(p[i])) << (8 * i);
-  return v;
-}
-
-int64_t GetI64(const char* p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(p[i])) << (8 * i);
-  return static_cast<int64_t>(v);
-}
-
-bool IsStoredState(uint8_t s) {
-  return s >= static_cast<uint8_t>(RecordState::kReserved) &&
-         s <= static_cast<uint8_t>(RecordState::kUnknown);
-}
-
-bool IsInFlight(RecordState s) { return s == RecordState::kReserved || s == RecordState::kUnknown; }
-
-void EncodeParts(RecordState state, int64_t created_ms, int64_t updated_ms,
-                 absl::string_view fingerprint, absl::string_view reply, std::string* out) {
-  out->clear();
-  out->reserve(kHeaderSize + 8 + fingerprint.size() + reply.size());
-  out->push_back(static_cast<char>(kRecordVersion));
-  out->push_back(static_cast<char>(state));
-  PutI64(out, created_ms);
-  PutI64(out, updated_ms);
-  PutU32(out, static_cast<uint32_t>(fingerprint.size()));
-  out->append(fingerprint.data(), fingerprint.size());
-  PutU32(out, static_cast<uint32_t>(reply.size()));
-  out->append(reply.data(), reply.size());
-}
-
-// Why a decode failed; nullptr on success. Strict: trailing bytes are rejected too, since they mean
-// the value was not written by this encoder.
-const char* DecodeInto(absl::string_view key, absl::string_view value, Record* out) {
-  if (value.size() < kHeaderSize + 4) return "record value truncated (header)";
-  const char* p = value.data();
-  if (static_cast<uint8_t>(p[0]) != kRecordVersion) return "unknown record version";
-  const uint8_t state = static_cast<uint8_t>(p[kStateOffset]);
-  if (!IsStoredState(state)) return "invalid record state";
-  size_t pos = kHeaderSize;
-  const size_t fp_len = GetU32(p + pos);
-  pos += 4;
-  if (fp_len > value.size() - pos) return "record value truncated (fingerprint)";
-  const size_t fp_pos = pos;
-  pos += fp_len;
-  if (value.size() - pos < 4) return "record value truncated (reply length)";
-  const size_t reply_len = GetU32(p + pos);
-  pos += 4;
-  if (reply_len != value.size() - pos) return "record value length mismatch (reply)";
-  out->key.assign(key.data(), key.size());
-  out->state = static_cast<RecordState>(state);
-  out->created_unix_ms = GetI64(p + kCreatedOffset);
-  out->updated_unix_ms = GetI64(p + kUpdatedOffset);
-  out->fingerprint.assign(p + fp_pos, fp_len);
-  out->reply.assign(p + pos, reply_len);
-  return nullptr;
-}
 
 int64_t WallClockUnixMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -163,22 +92,6 @@ class RetentionFilter final : public rocksdb::CompactionFilter {
  private:
   const int64_t retention_ms_;
 };
-
-}  // namespace
-
-std::string EncodeRecordValue(const Record& r) {
-  std::string out;
-  EncodeParts(r.state, r.created_unix_ms, r.updated_unix_ms, r.fingerprint, r.reply, &out);
-  return out;
-}
-
-absl::StatusOr<Record> DecodeRecordValue(absl::string_view key, absl::string_view value) {
-  Record r;
-  if (const char* why = DecodeInto(key, value, &r)) return absl::DataLossError(why);
-  return r;
-}
-
-namespace {
 
 // Format 1 kept every record in "records" and only the keys of in-flight ones in "inflight". Moves
 // each in-flight record into "inflight" and stamps format 2, in one synced batch: a crash midway
