@@ -238,6 +238,9 @@ class Gateway::Loop {
   std::priority_queue<DeadlineEntry, std::vector<DeadlineEntry>, std::greater<>> waiter_deadlines_;
   std::priority_queue<DeadlineEntry, std::vector<DeadlineEntry>, std::greater<>> bridge_deadlines_;
   std::unique_ptr<BridgeCapacity> capacity_;
+  // The RocksDB store Init() opened (null for a store the caller passed in): once start-up has
+  // succeeded it keeps even a data directory it created and never wrote to.
+  idempotency::RocksDbStore* own_store_ = nullptr;
   bool link_was_up_ = false;
   int64_t link_changed_ns_ = 0;  // when the link last went up or down (start: Init)
   uint64_t reserving_ = 0;       // orders in the current batch: admitted, not yet at the bridge
@@ -291,7 +294,15 @@ absl::Status Gateway::Loop::Init() {
           opened.status().code(),
           absl::StrCat("cannot open the store at ", cfg.data_dir, ": ", opened.status().message()));
     }
+    if ((*opened)->durable_mark_was_absent()) {
+      spdlog::warn(
+          "the store at {} had no durable mark (ORDERGATE-DURABLE-MARK): accepted as recovered up "
+          "to WAL sequence {}; records lost before this start cannot be detected (an operator "
+          "removed the mark to accept a loss, or the store predates the mark)",
+          cfg.data_dir, (*opened)->recovered_sequence());
+    }
     counters.recovered_unknown = (*opened)->recovered_count();
+    own_store_ = opened->get();
     store = std::move(*opened);
   }
 
@@ -1121,6 +1132,7 @@ bool Gateway::Loop::Drained() const {
 }
 
 absl::Status Gateway::Loop::Run() {
+  if (own_store_ != nullptr) own_store_->KeepDirectory();
   ready.store(true);
   transport::PollEntry entries[3] = {
       {front->poll_handle()}, {link->poll_handle()}, {link->monitor_handle()}};
