@@ -169,12 +169,7 @@ int Main(int argc, char** argv) {
   }
   if (!loop_done.load()) {
     const bool bridge_up = (*gw)->bridge_up();
-    // One machine-readable line for scripts and tests: they wait for it before sending.
-    std::printf("ordergated ready listen=%s metrics_port=%d durability=%s data_dir=%s bridge=%s\n",
-                (*gw)->front_endpoint().c_str(), http_port,
-                std::string(DurabilityName(cfg.durability)).c_str(), cfg.data_dir.c_str(),
-                bridge_up ? "up" : "down");
-    std::fflush(stdout);
+    // The log lines first: whoever has seen the ready line finds them written.
     spdlog::info(
         "ordergated {} (commit {}) listening on {}, bridge {} {}, durability {}, metrics {}",
         std::string(BuildVersion()), std::string(BuildCommit()), (*gw)->front_endpoint(),
@@ -186,6 +181,13 @@ int Main(int argc, char** argv) {
           "503 until it is; the link keeps retrying",
           cfg.bridge, kBridgeGrace.count());
     }
+    spdlog::default_logger()->flush();
+    // One machine-readable line for scripts and tests: they wait for it before sending.
+    std::printf("ordergated ready listen=%s metrics_port=%d durability=%s data_dir=%s bridge=%s\n",
+                (*gw)->front_endpoint().c_str(), http_port,
+                std::string(DurabilityName(cfg.durability)).c_str(), cfg.data_dir.c_str(),
+                bridge_up ? "up" : "down");
+    std::fflush(stdout);
   }
   loop.join();
   // Later signals find no gateway: the shutdown below is bounded on its own.

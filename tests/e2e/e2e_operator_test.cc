@@ -154,8 +154,10 @@ TEST_CASE(
   REQUIRE(up_for.has_value());
   CHECK(*up_for >= 0.7);
 
-  // One log format: every stderr line of ordergated is a log line, and so is every line of the
-  // simulator's but its unconditional "ordergate-bridge-sim: seed=..." and stats lines.
+  // One log format: every stderr line of ordergated is a log line (read once it has exited, so
+  // that no line is read half written), and so is every line of the simulator's but its
+  // unconditional "ordergate-bridge-sim: seed=..." and stats lines.
+  CHECK(w.StopGateway(SIGTERM) == 0);
   for (const std::string& line : Lines(w.gw->Stderr())) {
     INFO(line);
     CHECK(IsLogLine(line, "ordergated"));
