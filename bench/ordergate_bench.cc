@@ -46,6 +46,7 @@
 #include "gateway/config.h"
 #include "gateway/gateway.h"
 #include "gateway/http_endpoint.h"
+#include "transport/log_format.h"
 
 namespace {
 
@@ -120,6 +121,7 @@ int main(int argc, char** argv) {
   std::string metrics = opt.metrics;
   if (opt.embedded) {
     spdlog::set_level(spdlog::level::warn);  // one info line per order would measure the logger
+    ordergate::transport::UseLogFormat("ordergate-bench");
     ordergate::gateway::GatewayConfig cfg;
     cfg.listen = "tcp://127.0.0.1:*";
     cfg.bridge = opt.bridge;
