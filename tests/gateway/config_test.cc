@@ -301,7 +301,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "--bridge-timeout-ms 9223372036854775807 is refused naming the range, and so is a TTL whose "
+    "a --bridge-timeout-ms of 9223372036854775807 is refused naming the range, and so is a TTL "
+    "whose "
     "sum with the margin would overflow",
     "[gateway]") {
   auto cli = Parse({"--bridge-timeout-ms", "9223372036854775807"});
