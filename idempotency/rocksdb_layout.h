@@ -21,6 +21,11 @@ namespace ordergate::idempotency::internal {
 // RESERVED and UNKNOWN, so recovery never scans the records. A key is in at most one of them.
 inline constexpr char kRecordsCf[] = "records";
 inline constexpr char kInflightCf[] = "inflight";
+// "meta": Store::WriteMeta()'s entries (key -> opaque value), never records. Optional: created by
+// the first WriteMeta() (explicitly, with DB::CreateColumnFamily), so a store that never held
+// metadata (every store written before it existed) has exactly the two record families, opens as
+// it is, and stays readable by a build that does not know "meta".
+inline constexpr char kMetaCf[] = "meta";
 
 // Table options of the "records" family. Memory is bounded by `cache` whatever the record count:
 // index and filter blocks live in the cache (charged to it, not held per open file), partitioned

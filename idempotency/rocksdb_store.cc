@@ -16,6 +16,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "idempotency/data_directory.h"
 #include "idempotency/durable_mark.h"
@@ -54,6 +55,7 @@ constexpr char kFormatVersion1[] = "1";  // every record in "records", "inflight
 // MANIFEST's own last sequence at the mark.
 constexpr char kLastCloseKey[] = "last_close_unix_ms";
 using internal::kInflightCf;
+using internal::kMetaCf;
 using internal::kRecordsCf;
 
 // Code-only statuses: the request path must not allocate a message per failure.
@@ -141,6 +143,9 @@ struct RocksDbStore::Impl {
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::ColumnFamilyHandle* records = nullptr;
   rocksdb::ColumnFamilyHandle* inflight = nullptr;
+  // "meta" (rocksdb_layout.h): null until the store has it; WriteMeta() creates it. Read and set
+  // under `mu`; its handle is also in `handles` once it exists.
+  rocksdb::ColumnFamilyHandle* meta = nullptr;
   rocksdb::WriteOptions write_options;
 
   // in_flight_records.size(), for Stats() from any thread without the lock.
@@ -478,6 +483,15 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
       {kRecordsCf, records_options},
       {kInflightCf, internal::InflightFamilyOptions()},
   };
+  // The optional metadata family is opened when the store has it (RocksDB opens all families or
+  // none), and never created here: WriteMeta() does that explicitly, the first time it is needed.
+  if (existing) {
+    std::vector<std::string> families;
+    if (rocksdb::DB::ListColumnFamilies(db_options, options.path, &families).ok() &&
+        std::find(families.begin(), families.end(), kMetaCf) != families.end()) {
+      cfs.push_back({kMetaCf, rocksdb::ColumnFamilyOptions()});
+    }
+  }
   // A store with a durable mark is first recovered read-only and checked against it, so that a
   // store that loses records is refused before the read-write recovery below rewrites it.
   if (existing && mark->has_value()) {
@@ -494,6 +508,7 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
   }
   impl->records = impl->handles[1];
   impl->inflight = impl->handles[2];
+  if (impl->handles.size() > 3) impl->meta = impl->handles[3];
   // Before anything is written: what RocksDB recovered against what had been made durable (again:
   // the WAL may have changed since the read-only check).
   const uint64_t recovered_sequence = impl->db->GetLatestSequenceNumber();
@@ -668,6 +683,67 @@ StoreStats RocksDbStore::Stats() {
   stats.records += impl_->in_flight.load(std::memory_order_relaxed);
   stats.in_flight = impl_->in_flight.load(std::memory_order_relaxed);
   return stats;
+}
+
+absl::Status RocksDbStore::WriteMeta(absl::Span<const MetaWrite> writes) {
+  for (const MetaWrite& w : writes) {
+    if (w.key.empty()) return CodeOnly(absl::StatusCode::kInvalidArgument);
+  }
+  if (writes.empty()) return absl::OkStatus();
+  Impl& impl = *impl_;
+  std::lock_guard<std::mutex> lock(impl.mu);
+  if (impl.needs_resume) {
+    if (!impl.db->Resume().ok()) return CodeOnly(absl::StatusCode::kUnavailable);
+    impl.needs_resume = false;
+  }
+  if (impl.meta == nullptr) {
+    // A store without the family (new, or written before it existed) gets it now: a MANIFEST
+    // write, once per store.
+    rocksdb::ColumnFamilyHandle* handle = nullptr;
+    if (!impl.db->CreateColumnFamily(rocksdb::ColumnFamilyOptions(), kMetaCf, &handle).ok()) {
+      return CodeOnly(absl::StatusCode::kUnavailable);
+    }
+    impl.handles.push_back(handle);
+    impl.meta = handle;
+  }
+  rocksdb::WriteBatch batch;
+  for (const MetaWrite& w : writes) {
+    const rocksdb::Status bs = w.erase ? batch.Delete(impl.meta, ToSlice(w.key))
+                                       : batch.Put(impl.meta, ToSlice(w.key), ToSlice(w.value));
+    if (!bs.ok()) return CodeOnly(absl::StatusCode::kUnavailable);
+  }
+  // Never synced, and the durable mark is not moved: the mark promises what Apply() acknowledged,
+  // and an unsynced write above it is a torn tail that recovery may drop without refusing the
+  // store. A later synced Apply() (or the clean close) makes it power-safe too.
+  rocksdb::WriteOptions wo;
+  wo.sync = false;
+  impl.records_written = true;
+  if (!impl.db->Write(wo, &batch).ok()) {
+    impl.needs_resume = true;
+    return CodeOnly(absl::StatusCode::kUnavailable);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<MetaEntry>> RocksDbStore::ListMeta(absl::string_view prefix) {
+  std::vector<MetaEntry> out;
+  rocksdb::ColumnFamilyHandle* meta = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);
+    meta = impl_->meta;
+  }
+  if (meta == nullptr) return out;  // never written: no entries
+  // The handle lives until the store closes; the iterator reads one implicit snapshot.
+  std::unique_ptr<rocksdb::Iterator> it(impl_->db->NewIterator(rocksdb::ReadOptions(), meta));
+  for (it->Seek(ToSlice(prefix)); it->Valid(); it->Next()) {
+    if (!absl::StartsWith(ToView(it->key()), prefix)) break;
+    out.push_back(MetaEntry{it->key().ToString(), it->value().ToString()});
+  }
+  if (!it->status().ok()) {
+    return absl::UnavailableError(absl::StrCat("RocksDbStore: listing metadata in ", impl_->path,
+                                               ": ", it->status().ToString()));
+  }
+  return out;
 }
 
 absl::Status RocksDbStore::CompactForTest() {

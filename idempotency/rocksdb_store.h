@@ -7,14 +7,14 @@
 //   // (*store)->recovered_count() records moved RESERVED -> UNKNOWN by this open.
 //
 // Layout: column family "inflight" holds every RESERVED/UNKNOWN record (key -> encoded Record) and
-// "records" every FILLED/REJECTED one; an order's record moves from the first to the second in the
-// atomic batch of its outcome. Recovery reads "inflight" only (cost proportional to what was in
-// flight, never to the store's size); while the store is open, in-flight records are also held in
-// memory, so outcomes, retries of in-flight orders and ListInFlight() never read the disk.
-// Retention: a compaction filter drops terminal records whose updated time is older than
-// `retention`, judged by the wall clock when compaction reaches them (so expiry is "not before",
-// never "exactly at"); RESERVED and UNKNOWN records never expire. No scan runs on the request path.
-// rocksdb:: types never appear in this header.
+// "records" every FILLED/REJECTED one ("meta", optional, holds Store::WriteMeta()'s entries); an
+// order's record moves from the first to the second in the atomic batch of its outcome. Recovery
+// reads "inflight" only (cost proportional to what was in flight, never to the store's size); while
+// the store is open, in-flight records are also held in memory, so outcomes, retries of in-flight
+// orders and ListInFlight() never read the disk. Retention: a compaction filter drops terminal
+// records whose updated time is older than `retention`, judged by the wall clock when compaction
+// reaches them (so expiry is "not before", never "exactly at"); RESERVED and UNKNOWN records never
+// expire. No scan runs on the request path. rocksdb:: types never appear in this header.
 //
 // Full disk: Apply() fails closed (kUnavailable) and keeps failing until RocksDB's own recovery
 // finds a memtable's worth (64 MiB) free again, which it polls for every ~5 s; each Apply()
@@ -105,6 +105,11 @@ class RocksDbStore final : public Store {
   absl::StatusOr<std::optional<Record>> Lookup(absl::string_view key) override;
   absl::StatusOr<std::vector<Record>> ListInFlight() override;
   StoreStats Stats() override;
+  // Store's metadata calls, kept in the optional "meta" family (rocksdb_layout.h), which the first
+  // WriteMeta() creates (a MANIFEST write, once) on a store that lacks it, so a store written
+  // before metadata existed opens unchanged. ListMeta() on a store without it: no entries.
+  absl::Status WriteMeta(absl::Span<const MetaWrite> writes) override;
+  absl::StatusOr<std::vector<MetaEntry>> ListMeta(absl::string_view prefix) override;
 
   // Stats().records: RocksDB's estimate of the terminal records (rocksdb.estimate-num-keys) plus
   // the in-flight ones; in_flight is exact.

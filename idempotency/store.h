@@ -65,6 +65,26 @@ struct ChangeResult {
   std::optional<Record> existing;  // set for kExists (and kIllegal when a record exists)
 };
 
+// Metadata: small values kept beside the records, apart from them (their own key space; the
+// transition table and retention never apply), for the program's own bookkeeping (the gateway's
+// per-minute statistics, gateway/minute_windows.h). Never on the request path.
+struct MetaWrite {
+  absl::string_view key;    // non-empty
+  absl::string_view value;  // ignored when `erase`
+  bool erase = false;       // remove `key` (absent: nothing to do, not an error)
+
+  static MetaWrite Put(absl::string_view key, absl::string_view value) {
+    return MetaWrite{key, value, false};
+  }
+  static MetaWrite Erase(absl::string_view key) { return MetaWrite{key, {}, true}; }
+};
+
+struct MetaEntry {
+  std::string key;
+  std::string value;
+  bool operator==(const MetaEntry&) const = default;
+};
+
 struct StoreStats {
   uint64_t records = 0;    // estimate
   uint64_t in_flight = 0;  // RESERVED + UNKNOWN, exact
@@ -104,6 +124,26 @@ class Store {
   virtual absl::StatusOr<std::vector<Record>> ListInFlight() = 0;
 
   virtual StoreStats Stats() = 0;
+
+  // Applies `writes` in order as one atomic batch of metadata. Blocks for one WAL write, never for
+  // an fsync, whatever the store's durability: a metadata write survives a process crash (kill -9)
+  // once this returns OK, and a power loss only once a later record batch (Apply) or a clean close
+  // synced the log. It never moves what the store counts as acknowledged, so losing such a write
+  // never makes the store refuse to open. Code-only statuses: kInvalidArgument (an empty key;
+  // nothing written), kUnavailable (the write failed; nothing written), kUnimplemented (a store
+  // without metadata: the default here, so a Store that has none still builds and serves orders).
+  virtual absl::Status WriteMeta(absl::Span<const MetaWrite> writes) {
+    (void)writes;
+    return absl::Status(absl::StatusCode::kUnimplemented, "");
+  }
+
+  // Every metadata entry whose key starts with `prefix` (empty: all), in ascending key order, as of
+  // one consistent point in time. Blocks on a scan of those entries. Not for the request path:
+  // error statuses carry messages (kUnavailable: the read failed; kUnimplemented as WriteMeta).
+  virtual absl::StatusOr<std::vector<MetaEntry>> ListMeta(absl::string_view prefix) {
+    (void)prefix;
+    return absl::UnimplementedError("this store keeps no metadata");
+  }
 };
 
 }  // namespace ordergate::idempotency

@@ -58,7 +58,7 @@ absl::Status CheckExistingStore(const rocksdb::DBOptions& db_options, const std:
       has_records = true;
     } else if (name == kInflightCf) {
       has_inflight = true;
-    } else if (name != rocksdb::kDefaultColumnFamilyName) {
+    } else if (name != rocksdb::kDefaultColumnFamilyName && name != kMetaCf) {
       return absl::FailedPreconditionError(
           absl::StrCat("RocksDbStore: ", dir, " has unexpected column family '", name, "'"));
     }

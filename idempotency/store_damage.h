@@ -37,6 +37,7 @@ bool HoldsStoreFiles(const std::string& dir);
 //   kDataLoss: CURRENT is missing, or the "records" or "inflight" family is (a truncated or
 //     damaged MANIFEST: RocksDB would otherwise drop them and, asked to, recreate them empty).
 //   kFailedPrecondition: a column family this code does not know (written by something else).
+//     "meta" (rocksdb_layout.h) is known and optional: its absence is no damage.
 // A MANIFEST RocksDB cannot read at all passes here: DB::Open() then reports it (OpenFailure).
 absl::Status CheckExistingStore(const rocksdb::DBOptions& db_options, const std::string& dir);
 
