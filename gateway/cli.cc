@@ -1,45 +1,30 @@
 #include "gateway/cli.h"
 
-#include <algorithm>
+#include <cstddef>
+#include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "gateway/build_info.h"
+#include "transport/cli_style.h"
 
 namespace ordergate::gateway {
 
 namespace {
 
-// The setting behind `--flag` (dashes or underscores), or nullptr.
-const SettingDoc* FindFlag(absl::string_view name) {
-  std::string flag = absl::StrCat("--", name);
-  std::replace(flag.begin(), flag.end(), '_', '-');
-  for (const SettingDoc& s : Settings()) {
-    if (s.flag == flag) return &s;
-  }
-  return nullptr;
-}
+namespace cli = ordergate::transport::cli;
 
-}  // namespace
+constexpr char kProgram[] = "ordergated";
+constexpr char kDescription[] = "ordergated: the ordergate order execution gateway.";
+// The description column starts at 36 (cli_style.h): 62 more keeps --help within 100 columns.
+constexpr size_t kHelpWidth = 62;
 
-std::string UsageText() {
-  std::string out = R"(ordergated: the ordergate order execution gateway.
-
-Usage: ordergated [--config FILE] [flags]
-
-Flags override the TOML file (same names, with underscores); defaults are those of
-docs/protocol.md. A value outside its range, or a misaligned set of values, refuses to start
-with a message naming the setting, its value and its range (or the rule).
-  --config FILE                    TOML file with the settings below
-)";
-  for (const SettingDoc& s : Settings()) {
-    std::string head = absl::StrCat("  ", s.flag, " ", s.value);
-    head.resize(std::max<size_t>(head.size() + 1, 35), ' ');
-    absl::StrAppend(&out, head, s.help, "\n", std::string(35, ' '), "default ", s.default_value,
-                    "; ", s.range, "\n");
-  }
-  out += R"(  --version                        print the version and git commit, then exit 0
-  --help                           this text
+constexpr char kFooter[] =
+    R"(Flags override the TOML file of --config (same names, with underscores: --data-dir is
+data_dir); only the flags given do. Defaults are those of docs/protocol.md. A value outside its
+range refuses to start with a message naming the flag, the value and the range; a misaligned set
+of values names the rule.
 
 HTTP endpoint, on --metrics-listen (GET; JSON bodies end with a newline):
   /healthz   200 "ok" while the process serves HTTP
@@ -51,9 +36,82 @@ HTTP endpoint, on --metrics-listen (GET; JSON bodies end with a newline):
              service time), ordergate_build_info, per-stage latency summaries and the order
              latency histogram
   /latency   the per-stage latency histograms as JSON (decode, reserve, bridge, total,
-             store_apply)
-)";
+             store_apply))";
+
+// `text` broken at spaces into lines of at most `width` characters (a longer word keeps its own
+// line), joined by '\n'; CLI11 indents each line to the description column.
+std::string Wrap(absl::string_view text, size_t width) {
+  std::string out;
+  size_t line = 0;
+  for (absl::string_view word : absl::StrSplit(text, ' ', absl::SkipEmpty())) {
+    if (line > 0 && line + 1 + word.size() > width) {
+      out += '\n';
+      line = 0;
+    } else if (line > 0) {
+      out += ' ';
+      ++line;
+    }
+    absl::StrAppend(&out, word);
+    line += word.size();
+  }
   return out;
+}
+
+// A check for ->check(): the value must be accepted by SetSetting for `key` (its syntax and its
+// range). CLI11 puts the flag before the message: "--bridge-timeout-ms: bridge_timeout_ms (0) must
+// be within 1..600000". Each setting's range depends on its own value only, so a scratch
+// configuration judges it as well as the merged one will.
+CLI::Validator AcceptedBy(absl::string_view key) {
+  return CLI::Validator(
+      [key](std::string& input) -> std::string {
+        GatewayConfig scratch;
+        const absl::Status s = SetSetting(key, input, &scratch);
+        return s.ok() ? std::string() : std::string(s.message());
+      },
+      "");
+}
+
+// What the command line said, before it is applied to a configuration.
+struct Flags {
+  std::string config_path;
+  CLI::Option* config = nullptr;
+  std::vector<std::string> values;     // one per Settings() entry, in its order
+  std::vector<CLI::Option*> settings;  // idem: count() says whether the flag was given
+  bool version = false;
+};
+
+// Declares --config, one flag per setting of Settings() (name, value placeholder, help, default
+// and range from the table) and --version over `f`, with the common style.
+void AddFlags(CLI::App& app, Flags& f) {
+  cli::ApplyStyle(app);
+  f.config = app.add_option("--config", f.config_path,
+                            "TOML file with the settings below, read first; the flags given\n"
+                            "override it")
+                 ->type_name("FILE");
+  const absl::Span<const SettingDoc> docs = Settings();
+  f.values.assign(docs.size(), std::string());  // sized once: the options keep references
+  f.settings.clear();
+  for (size_t i = 0; i < docs.size(); ++i) {
+    const SettingDoc& s = docs[i];
+    f.settings.push_back(
+        app.add_option(s.flag, f.values[i],
+                       absl::StrCat(Wrap(s.help, kHelpWidth), "\n",
+                                    Wrap(absl::StrCat("accepts: ", s.range), kHelpWidth)))
+            ->type_name(std::string(s.value))
+            ->default_str(s.default_value)
+            ->check(AcceptedBy(s.key)));
+  }
+  app.add_flag("--version", f.version, "print the version and git commit, then exit 0");
+  app.footer(kFooter);
+}
+
+}  // namespace
+
+std::string UsageText() {
+  CLI::App app{kDescription, kProgram};
+  Flags f;
+  AddFlags(app, f);
+  return app.help();
 }
 
 std::string VersionText() {
@@ -61,62 +119,54 @@ std::string VersionText() {
 }
 
 absl::StatusOr<CliOptions> ParseCommandLine(int argc, const char* const* argv) {
-  std::vector<std::pair<const SettingDoc*, std::string>> flags;
-  std::string config_path;
-  CliOptions cli;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg.rfind("--", 0) != 0) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("unexpected argument \"", arg, "\" (see --help)"));
-    }
-    arg = arg.substr(2);
-    std::string name = arg;
-    std::string value;
-    bool has_value = false;
-    if (const size_t eq = arg.find('='); eq != std::string::npos) {
-      name = arg.substr(0, eq);
-      value = arg.substr(eq + 1);
-      has_value = true;
-    }
-    std::replace(name.begin(), name.end(), '_', '-');
-    if (name == "help") {
-      cli.help = true;
-      continue;
-    }
-    if (name == "version") {
-      cli.version = true;
-      continue;
-    }
-    const SettingDoc* setting = name == "config" ? nullptr : FindFlag(name);
-    if (name != "config" && setting == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("unknown flag --", name, " (see --help)"));
-    }
-    if (!has_value) {
-      if (i + 1 >= argc) {
-        return absl::InvalidArgumentError(absl::StrCat("--", name, " needs a value"));
-      }
-      value = argv[++i];
-    }
-    if (setting == nullptr) {
-      config_path = value;
-    } else {
-      flags.emplace_back(setting, value);
+  CLI::App app{kDescription, kProgram};
+  Flags f;
+  AddFlags(app, f);
+  // CLI11 2.1 reads `--name=` (nothing after '=') as `--name` and takes the next argument as
+  // its value; here, as `--name=value` promises, it is an empty value (`--metrics-listen=` turns
+  // the endpoint off like `--metrics-listen ""`).
+  std::vector<std::string> args(argv, argv + argc);
+  for (size_t i = 1; i < args.size(); ++i) {
+    if (args[i].size() > 3 && args[i].rfind("--", 0) == 0 && args[i].back() == '=') {
+      args[i].pop_back();
+      args.insert(args.begin() + static_cast<std::ptrdiff_t>(i) + 1, std::string());
+      ++i;
     }
   }
-  if (!config_path.empty()) {
-    auto loaded = LoadConfigFile(config_path);
-    if (!loaded.ok()) return loaded.status();
-    cli.config = *loaded;
+  std::vector<const char*> arg_ptrs;
+  arg_ptrs.reserve(args.size());
+  for (const std::string& a : args) arg_ptrs.push_back(a.c_str());
+  CliOptions out;
+  try {
+    app.parse(static_cast<int>(arg_ptrs.size()), arg_ptrs.data());
+  } catch (const CLI::CallForHelp&) {
+    out.help = true;
+    return out;
+  } catch (const CLI::ParseError& e) {
+    // CLI11's messages start with the flag ("--listen: 1 required ENDPOINT missing").
+    return absl::InvalidArgumentError(
+        absl::StrCat(e.what(), "\nRun ", kProgram, " --help for the flags."));
   }
-  for (const auto& [setting, value] : flags) {
-    // Each value is checked against its range here, so the message names the flag; the rules
-    // between settings are ValidateConfig's.
-    if (absl::Status s = SetSetting(setting->key, value, &cli.config); !s.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(setting->flag, ": ", s.message()));
+  if (f.version) {
+    out.version = true;
+    return out;
+  }
+  if (f.config->count() > 0) {
+    auto loaded = LoadConfigFile(f.config_path);
+    if (!loaded.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("--config: ", loaded.status().message()));
+    }
+    out.config = *std::move(loaded);
+  }
+  const absl::Span<const SettingDoc> docs = Settings();
+  for (size_t i = 0; i < docs.size(); ++i) {
+    if (f.settings[i]->count() == 0) continue;  // not given: the file's value or the default
+    // Checked by AcceptedBy already; a failure here would be a bug in the table, named anyway.
+    if (absl::Status s = SetSetting(docs[i].key, f.values[i], &out.config); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(docs[i].flag, ": ", s.message()));
     }
   }
-  return cli;
+  return out;
 }
 
 }  // namespace ordergate::gateway

@@ -36,6 +36,27 @@ absl::StatusOr<ordergate::gateway::CliOptions> Parse(std::vector<std::string> ar
   return ParseCommandLine(static_cast<int>(argv.size()), argv.data());
 }
 
+// The --help entry of `flag` (from its line to the next flag's), its wrapped lines joined by one
+// space each: CLI11 breaks a description onto lines indented to the description column.
+std::string HelpEntry(const std::string& help, const std::string& flag) {
+  const size_t start = help.find("\n  " + flag + " ");
+  if (start == std::string::npos) return "";
+  size_t end = help.find("\n  -", start + 1);
+  if (end == std::string::npos) end = help.find("\n\n", start + 1);
+  std::string entry;
+  bool in_indent = false;
+  for (char ch : help.substr(start + 1, end - start - 1)) {
+    if (ch == '\n') {
+      in_indent = true;
+    } else if (ch != ' ' && in_indent) {
+      entry += ' ';
+      in_indent = false;
+    }
+    if (!in_indent) entry += ch;
+  }
+  return entry;
+}
+
 std::string WriteTemp(const std::string& name, const std::string& text) {
   auto path = std::filesystem::temp_directory_path() / (name + std::to_string(::getpid()));
   std::ofstream(path) << text;
@@ -135,6 +156,36 @@ retention = "2d"
   std::filesystem::remove(path);
 }
 
+TEST_CASE(
+    "only the flags given override the TOML file: a repeated flag counts once with its last value, "
+    "an empty value (\"\" or --name=) is a value, and a file that cannot be read names --config",
+    "[gateway]") {
+  const std::string path = WriteTemp("og-given-", R"(
+metrics_listen = "127.0.0.1:9999"
+max_batch = 32
+log_level = "warn"
+)");
+  auto cli =
+      Parse({"--config=" + path, "--max-batch", "8", "--max-batch=64", "--metrics-listen", ""});
+  REQUIRE(cli.ok());
+  CHECK(cli->config.max_batch == 64);
+  CHECK(cli->config.metrics_listen.empty());
+  CHECK(cli->config.log_level == "warn");  // not given: the file's, not the default "info"
+  CHECK(cli->config.client_timeout_ms == GatewayConfig{}.client_timeout_ms);
+  // `--metrics-listen=` is an empty value too, not a request to take the next argument.
+  cli = Parse({"--config", path, "--metrics-listen=", "--max-batch", "9"});
+  REQUIRE(cli.ok());
+  CHECK(cli->config.metrics_listen.empty());
+  CHECK(cli->config.max_batch == 9);
+  // A value that is a flag's default is still a given flag: it overrides the file.
+  cli = Parse({"--config", path, "--log-level", "info"});
+  REQUIRE(cli.ok());
+  CHECK(cli->config.log_level == "info");
+  std::filesystem::remove(path);
+  CHECK_THAT(Msg(Parse({"--config", "/nonexistent/ordergate.toml"}).status()),
+             Catch::StartsWith("--config: /nonexistent/ordergate.toml"));
+}
+
 TEST_CASE("every documented flag is accepted", "[gateway]") {
   auto cli = Parse({"--listen",
                     "tcp://127.0.0.1:*",
@@ -191,11 +242,20 @@ TEST_CASE("every documented flag is accepted", "[gateway]") {
 TEST_CASE("unknown flags, missing values and bad numbers are errors that name the flag",
           "[gateway]") {
   CHECK_THAT(Msg(Parse({"--no-such-flag", "1"}).status()), Catch::Contains("--no-such-flag"));
-  CHECK_THAT(Msg(Parse({"--listen"}).status()), Catch::Contains("--listen needs a value"));
+  CHECK_THAT(Msg(Parse({"--listen"}).status()),
+             Catch::StartsWith("--listen: ") && Catch::Contains("missing"));
   CHECK_THAT(Msg(Parse({"--bridge-timeout-ms", "six"}).status()),
-             Catch::Contains("--bridge-timeout-ms"));
-  CHECK_THAT(Msg(Parse({"--durability", "maybe"}).status()), Catch::Contains("durability"));
+             Catch::StartsWith("--bridge-timeout-ms: ") &&
+                 Catch::Contains("bridge_timeout_ms (\"six\") must be an integer"));
+  CHECK_THAT(Msg(Parse({"--durability", "maybe"}).status()),
+             Catch::StartsWith("--durability: ") && Catch::Contains("sync or async"));
+  CHECK_THAT(Msg(Parse({"stray"}).status()), Catch::Contains("stray"));
+  // Every command-line error points at the list of flags.
+  CHECK_THAT(Msg(Parse({"--max-batch", "0"}).status()),
+             Catch::StartsWith("--max-batch: ") &&
+                 Catch::EndsWith("\nRun ordergated --help for the flags."));
   CHECK(Parse({"--help"})->help);
+  CHECK(Parse({"-h"})->help);
 }
 
 TEST_CASE("a TOML file with an unknown key or a wrong type is refused with file and line",
@@ -243,7 +303,7 @@ TEST_CASE(
   }
   CHECK(cfg->data_dir == defaults.data_dir);
   CHECK(UsageText().find("--data-dir DIR") != std::string::npos);
-  CHECK(UsageText().find("default \"" + defaults.data_dir + "\"") != std::string::npos);
+  CHECK(UsageText().find("--data-dir DIR=\"" + defaults.data_dir + "\"") != std::string::npos);
 }
 
 TEST_CASE(
@@ -260,15 +320,21 @@ TEST_CASE(
     INFO(s.key);
     CHECK_FALSE(s.range.empty());
     CHECK_FALSE(s.default_value.empty());
-    CHECK(help.find(s.flag + " " + std::string(s.value)) != std::string::npos);
-    CHECK(help.find("default " + s.default_value + "; " + s.range) != std::string::npos);
+    // "  --bridge-timeout-ms N=6000   give up on ... accepts: 1..600000"
+    const std::string entry = HelpEntry(help, s.flag);
+    INFO(entry);
+    CHECK_THAT(entry, Catch::StartsWith(s.flag + " " + std::string(s.value) + "=" +
+                                        s.default_value + " "));
+    CHECK_THAT(entry, Catch::EndsWith(" accepts: " + s.range));
     // Every setting has its TOML key and is parsed by the same table.
     GatewayConfig probe;
     CHECK(SetSetting(s.key, "", &probe).code() != absl::StatusCode::kNotFound);
   }
-  CHECK(help.find("--bridge-max-in-flight N") != std::string::npos);
-  CHECK(help.find("default 900; 1..1000000") != std::string::npos);
-  CHECK(help.find("--bridge-receive-hwm N") != std::string::npos);
+  CHECK_THAT(HelpEntry(help, "--bridge-max-in-flight"),
+             Catch::StartsWith("--bridge-max-in-flight N=900 ") &&
+                 Catch::EndsWith(" accepts: 1..1000000"));
+  CHECK_THAT(HelpEntry(help, "--bridge-receive-hwm"),
+             Catch::StartsWith("--bridge-receive-hwm N=1000 "));
 }
 
 TEST_CASE(
