@@ -1,181 +1,260 @@
-// ordergate-bench's command line (see bench_options.h).
+// ordergate-bench's command line (see bench_options.h), on CLI11 (transport/cli_style.h).
 #include "bench/bench_options.h"
 
+#include <sstream>
 #include <string>
 
-#include "absl/strings/numbers.h"
-#include "absl/strings/str_cat.h"
+#include "transport/cli_style.h"
 
 namespace ordergate::bench {
 
-const char kUsage[] = R"(usage: ordergate-bench [flags]
-Drives ordergate end to end (and, with --baseline, a plain ZeroMQ forwarder to the same simulator)
-and reports orders, duplicate executions at the bridge, success rate, throughput, latency
-percentiles from each order's intended send time, refusals by code and the gateway's per-stage
-histograms. Flags (defaults in brackets):
- target
-  --endpoint E          the running ordergated's front end [tcp://127.0.0.1:5555]
-  --embedded            start the gateway in this process instead (front end on tcp://127.0.0.1:*,
-                        per-stage histograms from its in-process HTTP endpoint) [off]
-  --data-dir DIR        --embedded: the store's directory [a new temp dir, removed at exit]
-  --durability D        --embedded: sync|async [sync]
-  --bridge E            the simulator's endpoint; needed by --baseline and --embedded [none]
-  --metrics HOST:PORT   ordergated's HTTP endpoint, for GET /latency before and after the measured
-                        window [none: no per-stage figures]
-  --journal FILE        the simulator's execution journal, for duplicate executions [none: unchecked]
- load
-  --rate R              open-loop, orders/s across all clients; 0 = closed-loop at maximum rate [0]
-  --arrival A           open-loop spacing: uniform|poisson [uniform]
-  --window W            closed-loop: orders outstanding per client [16]
-  --clients N           DEALER connections, one thread drives them all [4]
-  --orders N            orders per run (warm-up included) [1000 when --duration-s is not given]
-  --duration-s S        measured time per run, after the warm-up [0: use --orders]
-  --warmup-s W          orders intended during the first W s are left out of every figure [0]
-  --retry-ratio X       share of orders sent again with the same uuid, half while in flight and
-                        half after the reply [0]
-  --retry-delay-ms MS   delay of the after-reply retry [0]
-  --conflict-ratio X    share of orders sent again with the same uuid and twice the volume [0]
-  --timeout-ms MS       timeout_ms carried by each request (the gateway answers PENDING before it;
-                        the harness then sends the same order again) [2000]
-  --drain-ms MS         after the last send, how long to wait for outstanding replies [10000]
-  --symbol S            [EURUSD]
-  --volume V            [0.01]
-  --seed N              retry/conflict/Poisson draws [1]
- comparison and output
-  --baseline            also run the same load through <bin dir>/ordergate-forwarder to --bridge
-  --rounds N            with --baseline: alternate baseline, ordergate N times (each run gets the
-                        warm-up and 1/N of --orders or the full --duration-s) [1]
-  --prefix P            uuid prefix [a fresh one per invocation]
-  --json FILE           the report as JSON [none]
-  --plot FILE.png       percentile plot of both runs (gnuplot); data files next to it [none]
-  --no-progress         no progress line on stderr (one per second otherwise)
-  --fsync-probe DIR     before the runs, time 500 fdatasync()s of 4 KiB appends to a file in DIR
-                        (put it on the gateway's data disk: the sync-durability yardstick) [none]
-  --min-success-rate X  below this share of measured orders FILLED under ordergate the run is
-                        mostly refused: a WARNING line and exit code 3; 0 = never [0.5]
-  --help
-The report leads with what happened to every order: FILLED, refused (by error code), UNKNOWN, or
+namespace {
+
+namespace cli = ordergate::transport::cli;
+
+static_assert(kExitUsage == cli::kExitBadCommandLine, "one exit code for a bad command line");
+
+constexpr char kProgram[] = "ordergate-bench";
+
+constexpr char kDescription[] =
+    R"(ordergate-bench: drives ordergate end to end (and, with --baseline, a plain ZeroMQ forwarder to
+the same simulator) and reports orders, duplicate executions at the bridge, success rate,
+throughput, latency percentiles from each order's intended send time, refusals by code and the
+gateway's per-stage histograms.)";
+
+constexpr char kFooter[] =
+    R"(The report leads with what happened to every order: FILLED, refused (by error code), UNKNOWN, or
 without a final reply. Latency and throughput figures are of FILLED orders only (refusals are fast
 and are not a result); the refused orders' latency is shown apart. A ratio to the baseline is
 printed only when both runs FILLED a comparable share of their orders.
 Exit codes: 0 ok; 1 duplicate execution or an order without a final outcome under ordergate (or the
-run could not be carried out); 2 usage; 3 most orders were not FILLED (--min-success-rate).
-)";
+run could not be carried out); 2 usage; 3 most orders were not FILLED (--min-success-rate).)";
 
-bool ParseArgs(int argc, char** argv, Options* o, std::string* err) {
-  bool has_orders = false;
+// A check for ->check(): the value, read as a number, is above `lo` (InRange and AtLeast of
+// cli_style.h include their bound). "VALUE is not a number > LO".
+CLI::Validator Above(double lo) {
+  return CLI::Validator(
+      [lo](std::string& input) -> std::string {
+        double value = 0;
+        if (cli::ReadNumber(input, &value) && value > lo) return {};
+        std::ostringstream why;
+        why << input << " is not a number > " << lo;
+        return why.str();
+      },
+      "");
+}
+
+// A check for ->check(): the value is `a` or `b`. "VALUE is not A or B".
+CLI::Validator OneOf(const std::string& a, const std::string& b) {
+  return CLI::Validator(
+      [a, b](std::string& input) -> std::string {
+        if (input == a || input == b) return {};
+        return input + " is not " + a + " or " + b;
+      },
+      "");
+}
+
+// What the rules between flags need besides *o.
+struct Given {
   std::string arrival = "uniform";
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "--baseline") {
-      o->baseline = true;
-      continue;
-    }
-    if (a == "--embedded") {
-      o->embedded = true;
-      continue;
-    }
-    if (a == "--no-progress") {
-      o->progress = false;
-      continue;
-    }
-    if (i + 1 >= argc) {
-      *err = a + " needs a value (or is unknown)";
-      return false;
-    }
-    const std::string v = argv[++i];
-    bool ok = true;
-    if (a == "--endpoint") {
-      o->endpoint = v;
-    } else if (a == "--bridge") {
-      o->bridge = v;
-    } else if (a == "--journal") {
-      o->journal = v;
-    } else if (a == "--fsync-probe") {
-      o->fsync_probe_dir = v;
-    } else if (a == "--json") {
-      o->json_path = v;
-    } else if (a == "--plot") {
-      o->plot_path = v;
-    } else if (a == "--metrics") {
-      o->metrics = v;
-    } else if (a == "--prefix") {
-      o->prefix = v;
-    } else if (a == "--data-dir") {
-      o->data_dir = v;
-    } else if (a == "--durability") {
-      o->durability = v;
-      ok = v == "sync" || v == "async";
-    } else if (a == "--symbol") {
-      o->symbol = v;
-    } else if (a == "--arrival") {
-      arrival = v;
-      ok = v == "uniform" || v == "poisson";
-    } else if (a == "--orders") {
-      ok = absl::SimpleAtoi(v, &o->orders) && o->orders >= 1;
-      has_orders = true;
-    } else if (a == "--duration-s") {
-      ok = absl::SimpleAtod(v, &o->duration_s) && o->duration_s > 0;
-    } else if (a == "--warmup-s") {
-      ok = absl::SimpleAtod(v, &o->warmup_s) && o->warmup_s >= 0;
-    } else if (a == "--rate") {
-      ok = absl::SimpleAtod(v, &o->rate) && o->rate >= 0;
-    } else if (a == "--clients") {
-      ok = absl::SimpleAtoi(v, &o->clients) && o->clients >= 1 && o->clients <= 1024;
-    } else if (a == "--window") {
-      ok = absl::SimpleAtoi(v, &o->window) && o->window >= 1;
-    } else if (a == "--rounds") {
-      ok = absl::SimpleAtoi(v, &o->rounds) && o->rounds >= 1;
-    } else if (a == "--retry-ratio") {
-      ok = absl::SimpleAtod(v, &o->retry_ratio) && o->retry_ratio >= 0 && o->retry_ratio <= 1;
-    } else if (a == "--conflict-ratio") {
-      ok = absl::SimpleAtod(v, &o->conflict_ratio) && o->conflict_ratio >= 0 &&
-           o->conflict_ratio <= 1;
-    } else if (a == "--retry-delay-ms") {
-      ok = absl::SimpleAtoi(v, &o->retry_delay_ms) && o->retry_delay_ms >= 0;
-    } else if (a == "--timeout-ms") {
-      ok = absl::SimpleAtoi(v, &o->timeout_ms) && o->timeout_ms >= 1 && o->timeout_ms <= 600000;
-    } else if (a == "--drain-ms") {
-      ok = absl::SimpleAtoi(v, &o->drain_ms) && o->drain_ms >= 0;
-    } else if (a == "--volume") {
-      ok = absl::SimpleAtod(v, &o->volume) && o->volume > 0;
-    } else if (a == "--min-success-rate") {
-      ok = absl::SimpleAtod(v, &o->min_success_rate) && o->min_success_rate >= 0 &&
-           o->min_success_rate <= 1;
-    } else if (a == "--seed") {
-      ok = absl::SimpleAtoi(v, &o->seed);
-    } else {
-      *err = "unknown flag " + a;
-      return false;
-    }
-    if (!ok) {
-      *err = absl::StrCat(a, ": bad value '", v, "'");
-      return false;
-    }
+  bool no_progress = false;
+  CLI::Option* orders = nullptr;
+};
+
+void AddTargetFlags(CLI::App& app, Options& o) {
+  const std::string group = "target";
+  app.add_option("--endpoint", o.endpoint, "the running ordergated's front end")
+      ->type_name("ENDPOINT")
+      ->group(group);
+  app.add_flag("--embedded", o.embedded,
+               "start the gateway in this process instead (front end on\n"
+               "tcp://127.0.0.1:*, per-stage histograms from its in-process HTTP\n"
+               "endpoint); needs --bridge")
+      ->group(group);
+  app.add_option("--data-dir", o.data_dir,
+                 "--embedded: the store's directory (default: a new temp dir,\n"
+                 "removed at exit)")
+      ->type_name("DIR")
+      ->group(group);
+  app.add_option("--durability", o.durability, "--embedded: the store's durability")
+      ->type_name("sync|async")
+      ->check(OneOf("sync", "async"))
+      ->group(group);
+  app.add_option("--bridge", o.bridge,
+                 "the simulator's endpoint; needed by --baseline and --embedded\n"
+                 "(default: none)")
+      ->type_name("ENDPOINT")
+      ->group(group);
+  app.add_option("--metrics", o.metrics,
+                 "ordergated's HTTP endpoint, for GET /latency before and after the\n"
+                 "measured window (default: none, no per-stage figures)")
+      ->type_name("HOST:PORT")
+      ->group(group);
+  app.add_option("--journal", o.journal,
+                 "the simulator's execution journal, for duplicate executions\n"
+                 "(default: none, unchecked)")
+      ->type_name("FILE")
+      ->group(group);
+}
+
+void AddLoadFlags(CLI::App& app, Options& o, Given& g) {
+  const std::string group = "load";
+  app.add_option("--rate", o.rate,
+                 "open-loop, orders/s across all clients; 0 = closed-loop at\n"
+                 "maximum rate")
+      ->type_name("R")
+      ->check(cli::AtLeast(0.0))
+      ->group(group);
+  app.add_option("--arrival", g.arrival, "open-loop spacing")
+      ->type_name("uniform|poisson")
+      ->check(OneOf("uniform", "poisson"))
+      ->group(group);
+  app.add_option("--window", o.window, "closed-loop: orders outstanding per client, >= 1")
+      ->type_name("N")
+      ->check(cli::AtLeast(1))
+      ->group(group);
+  app.add_option("--clients", o.clients, "DEALER connections, 1..1024; one thread drives them all")
+      ->type_name("N")
+      ->check(cli::InRange(1, 1024))
+      ->group(group);
+  g.orders = app.add_option("--orders", o.orders,
+                            "orders per run (warm-up included), >= 1 (default: 1000 when\n"
+                            "--duration-s is not given)")
+                 ->type_name("N")
+                 ->default_str("")
+                 ->check(cli::AtLeast<int64_t>(1))
+                 ->group(group);
+  app.add_option("--duration-s", o.duration_s,
+                 "measured time per run, after the warm-up, > 0 (default: use\n"
+                 "--orders)")
+      ->type_name("S")
+      ->default_str("")
+      ->check(Above(0))
+      ->group(group);
+  app.add_option("--warmup-s", o.warmup_s,
+                 "orders intended during the first S s are left out of every\n"
+                 "figure")
+      ->type_name("S")
+      ->check(cli::AtLeast(0.0))
+      ->group(group);
+  app.add_option("--retry-ratio", o.retry_ratio,
+                 "share of orders sent again with the same uuid, half while in\n"
+                 "flight and half after the reply, 0..1")
+      ->type_name("X")
+      ->check(cli::InRange(0.0, 1.0))
+      ->group(group);
+  app.add_option("--retry-delay-ms", o.retry_delay_ms, "delay of the after-reply retry")
+      ->type_name("MS")
+      ->check(cli::AtLeast<int64_t>(0))
+      ->group(group);
+  app.add_option("--conflict-ratio", o.conflict_ratio,
+                 "share of orders sent again with the same uuid and twice the\n"
+                 "volume, 0..1")
+      ->type_name("X")
+      ->check(cli::InRange(0.0, 1.0))
+      ->group(group);
+  app.add_option("--timeout-ms", o.timeout_ms,
+                 "timeout_ms carried by each request, 1..600000 (the gateway\n"
+                 "answers PENDING before it; the harness then sends the same order\n"
+                 "again)")
+      ->type_name("MS")
+      ->check(cli::InRange<int64_t>(1, 600000))
+      ->group(group);
+  app.add_option("--drain-ms", o.drain_ms,
+                 "after the last send, how long to wait for outstanding replies")
+      ->type_name("MS")
+      ->check(cli::AtLeast<int64_t>(0))
+      ->group(group);
+  app.add_option("--symbol", o.symbol, "the orders' symbol")->type_name("S")->group(group);
+  app.add_option("--volume", o.volume, "the orders' volume, > 0")
+      ->type_name("V")
+      ->check(Above(0))
+      ->group(group);
+  app.add_option("--seed", o.seed, "retry/conflict/Poisson draws")
+      ->type_name("N")
+      ->check(cli::AtLeast<uint64_t>(0))
+      ->group(group);
+}
+
+void AddOutputFlags(CLI::App& app, Options& o, Given& g) {
+  const std::string group = "comparison and output";
+  app.add_flag("--baseline", o.baseline,
+               "also run the same load through <bin dir>/ordergate-forwarder to\n"
+               "--bridge")
+      ->group(group);
+  app.add_option("--rounds", o.rounds,
+                 "with --baseline: alternate baseline, ordergate N times (each run\n"
+                 "gets the warm-up and 1/N of --orders or the full --duration-s)")
+      ->type_name("N")
+      ->check(cli::AtLeast(1))
+      ->group(group);
+  app.add_option("--prefix", o.prefix, "uuid prefix (default: a fresh one per invocation)")
+      ->type_name("P")
+      ->group(group);
+  app.add_option("--json", o.json_path, "the report as JSON (default: none)")
+      ->type_name("FILE")
+      ->group(group);
+  app.add_option("--plot", o.plot_path,
+                 "percentile plot of both runs (gnuplot); data files next to it\n"
+                 "(default: none)")
+      ->type_name("FILE.png")
+      ->group(group);
+  app.add_flag("--no-progress", g.no_progress,
+               "no progress line on stderr (one per second otherwise)")
+      ->group(group);
+  app.add_option("--fsync-probe", o.fsync_probe_dir,
+                 "before the runs, time 500 fdatasync()s of 4 KiB appends to a file\n"
+                 "in DIR (put it on the gateway's data disk: the sync-durability\n"
+                 "yardstick) (default: none)")
+      ->type_name("DIR")
+      ->group(group);
+  app.add_option("--min-success-rate", o.min_success_rate,
+                 "below this share of measured orders FILLED under ordergate the\n"
+                 "run is mostly refused: a WARNING line and exit code 3; 0 = never")
+      ->type_name("X")
+      ->check(cli::InRange(0.0, 1.0))
+      ->group(group);
+}
+
+// The rules between flags, after every value passed its own check. Each message starts with the
+// flag it is about.
+void CheckTogether(Options& o, const Given& g) {
+  const bool has_orders = g.orders->count() > 0;
+  if (has_orders && o.duration_s > 0) {
+    throw CLI::ValidationError("--orders", "give --orders or --duration-s, not both");
   }
-  o->poisson = arrival == "poisson";
-  if (has_orders && o->duration_s > 0) {
-    *err = "give --orders or --duration-s, not both";
-    return false;
+  if (!has_orders && o.duration_s == 0) o.orders = 1000;
+  if (o.baseline && o.bridge.empty()) {
+    throw CLI::ValidationError("--baseline",
+                               "needs --bridge (the simulator the forwarder connects to)");
   }
-  if (!has_orders && o->duration_s == 0) o->orders = 1000;
-  if (o->baseline && o->bridge.empty()) {
-    *err = "--baseline needs --bridge (the simulator the forwarder connects to)";
-    return false;
+  if (o.embedded && o.bridge.empty()) {
+    throw CLI::ValidationError("--embedded", "needs --bridge (the simulator it connects to)");
   }
-  if (o->embedded && o->bridge.empty()) {
-    *err = "--embedded needs --bridge";
-    return false;
+  if (o.rounds > 1 && !o.baseline) {
+    throw CLI::ValidationError("--rounds", "more than 1 needs --baseline");
   }
-  if (o->rounds > 1 && !o->baseline) {
-    *err = "--rounds needs --baseline";
-    return false;
+  if (o.rate == 0 && o.poisson) {
+    throw CLI::ValidationError("--arrival", "poisson needs --rate");
   }
-  if (o->rate == 0 && o->poisson) {
-    *err = "--arrival poisson needs --rate";
-    return false;
-  }
-  return true;
+}
+
+}  // namespace
+
+std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options* o) {
+  CLI::App app{kDescription, kProgram};
+  cli::ApplyStyle(app);
+  Given given;
+  AddTargetFlags(app, *o);
+  AddLoadFlags(app, *o, given);
+  AddOutputFlags(app, *o, given);
+  app.footer(kFooter);
+  app.final_callback([o, &given] {
+    o->poisson = given.arrival == "poisson";
+    o->progress = !given.no_progress;
+    CheckTogether(*o, given);
+  });
+  return cli::Parse(app, argc, argv);
 }
 
 }  // namespace ordergate::bench

@@ -1,9 +1,15 @@
-// ordergate-bench's command line: the Options struct, its usage text and the parser.
-// ParseArgs() never exits and never prints: main() decides (usage errors exit 2).
+// ordergate-bench's command line: the Options struct and its parser, on CLI11 in the common style
+// of every ordergate binary (transport/cli_style.h): --help on stdout, long flags with dashes,
+// `--name value` or `--name=value`, the last of a repeated flag counts, a bad command line exits 2
+// with a message that starts with the flag.
+//
+//   Options opt;
+//   if (const std::optional<int> exit_code = ParseCommandLine(argc, argv, &opt)) return *exit_code;
 #ifndef ORDERGATE_BENCH_BENCH_OPTIONS_H_
 #define ORDERGATE_BENCH_BENCH_OPTIONS_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace ordergate::bench {
@@ -43,18 +49,19 @@ struct Options {
   double min_success_rate = 0.5;
 };
 
-// The --help text (also printed after a usage error).
-extern const char kUsage[];
-
-// Exit codes of ordergate-bench (also in kUsage and the JSON report's "exit_code").
+// Exit codes of ordergate-bench (also in --help and the JSON report's "exit_code").
 constexpr int kExitOk = 0;
 constexpr int kExitFailed = 1;         // an invariant broke under ordergate, or the run failed
-constexpr int kExitUsage = 2;          // a bad command line
+constexpr int kExitUsage = 2;          // a bad command line (transport/cli_style.h's code)
 constexpr int kExitMostlyRefused = 3;  // ordergate FILLED fewer than --min-success-rate
 
-// Parses argv into *o (which holds the defaults on entry). Returns false with *err naming the
-// flag and the problem on a usage error. --help is handled by the caller.
-bool ParseArgs(int argc, char** argv, Options* o, std::string* err);
+// Parses argv into *o (which holds the defaults on entry): each flag's value and range, then the
+// rules between flags (--orders or --duration-s, not both, 1000 orders when neither; --baseline
+// and --embedded need --bridge; --rounds above 1 needs --baseline; --arrival poisson needs
+// --rate). nullopt: go on with *o. Otherwise the exit code main returns: kExitOk after --help/-h
+// (the usage printed on stdout), kExitUsage after a bad command line (on stderr: the message,
+// naming the flag, and a line pointing at --help). Prints nothing else; never throws.
+std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options* o);
 
 }  // namespace ordergate::bench
 

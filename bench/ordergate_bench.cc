@@ -29,6 +29,7 @@
 #include <fstream>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -87,17 +88,7 @@ std::pair<double, double> ProbeFsync(const std::string& dir) {
 int main(int argc, char** argv) {
   using namespace ordergate::bench;  // NOLINT(google-build-using-namespace): main only
   Options opt;
-  std::string err;
-  for (int i = 1; i < argc; ++i) {
-    if (std::string(argv[i]) == "--help" || std::string(argv[i]) == "-h") {
-      std::fputs(kUsage, stdout);
-      return 0;
-    }
-  }
-  if (!ParseArgs(argc, argv, &opt, &err)) {
-    std::fprintf(stderr, "ordergate-bench: %s\n%s", err.c_str(), kUsage);
-    return kExitUsage;
-  }
+  if (const std::optional<int> exit_code = ParseCommandLine(argc, argv, &opt)) return *exit_code;
   std::signal(SIGPIPE, SIG_IGN);
   prctl(PR_SET_TIMERSLACK, 1UL);  // ppoll wakes at the intended send time, not 50 us later
   if (opt.prefix.empty()) {
