@@ -23,6 +23,7 @@ enum class Kind {
   kBindEndpoint,     // a ZeroMQ endpoint ordergated binds
   kConnectEndpoint,  // a ZeroMQ endpoint ordergated connects to
   kPath,             // a non-empty path
+  kOptionalPath,     // a path, or "" (none)
   kMetricsListen,    // "" or HOST:PORT
   kDurability,
   kRetention,
@@ -136,6 +137,12 @@ const Setting kSettings[] = {
      .help = "/healthz /readyz /metrics /latency; a second gateway on the same address refuses "
              "to start",
      .string_field = &GatewayConfig::metrics_listen},
+    {.key = "admin_token_file",
+     .kind = Kind::kOptionalPath,
+     .value = "FILE",
+     .help = "token a mutating /admin call from elsewhere than loopback must carry; mode 0600 "
+             "or ordergated refuses to start; \"\": loopback only",
+     .string_field = &GatewayConfig::admin_token_file},
     {.key = "max_request_bytes",
      .kind = Kind::kInt,
      .value = "N",
@@ -196,6 +203,8 @@ std::string RangeText(const Setting& s) {
       return "tcp://HOST:PORT (PORT 1..65535), ipc://PATH or inproc://NAME";
     case Kind::kPath:
       return "a non-empty path";
+    case Kind::kOptionalPath:
+      return "a path, or \"\" (none)";
     case Kind::kMetricsListen:
       return "HOST:PORT (PORT 0..65535, 0 for a free port) or \"\" (off)";
     case Kind::kDurability:
@@ -231,6 +240,7 @@ std::string ValueText(const Setting& s, const GatewayConfig& c) {
     case Kind::kBindEndpoint:
     case Kind::kConnectEndpoint:
     case Kind::kPath:
+    case Kind::kOptionalPath:
     case Kind::kMetricsListen:
       return absl::StrCat("\"", c.*s.string_field, "\"");
     case Kind::kDurability:
@@ -273,6 +283,7 @@ absl::Status CheckRange(const Setting& s, const GatewayConfig& c) {
       return absl::OkStatus();
     case Kind::kMetricsListen:
       return CheckMetricsListen(c.*s.string_field);
+    case Kind::kOptionalPath:  // the file itself is checked when the gateway starts
     case Kind::kDurability:
       return absl::OkStatus();  // an enum: every value is one of the two
     case Kind::kRetention:
@@ -447,6 +458,7 @@ absl::Status SetSetting(absl::string_view key, absl::string_view text, GatewayCo
     case Kind::kBindEndpoint:
     case Kind::kConnectEndpoint:
     case Kind::kPath:
+    case Kind::kOptionalPath:
     case Kind::kMetricsListen:
       cfg->*s->string_field = std::string(text);
       break;

@@ -54,6 +54,10 @@ struct GatewayConfig {
   std::string log_level = "info";
   std::string metrics_listen =
       "127.0.0.1:9464";                      // host:port for /healthz /readyz /metrics; "" = off
+  // The admin token's file (gateway/admin_access.h): a mutating admin call from elsewhere than
+  // loopback must carry its token. "" = none (loopback only). Mode 0600 or the gateway refuses to
+  // start.
+  std::string admin_token_file;
   int64_t max_request_bytes = 16384;         // larger bodies: OVERSIZE
   int64_t max_message_bytes = 1 << 20;       // ZMQ_MAXMSGSIZE: larger frames disconnect the peer
   double max_volume = 1000.0;                // larger volumes: INVALID_VOLUME

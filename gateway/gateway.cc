@@ -15,7 +15,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/admin_access.h"
 #include "gateway/bridge_capacity.h"
+#include "gateway/minute_windows.h"
 #include "idempotency/rocksdb_store.h"
 #include "spdlog/spdlog.h"
 #include "transport/bridge_link.h"
@@ -155,6 +157,9 @@ class Gateway::Loop {
   GatewayConfig cfg;
   GatewayCounters counters;
   StageLatency latency;
+  // The rolling windows (gateway/minute_windows.h): fed by Run()'s thread, read from any thread.
+  WindowCounters window_counters;
+  std::unique_ptr<MinuteWindows> windows;
   std::atomic<bool> stop_requested{false};
   std::atomic<bool> ready{false};
   std::atomic<bool> bridge_up{false};
@@ -163,6 +168,8 @@ class Gateway::Loop {
   std::atomic<int64_t> bridge_service_ns{0};     // BridgeCapacity::service_ns()
   std::atomic<uint64_t> in_flight{0};
   std::string front_endpoint;
+  ResolutionQueue resolutions;  // operator resolutions, applied by Run() (ApplyResolutions)
+  std::string admin_token;      // read from cfg.admin_token_file at Start()
 
   std::unique_ptr<idempotency::Store> store;
   std::unique_ptr<transport::IoContext> io;
@@ -205,6 +212,10 @@ class Gateway::Loop {
 
   // Store batch.
   void CommitBatch(int64_t now_ns);
+
+  // Operator resolutions: applied after CommitBatch, when no outcome of the batch is pending.
+  void ApplyResolutions();
+  absl::StatusOr<ResolutionResult> ApplyResolution(const Resolution& r);
 
   // Replies.
   void ReplyOrder(const Waiter& w, absl::string_view object, bool duplicate);
@@ -252,6 +263,7 @@ class Gateway::Loop {
   std::vector<BatchItem> items_;
   std::vector<ChangeResult> results_;
   std::vector<Order*> retry_outcomes_;  // outcomes whose write failed; retried
+  std::vector<std::shared_ptr<PendingResolution>> taken_resolutions_;
   int64_t store_retry_not_before_ns_ = 0;
   bool queries_enabled_ = true;
   int64_t next_query_scan_ns_ = 0;
@@ -304,6 +316,14 @@ absl::Status Gateway::Loop::Init() {
     counters.recovered_unknown = (*opened)->recovered_count();
     own_store_ = opened->get();
     store = std::move(*opened);
+  }
+
+  windows = std::make_unique<MinuteWindows>(
+      MinuteWindows::Sources{&counters, &latency, &window_counters});
+  if (absl::Status loaded = windows->Load(store->ListMeta(kMinuteKeyPrefix), UnixUs() / 1000);
+      !loaded.ok()) {
+    spdlog::warn("rolling windows: {} (the checkpoint's windows may miss earlier minutes)",
+                 SV(loaded.message()));
   }
 
   // Every UNKNOWN record (recovered now, or left by an earlier run) is asked about again. Its
@@ -616,6 +636,10 @@ void Gateway::Loop::AnswerFromRecord(const Waiter& w, absl::string_view uuid,
                "this uuid was already used for a different order; the record is unchanged");
     return;
   }
+  // A resubmitted order answered from its record (a joined one was counted when it joined).
+  if (check_fingerprint && w.original) {
+    window_counters.duplicate_requests.fetch_add(1, std::memory_order_relaxed);
+  }
   switch (rec.state) {
     case RecordState::kFilled:
     case RecordState::kRejected:
@@ -676,6 +700,7 @@ void Gateway::Loop::HandleOrder(const ReplyRoute& route, const Request& req, int
       return;
     }
     w.original = false;
+    window_counters.duplicate_requests.fetch_add(1, std::memory_order_relaxed);
     if (o->phase == Phase::kUnknown) {
       ReplyOrder(w, o->unknown_reply, /*duplicate=*/true);
       return;
@@ -762,6 +787,9 @@ void Gateway::Loop::SendOrder(Order* o, int64_t now_ns) {
   const absl::Status sent =
       link->Send(token, o->key, scratch_, now_ns + cfg.bridge_timeout_ms * kNsPerMs);
   if (sent.ok()) {
+    // Only a fresh reservation is sent (sent_ns is 0 until its one send): anything else would be
+    // a second send of the uuid, which the windows report (duplicate_sends) and alerts watch.
+    if (o->sent_ns != 0) window_counters.duplicate_sends.fetch_add(1, std::memory_order_relaxed);
     o->sent_ns = SteadyNs();
     capacity_->OnSent(o->sent_ns, idle);
     o->phase = Phase::kSent;
@@ -1033,6 +1061,7 @@ void Gateway::Loop::CommitBatch(int64_t now_ns) {
       --reserving_;
       latency.reserve.Record(apply_end_ns - o->arrived_ns);
       if (res.outcome == ChangeOutcome::kApplied) {
+        window_counters.accepted.fetch_add(1, std::memory_order_relaxed);
         SendOrder(o, now_ns);
         continue;
       }
@@ -1100,6 +1129,96 @@ void Gateway::Loop::CommitBatch(int64_t now_ns) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Operator resolutions
+
+void Gateway::Loop::ApplyResolutions() {
+  if (!resolutions.HasQueued()) return;
+  resolutions.Take(&taken_resolutions_);
+  for (const std::shared_ptr<PendingResolution>& p : taken_resolutions_) {
+    resolutions.Complete(p, ApplyResolution(p->request));
+  }
+  taken_resolutions_.clear();
+  RecountInFlight();
+}
+
+absl::StatusOr<ResolutionResult> Gateway::Loop::ApplyResolution(const Resolution& r) {
+  const auto refuse = [&r](absl::string_view state) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("order ", r.uuid, " is ", state,
+                     ": only an UNKNOWN order can be resolved; nothing changed"));
+  };
+  auto it = orders_.find(absl::string_view(r.uuid));
+  Order* o = it == orders_.end() ? nullptr : it->second.get();
+  if (o != nullptr && o->phase != Phase::kUnknown) {
+    return refuse("RESERVED (at the bridge, waiting for its reply)");
+  }
+  if (o != nullptr && o->outcome_pending) {
+    // Only an outcome whose write failed is still pending here (CommitBatch ran just before).
+    return absl::FailedPreconditionError(
+        absl::StrCat("order ", r.uuid,
+                     ": an outcome from the bridge is waiting to be written (the store is "
+                     "failing); nothing changed: look the order up again"));
+  }
+  if (o == nullptr) {
+    // Not in memory: an UNKNOWN of another gateway on a shared store, or no UNKNOWN at all.
+    auto rec = store->Lookup(r.uuid);
+    if (!rec.ok()) {
+      return absl::UnavailableError(absl::StrCat("the store cannot be read (",
+                                                 absl::StatusCodeToString(rec.status().code()),
+                                                 "): nothing changed"));
+    }
+    if (!rec->has_value()) {
+      return absl::NotFoundError(absl::StrCat(
+          "no order ", r.uuid,
+          " in the store (never accepted, refused before it was sent, or expired after "
+          "retention): nothing changed"));
+    }
+    if ((*rec)->state != RecordState::kUnknown) {
+      return refuse(idempotency::StateName((*rec)->state));
+    }
+  }
+  const int64_t now_us = UnixUs();
+  ResolutionResult done;
+  done.uuid = r.uuid;
+  done.resolved_unix_ms = now_us / 1000;
+  EncodeResolutionReply(r, now_us, &done.reply);
+  const bool filled = r.outcome == ResolvedOutcome::kFilled;
+  const RecordEvent event = filled ? RecordEvent::kOutcomeFilled : RecordEvent::kOutcomeRejected;
+  // The same transition table as a late bridge reply: Apply() moves UNKNOWN -> FILLED|REJECTED.
+  const Change change = Change::Event(event, r.uuid, done.reply);
+  ChangeResult result;
+  const absl::Status applied = store->Apply({&change, 1}, done.resolved_unix_ms, {&result, 1});
+  counters.store_batches.fetch_add(1, std::memory_order_relaxed);
+  if (!applied.ok()) {
+    spdlog::error("order {}: operator resolution not recorded: store write failed ({})", r.uuid,
+                  absl::StatusCodeToString(applied.code()));
+    return absl::UnavailableError(
+        absl::StrCat("the store could not write (", absl::StatusCodeToString(applied.code()),
+                     "): the resolution is not recorded; as with any failed write, a restart "
+                     "may still find it: look the order up before trying again"));
+  }
+  if (result.outcome != ChangeOutcome::kApplied) {
+    return refuse(result.existing ? idempotency::StateName(result.existing->state) : "ABSENT");
+  }
+  done.to = result.state_after;
+  (filled ? counters.orders_filled : counters.orders_rejected)
+      .fetch_add(1, std::memory_order_relaxed);
+  counters.unknown_resolved.fetch_add(1, std::memory_order_relaxed);
+  std::string what = filled ? absl::StrCat("FILLED ticket ", r.ticket) : "REJECTED";
+  if (filled && r.price) absl::StrAppend(&what, " price ", *r.price);
+  if (!filled) absl::StrAppend(&what, " reason \"", r.reason, "\"");
+  std::string at;
+  AppendIsoTimestamp(now_us, /*basic=*/false, &at);
+  spdlog::info("order {} resolved UNKNOWN -> {} by operator \"{}\" ({}) at {}", r.uuid, what,
+               r.operator_name, r.admitted_as, at);
+  if (o != nullptr) {
+    ReplyAll(o, done.reply);  // an UNKNOWN order has no waiters; kept for any that joined
+    EraseOrder(o);            // no longer asked about; a late reply to it is dropped
+  }
+  return done;
+}
+
+// ---------------------------------------------------------------------------------------------
 // The loop
 
 void Gateway::Loop::OnLinkChanged(bool up, int64_t now_ns) {
@@ -1145,6 +1264,7 @@ absl::Status Gateway::Loop::Run() {
         transport::PollReadable(absl::MakeSpan(entries), static_cast<int>(PollTimeoutMs(now_ns)));
     if (!polled.ok()) {
       ready.store(false);
+      resolutions.Close(absl::UnavailableError("the order loop failed: nothing changed"));
       return polled.status();
     }
     now_ns = SteadyNs();
@@ -1165,7 +1285,9 @@ absl::Status Gateway::Loop::Run() {
     DrainFrontEnd(now_ns);
     SendDueQueries(now_ns);
     CommitBatch(now_ns);
+    ApplyResolutions();
     ExpireWaiters(now_ns);
+    AdvanceMinuteWindows(*windows, *store, UnixUs() / 1000);
 
     if (stop_requested.load(std::memory_order_relaxed) && !stopping) {
       stopping = true;
@@ -1181,7 +1303,9 @@ absl::Status Gateway::Loop::Run() {
     for (Waiter& w : owned->waiters) w.deadline_ns = now_ns;
   }
   ExpireWaiters(now_ns + 1);
+  AdvanceMinuteWindows(*windows, *store, UnixUs() / 1000, /*force_flush=*/true);
   spdlog::info("stopped: {} order(s) left UNKNOWN or in flight in the store", orders_.size());
+  resolutions.Close(absl::UnavailableError("the gateway is stopping: nothing changed"));
   return absl::OkStatus();
 }
 
@@ -1209,9 +1333,13 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& cfg
                                                         std::unique_ptr<idempotency::Store> store) {
   absl::Status valid = ValidateConfig(cfg);
   if (!valid.ok()) return valid;
+  // Before the store: a token file anyone may read refuses the start without touching anything.
+  absl::StatusOr<std::string> token = ReadAdminTokenFile(cfg.admin_token_file);
+  if (!token.ok()) return token.status();
   std::unique_ptr<Gateway> gw(new Gateway());
   gw->loop_ = std::make_unique<Loop>();
   gw->loop_->cfg = cfg;
+  gw->loop_->admin_token = std::move(*token);
   gw->loop_->store = std::move(store);
   absl::Status init = gw->loop_->Init();
   if (!init.ok()) return init;
@@ -1233,5 +1361,18 @@ uint64_t Gateway::in_flight() const { return loop_->in_flight.load(); }
 const GatewayCounters& Gateway::counters() const { return loop_->counters; }
 const GatewayConfig& Gateway::config() const { return loop_->cfg; }
 const StageLatency& Gateway::stage_latency() const { return loop_->latency; }
+const MinuteWindows& Gateway::minute_windows() const { return *loop_->windows; }
+absl::StatusOr<ResolutionResult> Gateway::ResolveUnknown(const Resolution& r,
+                                                         absl::Duration wait) const {
+  if (absl::Status fields = CheckResolution(r); !fields.ok()) return fields;
+  return loop_->resolutions.Submit(r, wait);
+}
+absl::StatusOr<std::vector<Record>> Gateway::ListInFlightOrders() const {
+  return loop_->store->ListInFlight();
+}
+absl::StatusOr<std::optional<Record>> Gateway::LookupOrder(absl::string_view uuid) const {
+  return loop_->store->Lookup(uuid);
+}
+const std::string& Gateway::admin_token() const { return loop_->admin_token; }
 
 }  // namespace ordergate::gateway

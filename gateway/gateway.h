@@ -26,15 +26,20 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "gateway/config.h"
 #include "gateway/latency_histogram.h"
+#include "gateway/operator_resolution.h"
 #include "idempotency/store.h"
 
 namespace ordergate::gateway {
+
+class MinuteWindows;  // gateway/minute_windows.h
 
 // Monotonic counters, readable from any thread (relaxed: each is exact, the set is not a snapshot).
 struct GatewayCounters {
@@ -101,6 +106,37 @@ class Gateway {
   // stage_latency().Snapshot() (consistent per stage, never blocks the loop). Stage definitions:
   // see StageLatency and the recording points in gateway.cc.
   const StageLatency& stage_latency() const;
+  // The rolling per-minute windows (gateway/minute_windows.h), kept 24 h and persisted with the
+  // store: Read() them from any thread (never blocks the loop).
+  const MinuteWindows& minute_windows() const;
+
+  // Operator resolution (gateway/operator_resolution.h), for the admin interface. Thread-safe;
+  // const because, like the getters above, it is reached through the const Gateway& the HTTP
+  // endpoint holds: it changes nothing itself but hands `r` to Run()'s thread, which owns the
+  // orders. That thread applies it between two iterations (at most kMaxPollMs apart) as the
+  // transition UNKNOWN -> FILLED | REJECTED of the table in idempotency/record.h, through the
+  // store, and forgets the in-memory order as it does a resolved one. Blocks until then (one store
+  // write), at most 2 x `wait`. Results, each with a message for the operator:
+  //   OK: durable (sync: fsynced) before it returns; every later submission of the uuid, and
+  //     ORDER_STATUS, replay result->reply with duplicate:true; counted in orders_filled or
+  //     orders_rejected and unknown_resolved; logged at info with who, what and when.
+  //   kInvalidArgument: CheckResolution refused a field. kNotFound: the store has no record of the
+  //     uuid. kFailedPrecondition: the order is not UNKNOWN (RESERVED: at the bridge; FILLED or
+  //     REJECTED: settled), or a bridge outcome for it is being written right now. Nothing changed.
+  //   kUnavailable: the store could not write, the gateway is stopping, or the loop did not take
+  //     the request within `wait`; not recorded (after a failed store write a restart may still
+  //     find it, as for any failed batch: look the order up).
+  //   kDeadlineExceeded: taken but not finished within `wait`: look the order up.
+  absl::StatusOr<ResolutionResult> ResolveUnknown(const Resolution& r,
+                                                  absl::Duration wait = absl::Seconds(2)) const;
+  // The store's RESERVED and UNKNOWN records (Store::ListInFlight: proportional to their number,
+  // one consistent point in time) and one record by uuid (Store::Lookup), read on the calling
+  // thread; terminal records are not indexed, so they are found only one at a time. Thread-safe;
+  // statuses as the store's.
+  absl::StatusOr<std::vector<idempotency::Record>> ListInFlightOrders() const;
+  absl::StatusOr<std::optional<idempotency::Record>> LookupOrder(absl::string_view uuid) const;
+  // The token read from cfg.admin_token_file at Start() ("" when none): gateway/admin_access.h.
+  const std::string& admin_token() const;
 
  private:
   Gateway();

@@ -24,6 +24,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/admin_api.h"
 #include "gateway/build_info.h"
 
 namespace ordergate::gateway {
@@ -514,6 +515,9 @@ absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const std::str
     with_gateway(res, [&res](const Gateway& g) {
       res.set_content(RenderLatencyJson(g), "application/json");
     });
+  });
+  RegisterAdminRoutes(s, [with_gateway](httplib::Response& res, const auto& render) {
+    with_gateway(res, render);
   });
   const int bound = port == 0 ? s.bind_to_any_port(host) : (s.bind_to_port(host, port) ? port : -1);
   if (bound <= 0) {
