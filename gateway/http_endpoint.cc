@@ -25,7 +25,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/admin_api.h"
-#include "gateway/build_info.h"
+#include "gateway/metrics_exposition.h"
 
 namespace ordergate::gateway {
 
@@ -263,99 +263,13 @@ size_t HttpEndpoint::open_connections() const {
 
 namespace {
 
-void Counter(std::string* out, absl::string_view name, absl::string_view help, uint64_t value) {
-  absl::StrAppend(out, "# HELP ", name, " ", help, "\n# TYPE ", name, " counter\n", name, " ",
-                  value, "\n");
-}
-
-void Gauge(std::string* out, absl::string_view name, absl::string_view help, uint64_t value) {
-  absl::StrAppend(out, "# HELP ", name, " ", help, "\n# TYPE ", name, " gauge\n", name, " ", value,
-                  "\n");
-}
-
 void AppendSeconds(std::string* out, double ns) {
   char buf[32];
   const auto r = std::to_chars(buf, buf + sizeof(buf), ns / 1e9);
   out->append(buf, r.ptr);
 }
 
-// A gauge in seconds; `ns` < 0 means "not known yet" and is written NaN (the series exists from the
-// first scrape on, so an alert on it never sees it appear or vanish).
-void GaugeSeconds(std::string* out, absl::string_view name, absl::string_view help, double ns) {
-  absl::StrAppend(out, "# HELP ", name, " ", help, "\n# TYPE ", name, " gauge\n", name, " ");
-  if (ns < 0) {
-    out->append("NaN");
-  } else {
-    AppendSeconds(out, ns);
-  }
-  out->append("\n");
-}
-
-// Every field of GatewayCounters is one std::atomic<uint64_t>, each exported by RenderMetrics: a
-// field added there changes the size and stops the build here until it is exported too.
-constexpr size_t kExportedCounters = 18;
-static_assert(sizeof(GatewayCounters) == kExportedCounters * sizeof(std::atomic<uint64_t>),
-              "GatewayCounters changed: export the new field in RenderMetrics, then update "
-              "kExportedCounters");
-
-struct LeBound {
-  const char* label;
-  int64_t ns;
-};
-constexpr LeBound kOrderLatencyBounds[] = {
-    {"0.0001", 100'000},   {"0.00025", 250'000},   {"0.0005", 500'000},   {"0.001", 1'000'000},
-    {"0.0025", 2'500'000}, {"0.005", 5'000'000},   {"0.01", 10'000'000},  {"0.025", 25'000'000},
-    {"0.05", 50'000'000},  {"0.1", 100'000'000},   {"0.25", 250'000'000}, {"0.5", 500'000'000},
-    {"1", 1'000'000'000},  {"2.5", 2'500'000'000}, {"5", 5'000'000'000},  {"10", 10'000'000'000}};
-
-constexpr std::pair<const char*, double> kSummaryQuantiles[] = {
-    {"0.5", 0.5}, {"0.9", 0.9}, {"0.99", 0.99}, {"0.999", 0.999}};
-
 }  // namespace
-
-void AppendLatencyMetrics(const StageLatencySnapshot& s, std::string* out) {
-  const HistogramSnapshot* stages[] = {&s.decode, &s.reserve, &s.bridge, &s.total, &s.store_apply};
-  constexpr absl::string_view kSummary = "ordergate_stage_latency_seconds";
-  absl::StrAppend(out, "# HELP ", kSummary,
-                  " Latency of each gateway stage (decode, reserve, bridge, total, store_apply) "
-                  "since start; quantiles from log-linear buckets, <= 0.78% high.\n# TYPE ",
-                  kSummary, " summary\n");
-  for (size_t i = 0; i < kLatencyStageNames.size(); ++i) {
-    const HistogramSnapshot& h = *stages[i];
-    const absl::string_view stage = kLatencyStageNames[i];
-    for (const auto& [label, q] : kSummaryQuantiles) {
-      absl::StrAppend(out, kSummary, "{stage=\"", stage, "\",quantile=\"", label, "\"} ");
-      if (h.count == 0) {
-        out->append("NaN");
-      } else {
-        AppendSeconds(out, static_cast<double>(h.ValueAtQuantile(q)));
-      }
-      out->append("\n");
-    }
-    absl::StrAppend(out, kSummary, "_sum{stage=\"", stage, "\"} ");
-    AppendSeconds(out, static_cast<double>(h.sum_ns));
-    absl::StrAppend(out, "\n", kSummary, "_count{stage=\"", stage, "\"} ", h.count, "\n");
-  }
-
-  // The total stage as a Prometheus histogram, for alert rules (histogram_quantile over rates).
-  constexpr absl::string_view kHist = "ordergate_order_latency_seconds";
-  absl::StrAppend(out, "# HELP ", kHist,
-                  " Order latency in the gateway, arrival to FILLED/REJECTED reply (total stage). "
-                  "A fine bucket counts into le only when its upper bound <= le.\n# TYPE ",
-                  kHist, " histogram\n");
-  uint64_t cumulative = 0;
-  int fine = 0;
-  for (const LeBound& le : kOrderLatencyBounds) {
-    while (fine < static_cast<int>(s.total.buckets.size()) && LatencyBucketUpperNs(fine) <= le.ns) {
-      cumulative += s.total.buckets[fine];
-      ++fine;
-    }
-    absl::StrAppend(out, kHist, "_bucket{le=\"", le.label, "\"} ", cumulative, "\n");
-  }
-  absl::StrAppend(out, kHist, "_bucket{le=\"+Inf\"} ", s.total.count, "\n", kHist, "_sum ");
-  AppendSeconds(out, static_cast<double>(s.total.sum_ns));
-  absl::StrAppend(out, "\n", kHist, "_count ", s.total.count, "\n");
-}
 
 ReadyState ReadyStateOf(const Gateway& gw) {
   ReadyState s;
@@ -388,72 +302,6 @@ std::string RenderLatencyJson(const Gateway& gw) {
   std::string out;
   AppendLatencyJson(gw.stage_latency().Snapshot(), &out);
   out.push_back('\n');
-  return out;
-}
-
-std::string RenderMetrics(const Gateway& gw) {
-  const GatewayCounters& c = gw.counters();
-  std::string out;
-  Counter(&out, "ordergate_requests_total", "Request bodies received on the front end.",
-          c.requests.load());
-  Counter(&out, "ordergate_orders_submitted_total", "Orders forwarded to the bridge.",
-          c.orders_submitted.load());
-  Counter(&out, "ordergate_orders_filled_total", "Orders the bridge filled.",
-          c.orders_filled.load());
-  Counter(&out, "ordergate_orders_rejected_total", "Orders the bridge rejected (recorded).",
-          c.orders_rejected.load());
-  Counter(&out, "ordergate_orders_unknown_total", "Orders that reached bridge_timeout_ms: UNKNOWN.",
-          c.orders_unknown.load());
-  Counter(&out, "ordergate_unknown_resolved_total", "UNKNOWN orders resolved to FILLED/REJECTED.",
-          c.unknown_resolved.load());
-  Counter(&out, "ordergate_duplicate_replies_total", "Replies with duplicate:true.",
-          c.duplicates.load());
-  Counter(&out, "ordergate_idempotency_conflicts_total", "Same uuid, different order.",
-          c.conflicts.load());
-  Counter(&out, "ordergate_denied_total", "Requests refused by ordergate itself.", c.denied.load());
-  Counter(&out, "ordergate_store_unavailable_total", "Requests refused because the store failed.",
-          c.store_unavailable.load());
-  Counter(&out, "ordergate_pending_replies_total", "PENDING replies at a request's deadline.",
-          c.pending_replies.load());
-  Counter(&out, "ordergate_relays_total", "GET_ACCOUNT/GET_POSITIONS relayed.", c.relays.load());
-  Counter(&out, "ordergate_relay_timeouts_total", "Relays answered BRIDGE_TIMEOUT.",
-          c.relay_timeouts.load());
-  Counter(&out, "ordergate_dropped_frames_total", "Malformed envelopes dropped unanswered.",
-          c.dropped_frames.load());
-  Counter(&out, "ordergate_store_batches_total", "Store batches written (one fsync each in sync).",
-          c.store_batches.load());
-  Counter(&out, "ordergate_bridge_anomalies_total",
-          "Bridge replies to orders that could not be acted on (see the info log).",
-          c.bridge_anomalies.load());
-  Counter(&out, "ordergate_busy_bridge_capacity_total",
-          "GATEWAY_BUSY because the bridge's queue held what it can serve within the signature "
-          "TTL (orders and relays).",
-          c.busy_bridge_capacity.load());
-  Gauge(&out, "ordergate_recovered_unknown", "RESERVED records made UNKNOWN at the last start.",
-        c.recovered_unknown.load());
-  Gauge(&out, "ordergate_in_flight", "Orders reserved and not yet terminal or UNKNOWN.",
-        gw.in_flight());
-  Gauge(&out, "ordergate_bridge_up", "1 while the bridge connection is up.",
-        gw.bridge_up() ? 1 : 0);
-  const int64_t age_ms = gw.bridge_reply_age_ms();
-  GaugeSeconds(&out, "ordergate_bridge_last_reply_age_seconds",
-               "Seconds since the last reply from the bridge (any request); NaN before the first.",
-               age_ms < 0 ? -1.0 : static_cast<double>(age_ms) * 1e6);
-  Gauge(&out, "ordergate_bridge_capacity",
-        "Requests that may wait at the bridge now (its service time within the signature TTL).",
-        gw.bridge_capacity());
-  GaugeSeconds(&out, "ordergate_bridge_service_seconds",
-               "Measured bridge service time per request; 0 before the first reply.",
-               static_cast<double>(std::max<int64_t>(gw.bridge_service_us(), 0)) * 1e3);
-  Gauge(&out, "ordergate_ready",
-        "1 while the order loop takes orders (running, not draining); /readyz also needs the "
-        "bridge up.",
-        gw.ready() ? 1 : 0);
-  absl::StrAppend(&out,
-                  "# HELP ordergate_build_info The running ordergated's version and git commit.\n"
-                  "# TYPE ordergate_build_info gauge\nordergate_build_info{version=\"",
-                  BuildVersion(), "\",commit=\"", BuildCommit(), "\"} 1\n");
-  AppendLatencyMetrics(gw.stage_latency().Snapshot(), &out);
   return out;
 }
 

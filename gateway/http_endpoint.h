@@ -10,11 +10,9 @@
 // /healthz: 200 while the process serves HTTP. /readyz: 200 when the gateway takes orders (loop
 // running, not draining) AND its bridge link is up, else 503 with the reason (RenderReady): a
 // gateway whose bridge is down answers every order BRIDGE_DOWN, so a load balancer or an operator
-// must not count it ready. /metrics: Prometheus text exposition of every GatewayCounters field,
-// gauges (bridge up, seconds since its last reply (NaN before the first), capacity and service
-// time, in flight, ready), ordergate_build_info{version,commit} 1, plus per stage a summary
-// ordergate_stage_latency_seconds{stage=...,quantile="0.5|0.9|0.99|0.999"} with _sum/_count, and
-// for the total stage a histogram ordergate_order_latency_seconds (cumulative since start).
+// must not count it ready. /metrics: Prometheus text exposition (RenderMetrics in
+// gateway/metrics_exposition.h: every GatewayCounters field, the gauges, the per-stage latency
+// histograms, the process's CPU/memory/descriptors and the store's size on disk).
 // /latency: the per-stage histograms as JSON (format: AppendLatencyJson in latency_histogram.h).
 // After Detach(): /healthz 200, the others 503 {"ready":false,"stopping":true}.
 //
@@ -41,6 +39,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "gateway/gateway.h"
+#include "gateway/metrics_exposition.h"  // RenderMetrics, AppendLatencyMetrics
 
 namespace ordergate::gateway {
 
@@ -78,9 +77,6 @@ class HttpEndpoint {
   std::unique_ptr<Impl> impl_;  // leaked, not freed, after a Shutdown() that timed out
 };
 
-// The /metrics text for `gateway`, exposed for tests. Any thread; never blocks the loop.
-std::string RenderMetrics(const Gateway& gateway);
-
 // What /readyz answers, read from the gateway's atomics (not one snapshot: each field is current).
 struct ReadyState {
   bool ready = false;                // serving && bridge_up: HTTP 200, else 503
@@ -100,15 +96,6 @@ std::string RenderReady(const ReadyState& state);
 
 // The /latency JSON for `gateway`. Any thread; never blocks the loop.
 std::string RenderLatencyJson(const Gateway& gateway);
-
-// The latency part of /metrics for one snapshot of the stages (appended to `out`).
-//  - ordergate_stage_latency_seconds: a summary per stage; the quantiles are
-//    HistogramSnapshot::ValueAtQuantile (at most 0.78% above the true value), NaN while empty.
-//  - ordergate_order_latency_seconds: a histogram of the total stage with fixed le bounds (100 us
-//    .. 10 s). The fine buckets do not align with them: a fine bucket is counted into an le only
-//    when its upper bound <= le, so a bound's count never includes a value above it but may miss
-//    values up to 0.78% below it (they land in the next bound).
-void AppendLatencyMetrics(const StageLatencySnapshot& s, std::string* out);
 
 }  // namespace ordergate::gateway
 

@@ -135,10 +135,11 @@ def parse_metrics(text):
     for line in text.splitlines():
         if not line or line.startswith("#"):
             continue
-        parts = line.split()
-        if len(parts) >= 2 and "{" not in parts[0]:
+        # "name value" or "name{labels} value": keyed by everything before the value.
+        name, _, value = line.rpartition(" ")
+        if name:
             try:
-                out[parts[0]] = float(parts[1])
+                out[name] = float(value)
             except ValueError:
                 pass
     return out
@@ -200,9 +201,8 @@ def cmd_sample(a):
             m = parse_metrics(body) if code == 200 else {}
             orders = None
             if m:
-                orders = int(m.get("ordergate_orders_filled_total", 0)
-                             + m.get("ordergate_orders_rejected_total", 0)
-                             + m.get("ordergate_orders_unknown_total", 0))
+                orders = int(sum(m.get(f'ordergate_orders_total{{outcome="{o}"}}', 0)
+                                 for o in ("filled", "rejected", "unknown")))
             row = {
                 "t_s": round(now - t0, 1),
                 "rss_mb": round(int(st["VmRSS"].split()[0]) / 1024, 2),
@@ -213,7 +213,7 @@ def cmd_sample(a):
                 "sst_mb": round(sst / 2**20, 3), "sst_files": nsst,
                 "orders_total": "" if orders is None else orders,
                 "window_orders": "", "window_rate": "", "p50_ms": "", "p99_ms": "",
-                "in_flight": "" if not m else int(m.get("ordergate_in_flight", 0)),
+                "in_flight": "" if not m else int(m.get("ordergate_orders_in_flight", 0)),
                 "store_mem_mb": "" if not any(g in m for g in STORE_MEMORY_GAUGES) else
                 round(sum(m.get(g, 0) for g in STORE_MEMORY_GAUGES) / 2**20, 3),
                 "latency_source": "",

@@ -137,7 +137,7 @@ TEST_CASE(
   const auto metrics = HttpGet(w.metrics_port, "/metrics");
   CHECK(metrics.first == 200);
   INFO("metrics:\n" << metrics.second);
-  CHECK(MetricValue(metrics.second, "ordergate_orders_filled_total") >= 1);
+  CHECK(MetricValue(metrics.second, "ordergate_orders_total{outcome=\"filled\"}") >= 1);
   CHECK(MetricValue(metrics.second, "ordergate_bridge_up") == 1);
 
   const Journal j = RequireAtMostOnce(w);

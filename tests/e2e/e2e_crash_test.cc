@@ -500,7 +500,7 @@ TEST_CASE(
   CHECK(HttpGet(w.metrics_port, "/readyz").first == 200);
   const auto metrics = HttpGet(w.metrics_port, "/metrics");
   INFO("metrics:\n" << metrics.second);
-  CHECK(MetricValue(metrics.second, "ordergate_recovered_unknown") >= 1);
+  CHECK(MetricValue(metrics.second, "ordergate_recovered_unknown_orders") >= 1);
   const Journal after = RequireAtMostOnce(w);
   CHECK(before.entries.size() >= 1);
   CHECK(unknown_expected >= 2);  // both rounds saw the orders executed after the kill

@@ -188,7 +188,7 @@ TEST_CASE(
   CHECK(Sample(metrics->body, "ordergate_ready") == "1");
   CHECK(Sample(metrics->body, "ordergate_busy_bridge_capacity_total") == "0");
   CHECK(Sample(metrics->body, "ordergate_bridge_service_seconds") == "0");
-  CHECK(Sample(metrics->body, "ordergate_bridge_capacity").has_value());
+  CHECK(Sample(metrics->body, "ordergate_bridge_capacity_requests").has_value());
 }
 
 TEST_CASE(
@@ -229,18 +229,19 @@ TEST_CASE(
   CHECK(SampleValue(later->body, "ordergate_bridge_last_reply_age_seconds") >= age + 0.25);
   CHECK(SampleValue(later->body, "ordergate_bridge_up") == 1);
   CHECK(SampleValue(later->body, "ordergate_bridge_service_seconds") > 0);
-  CHECK(SampleValue(later->body, "ordergate_bridge_capacity") >= 1);
-  CHECK(SampleValue(later->body, "ordergate_orders_filled_total") == 1);
+  CHECK(SampleValue(later->body, "ordergate_bridge_capacity_requests") >= 1);
+  CHECK(SampleValue(later->body, "ordergate_orders_total{outcome=\"filled\"}") == 1);
   // Every GatewayCounters field (the build checks the count against the struct's size).
   for (const char* counter :
        {"ordergate_requests_total", "ordergate_orders_submitted_total",
-        "ordergate_orders_filled_total", "ordergate_orders_rejected_total",
-        "ordergate_orders_unknown_total", "ordergate_unknown_resolved_total",
+        "ordergate_orders_total{outcome=\"filled\"}",
+        "ordergate_orders_total{outcome=\"rejected\"}",
+        "ordergate_orders_total{outcome=\"unknown\"}", "ordergate_unknown_resolved_total",
         "ordergate_duplicate_replies_total", "ordergate_idempotency_conflicts_total",
         "ordergate_denied_total", "ordergate_store_unavailable_total",
         "ordergate_pending_replies_total", "ordergate_relays_total",
         "ordergate_relay_timeouts_total", "ordergate_dropped_frames_total",
-        "ordergate_store_batches_total", "ordergate_recovered_unknown",
+        "ordergate_store_batches_total", "ordergate_recovered_unknown_orders",
         "ordergate_bridge_anomalies_total", "ordergate_busy_bridge_capacity_total"}) {
     INFO(counter);
     CHECK(Sample(later->body, counter).has_value());

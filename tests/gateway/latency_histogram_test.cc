@@ -349,18 +349,19 @@ TEST_CASE("the order latency histogram counts a fine bucket into le only when it
   std::string text;
   og::gateway::AppendLatencyMetrics(stages.Snapshot(), &text);
   const auto m = Samples(text);
-  CHECK(m.at("ordergate_order_latency_seconds_bucket{le=\"0.0001\"}") == 1);
-  CHECK(m.at("ordergate_order_latency_seconds_bucket{le=\"0.00025\"}") == 2);
-  CHECK(m.at("ordergate_order_latency_seconds_bucket{le=\"2.5\"}") == 2);
-  CHECK(m.at("ordergate_order_latency_seconds_bucket{le=\"5\"}") == 3);
-  CHECK(m.at("ordergate_order_latency_seconds_bucket{le=\"10\"}") == 3);
-  CHECK(m.at("ordergate_order_latency_seconds_bucket{le=\"+Inf\"}") == 4);
-  CHECK(m.at("ordergate_order_latency_seconds_count") == 4);
-  CHECK(m.at("ordergate_order_latency_seconds_sum") == Approx(23.000199));
+  CHECK(m.at("ordergate_stage_latency_seconds_bucket{stage=\"total\",le=\"0.0001\"}") == 1);
+  CHECK(m.at("ordergate_stage_latency_seconds_bucket{stage=\"total\",le=\"0.00025\"}") == 2);
+  CHECK(m.at("ordergate_stage_latency_seconds_bucket{stage=\"total\",le=\"2.5\"}") == 2);
+  CHECK(m.at("ordergate_stage_latency_seconds_bucket{stage=\"total\",le=\"5\"}") == 3);
+  CHECK(m.at("ordergate_stage_latency_seconds_bucket{stage=\"total\",le=\"10\"}") == 3);
+  CHECK(m.at("ordergate_stage_latency_seconds_bucket{stage=\"total\",le=\"+Inf\"}") == 4);
   CHECK(m.at("ordergate_stage_latency_seconds_count{stage=\"total\"}") == 4);
-  CHECK(m.at("ordergate_stage_latency_seconds{stage=\"total\",quantile=\"0.999\"}") ==
+  CHECK(m.at("ordergate_stage_latency_seconds_sum{stage=\"total\"}") == Approx(23.000199));
+  CHECK(m.at("ordergate_stage_latency_seconds_count{stage=\"total\"}") == 4);
+  CHECK(m.at("ordergate_stage_latency_quantile_seconds{stage=\"total\",quantile=\"0.999\"}") ==
         Approx(20.0).epsilon(0.01));
-  CHECK(text.find("ordergate_stage_latency_seconds{stage=\"decode\",quantile=\"0.5\"} NaN\n") !=
+  CHECK(text.find(
+            "ordergate_stage_latency_quantile_seconds{stage=\"decode\",quantile=\"0.5\"} NaN\n") !=
         std::string::npos);
 }
 
@@ -440,20 +441,28 @@ TEST_CASE("after orders flowed, /latency and /metrics carry every stage", "[gate
   for (absl::string_view stage : og::gateway::kLatencyStageNames) {
     const std::string label = "{stage=\"" + std::string(stage) + "\"";
     for (const char* q : {"0.5", "0.9", "0.99", "0.999"}) {
-      CHECK(m.contains("ordergate_stage_latency_seconds" + label + ",quantile=\"" + q + "\"}"));
+      CHECK(m.contains("ordergate_stage_latency_quantile_seconds" + label + ",quantile=\"" + q +
+                       "\"}"));
     }
-    CHECK(m.contains("ordergate_stage_latency_seconds_sum" + label + "}"));
-    CHECK(m.contains("ordergate_stage_latency_seconds_count" + label + "}"));
+    for (const char* family :
+         {"ordergate_stage_latency_quantile_seconds", "ordergate_stage_latency_seconds"}) {
+      CHECK(m.contains(family + std::string("_sum") + label + "}"));
+      CHECK(m.contains(family + std::string("_count") + label + "}"));
+    }
+    CHECK(m.at("ordergate_stage_latency_seconds_bucket" + label + ",le=\"+Inf\"}") ==
+          m.at("ordergate_stage_latency_seconds_count" + label + "}"));
   }
   CHECK(m.at("ordergate_stage_latency_seconds_count{stage=\"bridge\"}") >= kOrders);
-  CHECK(m.at("ordergate_stage_latency_seconds{stage=\"total\",quantile=\"0.5\"}") > 0);
-  CHECK(m.at("ordergate_order_latency_seconds_bucket{le=\"+Inf\"}") ==
-        m.at("ordergate_order_latency_seconds_count"));
-  CHECK(m.at("ordergate_order_latency_seconds_count") >= kOrders);
+  CHECK(m.at("ordergate_stage_latency_quantile_seconds{stage=\"total\",quantile=\"0.5\"}") > 0);
+  CHECK(m.at("ordergate_stage_latency_seconds_bucket{stage=\"total\",le=\"+Inf\"}") ==
+        m.at("ordergate_stage_latency_seconds_count{stage=\"total\"}"));
+  CHECK(m.at("ordergate_stage_latency_seconds_count{stage=\"total\"}") >= kOrders);
   double previous = 0;
-  for (const char* le : {"0.0001", "0.00025", "0.0005", "0.001", "0.0025", "0.005", "0.01", "0.025",
-                         "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10", "+Inf"}) {
-    const double v = m.at(std::string("ordergate_order_latency_seconds_bucket{le=\"") + le + "\"}");
+  for (const char* le : {"1e-05",  "2.5e-05", "5e-05", "0.0001", "0.00025", "0.0005", "0.001",
+                         "0.0025", "0.005",   "0.01",  "0.025",  "0.05",    "0.1",    "0.25",
+                         "0.5",    "1",       "2.5",   "5",      "10",      "+Inf"}) {
+    const double v = m.at(
+        std::string("ordergate_stage_latency_seconds_bucket{stage=\"total\",le=\"") + le + "\"}");
     CHECK(v >= previous);
     previous = v;
   }
