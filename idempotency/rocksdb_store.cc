@@ -452,6 +452,12 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
   // because a damaged table file must fail the open, not be skipped).
   db_options.paranoid_checks = true;
   db_options.max_background_jobs = 2;
+  // A bound on the table files held open (RocksDB's default is unbounded): the front end keeps a
+  // reserve of descriptors for the store, the bridge link and HTTP (transport/front_end.h), which
+  // an unbounded table cache could eat into. Compaction writes table files of 64 MiB (RocksDB's
+  // default target_file_size_base): 256 cover 16 GiB without reopening; beyond, the table cache
+  // closes the coldest and reopens it on a read that needs it.
+  db_options.max_open_files = 256;
   // One writer (Apply() holds `mu`), and the inflight family's vector memtable requires it.
   db_options.allow_concurrent_memtable_write = false;
   // Reused WAL files are overwritten in place: an fdatasync then flushes data only, not the file's
