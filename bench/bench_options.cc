@@ -86,8 +86,8 @@ void AddTargetFlags(CLI::App& app, Options& o) {
       ->type_name("ENDPOINT")
       ->group(group);
   app.add_option("--metrics", o.metrics,
-                 "ordergated's HTTP endpoint, for GET /latency before and after the\n"
-                 "measured window (default: none, no per-stage figures)")
+                 "ordergated's HTTP endpoint, for GET /latency before and after\n"
+                 "the measured window (default: none, no per-stage figures)")
       ->type_name("HOST:PORT")
       ->group(group);
   app.add_option("--journal", o.journal,
@@ -203,9 +203,9 @@ void AddOutputFlags(CLI::App& app, Options& o, Given& g) {
                "no progress line on stderr (one per second otherwise)")
       ->group(group);
   app.add_option("--fsync-probe", o.fsync_probe_dir,
-                 "before the runs, time 500 fdatasync()s of 4 KiB appends to a file\n"
-                 "in DIR (put it on the gateway's data disk: the sync-durability\n"
-                 "yardstick) (default: none)")
+                 "before the runs, time 500 fdatasync()s of 4 KiB appends to a\n"
+                 "file in DIR (put it on the gateway's data disk: the\n"
+                 "sync-durability yardstick) (default: none)")
       ->type_name("DIR")
       ->group(group);
   app.add_option("--min-success-rate", o.min_success_rate,
