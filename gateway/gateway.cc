@@ -1357,6 +1357,8 @@ int64_t Gateway::bridge_reply_age_ms() const {
 }
 uint64_t Gateway::bridge_capacity() const { return loop_->bridge_capacity.load(); }
 int64_t Gateway::bridge_service_us() const { return loop_->bridge_service_ns.load() / 1000; }
+transport::FrontEndStats Gateway::front_end_stats() const { return loop_->front->stats(); }
+int Gateway::front_end_max_connections() const { return loop_->front->max_connections(); }
 uint64_t Gateway::in_flight() const { return loop_->in_flight.load(); }
 const GatewayCounters& Gateway::counters() const { return loop_->counters; }
 const GatewayConfig& Gateway::config() const { return loop_->cfg; }

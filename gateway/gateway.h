@@ -36,6 +36,7 @@
 #include "gateway/latency_histogram.h"
 #include "gateway/operator_resolution.h"
 #include "idempotency/store.h"
+#include "transport/front_end.h"
 
 namespace ordergate::gateway {
 
@@ -99,6 +100,10 @@ class Gateway {
   // time per request (0 before the first reply); see gateway/bridge_capacity.h.
   uint64_t bridge_capacity() const;
   int64_t bridge_service_us() const;
+  // The front end's connection and drop counters (transport/front_end.h), from any thread while
+  // the Gateway exists; max_connections is the cap in force.
+  transport::FrontEndStats front_end_stats() const;
+  int front_end_max_connections() const;
   uint64_t in_flight() const;  // orders reserved and not yet terminal or UNKNOWN
   const GatewayCounters& counters() const;
   const GatewayConfig& config() const;
