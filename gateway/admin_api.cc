@@ -250,7 +250,7 @@ int HttpStatusFor(absl::StatusCode code) {
   }
 }
 
-void RegisterAdminRoutes(httplib::Server& server, WithGateway with_gateway) {
+void RegisterAdminRoutes(httplib::Server& server, const WithGateway& with_gateway) {
   server.Get("/admin/status", [with_gateway](const httplib::Request&, httplib::Response& res) {
     with_gateway(res, [&res](const Gateway& g) { Answer(res, 200, RenderStatus(g)); });
   });

@@ -52,7 +52,7 @@ using WithGateway =
     std::function<void(httplib::Response&, const std::function<void(const Gateway&)>& render)>;
 
 // Adds the routes above to `server`. Start-up call, before the server listens.
-void RegisterAdminRoutes(httplib::Server& server, WithGateway with_gateway);
+void RegisterAdminRoutes(httplib::Server& server, const WithGateway& with_gateway);
 
 // The records of `in_flight` in `state` (kUnknown, kReserved, or kAbsent for both), oldest first,
 // as the /admin/orders body. Pure.

@@ -1209,8 +1209,10 @@ absl::StatusOr<ResolutionResult> Gateway::Loop::ApplyResolution(const Resolution
   if (!filled) absl::StrAppend(&what, " reason \"", r.reason, "\"");
   std::string at;
   AppendIsoTimestamp(now_us, /*basic=*/false, &at);
-  spdlog::info("order {} resolved UNKNOWN -> {} by operator \"{}\" ({}) at {}", r.uuid, what,
-               r.operator_name, r.admitted_as, at);
+  std::string who = r.operator_name.empty() ? std::string("an operator who gave no name")
+                                            : absl::StrCat("operator \"", r.operator_name, "\"");
+  if (!r.admitted_as.empty()) absl::StrAppend(&who, " (", r.admitted_as, ")");
+  spdlog::info("order {} resolved UNKNOWN -> {} by {} at {}", r.uuid, what, who, at);
   if (o != nullptr) {
     ReplyAll(o, done.reply);  // an UNKNOWN order has no waiters; kept for any that joined
     EraseOrder(o);            // no longer asked about; a late reply to it is dropped
