@@ -159,7 +159,10 @@ CtlCommand AddResolveCommand(CLI::App& app) {
       app.add_subcommand("resolve",
                          "settle an UNKNOWN order: FILLED with its MT5 ticket, or REJECTED\n"
                          "with a reason; exit 0 only when applied");
-  sub->add_option("uuid", o->uuid, "the order's uuid")->required()->check(UuidCheck());
+  sub->add_option("uuid", o->uuid, "the order's uuid")
+      ->type_name("UUID")
+      ->required()
+      ->check(UuidCheck());
   CLI::Option* filled = sub->add_option("--filled", o->ticket, "MT5 executed it: its ticket")
                             ->type_name("TICKET")
                             ->check(cli::AtLeast<int64_t>(1));
