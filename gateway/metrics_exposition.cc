@@ -278,6 +278,19 @@ std::string RenderMetrics(const Gateway& gw) {
         "RESERVED records made UNKNOWN at the last start.", c.recovered_unknown.load());
   Gauge(&out, "ordergate_orders_in_flight", "Orders reserved and not yet terminal or UNKNOWN.",
         gw.in_flight());
+  // Read from the store's in-flight index (RESERVED + UNKNOWN records: cost proportional to their
+  // number), so that UNKNOWN orders from before the last start count too.
+  std::optional<double> unknown_orders;
+  if (const auto in_flight = gw.ListInFlightOrders(); in_flight.ok()) {
+    unknown_orders = static_cast<double>(
+        std::count_if(in_flight->begin(), in_flight->end(), [](const idempotency::Record& r) {
+          return r.state == idempotency::RecordState::kUnknown;
+        }));
+  }
+  GaugeOrNaN(&out, "ordergate_unknown_orders", "gauge",
+             "UNKNOWN orders in the store now (no outcome known: the bridge's answer or an "
+             "operator's resolution settles them); NaN when the store cannot be read.",
+             unknown_orders);
   Gauge(&out, "ordergate_bridge_up", "1 while the bridge connection is up.",
         gw.bridge_up() ? 1 : 0);
   const int64_t age_ms = gw.bridge_reply_age_ms();

@@ -4,6 +4,7 @@
 // only by one dimension is one metric with a label, so PromQL can sum and ratio it:
 //
 //   ordergate_orders_total{outcome="filled|rejected|unknown"}   order outcomes recorded
+//   ordergate_unknown_orders                                   UNKNOWN orders in the store now
 //   ordergate_stage_latency_seconds{stage=...,le=...}          a histogram per gateway stage
 //   process_cpu_seconds_total, process_resident_memory_bytes,  the standard process metrics, as
 //   process_open_fds, process_max_fds, ...                     every Prometheus client names them
@@ -24,8 +25,9 @@
 namespace ordergate::gateway {
 
 // The whole /metrics text for `gateway`. Any thread; never blocks the loop (it reads atomics and
-// the histograms' lock-free snapshots). It does read /proc/self and walks the data directory
-// (a few dozen files for RocksDB): a scrape costs well under a millisecond of the HTTP thread.
+// the histograms' lock-free snapshots). It does read /proc/self, walks the data directory (a few
+// dozen files for RocksDB) and lists the store's in-flight index (RESERVED + UNKNOWN records, for
+// ordergate_unknown_orders): a scrape costs about a millisecond of the HTTP thread.
 std::string RenderMetrics(const Gateway& gateway);
 
 // The latency part of /metrics for one snapshot of the stages (appended to `out`).

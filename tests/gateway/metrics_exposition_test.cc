@@ -122,6 +122,7 @@ TEST_CASE(
     CHECK(m.at(std::string("ordergate_orders_total{outcome=\"") + outcome + "\"}") == "0");
   }
   CHECK(text.find("# TYPE ordergate_orders_total counter\n") != std::string::npos);
+  CHECK(m.at("ordergate_unknown_orders") == "0");  // an empty store
   for (const char* old_name : {"ordergate_orders_filled_total", "ordergate_orders_rejected_total",
                                "ordergate_orders_unknown_total", "ordergate_order_latency_seconds",
                                "ordergate_in_flight "}) {
