@@ -25,6 +25,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/admin_api.h"
+#include "gateway/window_routes.h"
 #include "gateway/metrics_exposition.h"
 
 namespace ordergate::gateway {
@@ -365,6 +366,9 @@ absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const std::str
     });
   });
   RegisterAdminRoutes(s, [with_gateway](httplib::Response& res, const auto& render) {
+    with_gateway(res, render);
+  });
+  RegisterWindowRoutes(s, [with_gateway](httplib::Response& res, const auto& render) {
     with_gateway(res, render);
   });
   const int bound = port == 0 ? s.bind_to_any_port(host) : (s.bind_to_port(host, port) ? port : -1);

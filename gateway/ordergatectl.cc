@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "gateway/ctl_checkpoint.h"
 #include "transport/cli_style.h"
 
 namespace ordergate::gateway::ctl {
@@ -33,6 +34,8 @@ of the gateway's admin_token_file (--token-file).)";
 constexpr CtlCommand (*kCommands[])(CLI::App&) = {
     AddOrdersCommand,
     AddResolveCommand,
+    AddStatusCommand,      // gateway/ctl_checkpoint.h
+    AddCheckpointCommand,  // gateway/ctl_checkpoint.h
 };
 
 // HOST:PORT (HOST may be [IPv6]) -> host without brackets, port; nullopt when malformed.
