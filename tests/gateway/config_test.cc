@@ -45,7 +45,7 @@ std::string HelpEntry(const std::string& help, const std::string& flag) {
   if (end == std::string::npos) end = help.find("\n\n", start + 1);
   std::string entry;
   bool in_indent = false;
-  for (char ch : help.substr(start + 1, end - start - 1)) {
+  for (char ch : help.substr(start + 3, end - start - 3)) {  // from the flag on
     if (ch == '\n') {
       in_indent = true;
     } else if (ch != ' ' && in_indent) {
@@ -315,7 +315,7 @@ TEST_CASE(
   CHECK(c.bridge_receive_hwm == 1000);
   CHECK(ValidateConfig(c).ok());
   const std::string help = UsageText();
-  REQUIRE(Settings().size() == 20);  // one per field of GatewayConfig
+  REQUIRE(Settings().size() == 21);  // one per field of GatewayConfig
   for (const auto& s : Settings()) {
     INFO(s.key);
     CHECK_FALSE(s.range.empty());
