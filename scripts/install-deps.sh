@@ -13,6 +13,7 @@ PACKAGES=(
   python3 python3-zmq procps curl                     # scripts, the MT5-CRS-style Python client, /metrics
   clang libclang-rt-14-dev                            # libFuzzer targets (tests/fuzz)
   gnuplot-nox                                         # latency and soak plots (PNG)
+  prometheus prometheus-alertmanager                  # promtool/amtool checks, the alert path test (tests/deploy)
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
