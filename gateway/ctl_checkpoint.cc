@@ -163,9 +163,11 @@ absl::StatusOr<Checkpoint> BuildCheckpoint(absl::string_view windows_json, const
   if (!read.ok()) return read.status();
   const Figures& f = *read;
   // Nothing sent, nothing failed: 1.0, as when every order sent was filled.
-  const double success = f.sent == 0 ? 1.0 : static_cast<double>(f.filled) / f.sent;
+  const double success =
+      f.sent == 0 ? 1.0 : static_cast<double>(f.filled) / static_cast<double>(f.sent);
   const double dup_rate =
-      f.sent == 0 ? 0.0 : 100.0 * static_cast<double>(f.duplicate_sends) / f.sent;
+      f.sent == 0 ? 0.0
+                  : 100.0 * static_cast<double>(f.duplicate_sends) / static_cast<double>(f.sent);
   const double mean_tput = f.covered_s > 0 ? static_cast<double>(f.orders) / f.covered_s : 0.0;
   const double peak_tput = static_cast<double>(f.peak) / 60.0;
   const double cpu_percent = f.covered_s > 0 ? 100.0 * f.cpu_seconds / f.covered_s : 0.0;
@@ -305,7 +307,7 @@ CtlCommand AddStatusCommand(CLI::App& app) {
             Optional(w["orders"], &orders);
             Optional(w["filled"], &filled);
             Optional(w["latency_ms"]["total"]["p99"], &p99);
-            std::string_view from = "";
+            std::string_view from;
             Optional(w["from"], &from);
             ctx.out() << "gateway   " << ctx.options().gateway << ": up, "
                       << (ready ? "ready" : "NOT ready") << "\n"

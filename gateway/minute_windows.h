@@ -116,7 +116,7 @@ struct WindowReport {
 };
 
 struct MinuteWindowsOptions {
-  int64_t keep_minutes = 24 * 60;
+  int64_t keep_minutes = int64_t{24} * 60;
   int64_t flush_interval_ms = 2000;
 };
 

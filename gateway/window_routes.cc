@@ -17,7 +17,7 @@ namespace ordergate::gateway {
 namespace {
 
 constexpr int64_t kMinWindowS = 60;
-constexpr int64_t kMaxWindowS = 24 * 3600;
+constexpr int64_t kMaxWindowS = int64_t{24} * 3600;
 
 int64_t UnixMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -118,7 +118,7 @@ std::string RenderWindowJson(const WindowReport& r, const WindowResources& res) 
   return out;
 }
 
-void RegisterWindowRoutes(httplib::Server& server, WindowsWithGateway with_gateway) {
+void RegisterWindowRoutes(httplib::Server& server, const WindowsWithGateway& with_gateway) {
   server.Get("/admin/windows", [with_gateway](const httplib::Request& req, httplib::Response& res) {
     const std::string asked = req.has_param("window") ? req.get_param_value("window") : "1h";
     absl::StatusOr<int64_t> window_s = ParseWindowSeconds(asked);

@@ -43,7 +43,7 @@ using WindowsWithGateway =
     std::function<void(httplib::Response&, const std::function<void(const Gateway&)>& render)>;
 
 // Adds GET /admin/windows to `server`. Start-up call, before the server listens.
-void RegisterWindowRoutes(httplib::Server& server, WindowsWithGateway with_gateway);
+void RegisterWindowRoutes(httplib::Server& server, const WindowsWithGateway& with_gateway);
 
 // "1h" -> 3600; also "30m", "90s", "7200". kInvalidArgument (with the accepted forms) for anything
 // else, and outside 60 s .. 24 h (what the windows keep). Pure.
