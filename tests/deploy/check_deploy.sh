@@ -6,6 +6,7 @@
 #   check_deploy.sh alertmanager SOURCE_DIR      amtool check-config
 #   check_deploy.sh systemd SOURCE_DIR           systemd-analyze verify + security --offline
 #   check_deploy.sh metrics SOURCE_DIR BIN_DIR   promtool check metrics on a real ordergated's /metrics
+#   check_deploy.sh toml SOURCE_DIR              every key of deploy/ordergate.toml has a comment above
 # Exit 0: passed; 1: failed; 77: skipped because the tool is not installed (said on stdout).
 set -euo pipefail
 
@@ -87,6 +88,12 @@ case "$check" in
       exit 1
     fi
     echo "promtool check metrics: clean ($(grep -vc '^#' "$tmp/metrics") samples)"
+    ;;
+  toml)
+    # A key line ("key = value") must follow a comment line: each setting says what it does there.
+    awk '/^[a-z_]+ = / { if (prev !~ /^#/) { print "FAIL: no comment above " $1; bad = 1 } }
+         { prev = $0 } END { exit bad }' "$src/deploy/ordergate.toml"
+    echo "$(grep -c '^[a-z_]* = ' "$src/deploy/ordergate.toml") keys, each with its comment"
     ;;
   *)
     echo "unknown check $check" >&2
