@@ -1,0 +1,293 @@
+// Gateway::Loop: the order pipeline's state and its steps, shared by the files that implement it.
+// Private to gateway/: included only by gateway.cc (start-up, the loop, the public Gateway calls),
+// gateway_requests.cc (what strategies send, and the replies), gateway_bridge.cc (what goes to
+// and comes from the bridge) and gateway_outcomes.cc (the store batch and operator resolutions).
+// Everything here is owned by the loop's thread unless a member says otherwise (gateway.h).
+#ifndef ORDERGATE_GATEWAY_GATEWAY_LOOP_H_
+#define ORDERGATE_GATEWAY_GATEWAY_LOOP_H_
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdint>
+#include <functional>
+#include <limits>
+#include <memory>
+#include <queue>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "gateway/admin_access.h"
+#include "gateway/bridge_capacity.h"
+#include "gateway/gateway.h"
+#include "gateway/minute_windows.h"
+#include "idempotency/rocksdb_store.h"
+#include "spdlog/spdlog.h"
+#include "transport/bridge_link.h"
+#include "transport/codec.h"
+#include "transport/front_end.h"
+#include "transport/io.h"
+#include "transport/order.h"
+#include "transport/relay_uuid.h"
+#include "transport/signing.h"
+
+namespace ordergate::gateway {
+
+// Types of the loop's own state, private to gateway/*.cc (the loop is split by idea across
+// gateway.cc, gateway_requests.cc, gateway_bridge.cc and gateway_outcomes.cc).
+namespace loop_types {
+
+using idempotency::Change;
+using idempotency::ChangeOutcome;
+using idempotency::ChangeResult;
+using idempotency::Record;
+using idempotency::RecordEvent;
+using idempotency::RecordState;
+using transport::BridgeEvent;
+using transport::BridgeEventKind;
+using transport::ReplyRoute;
+
+inline constexpr int64_t kNsPerMs = 1000000;
+inline constexpr int64_t kQueryTimeoutMs = 2000;
+inline constexpr int64_t kStoreRetryMs = 100;
+inline constexpr int kMaxPollMs = 20;
+inline constexpr absl::string_view kVersion = "0.1.0";
+
+inline int64_t SteadyNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+// fmt cannot print Debian's absl::string_view (its own type); logs go through this.
+inline std::string_view SV(absl::string_view s) { return std::string_view(s.data(), s.size()); }
+
+inline int64_t UnixUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// The lifecycle of an order inside the gateway. The durable state lives in the store; this is only
+// what the loop still has to do for it.
+enum class Phase : uint8_t {
+  kReserving,  // in the current store batch; nothing sent
+  kSent,       // RESERVED and at the bridge
+  kUnknown,    // UNKNOWN: asked about (ORDER_STATUS) until a reply resolves it
+};
+
+struct Waiter {
+  ReplyRoute route;
+  int64_t received_ns = 0;
+  int64_t deadline_ns = 0;
+  bool original = false;  // the submission that reserved the key; the rest joined it
+};
+
+struct Order {
+  uint64_t id = 0;
+  std::string key;  // the store key: the uuid (global scope without CURVE)
+  Request request;
+  std::string canonical;
+  std::string fingerprint;  // bytes of transport::Fingerprint
+  Phase phase = Phase::kReserving;
+  uint64_t order_token = 0;  // the OPEN/CLOSE at the bridge link, until answered or forgotten
+  uint64_t query_token = 0;  // the outstanding ORDER_STATUS, 0 when none
+  // A question was sent while the order's own request could still be answered. The link pairs
+  // replies by uuid, oldest first, so from then on a reply matched to the order may be the answer
+  // to a question (even a late one), and a reply matched to that question may be the order's own:
+  // such replies are read only for what means the same either way.
+  bool order_shadowed = false;  // sticky until the order's entry is consumed
+  bool query_shadowed = false;  // the outstanding question was sent while the order was answerable
+  int64_t signed_unix_us = 0;   // upper bound of when the bridge's TTL clock started
+  // When a sent order becomes UNKNOWN if nothing settled it: kept here as well as at the link,
+  // because a reply that settles nothing consumes the link's entry and its deadline with it.
+  int64_t bridge_deadline_ns = 0;
+  int64_t query_sent_unix_us = 0;  // when the last ORDER_STATUS was sent
+  int64_t next_query_ns = 0;
+  std::string unknown_reply;  // the reply replayed while UNKNOWN
+  std::vector<Waiter> waiters;
+  // An outcome learned but not yet durable (in the current batch, or waiting for the store).
+  bool outcome_pending = false;
+  RecordEvent outcome_event = RecordEvent::kOutcomeFilled;
+  std::string outcome_reply;
+  // Latency stages (StageLatency): when the order arrived in the loop and when it was sent.
+  int64_t arrived_ns = 0;
+  int64_t sent_ns = 0;
+
+  // Back to a fresh order, keeping the strings' and the waiter list's capacity: orders are pooled
+  // so that the steady state allocates nothing per order.
+  void Reset() {
+    key.clear();
+    request = Request{};
+    canonical.clear();
+    fingerprint.clear();
+    phase = Phase::kReserving;
+    order_token = query_token = 0;
+    order_shadowed = query_shadowed = false;
+    signed_unix_us = query_sent_unix_us = next_query_ns = bridge_deadline_ns = 0;
+    unknown_reply.clear();
+    waiters.clear();
+    outcome_pending = false;
+    outcome_event = RecordEvent::kOutcomeFilled;
+    outcome_reply.clear();
+    arrived_ns = sent_ns = 0;
+  }
+};
+
+// A GET_ACCOUNT / GET_POSITIONS at the bridge, under ordergate's own correlation id.
+struct Relay {
+  ReplyRoute route;
+  int64_t received_ns = 0;
+  RelayUuid client;  // the strategy's uuid, put back into the reply (or the BRIDGE_TIMEOUT)
+};
+
+// What one change in the current batch was for.
+enum class BatchPurpose : uint8_t { kReserve, kOutcome, kRelease };
+
+struct BatchItem {
+  Order* order;
+  BatchPurpose purpose;
+};
+
+struct DeadlineEntry {
+  int64_t deadline_ns;
+  uint64_t order_id;
+  bool operator>(const DeadlineEntry& o) const { return deadline_ns > o.deadline_ns; }
+};
+
+}  // namespace loop_types
+using namespace loop_types;  // NOLINT(google-build-using-namespace): private header
+
+class Gateway::Loop {
+ public:
+  GatewayConfig cfg;
+  GatewayCounters counters;
+  StageLatency latency;
+  // The rolling windows (gateway/minute_windows.h): fed by Run()'s thread, read from any thread.
+  WindowCounters window_counters;
+  std::unique_ptr<MinuteWindows> windows;
+  std::atomic<bool> stop_requested{false};
+  std::atomic<bool> ready{false};
+  std::atomic<bool> bridge_up{false};
+  std::atomic<int64_t> last_bridge_reply_ns{0};  // steady clock; 0: no reply yet
+  std::atomic<uint64_t> bridge_capacity{0};      // BridgeCapacity::Limit() at the last poll
+  std::atomic<int64_t> bridge_service_ns{0};     // BridgeCapacity::service_ns()
+  std::atomic<uint64_t> in_flight{0};
+  std::string front_endpoint;
+  ResolutionQueue resolutions;  // operator resolutions, applied by Run() (ApplyResolutions)
+  std::string admin_token;      // read from cfg.admin_token_file at Start()
+
+  std::unique_ptr<idempotency::Store> store;
+  std::unique_ptr<transport::IoContext> io;
+  std::unique_ptr<transport::FrontEnd> front;
+  std::unique_ptr<transport::BridgeLink> link;
+
+  absl::Status Init();
+  absl::Status Run();
+
+ private:
+  // Request handling (front end).
+  void DrainFrontEnd(int64_t now_ns);
+  void HandleBody(const ReplyRoute& route, absl::string_view body, int64_t received_ns);
+  void HandleOrder(const ReplyRoute& route, const Request& req, int64_t received_ns,
+                   int64_t deadline_ns);
+  void HandleOrderStatus(const ReplyRoute& route, const Request& req, int64_t received_ns);
+  void HandleRelay(const ReplyRoute& route, const Request& req, absl::string_view body,
+                   int64_t received_ns, int64_t deadline_ns);
+  void HandlePing(const ReplyRoute& route, const Request& req, absl::string_view body,
+                  int64_t received_ns);
+  // Refuses an order that cannot be reserved now, unless the store already has its outcome.
+  void RefuseUnlessRecorded(const Waiter& w, const Request& req, absl::string_view fingerprint,
+                            ErrorCode refusal);
+  void AnswerFromRecord(const Waiter& w, absl::string_view uuid, absl::string_view fingerprint,
+                        const Record& rec, bool check_fingerprint);
+
+  // Bridge side.
+  void HandleBridgeEvent(const BridgeEvent& ev);
+  enum class ReplyKind : uint8_t { kOrder, kQuery, kEither };
+  void HandleOrderReply(Order* o, absl::string_view body, ReplyKind kind);
+  void SetOutcome(Order* o, RecordEvent event, absl::string_view reply);
+  void SendDueQueries(int64_t now_ns);
+  void SendOrder(Order* o, int64_t now_ns);
+  // RESERVED -> UNKNOWN (written with the next batch) for an order nothing settled in time.
+  void MarkTimedOut(Order* o);
+  void ExpireBridgeDeadlines(int64_t now_ns);
+  // Whether one more request may join those unanswered at the bridge (BridgeCapacity). Relays get
+  // half of it: a flood of GET_ACCOUNTs must not keep orders out.
+  bool BridgeHasRoom(bool relay) const;
+
+  // Store batch.
+  void CommitBatch(int64_t now_ns);
+
+  // Operator resolutions: applied after CommitBatch, when no outcome of the batch is pending.
+  void ApplyResolutions();
+  absl::StatusOr<ResolutionResult> ApplyResolution(const Resolution& r);
+
+  // Replies.
+  void ReplyOrder(const Waiter& w, absl::string_view object, bool duplicate);
+  void ReplyError(const Waiter& w, absl::string_view uuid, ErrorCode code, bool is_order,
+                  absl::string_view msg = {});
+  void ReplyAll(Order* o, absl::string_view object);
+  void ExpireWaiters(int64_t now_ns);
+
+  // Orders.
+  Order* NewOrder(const Request& req, absl::string_view canonical, absl::string_view fingerprint);
+  void EraseOrder(Order* o);
+  void ForgetToken(uint64_t* token);
+  void AddWaiter(Order* o, const Waiter& w);
+  void RecountInFlight();
+  std::string UnknownReply(absl::string_view uuid, int64_t now_unix_us);
+
+  // One log line per transition of the bridge link, with how long the previous state lasted.
+  void OnLinkChanged(bool up, int64_t now_ns);
+
+  int64_t PollTimeoutMs(int64_t now_ns) const;
+  bool Drained() const;
+
+  DecodeLimits limits_;
+  // By key: the view is into the order's own `key`, which does not change while it is mapped.
+  absl::flat_hash_map<absl::string_view, std::unique_ptr<Order>> orders_;
+  std::vector<std::unique_ptr<Order>> free_orders_;  // erased orders, reused by NewOrder
+  std::string canonical_;                            // HandleOrder's scratch
+  absl::flat_hash_map<uint64_t, Order*> orders_by_id_;
+  absl::flat_hash_map<uint64_t, Order*> orders_by_token_;
+  absl::flat_hash_map<uint64_t, Relay> relays_;
+  std::priority_queue<DeadlineEntry, std::vector<DeadlineEntry>, std::greater<>> waiter_deadlines_;
+  std::priority_queue<DeadlineEntry, std::vector<DeadlineEntry>, std::greater<>> bridge_deadlines_;
+  std::unique_ptr<BridgeCapacity> capacity_;
+  // The RocksDB store Init() opened (null for a store the caller passed in): once start-up has
+  // succeeded it keeps even a data directory it created and never wrote to.
+  idempotency::RocksDbStore* own_store_ = nullptr;
+  bool link_was_up_ = false;
+  int64_t link_changed_ns_ = 0;  // when the link last went up or down (start: Init)
+  uint64_t reserving_ = 0;       // orders in the current batch: admitted, not yet at the bridge
+  uint64_t next_id_ = 1;
+  uint64_t next_token_ = 1;
+  uint64_t reserving_or_sent_ = 0;
+
+  std::vector<Change> changes_;
+  std::vector<BatchItem> items_;
+  std::vector<ChangeResult> results_;
+  std::vector<Order*> retry_outcomes_;  // outcomes whose write failed; retried
+  std::vector<std::shared_ptr<PendingResolution>> taken_resolutions_;
+  int64_t store_retry_not_before_ns_ = 0;
+  bool queries_enabled_ = true;
+  int64_t next_query_scan_ns_ = 0;
+  int64_t start_unix_us_ = 0;
+
+  transport::InboundRequest inbound_;
+  std::vector<BridgeEvent> events_;
+  std::string scratch_;
+  std::string reply_;
+  std::string relay_body_;
+  int64_t events_ns_ = 0;      // the loop's now_ns when the current bridge events were polled
+  int64_t last_reply_ns_ = 0;  // the clock read of the last ReplyOrder (before front->Reply)
+};
+
+}  // namespace ordergate::gateway
+
+#endif  // ORDERGATE_GATEWAY_GATEWAY_LOOP_H_

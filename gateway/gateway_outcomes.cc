@@ -1,0 +1,222 @@
+// Gateway::Loop, outcomes made durable: the store batch (reservations and outcomes, one Apply per
+// drained burst) and operator resolutions of UNKNOWN orders.
+#include "gateway/gateway_loop.h"
+
+namespace ordergate::gateway {
+
+// ---------------------------------------------------------------------------------------------
+// The store batch
+
+void Gateway::Loop::CommitBatch(int64_t now_ns) {
+  if (!retry_outcomes_.empty() && now_ns >= store_retry_not_before_ns_) {
+    for (Order* o : retry_outcomes_) {
+      changes_.push_back(Change::Event(o->outcome_event, o->key, o->outcome_reply));
+      items_.push_back({o, BatchPurpose::kOutcome});
+    }
+    retry_outcomes_.clear();
+  }
+  if (changes_.empty()) return;
+  results_.assign(changes_.size(), ChangeResult{});
+  const int64_t now_us = UnixUs();
+  const int64_t apply_start_ns = SteadyNs();
+  const absl::Status applied = store->Apply(changes_, now_us / 1000, absl::MakeSpan(results_));
+  const int64_t apply_end_ns = SteadyNs();
+  latency.store_apply.Record(apply_end_ns - apply_start_ns);
+  counters.store_batches.fetch_add(1, std::memory_order_relaxed);
+
+  // The handlers below answer, send and erase orders; none of them adds to the batch, so items_ and
+  // results_ are read in place and cleared at the end (their capacity is kept for the next batch).
+  // changes_ holds views into orders about to be erased: clear it first.
+  changes_.clear();
+
+  if (!applied.ok()) {
+    // Fail closed: nothing of the batch is durable, so nothing new is sent.
+    spdlog::error("store write failed ({}): {} change(s) not applied; failing closed",
+                  absl::StatusCodeToString(applied.code()), items_.size());
+    for (const BatchItem& item : items_) {
+      Order* o = item.order;
+      if (item.purpose == BatchPurpose::kReserve) {
+        for (const Waiter& w : o->waiters) {
+          ReplyError(w, o->key, ErrorCode::kStoreUnavailable, true);
+        }
+        o->waiters.clear();
+        --reserving_or_sent_;
+        --reserving_;
+        EraseOrder(o);
+      } else {
+        retry_outcomes_.push_back(o);  // learned, not yet durable: clients wait (PENDING)
+      }
+    }
+    store_retry_not_before_ns_ = now_ns + kStoreRetryMs * kNsPerMs;
+    items_.clear();
+    RecountInFlight();
+    return;
+  }
+
+  for (size_t i = 0; i < items_.size(); ++i) {
+    Order* o = items_[i].order;
+    const ChangeResult& res = results_[i];
+    if (items_[i].purpose == BatchPurpose::kReserve) {
+      --reserving_;
+      latency.reserve.Record(apply_end_ns - o->arrived_ns);
+      if (res.outcome == ChangeOutcome::kApplied) {
+        window_counters.accepted.fetch_add(1, std::memory_order_relaxed);
+        SendOrder(o, now_ns);
+        continue;
+      }
+      --reserving_or_sent_;
+      if (res.outcome == ChangeOutcome::kExists && res.existing) {
+        for (const Waiter& w : o->waiters) {
+          AnswerFromRecord(w, o->key, o->fingerprint, *res.existing, /*check_fingerprint=*/true);
+        }
+      } else {
+        for (const Waiter& w : o->waiters) {
+          ReplyError(w, o->key, ErrorCode::kStoreUnavailable, true);
+        }
+      }
+      o->waiters.clear();
+      EraseOrder(o);
+      continue;
+    }
+    // An outcome (FILLED / REJECTED / UNKNOWN at the bridge deadline).
+    o->outcome_pending = false;
+    if (res.outcome != ChangeOutcome::kApplied) {
+      spdlog::error("order {}: store refused transition to {} (state {}); replaying the record",
+                    o->key, static_cast<int>(o->outcome_event),
+                    SV(idempotency::StateName(res.state_after)));
+      if (o->phase == Phase::kSent) --reserving_or_sent_;
+      if (res.existing) {
+        for (const Waiter& w : o->waiters) {
+          AnswerFromRecord(w, o->key, {}, *res.existing, /*check_fingerprint=*/false);
+        }
+      }
+      o->waiters.clear();
+      EraseOrder(o);
+      continue;
+    }
+    if (o->outcome_event == RecordEvent::kBridgeTimedOut) {
+      --reserving_or_sent_;
+      o->phase = Phase::kUnknown;
+      o->unknown_reply = std::move(o->outcome_reply);
+      o->next_query_ns = now_ns + cfg.unknown_query_interval_ms * kNsPerMs;
+      counters.orders_unknown.fetch_add(1, std::memory_order_relaxed);
+      spdlog::info("order {} UNKNOWN: no bridge reply within {} ms", o->key, cfg.bridge_timeout_ms);
+      ReplyAll(o, o->unknown_reply);
+      continue;
+    }
+    const bool filled = o->outcome_event == RecordEvent::kOutcomeFilled;
+    (filled ? counters.orders_filled : counters.orders_rejected)
+        .fetch_add(1, std::memory_order_relaxed);
+    if (o->phase == Phase::kUnknown) {
+      counters.unknown_resolved.fetch_add(1, std::memory_order_relaxed);
+      spdlog::info("order {} resolved UNKNOWN -> {}", o->key, filled ? "FILLED" : "REJECTED");
+    } else {
+      --reserving_or_sent_;
+      // Per order: debug only, a synchronous log line per fill would cost more than the order.
+      spdlog::debug("order {} {}", o->key, filled ? "FILLED" : "REJECTED");
+    }
+    const bool timed_total = o->phase == Phase::kSent;  // not a resolved UNKNOWN
+    const bool answered = !o->waiters.empty();
+    ReplyAll(o, o->outcome_reply);
+    // Ends at the last reply's clock read (the original's, unless retries joined it); recorded
+    // even when every client gave up waiting, so slow orders are not left out of the tail.
+    if (timed_total) latency.total.Record((answered ? last_reply_ns_ : SteadyNs()) - o->arrived_ns);
+    EraseOrder(o);
+  }
+  items_.clear();
+  RecountInFlight();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Operator resolutions
+
+void Gateway::Loop::ApplyResolutions() {
+  if (!resolutions.HasQueued()) return;
+  resolutions.Take(&taken_resolutions_);
+  for (const std::shared_ptr<PendingResolution>& p : taken_resolutions_) {
+    resolutions.Complete(p, ApplyResolution(p->request));
+  }
+  taken_resolutions_.clear();
+  RecountInFlight();
+}
+
+absl::StatusOr<ResolutionResult> Gateway::Loop::ApplyResolution(const Resolution& r) {
+  const auto refuse = [&r](absl::string_view state) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("order ", r.uuid, " is ", state,
+                     ": only an UNKNOWN order can be resolved; nothing changed"));
+  };
+  auto it = orders_.find(absl::string_view(r.uuid));
+  Order* o = it == orders_.end() ? nullptr : it->second.get();
+  if (o != nullptr && o->phase != Phase::kUnknown) {
+    return refuse("RESERVED (at the bridge, waiting for its reply)");
+  }
+  if (o != nullptr && o->outcome_pending) {
+    // Only an outcome whose write failed is still pending here (CommitBatch ran just before).
+    return absl::FailedPreconditionError(
+        absl::StrCat("order ", r.uuid,
+                     ": an outcome from the bridge is waiting to be written (the store is "
+                     "failing); nothing changed: look the order up again"));
+  }
+  if (o == nullptr) {
+    // Not in memory: an UNKNOWN of another gateway on a shared store, or no UNKNOWN at all.
+    auto rec = store->Lookup(r.uuid);
+    if (!rec.ok()) {
+      return absl::UnavailableError(absl::StrCat("the store cannot be read (",
+                                                 absl::StatusCodeToString(rec.status().code()),
+                                                 "): nothing changed"));
+    }
+    if (!rec->has_value()) {
+      return absl::NotFoundError(absl::StrCat(
+          "no order ", r.uuid,
+          " in the store (never accepted, refused before it was sent, or expired after "
+          "retention): nothing changed"));
+    }
+    if ((*rec)->state != RecordState::kUnknown) {
+      return refuse(idempotency::StateName((*rec)->state));
+    }
+  }
+  const int64_t now_us = UnixUs();
+  ResolutionResult done;
+  done.uuid = r.uuid;
+  done.resolved_unix_ms = now_us / 1000;
+  EncodeResolutionReply(r, now_us, &done.reply);
+  const bool filled = r.outcome == ResolvedOutcome::kFilled;
+  const RecordEvent event = filled ? RecordEvent::kOutcomeFilled : RecordEvent::kOutcomeRejected;
+  // The same transition table as a late bridge reply: Apply() moves UNKNOWN -> FILLED|REJECTED.
+  const Change change = Change::Event(event, r.uuid, done.reply);
+  ChangeResult result;
+  const absl::Status applied = store->Apply({&change, 1}, done.resolved_unix_ms, {&result, 1});
+  counters.store_batches.fetch_add(1, std::memory_order_relaxed);
+  if (!applied.ok()) {
+    spdlog::error("order {}: operator resolution not recorded: store write failed ({})", r.uuid,
+                  absl::StatusCodeToString(applied.code()));
+    return absl::UnavailableError(
+        absl::StrCat("the store could not write (", absl::StatusCodeToString(applied.code()),
+                     "): the resolution is not recorded; as with any failed write, a restart "
+                     "may still find it: look the order up before trying again"));
+  }
+  if (result.outcome != ChangeOutcome::kApplied) {
+    return refuse(result.existing ? idempotency::StateName(result.existing->state) : "ABSENT");
+  }
+  done.to = result.state_after;
+  (filled ? counters.orders_filled : counters.orders_rejected)
+      .fetch_add(1, std::memory_order_relaxed);
+  counters.unknown_resolved.fetch_add(1, std::memory_order_relaxed);
+  std::string what = filled ? absl::StrCat("FILLED ticket ", r.ticket) : "REJECTED";
+  if (filled && r.price) absl::StrAppend(&what, " price ", *r.price);
+  if (!filled) absl::StrAppend(&what, " reason \"", r.reason, "\"");
+  std::string at;
+  AppendIsoTimestamp(now_us, /*basic=*/false, &at);
+  std::string who = r.operator_name.empty() ? std::string("an operator who gave no name")
+                                            : absl::StrCat("operator \"", r.operator_name, "\"");
+  if (!r.admitted_as.empty()) absl::StrAppend(&who, " (", r.admitted_as, ")");
+  spdlog::info("order {} resolved UNKNOWN -> {} by {} at {}", r.uuid, what, who, at);
+  if (o != nullptr) {
+    ReplyAll(o, done.reply);  // an UNKNOWN order has no waiters; kept for any that joined
+    EraseOrder(o);            // no longer asked about; a late reply to it is dropped
+  }
+  return done;
+}
+
+}  // namespace ordergate::gateway

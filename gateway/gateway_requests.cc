@@ -1,0 +1,334 @@
+// Gateway::Loop, what strategies send: decoding, admission, joins and answers from the store, and
+// every reply the front end sends.
+#include "gateway/gateway_loop.h"
+
+namespace ordergate::gateway {
+
+// ---------------------------------------------------------------------------------------------
+// Replies
+
+void Gateway::Loop::ReplyOrder(const Waiter& w, absl::string_view object, bool duplicate) {
+  reply_.clear();
+  last_reply_ns_ = SteadyNs();
+  const int64_t gateway_us = (last_reply_ns_ - w.received_ns) / 1000;
+  AppendWithGatewayFields(object, duplicate, gateway_us, &reply_);
+  if (duplicate) counters.duplicates.fetch_add(1, std::memory_order_relaxed);
+  (void)front->Reply(w.route, reply_);
+}
+
+void Gateway::Loop::ReplyError(const Waiter& w, absl::string_view uuid, ErrorCode code,
+                               bool is_order, absl::string_view msg) {
+  scratch_.clear();
+  EncodeErrorReply(uuid, code, is_order, msg, UnixUs(), &scratch_);
+  counters.denied.fetch_add(1, std::memory_order_relaxed);
+  if (code == ErrorCode::kStoreUnavailable) {
+    counters.store_unavailable.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (code == ErrorCode::kIdempotencyConflict) {
+    counters.conflicts.fetch_add(1, std::memory_order_relaxed);
+  }
+  ReplyOrder(w, scratch_, /*duplicate=*/false);
+}
+
+void Gateway::Loop::ReplyAll(Order* o, absl::string_view object) {
+  for (const Waiter& w : o->waiters) ReplyOrder(w, object, !w.original);
+  o->waiters.clear();
+}
+
+void Gateway::Loop::ExpireWaiters(int64_t now_ns) {
+  while (!waiter_deadlines_.empty() && waiter_deadlines_.top().deadline_ns <= now_ns) {
+    const uint64_t id = waiter_deadlines_.top().order_id;
+    waiter_deadlines_.pop();
+    auto it = orders_by_id_.find(id);
+    if (it == orders_by_id_.end()) continue;
+    Order* o = it->second;
+    auto& ws = o->waiters;
+    auto keep = ws.begin();
+    for (auto w = ws.begin(); w != ws.end(); ++w) {
+      if (w->deadline_ns <= now_ns) {
+        scratch_.clear();
+        EncodeStatusReply(o->key, "PENDING", {}, {}, UnixUs(), &scratch_);
+        ReplyOrder(*w, scratch_, !w->original);
+        counters.pending_replies.fetch_add(1, std::memory_order_relaxed);
+      } else {
+        *keep++ = *w;
+      }
+    }
+    ws.erase(keep, ws.end());
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Front end
+
+void Gateway::Loop::DrainFrontEnd(int64_t now_ns) {
+  for (int64_t n = 0; n < cfg.max_batch; ++n) {
+    transport::ReceiveResult r = front->TryReceive(&inbound_);
+    if (r == transport::ReceiveResult::kNone) break;
+    if (r == transport::ReceiveResult::kDropped) {
+      counters.dropped_frames.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    counters.requests.fetch_add(1, std::memory_order_relaxed);
+    HandleBody(inbound_.route, inbound_.body, now_ns);
+  }
+}
+
+void Gateway::Loop::HandleBody(const ReplyRoute& route, absl::string_view body,
+                               int64_t received_ns) {
+  Request req;
+  const int64_t decode_start_ns = SteadyNs();
+  const ErrorCode ec = DecodeRequest(body, limits_, UnixUs(), &req);
+  latency.decode.Record(SteadyNs() - decode_start_ns);
+  const int64_t timeout_ms = req.timeout_ms > 0 ? req.timeout_ms : cfg.client_timeout_ms;
+  const int64_t margin_ms = std::min(cfg.reply_margin_ms, timeout_ms / 2);
+  const int64_t deadline_ns = received_ns + (timeout_ms - margin_ms) * kNsPerMs;
+  Waiter w{route, received_ns, deadline_ns, true};
+  if (ec != ErrorCode::kOk) {
+    const bool is_order = IsOrderAction(req.action);
+    if (is_order || req.action == Action::kOrderStatus) {
+      ReplyError(w, req.uuid.view(), ec, is_order);
+    } else {
+      scratch_.clear();
+      EncodeErrorReply(req.uuid.view(), ec, false, {}, UnixUs(), &scratch_);
+      counters.denied.fetch_add(1, std::memory_order_relaxed);
+      (void)front->Reply(route, scratch_);
+    }
+    return;
+  }
+  switch (req.action) {
+    case Action::kOpen:
+    case Action::kClose:
+      HandleOrder(route, req, received_ns, deadline_ns);
+      return;
+    case Action::kOrderStatus:
+      HandleOrderStatus(route, req, received_ns);
+      return;
+    case Action::kPing:
+      HandlePing(route, req, body, received_ns);
+      return;
+    case Action::kGetAccount:
+    case Action::kGetPositions:
+      HandleRelay(route, req, body, received_ns, deadline_ns);
+      return;
+  }
+}
+
+void Gateway::Loop::HandlePing(const ReplyRoute& route, const Request& req, absl::string_view body,
+                               int64_t received_ns) {
+  const int64_t now_us = UnixUs();
+  scratch_.clear();
+  scratch_.append("{\"uuid\":");
+  if (!req.uuid.view().empty()) {
+    AppendJsonString(req.uuid.view(), &scratch_);
+  } else {
+    // Any string is echoed as the bridge does, not only the form the contract asks of orders.
+    RelayUuid client;
+    if (ReadTopLevelUuid(body, &client) && client.is_string) {
+      AppendJsonString(client.text, &scratch_);
+    } else {
+      scratch_.append("null");
+    }
+  }
+  scratch_.append(",\"status\":\"ok\",\"server_time\":\"");
+  AppendIsoTimestamp(now_us, false, &scratch_);
+  absl::StrAppend(&scratch_, "\",\"latency_ms\":", (SteadyNs() - received_ns) / kNsPerMs,
+                  ",\"gateway\":{\"version\":\"", kVersion, "\",\"bridge\":\"",
+                  link->IsUp() ? "up" : "down", "\",\"client_timeout_ms\":", cfg.client_timeout_ms,
+                  ",\"bridge_timeout_ms\":", cfg.bridge_timeout_ms, ",\"durability\":\"",
+                  DurabilityName(cfg.durability), "\"}}");
+  (void)front->Reply(route, scratch_);
+}
+
+void Gateway::Loop::HandleRelay(const ReplyRoute& route, const Request& req, absl::string_view body,
+                                int64_t received_ns, int64_t deadline_ns) {
+  // The relay travels under ordergate's own id (transport/relay_uuid.h): no strategy's uuid, an
+  // order's or another client's relay's, can be paired with its reply, however late it comes.
+  const uint64_t token = next_token_++;
+  const std::string relay_id = absl::StrCat("ordergate#relay-", token);
+  std::string relay_id_json;
+  AppendJsonString(relay_id, &relay_id_json);
+  RelayUuid client;
+  const bool swapped = SwapTopLevelUuid(body, relay_id_json, &relay_body_, &client);
+  const absl::string_view echo = client.is_string ? absl::string_view(client.text) : "";
+  auto refuse = [&](ErrorCode code, absl::string_view msg) {
+    scratch_.clear();
+    EncodeErrorReply(echo, code, false, msg, UnixUs(), &scratch_);
+    counters.denied.fetch_add(1, std::memory_order_relaxed);
+    (void)front->Reply(route, scratch_);
+  };
+  if (!swapped) {
+    refuse(ErrorCode::kInvalidJson, {});  // DecodeRequest accepted it: cannot happen
+    return;
+  }
+  if (!link->IsUp()) {
+    refuse(ErrorCode::kBridgeDown, {});
+    return;
+  }
+  if (!BridgeHasRoom(/*relay=*/true)) {
+    counters.busy_bridge_capacity.fetch_add(1, std::memory_order_relaxed);
+    refuse(ErrorCode::kGatewayBusy,
+           "the bridge's queue is at what it can serve within the signature TTL; retry later");
+    return;
+  }
+  const bool idle = link->outstanding() == 0;
+  if (!link->Send(token, relay_id, relay_body_, deadline_ns).ok()) {
+    refuse(ErrorCode::kBridgeDown, {});
+    return;
+  }
+  capacity_->OnSent(SteadyNs(), idle);
+  relays_[token] = Relay{route, received_ns, std::move(client)};
+  counters.relays.fetch_add(1, std::memory_order_relaxed);
+}
+
+bool Gateway::Loop::BridgeHasRoom(bool relay) const {
+  const uint64_t limit = capacity_->Limit(SteadyNs(), link->outstanding() > 0);
+  const uint64_t allowed = relay ? std::max<uint64_t>(limit / 2, 1) : limit;
+  return link->unanswered() + reserving_ < allowed;
+}
+
+void Gateway::Loop::AnswerFromRecord(const Waiter& w, absl::string_view uuid,
+                                     absl::string_view fingerprint, const Record& rec,
+                                     bool check_fingerprint) {
+  if (check_fingerprint && rec.fingerprint != fingerprint) {
+    ReplyError(w, uuid, ErrorCode::kIdempotencyConflict, true,
+               "this uuid was already used for a different order; the record is unchanged");
+    return;
+  }
+  // A resubmitted order answered from its record (a joined one was counted when it joined).
+  if (check_fingerprint && w.original) {
+    window_counters.duplicate_requests.fetch_add(1, std::memory_order_relaxed);
+  }
+  switch (rec.state) {
+    case RecordState::kFilled:
+    case RecordState::kRejected:
+      ReplyOrder(w, rec.reply, /*duplicate=*/true);
+      return;
+    case RecordState::kUnknown:
+      ReplyOrder(w, rec.reply.empty() ? UnknownReply(uuid, UnixUs()) : rec.reply, true);
+      return;
+    case RecordState::kReserved:
+    case RecordState::kAbsent: {
+      // A RESERVED record is always in memory while this process runs; reaching here means the
+      // store and the loop disagree, and the only safe answer is one that sends nothing.
+      scratch_.clear();
+      EncodeStatusReply(uuid, "PENDING", {}, {}, UnixUs(), &scratch_);
+      ReplyOrder(w, scratch_, true);
+      return;
+    }
+  }
+}
+
+void Gateway::Loop::RefuseUnlessRecorded(const Waiter& w, const Request& req,
+                                         absl::string_view fingerprint, ErrorCode refusal) {
+  auto rec = store->Lookup(req.uuid.view());
+  if (!rec.ok()) {
+    ReplyError(w, req.uuid.view(), ErrorCode::kStoreUnavailable, true);
+    return;
+  }
+  if (rec->has_value()) {
+    AnswerFromRecord(w, req.uuid.view(), fingerprint, **rec, /*check_fingerprint=*/true);
+    return;
+  }
+  ReplyError(w, req.uuid.view(), refusal, true);
+}
+
+void Gateway::Loop::HandleOrder(const ReplyRoute& route, const Request& req, int64_t received_ns,
+                                int64_t deadline_ns) {
+  canonical_.clear();
+  CanonicalOrderFields(req, &canonical_);
+  const Fingerprint fp = FingerprintOf(canonical_);
+  const absl::string_view fp_bytes = FingerprintBytes(fp);
+  Waiter w{route, received_ns, deadline_ns, true};
+
+  auto it = orders_.find(req.uuid.view());
+  if (it != orders_.end()) {
+    Order* o = it->second.get();
+    if (o->fingerprint != fp_bytes) {
+      // A reservation still in the current batch may be a conflicting resend of a finished order
+      // (it will meet kExists): then this request is that order, and the store has its outcome.
+      if (o->phase == Phase::kReserving) {
+        auto rec = store->Lookup(req.uuid.view());
+        if (rec.ok() && rec->has_value()) {
+          AnswerFromRecord(w, req.uuid.view(), fp_bytes, **rec, /*check_fingerprint=*/true);
+          return;
+        }
+      }
+      ReplyError(w, req.uuid.view(), ErrorCode::kIdempotencyConflict, true,
+                 "this uuid is in flight for a different order; the record is unchanged");
+      return;
+    }
+    w.original = false;
+    window_counters.duplicate_requests.fetch_add(1, std::memory_order_relaxed);
+    if (o->phase == Phase::kUnknown) {
+      ReplyOrder(w, o->unknown_reply, /*duplicate=*/true);
+      return;
+    }
+    AddWaiter(o, w);  // joins the original: same outcome, or PENDING at its own deadline
+    return;
+  }
+
+  if (stop_requested.load(std::memory_order_relaxed)) {
+    RefuseUnlessRecorded(w, req, fp_bytes, ErrorCode::kGatewayBusy);
+    return;
+  }
+  if (!link->IsUp()) {
+    RefuseUnlessRecorded(w, req, fp_bytes, ErrorCode::kBridgeDown);
+    return;
+  }
+  if (reserving_or_sent_ >= static_cast<uint64_t>(cfg.bridge_max_in_flight)) {
+    RefuseUnlessRecorded(w, req, fp_bytes, ErrorCode::kGatewayBusy);
+    return;
+  }
+  if (!BridgeHasRoom(/*relay=*/false)) {
+    // More than the bridge can serve within the TTL: this one would only expire in its queue.
+    counters.busy_bridge_capacity.fetch_add(1, std::memory_order_relaxed);
+    RefuseUnlessRecorded(w, req, fp_bytes, ErrorCode::kGatewayBusy);
+    return;
+  }
+  Order* o = NewOrder(req, canonical_, fp_bytes);
+  o->phase = Phase::kReserving;
+  o->arrived_ns = received_ns;
+  ++reserving_or_sent_;
+  ++reserving_;
+  AddWaiter(o, w);
+  changes_.push_back(Change::Reserve(o->key, o->fingerprint));
+  items_.push_back({o, BatchPurpose::kReserve});
+}
+
+void Gateway::Loop::HandleOrderStatus(const ReplyRoute& route, const Request& req,
+                                      int64_t received_ns) {
+  Waiter w{route, received_ns, received_ns, true};
+  auto it = orders_.find(req.uuid.view());
+  // An order still being reserved in the current batch may be a resend of a finished one: the
+  // store answers for it (PENDING only when it has no record yet).
+  if (it != orders_.end() && it->second->phase != Phase::kReserving) {
+    Order* o = it->second.get();
+    if (o->phase == Phase::kUnknown) {
+      ReplyOrder(w, o->unknown_reply, true);
+    } else {
+      scratch_.clear();
+      EncodeStatusReply(o->key, "PENDING", {}, {}, UnixUs(), &scratch_);
+      ReplyOrder(w, scratch_, true);
+    }
+    return;
+  }
+  auto rec = store->Lookup(req.uuid.view());
+  if (!rec.ok()) {
+    ReplyError(w, req.uuid.view(), ErrorCode::kStoreUnavailable, false);
+    return;
+  }
+  if (!rec->has_value()) {
+    if (it != orders_.end()) {
+      scratch_.clear();
+      EncodeStatusReply(it->second->key, "PENDING", {}, {}, UnixUs(), &scratch_);
+      ReplyOrder(w, scratch_, true);
+      return;
+    }
+    ReplyError(w, req.uuid.view(), ErrorCode::kNotFound, false);
+    return;
+  }
+  AnswerFromRecord(w, req.uuid.view(), {}, **rec, /*check_fingerprint=*/false);
+}
+
+}  // namespace ordergate::gateway
