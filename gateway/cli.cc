@@ -32,11 +32,13 @@ HTTP endpoint, on --metrics-listen (GET; JSON bodies end with a newline):
              with the reason otherwise: {"ready":false,"bridge":"down",...} while the bridge is
              unreachable (orders then get BRIDGE_DOWN), "serving":false before the loop runs or
              while it drains; the body also carries the seconds since the bridge's last reply
-  /metrics   Prometheus text: counters, gauges (bridge up, time since its last reply, capacity,
-             service time), ordergate_build_info, per-stage latency summaries and the order
-             latency histogram
+  /metrics   Prometheus text: order outcomes, counters, gauges (bridge up, time since its last
+             reply, capacity, service time), per-stage latency histograms, process CPU/memory/
+             fds, store size, ordergate_build_info
   /latency   the per-stage latency histograms as JSON (decode, reserve, bridge, total,
-             store_apply))";
+             store_apply)
+  /admin/... status, orders by state, operator resolution of UNKNOWN orders, rolling windows
+             (ordergatectl; mutating calls from loopback or with admin_token_file's token))";
 
 // `text` broken at spaces into lines of at most `width` characters (a longer word keeps its own
 // line), joined by '\n'; CLI11 indents each line to the description column.

@@ -66,6 +66,10 @@ struct GatewayCounters {
   // GATEWAY_BUSY because the bridge's queue held what it can serve within the signature TTL
   // (BridgeCapacity), orders and relays alike.
   std::atomic<uint64_t> busy_bridge_capacity{0};
+  // OPEN/CLOSE sent to the bridge for an order that had already been sent: 0 by construction (a
+  // uuid is sent once, after its reservation); counted at the send so that an alert would see a
+  // regression of the at-most-once invariant rather than trust it.
+  std::atomic<uint64_t> duplicate_sends{0};
 };
 
 class Gateway {

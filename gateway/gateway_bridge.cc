@@ -21,7 +21,10 @@ void Gateway::Loop::SendOrder(Order* o, int64_t now_ns) {
   if (sent.ok()) {
     // Only a fresh reservation is sent (sent_ns is 0 until its one send): anything else would be
     // a second send of the uuid, which the windows report (duplicate_sends) and alerts watch.
-    if (o->sent_ns != 0) window_counters.duplicate_sends.fetch_add(1, std::memory_order_relaxed);
+    if (o->sent_ns != 0) {
+      window_counters.duplicate_sends.fetch_add(1, std::memory_order_relaxed);
+      counters.duplicate_sends.fetch_add(1, std::memory_order_relaxed);
+    }
     o->sent_ns = SteadyNs();
     capacity_->OnSent(o->sent_ns, idle);
     o->phase = Phase::kSent;

@@ -69,7 +69,7 @@ std::optional<double> AsDouble(std::optional<uint64_t> v) {
 
 // Every field of GatewayCounters is one std::atomic<uint64_t>, each exported by RenderMetrics: a
 // field added there changes the size and stops the build here until it is exported too.
-constexpr size_t kExportedCounters = 18;
+constexpr size_t kExportedCounters = 19;
 static_assert(sizeof(GatewayCounters) == kExportedCounters * sizeof(std::atomic<uint64_t>),
               "GatewayCounters changed: export the new field in RenderMetrics, then update "
               "kExportedCounters");
@@ -274,6 +274,9 @@ std::string RenderMetrics(const Gateway& gw) {
           "GATEWAY_BUSY because the bridge's queue held what it can serve within the signature "
           "TTL (orders and relays).",
           c.busy_bridge_capacity.load());
+  Counter(&out, "ordergate_duplicate_sends_total",
+          "OPEN/CLOSE sent for an order already sent (0 by construction: at most once).",
+          c.duplicate_sends.load());
   Gauge(&out, "ordergate_recovered_unknown_orders",
         "RESERVED records made UNKNOWN at the last start.", c.recovered_unknown.load());
   Gauge(&out, "ordergate_orders_in_flight", "Orders reserved and not yet terminal or UNKNOWN.",
