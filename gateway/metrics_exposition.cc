@@ -281,6 +281,26 @@ std::string RenderMetrics(const Gateway& gw) {
         "RESERVED records made UNKNOWN at the last start.", c.recovered_unknown.load());
   Gauge(&out, "ordergate_orders_in_flight", "Orders reserved and not yet terminal or UNKNOWN.",
         gw.in_flight());
+  // What clients cost the front end (transport/front_end.h): connections against the cap, and
+  // replies it had to drop because a client stopped reading or had gone.
+  const transport::FrontEndStats fe = gw.front_end_stats();
+  Gauge(&out, "ordergate_front_connections_open", "Client TCP connections open (any state).",
+        fe.connections_open);
+  Gauge(&out, "ordergate_front_connections_admitted",
+        "Client connections admitted (handshake passed the cap).", fe.connections_admitted);
+  Gauge(&out, "ordergate_front_max_connections", "The connection cap in force.",
+        static_cast<uint64_t>(gw.front_end_max_connections()));
+  Counter(&out, "ordergate_front_connections_refused_total",
+          "Client connections refused at the cap.", fe.connections_refused);
+  Counter(&out, "ordergate_front_accept_failures_total", "accept() failures (descriptor limits).",
+          fe.accept_failures);
+  Counter(&out, "ordergate_front_handshake_failures_total",
+          "Client handshakes that failed (timeout, protocol, refusal).", fe.handshake_failures);
+  Counter(&out, "ordergate_front_replies_dropped_full_total",
+          "Replies dropped: the client had send_hwm replies queued (it stopped reading).",
+          fe.replies_dropped_full);
+  Counter(&out, "ordergate_front_replies_dropped_gone_total",
+          "Replies dropped: the client had disconnected.", fe.replies_dropped_gone);
   // Read from the store's in-flight index (RESERVED + UNKNOWN records: cost proportional to their
   // number), so that UNKNOWN orders from before the last start count too.
   std::optional<double> unknown_orders;
