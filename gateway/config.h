@@ -53,7 +53,7 @@ struct GatewayConfig {
   absl::Duration retention = absl::Hours(24 * 7);
   std::string log_level = "info";
   std::string metrics_listen =
-      "127.0.0.1:9464";                      // host:port for /healthz /readyz /metrics; "" = off
+      "127.0.0.1:9464";  // host:port for /healthz /readyz /metrics; "" = off
   // The admin token's file (gateway/admin_access.h): a mutating admin call from elsewhere than
   // loopback must carry its token. "" = none (loopback only). Mode 0600 or the gateway refuses to
   // start.

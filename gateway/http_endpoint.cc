@@ -25,8 +25,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/admin_api.h"
-#include "gateway/window_routes.h"
 #include "gateway/metrics_exposition.h"
+#include "gateway/window_routes.h"
 
 namespace ordergate::gateway {
 
@@ -365,12 +365,10 @@ absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const std::str
       res.set_content(RenderLatencyJson(g), "application/json");
     });
   });
-  RegisterAdminRoutes(s, [with_gateway](httplib::Response& res, const auto& render) {
-    with_gateway(res, render);
-  });
-  RegisterWindowRoutes(s, [with_gateway](httplib::Response& res, const auto& render) {
-    with_gateway(res, render);
-  });
+  RegisterAdminRoutes(
+      s, [with_gateway](httplib::Response& res, const auto& render) { with_gateway(res, render); });
+  RegisterWindowRoutes(
+      s, [with_gateway](httplib::Response& res, const auto& render) { with_gateway(res, render); });
   const int bound = port == 0 ? s.bind_to_any_port(host) : (s.bind_to_port(host, port) ? port : -1);
   if (bound <= 0) {
     return absl::UnavailableError(absl::StrCat("cannot bind metrics address ", host_port, ": ",

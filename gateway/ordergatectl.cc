@@ -32,8 +32,7 @@ of the gateway's admin_token_file (--token-file).)";
 
 // Every subcommand: one row each (see ordergatectl.h).
 constexpr CtlCommand (*kCommands[])(CLI::App&) = {
-    AddOrdersCommand,
-    AddResolveCommand,
+    AddOrdersCommand, AddResolveCommand,
     AddStatusCommand,      // gateway/ctl_checkpoint.h
     AddCheckpointCommand,  // gateway/ctl_checkpoint.h
 };
