@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/common/child_process.h"
+
 namespace {
 
 struct Outcome {
@@ -26,54 +28,13 @@ struct Outcome {
   std::string err;
 };
 
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-// Runs ordergate-bench with `args`, stdout and stderr into files, for at most 10 s.
+// Runs ordergate-bench with `args` to its end, for at most 10 s.
 Outcome RunBench(const std::vector<std::string>& args) {
-  const std::string base =
-      (std::filesystem::temp_directory_path() / ("ordergate-bench-cli-" + std::to_string(getpid())))
-          .string();
-  const std::string out_path = base + ".out";
-  const std::string err_path = base + ".err";
-  std::vector<std::string> full = {ORDERGATE_BENCH_BINARY};
-  full.insert(full.end(), args.begin(), args.end());
-  std::vector<char*> argv;
-  for (auto& a : full) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  const pid_t pid = fork();
-  REQUIRE(pid >= 0);
-  if (pid == 0) {
-    const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    if (out < 0 || err < 0) _exit(126);
-    dup2(out, 1);
-    dup2(err, 2);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
+  ordergate::testing::Child child(ORDERGATE_BENCH_BINARY, args);
   Outcome o;
-  int status = 0;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      o.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-      break;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  if (o.exit_code == -1) {
-    kill(pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
-  }
-  o.out = ReadAll(out_path);
-  o.err = ReadAll(err_path);
-  std::filesystem::remove(out_path);
-  std::filesystem::remove(err_path);
+  o.exit_code = child.WaitExit(10000);
+  o.out = child.out();
+  o.err = child.err();
   return o;
 }
 
