@@ -25,22 +25,10 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::ApplyAll;
+using testing::Contents;
 using testing::LookupOrDie;
 using testing::OpenOrDie;
 using testing::TempDir;
-
-// Every file of `dir` but the info log (LOG, LOG.old*), with its whole content: what an operator
-// would compare to see whether anything was rewritten.
-std::map<std::string, std::string> Contents(const std::string& dir) {
-  std::map<std::string, std::string> out;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    const std::string name = e.path().filename().string();
-    if (name.rfind("LOG", 0) == 0) continue;
-    std::ifstream f(e.path(), std::ios::binary);
-    out[name] = std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  }
-  return out;
-}
 
 // A store held open by another process (the crash helper: it opens the store, reserves `keys`
 // keys, reports them on a pipe and then waits to be killed). SIGKILLs and reaps it on destruction.

@@ -20,6 +20,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::ApplyAll;
+using testing::Contents;
 using testing::LookupOrDie;
 using testing::OpenOrDie;
 using testing::TempDir;
@@ -115,18 +116,6 @@ TEST_CASE("a cleanly closed store whose newest WAL was truncated to half refuses
   FillAndClose(dir.db());
   TruncateToHalf(NewestWal(dir.db()));
   RequireRefused(dir.db(), {"records were lost", "WAL"});
-}
-
-// Every file of `dir` but the info log (LOG, LOG.old*), with its whole content.
-std::map<std::string, std::string> Contents(const std::string& dir) {
-  std::map<std::string, std::string> out;
-  for (const auto& e : fs::directory_iterator(dir)) {
-    const std::string name = e.path().filename().string();
-    if (name.rfind("LOG", 0) == 0) continue;
-    std::ifstream f(e.path(), std::ios::binary);
-    out[name] = std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  }
-  return out;
 }
 
 TEST_CASE(

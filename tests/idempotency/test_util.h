@@ -7,6 +7,9 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
 #include <memory>
 #include <random>
 #include <string>
@@ -142,6 +145,19 @@ inline const char* EventName(RecordEvent e) {
       return "kReleased";
   }
   return "?";
+}
+
+// Every file of `dir` but the info log (LOG, LOG.old*), with its whole content: what an operator
+// would compare to see whether anything was rewritten.
+inline std::map<std::string, std::string> Contents(const std::string& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("LOG", 0) == 0) continue;
+    std::ifstream f(e.path(), std::ios::binary);
+    out[name] = std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  }
+  return out;
 }
 
 }  // namespace ordergate::idempotency::testing
