@@ -282,11 +282,13 @@ CtlCommand AddCheckpointCommand(CLI::App& app) {
 CtlCommand AddStatusCommand(CLI::App& app) {
   CLI::App* sub = app.add_subcommand(
       "status",
-      "one screen: ready, bridge, in flight, UNKNOWN orders, this minute's orders and p99");
+      "one screen: ready, bridge, in flight, UNKNOWN orders, the last minute's orders and p99");
   return {sub, [](Context& ctx) {
             const HttpAnswer st = ctx.Get("/admin/status");
             if (st.status != 200) return ctx.Fail("status", st);
-            const HttpAnswer win = ctx.Get("/admin/windows?window=60s");
+            // The last complete minute and the one in progress: a window is whole minutes ending
+            // in the current one, so 60 s would be the current minute alone (empty at its start).
+            const HttpAnswer win = ctx.Get("/admin/windows?window=120s");
             if (win.status != 200) return ctx.Fail("status", win);
             simdjson::dom::parser p1, p2;
             simdjson::dom::element s, w;
@@ -317,7 +319,8 @@ CtlCommand AddStatusCommand(CLI::App& app) {
                       << (unknown > 0 ? "  (settle: ordergatectl orders --state unknown)" : "")
                       << "\n"
                       << "minute    " << orders << " orders, " << filled << " filled, p99 "
-                      << Fixed(p99, 3) << " ms (since " << from.substr(0, 16) << "Z)\n";
+                      << Fixed(p99, 3) << " ms (the last minute and this one, since "
+                      << from.substr(0, 16) << "Z)\n";
             return 0;
           }};
 }
