@@ -22,6 +22,16 @@
 namespace e2e {
 namespace {
 
+// What 32 clients that never read may add to ordergated's memory (measured: +13 MB). Under ASan
+// (the sanitizer pass builds ordergated with it too) the allocator pads every block and keeps freed
+// memory in its quarantine (256 MiB by default), so the bound is scaled, not dropped: still far
+// below the unbounded queues of before (+1.8 GB).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr int64_t kRssBoundKib = 512 * 1024;
+#else
+constexpr int64_t kRssBoundKib = 64 * 1024;
+#endif
+
 // FrontEndOptions::max_connections, the default cap ordergated runs with.
 constexpr int kDefaultMaxConnections = 512;
 
@@ -135,13 +145,13 @@ TEST_CASE(
   INFO("RSS baseline " << baseline_kib / 1024 << " MiB, peak " << peak_kib / 1024 << " MiB");
   // send_hwm (1000) replies per client of ~0.5 KB with the queue's overhead: ~16 MB for 32, and
   // fixed 64 KiB kernel buffers. Measured: +13 MB.
-  CHECK(peak_kib - baseline_kib < 64 * 1024);
+  CHECK(peak_kib - baseline_kib < kRssBoundKib);
 
   flooders.clear();
   std::this_thread::sleep_for(Ms(500));
   const int64_t after_kib = RssKib(pid);
   INFO("RSS after the clients left " << after_kib / 1024 << " MiB");
-  CHECK(after_kib - baseline_kib < 64 * 1024);
+  CHECK(after_kib - baseline_kib < kRssBoundKib);
   auto after = OpenAndWait(orders, UniqueId("after"));
   REQUIRE(after);
   CHECK(after->S("status") == "FILLED");
