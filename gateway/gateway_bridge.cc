@@ -153,11 +153,9 @@ void Gateway::Loop::HandleBridgeEvent(const BridgeEvent& ev) {
       }
     } else if (ev.kind == BridgeEventKind::kTimedOut) {
       counters.relay_timeouts.fetch_add(1, std::memory_order_relaxed);
-      scratch_.clear();
-      EncodeErrorReply(relay.client.is_string ? absl::string_view(relay.client.text) : "",
-                       ErrorCode::kBridgeTimeout, false,
-                       "no reply from the bridge before the reply deadline", UnixUs(), &scratch_);
-      (void)front->Reply(relay.route, scratch_);
+      ReplyPlainError(
+          relay.route, relay.client.is_string ? absl::string_view(relay.client.text) : "",
+          ErrorCode::kBridgeTimeout, "no reply from the bridge before the reply deadline");
       // Not forgotten at the link: the bridge still holds the request and will answer it in
       // turn; the entry lingers to take that late reply (dropped here) and counts as unanswered.
     }

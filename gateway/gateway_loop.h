@@ -231,6 +231,10 @@ class Gateway::Loop {
   void ReplyOrder(const Waiter& w, absl::string_view object, bool duplicate);
   void ReplyError(const Waiter& w, absl::string_view uuid, ErrorCode code, bool is_order,
                   absl::string_view msg = {});
+  // An error to a request that is not an order (PING, relays, their envelope errors): the bare
+  // reply, without the order replies' duplicate/gateway_us fields. Counts nothing.
+  void ReplyPlainError(const ReplyRoute& route, absl::string_view uuid, ErrorCode code,
+                       absl::string_view msg = {});
   void ReplyAll(Order* o, absl::string_view object);
   void ExpireWaiters(int64_t now_ns);
 

@@ -30,6 +30,13 @@ void Gateway::Loop::ReplyError(const Waiter& w, absl::string_view uuid, ErrorCod
   ReplyOrder(w, scratch_, /*duplicate=*/false);
 }
 
+void Gateway::Loop::ReplyPlainError(const ReplyRoute& route, absl::string_view uuid, ErrorCode code,
+                                    absl::string_view msg) {
+  scratch_.clear();
+  EncodeErrorReply(uuid, code, /*is_order=*/false, msg, UnixUs(), &scratch_);
+  (void)front->Reply(route, scratch_);
+}
+
 void Gateway::Loop::ReplyAll(Order* o, absl::string_view object) {
   for (const Waiter& w : o->waiters) ReplyOrder(w, object, !w.original);
   o->waiters.clear();
@@ -89,10 +96,8 @@ void Gateway::Loop::HandleBody(const ReplyRoute& route, absl::string_view body,
     if (is_order || req.action == Action::kOrderStatus) {
       ReplyError(w, req.uuid.view(), ec, is_order);
     } else {
-      scratch_.clear();
-      EncodeErrorReply(req.uuid.view(), ec, false, {}, UnixUs(), &scratch_);
       counters.denied.fetch_add(1, std::memory_order_relaxed);
-      (void)front->Reply(route, scratch_);
+      ReplyPlainError(route, req.uuid.view(), ec);
     }
     return;
   }
@@ -152,10 +157,8 @@ void Gateway::Loop::HandleRelay(const ReplyRoute& route, const Request& req, abs
   const bool swapped = SwapTopLevelUuid(body, relay_id_json, &relay_body_, &client);
   const absl::string_view echo = client.is_string ? absl::string_view(client.text) : "";
   auto refuse = [&](ErrorCode code, absl::string_view msg) {
-    scratch_.clear();
-    EncodeErrorReply(echo, code, false, msg, UnixUs(), &scratch_);
     counters.denied.fetch_add(1, std::memory_order_relaxed);
-    (void)front->Reply(route, scratch_);
+    ReplyPlainError(route, echo, code, msg);
   };
   if (!swapped) {
     refuse(ErrorCode::kInvalidJson, {});  // DecodeRequest accepted it: cannot happen
