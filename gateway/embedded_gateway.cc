@@ -1,0 +1,2 @@
+// ordergate::Gateway (include/ordergate/gateway.h) over the pipeline: being written.
+#include "ordergate/gateway.h"

@@ -1,0 +1,1 @@
+// Gateway::Loop's journal stage (gateway/journal.h): being written.
