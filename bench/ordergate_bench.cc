@@ -8,24 +8,20 @@
 // By idea: bench_options (the command line), load_run (the load loop: open- or closed-loop,
 // retries, conflicts, each order's fate and latency), stage_latency (the gateway's GET /latency),
 // forwarder_child (the baseline's forwarder), report (the verdict, the text and JSON reports),
-// plot (gnuplot, without a shell). Here: the run sequence, the embedded gateway, the fsync probe.
+// plot (gnuplot, without a shell), embedded_gateway (--embedded: the gateway on a thread of this
+// process), fsync_probe (--fsync-probe). Here: the run sequence.
 //
 // The headline is what happened to every order (FILLED first, refusals by code, UNKNOWN, no final
 // reply); latency is of FILLED orders only. Exit codes: 0 ok; 1 an invariant broke under ordergate
 // (a duplicate execution, an order without a final outcome) or the run could not be carried out;
 // 2 usage; 3 most orders were not FILLED under ordergate (--min-success-rate).
-#include <fcntl.h>
-#include <spdlog/spdlog.h>
 #include <sys/prctl.h>
-#include <unistd.h>
 #include <zmq.h>
 
 #include <algorithm>
-#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <fstream>
 #include <functional>
 #include <memory>
@@ -37,53 +33,15 @@
 
 #include "absl/strings/str_cat.h"
 #include "bench/bench_options.h"
+#include "bench/embedded_gateway.h"
 #include "bench/forwarder_child.h"
+#include "bench/fsync_probe.h"
 #include "bench/harness_clock.h"
 #include "bench/load_run.h"
 #include "bench/plot.h"
 #include "bench/report.h"
 #include "bench/run_result.h"
 #include "bench/stage_latency.h"
-#include "gateway/config.h"
-#include "gateway/gateway.h"
-#include "gateway/http_endpoint.h"
-#include "transport/log_format.h"
-
-namespace {
-
-using ordergate::bench::NowNs;
-
-struct Embedded {
-  std::unique_ptr<ordergate::gateway::Gateway> gw;
-  std::unique_ptr<ordergate::gateway::HttpEndpoint> http;
-  std::thread loop;
-  std::string temp_dir;
-};
-
-// fdatasync of a 4 KiB append, as a write-ahead log pays it, on the disk under `dir`: the unit that
-// durability=sync adds to a reservation and to an outcome. Returns {p50_us, p99_us}, or {-1, -1}.
-std::pair<double, double> ProbeFsync(const std::string& dir) {
-  const std::string path = dir + "/ordergate-bench-fsync-probe";
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) return {-1, -1};
-  std::vector<char> block(4096, 'x');
-  std::vector<int64_t> ns;
-  ns.reserve(500);
-  for (int i = 0; i < 500; ++i) {
-    if (::write(fd, block.data(), block.size()) != static_cast<ssize_t>(block.size())) break;
-    const int64_t t0 = NowNs();
-    if (::fdatasync(fd) != 0) break;
-    ns.push_back(NowNs() - t0);
-  }
-  ::close(fd);
-  ::unlink(path.c_str());
-  if (ns.size() < 500) return {-1, -1};
-  std::sort(ns.begin(), ns.end());
-  return {static_cast<double>(ns[ns.size() / 2]) / 1000.0,
-          static_cast<double>(ns[ns.size() * 99 / 100]) / 1000.0};
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace ordergate::bench;  // NOLINT(google-build-using-namespace): main only
@@ -107,45 +65,18 @@ int main(int argc, char** argv) {
   }
 
   // Embedded gateway, when asked for.
-  Embedded emb;
+  std::unique_ptr<EmbeddedGateway> emb;
   std::string gateway_endpoint = opt.endpoint;
   std::string metrics = opt.metrics;
   if (opt.embedded) {
-    spdlog::set_level(spdlog::level::warn);  // one info line per order would measure the logger
-    ordergate::transport::UseLogFormat("ordergate-bench");
-    ordergate::gateway::GatewayConfig cfg;
-    cfg.listen = "tcp://127.0.0.1:*";
-    cfg.bridge = opt.bridge;
-    if (opt.data_dir.empty()) {
-      char tmpl[] = "/tmp/ordergate-bench-XXXXXX";
-      if (mkdtemp(tmpl) == nullptr) {
-        std::fprintf(stderr, "ordergate-bench: mkdtemp failed\n");
-        return kExitFailed;
-      }
-      emb.temp_dir = tmpl;
-      cfg.data_dir = emb.temp_dir + "/data";
-    } else {
-      cfg.data_dir = opt.data_dir;
-    }
-    auto d = ordergate::gateway::ParseDurability(opt.durability);
-    cfg.durability = *d;
-    auto gw = ordergate::gateway::Gateway::Start(cfg);
-    if (!gw.ok()) {
-      std::fprintf(stderr, "ordergate-bench: embedded gateway: %s\n",
-                   std::string(gw.status().message()).c_str());
+    std::string error;
+    emb = EmbeddedGateway::Start(opt, &error);
+    if (emb == nullptr) {
+      std::fprintf(stderr, "ordergate-bench: %s\n", error.c_str());
       return kExitFailed;
     }
-    emb.gw = std::move(*gw);
-    auto http = ordergate::gateway::HttpEndpoint::Start("127.0.0.1:0", *emb.gw);
-    if (http.ok()) {
-      emb.http = std::move(*http);
-      metrics = absl::StrCat("127.0.0.1:", emb.http->port());
-    }
-    emb.loop = std::thread([&emb] { (void)emb.gw->Run(); });
-    gateway_endpoint = emb.gw->front_endpoint();
-    for (int i = 0; i < 500 && !(emb.gw->ready() && emb.gw->bridge_up()); ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    gateway_endpoint = emb->front_endpoint();
+    if (!emb->metrics_address().empty()) metrics = emb->metrics_address();
   }
 
   Child fwd;
@@ -274,15 +205,6 @@ int main(int argc, char** argv) {
     if (!js) std::fprintf(stderr, "ordergate-bench: cannot write %s\n", opt.json_path.c_str());
   }
 
-  if (opt.embedded) {
-    emb.gw->Stop();
-    if (emb.loop.joinable()) emb.loop.join();
-    emb.http.reset();
-    emb.gw.reset();
-    if (!emb.temp_dir.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(emb.temp_dir, ec);
-    }
-  }
+  emb.reset();  // stops the embedded gateway and removes its temporary directory
   return verdict.exit_code;
 }
