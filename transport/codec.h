@@ -11,6 +11,10 @@
 // Thread-safety: every function is reentrant; DecodeRequest/DecodeBridgeReply use a thread_local
 // parser, so they allocate only when a message is larger than any seen before on that thread.
 // Nothing here blocks.
+//
+// By idea: codec_decode_request.cc, codec_decode_bridge_reply.cc, codec_encode.cc (this header);
+// JSON values written by hand in transport/json_write.h, ISO timestamps in transport/iso_time.h
+// (both included here, so that includers of the codec keep seeing them).
 #ifndef ORDERGATE_TRANSPORT_CODEC_H_
 #define ORDERGATE_TRANSPORT_CODEC_H_
 
@@ -18,6 +22,8 @@
 #include <string>
 
 #include "absl/strings/string_view.h"
+#include "transport/iso_time.h"    // AppendIsoTimestamp, ParseIsoTimestamp
+#include "transport/json_write.h"  // AppendJsonString, AppendJsonNumber
 #include "transport/order.h"
 
 namespace ordergate {
@@ -126,20 +132,6 @@ void EncodeErrorReply(absl::string_view uuid, ErrorCode c, bool is_order, absl::
 // is appended unchanged.
 void AppendWithGatewayFields(absl::string_view object, bool duplicate, int64_t gateway_us,
                              std::string* out);
-
-// Appends `s` as a JSON string literal (quotes included), escaping per RFC 8259: '"', '\\' and
-// control characters (as \u00XX); valid UTF-8 passes through, and any byte that is not part of
-// valid UTF-8 becomes \ufffd, so the output is always valid JSON.
-void AppendJsonString(absl::string_view s, std::string* out);
-// Appends a double in shortest round-trip form ("0.1", "1e+300"); non-finite values as null.
-void AppendJsonNumber(double v, std::string* out);
-
-// ISO 8601 UTC with microseconds, extended ("2026-11-25T09:35:52.123456Z") or basic
-// ("20261125T093552.123456Z", the colon-free form a risk_signature needs).
-void AppendIsoTimestamp(int64_t unix_us, bool basic, std::string* out);
-// Parses either form, not mixed (fraction of 1-9 digits optional, truncated to microseconds; 'Z'
-// required; seconds 00-59). False on anything else.
-bool ParseIsoTimestamp(absl::string_view s, int64_t* unix_us);
 
 }  // namespace ordergate
 

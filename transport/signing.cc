@@ -4,7 +4,7 @@
 
 #include <cstdlib>
 
-#include "transport/codec.h"
+#include "transport/iso_time.h"
 
 namespace ordergate {
 namespace {
