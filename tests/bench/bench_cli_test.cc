@@ -18,7 +18,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/common/child_process.h"
+#include "tests/support/child_process.h"
 
 namespace {
 
@@ -30,7 +30,7 @@ struct Outcome {
 
 // Runs ordergate-bench with `args` to its end, for at most 10 s.
 Outcome RunBench(const std::vector<std::string>& args) {
-  ordergate::testing::Child child(ORDERGATE_BENCH_BINARY, args);
+  ordergate::test_support::Child child(ORDERGATE_BENCH_BINARY, args);
   Outcome o;
   o.exit_code = child.WaitExit(10000);
   o.out = child.out();

@@ -16,11 +16,11 @@
 #include <vector>
 #include <zmq.hpp>
 
-#include "tests/common/child_process.h"
+#include "tests/support/child_process.h"
 
 namespace {
 
-using ordergate::testing::Child;
+using ordergate::test_support::Child;
 
 // The endpoint after `prefix` in `line`, or empty.
 std::string EndpointAfter(const std::string& line, const std::string& prefix) {

@@ -5,7 +5,6 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,19 +20,11 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "tests/support/clock.h"
+
 namespace e2e {
 
 namespace {
-
-std::string TmpRoot() {
-  const char* t = std::getenv("TMPDIR");
-  return (t != nullptr && *t != '\0') ? std::string(t) : std::string("/tmp");
-}
-
-std::string Basename(const std::string& p) {
-  const size_t slash = p.rfind('/');
-  return slash == std::string::npos ? p : p.substr(slash + 1);
-}
 
 std::string JsonEscape(std::string_view s) {
   std::string out;
@@ -69,180 +60,6 @@ std::string BinDir() {
     return env;
   }
   return ORDERGATE_BIN_DIR;
-}
-
-// ---------------------------------------------------------------------------------------------
-// TempDir
-
-TempDir::TempDir() {
-  std::string tmpl = TmpRoot() + "/ordergate-e2e-XXXXXX";
-  std::vector<char> buf(tmpl.begin(), tmpl.end());
-  buf.push_back('\0');
-  if (::mkdtemp(buf.data()) == nullptr) {
-    throw std::runtime_error(std::string("mkdtemp failed: ") + std::strerror(errno));
-  }
-  path_ = buf.data();
-}
-
-TempDir::~TempDir() {
-  if (std::getenv("ORDERGATE_E2E_KEEP") != nullptr) {
-    std::fprintf(stderr, "e2e: keeping %s\n", path_.c_str());
-    return;
-  }
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
-
-// ---------------------------------------------------------------------------------------------
-// Process
-
-Process::Process(std::string path, std::vector<std::string> args, std::string stderr_file)
-    : name_(Basename(path)), stderr_file_(std::move(stderr_file)) {
-  // Everything the child needs is prepared before fork: between fork and exec only
-  // async-signal-safe calls are allowed (the test binary has threads).
-  std::vector<std::string> all;
-  all.push_back(path);
-  for (auto& a : args) all.push_back(std::move(a));
-  std::vector<char*> argv;
-  for (auto& a : all) argv.push_back(a.data());
-  argv.push_back(nullptr);
-
-  int out[2];
-  if (::pipe2(out, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
-  const int err_fd = ::open(stderr_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (err_fd < 0) throw std::runtime_error("cannot open " + stderr_file_);
-  const int devnull = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
-  const pid_t parent = ::getpid();
-
-  const pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    // Child: die with the test binary, whatever way it ends.
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(126);
-    ::setpgid(0, 0);
-    // Signals blocked or ignored by the test runner must not leak into the daemon.
-    sigset_t none;
-    sigemptyset(&none);
-    ::sigprocmask(SIG_SETMASK, &none, nullptr);
-    ::signal(SIGPIPE, SIG_DFL);
-    if (devnull >= 0) ::dup2(devnull, 0);
-    ::dup2(out[1], 1);
-    ::dup2(err_fd, 2);
-    ::execv(argv[0], argv.data());
-    const char msg[] = "e2e: execv failed\n";
-    (void)!::write(2, msg, sizeof msg - 1);
-    ::_exit(127);
-  }
-  pid_ = pid;
-  ::close(out[1]);
-  ::close(err_fd);
-  if (devnull >= 0) ::close(devnull);
-  const int rfd = out[0];
-  reader_ = std::thread([this, rfd] { ReadLoop(rfd); });
-}
-
-Process::~Process() {
-  if (!reaped_) {
-    ::kill(pid_, SIGKILL);
-    // SIGSTOPped children die from SIGKILL too; reap so nothing is left behind.
-    int st = 0;
-    while (::waitpid(pid_, &st, 0) < 0 && errno == EINTR) {
-    }
-    reaped_ = true;
-  }
-  if (reader_.joinable()) reader_.join();
-}
-
-void Process::ReadLoop(int fd) {
-  char buf[4096];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
-    std::lock_guard<std::mutex> l(mu_);
-    partial_.append(buf, static_cast<size_t>(n));
-    size_t nl;
-    while ((nl = partial_.find('\n')) != std::string::npos) {
-      lines_.push_back(partial_.substr(0, nl));
-      partial_.erase(0, nl + 1);
-    }
-    cv_.notify_all();
-  }
-  ::close(fd);
-  std::lock_guard<std::mutex> l(mu_);
-  if (!partial_.empty()) lines_.push_back(partial_);
-  partial_.clear();
-  eof_ = true;
-  cv_.notify_all();
-}
-
-std::optional<std::string> Process::WaitForLine(std::string_view prefix, Ms timeout) {
-  std::unique_lock<std::mutex> l(mu_);
-  std::optional<std::string> found;
-  cv_.wait_for(l, timeout, [&] {
-    for (const auto& line : lines_) {
-      if (line.rfind(prefix, 0) == 0) {
-        found = line;
-        return true;
-      }
-    }
-    return eof_;
-  });
-  return found;
-}
-
-std::vector<std::string> Process::StdoutLines() {
-  std::lock_guard<std::mutex> l(mu_);
-  return lines_;
-}
-
-std::string Process::Stderr() const {
-  std::ifstream in(stderr_file_);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-bool Process::Signal(int sig) {
-  if (reaped_) return false;
-  return ::kill(pid_, sig) == 0;
-}
-
-std::optional<int> Process::Wait(Ms timeout) {
-  if (reaped_) return std::nullopt;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    int st = 0;
-    const pid_t r = ::waitpid(pid_, &st, WNOHANG);
-    if (r == pid_) {
-      reaped_ = true;
-      exit_status_ = st;
-      if (reader_.joinable()) reader_.join();
-      return st;
-    }
-    if (r < 0 && errno != EINTR) return std::nullopt;
-    if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
-    std::this_thread::sleep_for(Ms(5));
-  }
-}
-
-bool Process::Running() {
-  if (reaped_) return false;
-  int st = 0;
-  const pid_t r = ::waitpid(pid_, &st, WNOHANG);
-  if (r == pid_) {
-    reaped_ = true;
-    exit_status_ = st;
-    return false;
-  }
-  return true;
-}
-
-int Process::Decode(int st) {
-  if (WIFEXITED(st)) return WEXITSTATUS(st);
-  if (WIFSIGNALED(st)) return -WTERMSIG(st);
-  return -1000;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -600,13 +417,12 @@ void World::KillGateway() {
 
 bool World::WaitBridge(const std::string& want, Ms timeout) {
   ReqClient c(ctx, gw_endpoint);
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    auto r = c.CallJson(PingBody(), Ms(3000));
-    if (r && r->S("gateway.bridge") == want) return true;
-    std::this_thread::sleep_for(Ms(50));
-  }
-  return false;
+  return ordergate::test_support::WaitUntil(
+      [&] {
+        auto r = c.CallJson(PingBody(), Ms(3000));
+        return r && r->S("gateway.bridge") == want;
+      },
+      timeout, Ms(50));
 }
 
 }  // namespace e2e

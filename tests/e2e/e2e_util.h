@@ -23,6 +23,9 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "tests/support/child_process.h"
+#include "tests/support/temp_dir.h"
+
 namespace e2e {
 
 using Ms = std::chrono::milliseconds;
@@ -30,60 +33,16 @@ using Ms = std::chrono::milliseconds;
 // The directory holding ordergated and ordergate-bridge-sim.
 std::string BinDir();
 
-// A fresh directory under $TMPDIR (or /tmp), removed with everything in it on destruction.
-class TempDir {
+// A fresh directory under $TMPDIR (or /tmp), removed with everything in it on destruction
+// (tests/support/temp_dir.h; kept when ORDERGATE_E2E_KEEP is set).
+class TempDir : public ordergate::test_support::TempDir {
  public:
-  TempDir();
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string File(std::string_view name) const { return path_ + "/" + std::string(name); }
-
- private:
-  std::string path_;
+  TempDir() : ordergate::test_support::TempDir("ordergate-e2e-") {}
 };
 
-// A child process started with fork/execv. stdout is read through a pipe by a thread (lines are
-// kept), stderr goes to a file. The destructor SIGKILLs the child if it is still running.
-class Process {
- public:
-  Process(std::string path, std::vector<std::string> args, std::string stderr_file);
-  ~Process();
-  Process(const Process&) = delete;
-  Process& operator=(const Process&) = delete;
-
-  pid_t pid() const { return pid_; }
-  const std::string& name() const { return name_; }
-  // The first stdout line starting with `prefix`, waiting up to `timeout`; nullopt on timeout or
-  // when stdout closed first.
-  std::optional<std::string> WaitForLine(std::string_view prefix, Ms timeout);
-  std::vector<std::string> StdoutLines();
-  std::string Stderr() const;  // what the child wrote to stderr so far
-  bool Signal(int sig);        // false if already reaped
-  // Waits for the child to exit; returns the raw wait status, or nullopt on timeout.
-  std::optional<int> Wait(Ms timeout);
-  bool Running();
-  // The raw wait status once Wait() or Running() reaped the child; nullopt before.
-  std::optional<int> ExitStatus() const { return exit_status_; }
-  // Exit code if it exited normally, -signal if killed by a signal.
-  static int Decode(int wait_status);
-
- private:
-  void ReadLoop(int fd);
-
-  std::string name_;
-  std::string stderr_file_;
-  pid_t pid_ = -1;
-  bool reaped_ = false;
-  std::optional<int> exit_status_;
-  std::thread reader_;
-  std::mutex mu_;
-  std::condition_variable cv_;
-  std::vector<std::string> lines_;
-  std::string partial_;
-  bool eof_ = false;
-};
+// A child process started with fork/execv: stdout lines kept, stderr to a file, SIGKILLed on
+// destruction (tests/support/child_process.h).
+using Process = ordergate::test_support::Process;
 
 // One parsed JSON document (reply or journal line). Copies share the document.
 class Json {

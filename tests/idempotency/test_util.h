@@ -16,32 +16,17 @@
 #include <vector>
 
 #include "idempotency/rocksdb_store.h"
+#include "tests/support/temp_dir.h"
 
 namespace ordergate::idempotency::testing {
 
-// A unique directory under the system temp dir, removed with everything in it on destruction.
-class TempDir {
+// A unique directory under the system temp dir, removed with everything in it on destruction
+// (tests/support/temp_dir.h); path() as a filesystem path, db() the store's directory in it.
+class TempDir : public ordergate::test_support::TempDir {
  public:
-  TempDir() {
-    static std::atomic<int> counter{0};
-    std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() /
-            ("ordergate-idem-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) +
-             "-" + std::to_string(rd()));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-  std::string db() const { return (path_ / "db").string(); }
-
- private:
-  std::filesystem::path path_;
+  TempDir() : ordergate::test_support::TempDir("ordergate-idem-") {}
+  std::filesystem::path path() const { return ordergate::test_support::TempDir::path(); }
+  std::string db() const { return File("db"); }
 };
 
 inline RocksDbStoreOptions TestOptions(const std::string& path, Durability d = Durability::kAsync) {

@@ -219,13 +219,13 @@ TEST_CASE("A stalled MT5 call holds a serial bridge for its duration, then execu
   o.journal_path = dir.File("j.jsonl");
   SimRunner sim(o);
   Dealer d(sim.endpoint());
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = SteadyNow();
   d.Send(OpenBody("slow"));
   d.Send(R"({"action":"PING","uuid":"behind"})");
   Json first(*d.Recv());
   CHECK(first.S("uuid") == "slow");
   CHECK(first.S("status") == "FILLED");
-  CHECK(MsSince(t0) >= 400);
+  CHECK(ElapsedMs(t0) >= 400);
   Json second(*d.Recv());
   CHECK(second.S("uuid") == "behind");  // it waited in the socket behind the slow call
   CHECK(ReadLines(o.journal_path).size() == 1);

@@ -16,13 +16,13 @@
 #include <vector>
 
 #include "sim_test_util.h"
-#include "tests/common/child_process.h"
+#include "tests/support/child_process.h"
 
 using namespace bridge_sim_test;  // NOLINT(google-build-using-namespace): the shared helpers
 
 namespace {
 
-using ordergate::testing::Child;
+using ordergate::test_support::Child;
 
 // The endpoint of the simulator's "listening on ENDPOINT" line, which it must print within 10 s.
 std::string Listening(Child& c) {

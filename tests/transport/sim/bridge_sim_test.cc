@@ -472,10 +472,10 @@ TEST_CASE("Serial mode handles pipelined requests one at a time and replies in r
   slow.latency = *LatencyModel::Parse("fixed:100");
   SimRunner s2(slow);
   Dealer d2(s2.endpoint());
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = SteadyNow();
   for (int i = 0; i < 4; ++i) d2.Send(OpenBody("t-" + std::to_string(i)));
   for (int i = 0; i < 4; ++i) REQUIRE(d2.Recv().has_value());
-  CHECK(MsSince(t0) >= 400);
+  CHECK(ElapsedMs(t0) >= 400);
 }
 
 TEST_CASE("With workers N orders are handled concurrently", "[transport][sim]") {
@@ -484,10 +484,10 @@ TEST_CASE("With workers N orders are handled concurrently", "[transport][sim]") 
   o.latency = *LatencyModel::Parse("fixed:300");
   SimRunner sim(o);
   Dealer d(sim.endpoint());
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = SteadyNow();
   for (int i = 0; i < 4; ++i) d.Send(OpenBody("w-" + std::to_string(i)));
   for (int i = 0; i < 4; ++i) REQUIRE(d.Recv().has_value());
-  CHECK(MsSince(t0) < 1000);
+  CHECK(ElapsedMs(t0) < 1000);
   CHECK(sim.sim().stats().executed == 4);
 }
 
@@ -515,16 +515,16 @@ TEST_CASE("The late fault in worker mode delays only its own reply", "[transport
   o.faults.late_ms = 500;
   SimRunner sim(o);
   Dealer d(sim.endpoint());
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = SteadyNow();
   d.Send(OpenBody("late"));
   std::this_thread::sleep_for(std::chrono::milliseconds(50));
   // Executed already: ORDER_STATUS knows while the reply is held back.
   CHECK(Json(d.Call(R"({"action":"ORDER_STATUS","uuid":"late"})")).S("status") == "FILLED");
-  CHECK(MsSince(t0) < 400);
+  CHECK(ElapsedMs(t0) < 400);
   auto r = d.Recv();
   REQUIRE(r.has_value());
   CHECK(Json(*r).S("uuid") == "late");
-  CHECK(MsSince(t0) >= 500);
+  CHECK(ElapsedMs(t0) >= 500);
 }
 
 TEST_CASE("The late fault in serial mode holds the queue for its delay", "[transport][sim]") {
@@ -533,12 +533,12 @@ TEST_CASE("The late fault in serial mode holds the queue for its delay", "[trans
   o.faults.late_ms = 300;
   SimRunner sim(o);
   Dealer d(sim.endpoint());
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = SteadyNow();
   d.Send(OpenBody("late"));
   d.Send(R"({"action":"PING","uuid":"after"})");
   CHECK(Json(*d.Recv()).S("uuid") == "late");
   CHECK(Json(*d.Recv()).S("uuid") == "after");
-  CHECK(MsSince(t0) >= 300);
+  CHECK(ElapsedMs(t0) >= 300);
 }
 
 TEST_CASE("A DEALER that sends no empty delimiter gets the reply without one", "[transport][sim]") {
@@ -646,7 +646,7 @@ TEST_CASE("Serial mode with zero latency sustains well over 50k requests per sec
   Dealer d(sim.endpoint());
   const int total = 200000, window = 500;
   int sent = 0, got = 0;
-  const auto t0 = std::chrono::steady_clock::now();
+  const auto t0 = SteadyNow();
   while (got < total) {
     while (sent < total && sent - got < window) {
       const std::string u = std::to_string(sent);
@@ -658,7 +658,7 @@ TEST_CASE("Serial mode with zero latency sustains well over 50k requests per sec
     REQUIRE(d.Recv().has_value());
     ++got;
   }
-  const double rate = total / (MsSince(t0) / 1000.0);
+  const double rate = total / (ElapsedMs(t0) / 1000.0);
   WARN("serial throughput: " << static_cast<int64_t>(rate) << " req/s");
   CHECK(rate > 50000);
 }

@@ -18,6 +18,8 @@
 #include <vector>
 #include <zmq.hpp>
 
+#include "tests/support/clock.h"
+#include "tests/support/temp_dir.h"
 #include "transport/sim/bridge_sim.h"
 
 namespace bridge_sim_test {
@@ -35,9 +37,8 @@ inline int64_t NowUs() {
       .count();
 }
 
-inline double MsSince(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
+using ordergate::test_support::ElapsedMs;
+using ordergate::test_support::SteadyNow;
 
 // Any checksum of 8+ characters passes: the bridge checks length, not the hash.
 inline std::string Sig(int64_t age_ms = 0) {
@@ -169,21 +170,10 @@ class Dealer {
   zmq::socket_t sock_;
 };
 
-class TempDir {
+// A fresh directory for a simulator's journal (tests/support/temp_dir.h).
+class TempDir : public ordergate::test_support::TempDir {
  public:
-  TempDir() {
-    char tmpl[] = "/tmp/bridge_sim_test.XXXXXX";
-    REQUIRE(mkdtemp(tmpl) != nullptr);
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string File(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
+  TempDir() : ordergate::test_support::TempDir("bridge_sim_test.") {}
 };
 
 inline std::vector<std::string> ReadLines(const std::string& path) {
