@@ -86,16 +86,23 @@ absl::Status Gateway::Loop::Init() {
   if (!io_or.ok()) return io_or.status();
   io = std::move(*io_or);
 
-  transport::FrontEndOptions fopts;
-  fopts.endpoint = cfg.listen;
-  fopts.max_message_bytes = cfg.max_message_bytes;
-  auto fe = transport::FrontEnd::Bind(*io, fopts);
-  if (!fe.ok()) {
-    return absl::Status(fe.status().code(),
-                        absl::StrCat("cannot listen on ", cfg.listen, ": ", fe.status().message()));
+  if (bind_front_end) {
+    transport::FrontEndOptions fopts;
+    fopts.endpoint = cfg.listen;
+    fopts.max_message_bytes = cfg.max_message_bytes;
+    auto fe = transport::FrontEnd::Bind(*io, fopts);
+    if (!fe.ok()) {
+      return absl::Status(fe.status().code(), absl::StrCat("cannot listen on ", cfg.listen, ": ",
+                                                           fe.status().message()));
+    }
+    front = std::move(*fe);
+    front_endpoint = front->endpoint();
   }
-  front = std::move(*fe);
-  front_endpoint = front->endpoint();
+  if (sink != nullptr) {
+    auto made = EmbeddedInbox::Create();
+    if (!made.ok()) return made.status();
+    inbox = std::move(*made);
+  }
 
   transport::BridgeLinkOptions bopts;
   bopts.endpoint = cfg.bridge;
@@ -118,7 +125,14 @@ absl::Status Gateway::Loop::Init() {
   link_changed_ns_ = SteadyNs();
   changes_.reserve(static_cast<size_t>(cfg.max_batch) * 2);
   items_.reserve(static_cast<size_t>(cfg.max_batch) * 2);
-  results_.reserve(static_cast<size_t>(cfg.max_batch) * 2);
+  for (PipelineBatch& pb : batches_) {
+    pb.batch.changes.reserve(static_cast<size_t>(cfg.max_batch) * 2);
+    pb.batch.results.reserve(static_cast<size_t>(cfg.max_batch) * 2);
+    pb.items.reserve(static_cast<size_t>(cfg.max_batch) * 2);
+  }
+  auto started = Journal::Start(store.get());
+  if (!started.ok()) return started.status();
+  journal = std::move(*started);
   return absl::OkStatus();
 }
 
@@ -166,7 +180,7 @@ void Gateway::Loop::ForgetToken(uint64_t* token) {
 
 void Gateway::Loop::AddWaiter(Order* o, const Waiter& w) {
   o->waiters.push_back(w);
-  waiter_deadlines_.push({w.deadline_ns, o->id});
+  if (w.deadline_ns != kNoDeadline) waiter_deadlines_.push({w.deadline_ns, o->id});
 }
 
 void Gateway::Loop::RecountInFlight() {
@@ -202,21 +216,28 @@ int64_t Gateway::Loop::PollTimeoutMs(int64_t now_ns) const {
 }
 
 bool Gateway::Loop::Drained() const {
-  return reserving_or_sent_ == 0 && relays_.empty() && retry_outcomes_.empty();
+  return reserving_or_sent_ == 0 && relays_.empty() && retry_outcomes_.empty() &&
+         !journal->busy() && changes_.empty();
 }
 
 absl::Status Gateway::Loop::Run() {
   if (own_store_ != nullptr) own_store_->KeepDirectory();
   ready.store(true);
-  transport::PollEntry entries[3] = {
-      {front->poll_handle()}, {link->poll_handle()}, {link->monitor_handle()}};
+  // The bridge link, the journal's and the inbox's wake-ups, the front end when there is one.
+  transport::PollEntry entries[5] = {{link->poll_handle()},
+                                     {link->monitor_handle()},
+                                     {nullptr, false, journal->wake_fd()},
+                                     {nullptr, false, inbox ? inbox->wake_fd() : -1},
+                                     {front ? front->poll_handle() : nullptr}};
+  const size_t polled_entries = (inbox ? 4 : 3) + (front ? 1 : 0);
+  if (inbox == nullptr) entries[3] = entries[4];
   int64_t stop_deadline_ns = std::numeric_limits<int64_t>::max();
   bool stopping = false;
   while (true) {
     int64_t now_ns = SteadyNs();
     for (auto& e : entries) e.readable = false;
-    auto polled =
-        transport::PollReadable(absl::MakeSpan(entries), static_cast<int>(PollTimeoutMs(now_ns)));
+    auto polled = transport::PollReadable(absl::MakeSpan(entries, polled_entries),
+                                          static_cast<int>(PollTimeoutMs(now_ns)));
     if (!polled.ok()) {
       ready.store(false);
       resolutions.Close(absl::UnavailableError("the order loop failed: nothing changed"));
@@ -238,8 +259,9 @@ absl::Status Gateway::Loop::Run() {
     ExpireBridgeDeadlines(now_ns);
 
     DrainFrontEnd(now_ns);
+    DrainEmbedded(now_ns);
     SendDueQueries(now_ns);
-    CommitBatch(now_ns);
+    PumpJournal(now_ns);
     ApplyResolutions();
     ExpireWaiters(now_ns);
     AdvanceMinuteWindows(*windows, *store, UnixUs() / 1000);
@@ -252,10 +274,33 @@ absl::Status Gateway::Loop::Run() {
     }
     if (stopping && (Drained() || now_ns >= stop_deadline_ns)) break;
   }
-  // Answer whoever still waits, so no REQ client is left hanging on a closed gateway.
+  // In-process submissions that arrived too late are refused, as the front end's are.
+  if (inbox != nullptr) {
+    inbox->Close();
+    DrainEmbedded(SteadyNs());
+  }
+  // What is being written or gathered is written now, and answered.
+  FlushJournal();
+  // Answer whoever still waits, so no REQ client is left hanging on a closed gateway, and no
+  // in-process caller either: for it the order is UNKNOWN (it may have executed; never resent).
   const int64_t now_ns = SteadyNs();
   for (auto& [key, owned] : orders_) {
-    for (Waiter& w : owned->waiters) w.deadline_ns = now_ns;
+    std::vector<Waiter>& ws = owned->waiters;
+    for (Waiter& w : ws) {
+      if (w.embedded_id == 0) {
+        w.deadline_ns = now_ns;
+        continue;
+      }
+      scratch_.clear();
+      EncodeStatusReply(owned->key, "UNKNOWN", "GATEWAY_STOPPED",
+                        "the gateway closed before this order's outcome was recorded: it may "
+                        "have executed; do not resend it under a new uuid",
+                        UnixUs(), &scratch_);
+      ReplyOrder(w, scratch_, !w.original);
+    }
+    ws.erase(
+        std::remove_if(ws.begin(), ws.end(), [](const Waiter& w) { return w.embedded_id != 0; }),
+        ws.end());
   }
   ExpireWaiters(now_ns + 1);
   AdvanceMinuteWindows(*windows, *store, UnixUs() / 1000, /*force_flush=*/true);
@@ -275,6 +320,7 @@ Gateway::~Gateway() {
     // the context may wait out the front end's linger for clients that do not read.
     loop_->front.reset();
     loop_->link.reset();
+    loop_->journal.reset();  // waits for a batch being written; before the store it writes to
     loop_->store.reset();
     loop_->io.reset();
   }
@@ -286,6 +332,22 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& cfg
 
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& cfg,
                                                         std::unique_ptr<idempotency::Store> store) {
+  return Start(cfg, std::move(store), nullptr);
+}
+
+absl::StatusOr<std::unique_ptr<Gateway>> Gateway::StartEmbedded(const GatewayConfig& cfg,
+                                                                EmbeddedSink* sink) {
+  if (sink == nullptr) return absl::InvalidArgumentError("StartEmbedded: no sink");
+  return Start(cfg, nullptr, sink);
+}
+
+bool Gateway::SubmitEmbedded(const EmbeddedSubmission& s) const {
+  return loop_->inbox != nullptr && loop_->inbox->Push(s);
+}
+
+absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& cfg,
+                                                        std::unique_ptr<idempotency::Store> store,
+                                                        EmbeddedSink* sink) {
   absl::Status valid = ValidateConfig(cfg);
   if (!valid.ok()) return valid;
   // Before the store: a token file anyone may read refuses the start without touching anything.
@@ -296,6 +358,8 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& cfg
   gw->loop_->cfg = cfg;
   gw->loop_->admin_token = std::move(*token);
   gw->loop_->store = std::move(store);
+  gw->loop_->sink = sink;
+  gw->loop_->bind_front_end = sink == nullptr;
   absl::Status init = gw->loop_->Init();
   if (!init.ok()) return init;
   return gw;
@@ -312,8 +376,12 @@ int64_t Gateway::bridge_reply_age_ms() const {
 }
 uint64_t Gateway::bridge_capacity() const { return loop_->bridge_capacity.load(); }
 int64_t Gateway::bridge_service_us() const { return loop_->bridge_service_ns.load() / 1000; }
-transport::FrontEndStats Gateway::front_end_stats() const { return loop_->front->stats(); }
-int Gateway::front_end_max_connections() const { return loop_->front->max_connections(); }
+transport::FrontEndStats Gateway::front_end_stats() const {
+  return loop_->front ? loop_->front->stats() : transport::FrontEndStats{};
+}
+int Gateway::front_end_max_connections() const {
+  return loop_->front ? loop_->front->max_connections() : 0;
+}
 uint64_t Gateway::in_flight() const { return loop_->in_flight.load(); }
 const GatewayCounters& Gateway::counters() const { return loop_->counters; }
 const GatewayConfig& Gateway::config() const { return loop_->cfg; }

@@ -1,7 +1,8 @@
 // Gateway: the order pipeline between strategies (transport::FrontEnd) and the MT5 bridge
 // (transport::BridgeLink), guarded by the idempotency store. One event loop, one thread:
 //
-//   drain what has arrived -> reserve the new orders in ONE store batch (one fsync: group commit)
+//   drain what has arrived -> reserve the new orders in ONE store batch (one fsync: group commit,
+//   written by the journal thread, gateway/journal.h, while the loop goes on)
 //   -> forward them to the bridge -> record bridge outcomes (same batch discipline) -> answer.
 //
 //   absl::StatusOr<std::unique_ptr<Gateway>> gw = Gateway::Start(config);   // start-up: may fail
@@ -33,6 +34,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "gateway/config.h"
+#include "gateway/embedded_port.h"
 #include "gateway/latency_histogram.h"
 #include "gateway/operator_resolution.h"
 #include "idempotency/store.h"
@@ -84,6 +86,15 @@ class Gateway {
   // have recovered (RESERVED -> UNKNOWN): every RESERVED record it lists is treated as UNKNOWN.
   static absl::StatusOr<std::unique_ptr<Gateway>> Start(const GatewayConfig& cfg,
                                                         std::unique_ptr<idempotency::Store> store);
+  // In-process: the same pipeline without a front end (nothing is bound; `cfg.listen` is unused),
+  // fed by SubmitEmbedded() and answering through `sink` (gateway/embedded_port.h), which must
+  // outlive the Gateway. Errors as Start(). The public ordergate::Gateway is built on this.
+  static absl::StatusOr<std::unique_ptr<Gateway>> StartEmbedded(const GatewayConfig& cfg,
+                                                                EmbeddedSink* sink);
+  // Thread-safe; never blocks on the pipeline. Queues `s` (a decoded OPEN/CLOSE); its one reply
+  // comes through the sink's Deliver(s.id, ...). False when the gateway is not in-process or no
+  // longer takes submissions (Run() returned or is returning): nothing queued, the caller answers.
+  bool SubmitEmbedded(const EmbeddedSubmission& s) const;
   ~Gateway();
 
   // Runs the event loop on the calling thread until Stop(): then it stops taking orders (new
@@ -149,6 +160,9 @@ class Gateway {
 
  private:
   Gateway();
+  static absl::StatusOr<std::unique_ptr<Gateway>> Start(const GatewayConfig& cfg,
+                                                        std::unique_ptr<idempotency::Store> store,
+                                                        EmbeddedSink* sink);
   class Loop;
   std::unique_ptr<Loop> loop_;
 };

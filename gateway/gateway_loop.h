@@ -23,7 +23,9 @@
 #include "absl/strings/str_cat.h"
 #include "gateway/admin_access.h"
 #include "gateway/bridge_capacity.h"
+#include "gateway/embedded_port.h"
 #include "gateway/gateway.h"
+#include "gateway/journal.h"
 #include "gateway/minute_windows.h"
 #include "idempotency/rocksdb_store.h"
 #include "spdlog/spdlog.h"
@@ -75,16 +77,19 @@ inline int64_t UnixUs() {
 // The lifecycle of an order inside the gateway. The durable state lives in the store; this is only
 // what the loop still has to do for it.
 enum class Phase : uint8_t {
-  kReserving,  // in the current store batch; nothing sent
+  kReserving,  // its reservation is gathered or at the journal; nothing sent
   kSent,       // RESERVED and at the bridge
   kUnknown,    // UNKNOWN: asked about (ORDER_STATUS) until a reply resolves it
 };
 
+inline constexpr int64_t kNoDeadline = std::numeric_limits<int64_t>::max();
+
 struct Waiter {
   ReplyRoute route;
   int64_t received_ns = 0;
-  int64_t deadline_ns = 0;
-  bool original = false;  // the submission that reserved the key; the rest joined it
+  int64_t deadline_ns = 0;   // kNoDeadline: in-process, waits for the outcome (never PENDING)
+  bool original = false;     // the submission that reserved the key; the rest joined it
+  uint64_t embedded_id = 0;  // > 0: an in-process submission, answered through EmbeddedSink
 };
 
 struct Order {
@@ -153,6 +158,13 @@ struct BatchItem {
   BatchPurpose purpose;
 };
 
+// A store batch on its way through the journal (gateway/journal.h): the changes and results the
+// journal thread sees, and what each change was for, which only the pipeline reads.
+struct PipelineBatch {
+  Journal::Batch batch;
+  std::vector<BatchItem> items;
+};
+
 struct DeadlineEntry {
   int64_t deadline_ns;
   uint64_t order_id;
@@ -183,8 +195,14 @@ class Gateway::Loop {
 
   std::unique_ptr<idempotency::Store> store;
   std::unique_ptr<transport::IoContext> io;
-  std::unique_ptr<transport::FrontEnd> front;
+  std::unique_ptr<transport::FrontEnd> front;  // null for an in-process gateway (StartEmbedded)
+  bool bind_front_end = true;
+  // In-process submissions (gateway/embedded_port.h): null unless started by StartEmbedded.
+  EmbeddedSink* sink = nullptr;
+  std::unique_ptr<EmbeddedInbox> inbox;
   std::unique_ptr<transport::BridgeLink> link;
+  // The store's writer thread; declared after `store`, so destroyed before it.
+  std::unique_ptr<Journal> journal;
 
   absl::Status Init();
   absl::Status Run();
@@ -192,9 +210,9 @@ class Gateway::Loop {
  private:
   // Request handling (front end).
   void DrainFrontEnd(int64_t now_ns);
+  void DrainEmbedded(int64_t now_ns);
   void HandleBody(const ReplyRoute& route, absl::string_view body, int64_t received_ns);
-  void HandleOrder(const ReplyRoute& route, const Request& req, int64_t received_ns,
-                   int64_t deadline_ns);
+  void HandleOrder(const Waiter& w, const Request& req);
   void HandleOrderStatus(const ReplyRoute& route, const Request& req, int64_t received_ns);
   void HandleRelay(const ReplyRoute& route, const Request& req, absl::string_view body,
                    int64_t received_ns, int64_t deadline_ns);
@@ -220,15 +238,25 @@ class Gateway::Loop {
   // half of it: a flood of GET_ACCOUNTs must not keep orders out.
   bool BridgeHasRoom(bool relay) const;
 
-  // Store batch.
-  void CommitBatch(int64_t now_ns);
+  // Store batches, through the journal: TakeWritten, then hand the gathered batch over (so the
+  // disk works on it while this thread sends and answers for the one just written), then
+  // FinishBatch on the written one.
+  void PumpJournal(int64_t now_ns);
+  // Hands changes_/items_ (and the outcomes to retry, when due) to the journal, if it is idle.
+  void StartBatch(int64_t now_ns);
+  void FinishBatch(PipelineBatch* pb, int64_t now_ns);
+  // Shutdown: writes what is gathered and waits for the journal, answering as batches come back.
+  void FlushJournal();
 
-  // Operator resolutions: applied after CommitBatch, when no outcome of the batch is pending.
+  // Operator resolutions: applied on this thread (one synchronous store write each: rare, and an
+  // operator waits for it); refused while an outcome of the order is being written.
   void ApplyResolutions();
   absl::StatusOr<ResolutionResult> ApplyResolution(const Resolution& r);
 
   // Replies.
-  void ReplyOrder(const Waiter& w, absl::string_view object, bool duplicate);
+  // `recorded`: the reply is a stored outcome (or UNKNOWN/PENDING of a stored order), not one of
+  // ordergate's refusals (ReplyError); only in-process callers are told the difference.
+  void ReplyOrder(const Waiter& w, absl::string_view object, bool duplicate, bool recorded = true);
   void ReplyError(const Waiter& w, absl::string_view uuid, ErrorCode code, bool is_order,
                   absl::string_view msg = {});
   // An error to a request that is not an order (PING, relays, their envelope errors): the bare
@@ -273,9 +301,12 @@ class Gateway::Loop {
   uint64_t next_token_ = 1;
   uint64_t reserving_or_sent_ = 0;
 
+  // The batch being gathered (views into orders; handed to the journal by StartBatch).
   std::vector<Change> changes_;
   std::vector<BatchItem> items_;
-  std::vector<ChangeResult> results_;
+  // Two batches alternate: one being written by the journal, the other being finished here.
+  PipelineBatch batches_[2];
+  int next_batch_ = 0;                  // the slot the next StartBatch fills
   std::vector<Order*> retry_outcomes_;  // outcomes whose write failed; retried
   std::vector<std::shared_ptr<PendingResolution>> taken_resolutions_;
   int64_t store_retry_not_before_ns_ = 0;
@@ -284,6 +315,7 @@ class Gateway::Loop {
   int64_t start_unix_us_ = 0;
 
   transport::InboundRequest inbound_;
+  std::vector<EmbeddedSubmission> embedded_;  // DrainEmbedded's batch
   std::vector<BridgeEvent> events_;
   std::string scratch_;
   std::string reply_;

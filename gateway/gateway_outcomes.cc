@@ -1,5 +1,6 @@
-// Gateway::Loop, outcomes made durable: the store batch (reservations and outcomes, one Apply per
-// drained burst) and operator resolutions of UNKNOWN orders.
+// Gateway::Loop, outcomes made durable: store batches through the journal (reservations and
+// outcomes; one Apply per batch, written while the next is gathered) and operator resolutions of
+// UNKNOWN orders.
 #include "gateway/gateway_loop.h"
 
 namespace ordergate::gateway {
@@ -7,7 +8,18 @@ namespace ordergate::gateway {
 // ---------------------------------------------------------------------------------------------
 // The store batch
 
-void Gateway::Loop::CommitBatch(int64_t now_ns) {
+void Gateway::Loop::PumpJournal(int64_t now_ns) {
+  Journal::Batch* written = journal->TakeWritten();
+  PipelineBatch* done = nullptr;
+  if (written != nullptr) done = written == &batches_[0].batch ? &batches_[0] : &batches_[1];
+  // The next batch goes to the disk first: while it is written, this thread sends the orders and
+  // answers the clients of the batch just written.
+  StartBatch(now_ns);
+  if (done != nullptr) FinishBatch(done, now_ns);
+}
+
+void Gateway::Loop::StartBatch(int64_t now_ns) {
+  if (journal->busy()) return;
   if (!retry_outcomes_.empty() && now_ns >= store_retry_not_before_ns_) {
     for (Order* o : retry_outcomes_) {
       changes_.push_back(Change::Event(o->outcome_event, o->key, o->outcome_reply));
@@ -16,24 +28,46 @@ void Gateway::Loop::CommitBatch(int64_t now_ns) {
     retry_outcomes_.clear();
   }
   if (changes_.empty()) return;
-  results_.assign(changes_.size(), ChangeResult{});
-  const int64_t now_us = UnixUs();
-  const int64_t apply_start_ns = SteadyNs();
-  const absl::Status applied = store->Apply(changes_, now_us / 1000, absl::MakeSpan(results_));
-  const int64_t apply_end_ns = SteadyNs();
-  latency.store_apply.Record(apply_end_ns - apply_start_ns);
-  counters.store_batches.fetch_add(1, std::memory_order_relaxed);
-
-  // The handlers below answer, send and erase orders; none of them adds to the batch, so items_ and
-  // results_ are read in place and cleared at the end (their capacity is kept for the next batch).
-  // changes_ holds views into orders about to be erased: clear it first.
+  PipelineBatch& pb = batches_[next_batch_];
+  next_batch_ ^= 1;
+  // Swapped, not copied: both vectors keep their capacity for the batches after this one.
+  pb.batch.changes.swap(changes_);
+  pb.items.swap(items_);
   changes_.clear();
+  items_.clear();
+  pb.batch.now_unix_ms = UnixUs() / 1000;
+  journal->Write(&pb.batch);
+}
+
+void Gateway::Loop::FlushJournal() {
+  // Each round writes what the last one's answers gathered (an UNKNOWN at a bridge deadline, say);
+  // a handful of rounds is all a stopping pipeline produces.
+  for (int round = 0; round < 8; ++round) {
+    if (journal->busy()) journal->WaitWritten();
+    const int64_t now_ns = SteadyNs();
+    PumpJournal(now_ns);
+    if (!journal->busy() && changes_.empty()) return;
+  }
+}
+
+void Gateway::Loop::FinishBatch(PipelineBatch* pb, int64_t now_ns) {
+  const absl::Status applied = pb->batch.status;
+  const int64_t apply_end_ns = pb->batch.apply_end_ns;
+  latency.store_apply.Record(apply_end_ns - pb->batch.apply_start_ns);
+  counters.store_batches.fetch_add(1, std::memory_order_relaxed);
+  std::vector<BatchItem>& items = pb->items;
+  std::vector<ChangeResult>& results = pb->batch.results;
+
+  // The handlers below answer, send and erase orders; what they add goes to the next batch
+  // (changes_), so this batch's items and results are read in place and cleared at the end
+  // (their capacity is kept). Its changes hold views into orders about to be erased: clear first.
+  pb->batch.changes.clear();
 
   if (!applied.ok()) {
     // Fail closed: nothing of the batch is durable, so nothing new is sent.
     spdlog::error("store write failed ({}): {} change(s) not applied; failing closed",
-                  absl::StatusCodeToString(applied.code()), items_.size());
-    for (const BatchItem& item : items_) {
+                  absl::StatusCodeToString(applied.code()), items.size());
+    for (const BatchItem& item : items) {
       Order* o = item.order;
       if (item.purpose == BatchPurpose::kReserve) {
         for (const Waiter& w : o->waiters) {
@@ -48,15 +82,16 @@ void Gateway::Loop::CommitBatch(int64_t now_ns) {
       }
     }
     store_retry_not_before_ns_ = now_ns + kStoreRetryMs * kNsPerMs;
-    items_.clear();
+    items.clear();
+    results.clear();
     RecountInFlight();
     return;
   }
 
-  for (size_t i = 0; i < items_.size(); ++i) {
-    Order* o = items_[i].order;
-    const ChangeResult& res = results_[i];
-    if (items_[i].purpose == BatchPurpose::kReserve) {
+  for (size_t i = 0; i < items.size(); ++i) {
+    Order* o = items[i].order;
+    const ChangeResult& res = results[i];
+    if (items[i].purpose == BatchPurpose::kReserve) {
       --reserving_;
       latency.reserve.Record(apply_end_ns - o->arrived_ns);
       if (res.outcome == ChangeOutcome::kApplied) {
@@ -110,6 +145,7 @@ void Gateway::Loop::CommitBatch(int64_t now_ns) {
     if (o->phase == Phase::kUnknown) {
       counters.unknown_resolved.fetch_add(1, std::memory_order_relaxed);
       spdlog::info("order {} resolved UNKNOWN -> {}", o->key, filled ? "FILLED" : "REJECTED");
+      if (sink != nullptr) sink->Resolved(o->key, o->outcome_reply);
     } else {
       --reserving_or_sent_;
       // Per order: debug only, a synchronous log line per fill would cost more than the order.
@@ -123,7 +159,8 @@ void Gateway::Loop::CommitBatch(int64_t now_ns) {
     if (timed_total) latency.total.Record((answered ? last_reply_ns_ : SteadyNs()) - o->arrived_ns);
     EraseOrder(o);
   }
-  items_.clear();
+  items.clear();
+  results.clear();
   RecountInFlight();
 }
 
@@ -152,11 +189,12 @@ absl::StatusOr<ResolutionResult> Gateway::Loop::ApplyResolution(const Resolution
     return refuse("RESERVED (at the bridge, waiting for its reply)");
   }
   if (o != nullptr && o->outcome_pending) {
-    // Only an outcome whose write failed is still pending here (CommitBatch ran just before).
+    // An outcome learned from the bridge is being written (at the journal, or waiting to be
+    // retried while the store fails): the first outcome learned wins.
     return absl::FailedPreconditionError(
         absl::StrCat("order ", r.uuid,
-                     ": an outcome from the bridge is waiting to be written (the store is "
-                     "failing); nothing changed: look the order up again"));
+                     ": an outcome from the bridge is being written; nothing changed: look the "
+                     "order up again"));
   }
   if (o == nullptr) {
     // Not in memory: an UNKNOWN of another gateway on a shared store, or no UNKNOWN at all.
@@ -212,6 +250,7 @@ absl::StatusOr<ResolutionResult> Gateway::Loop::ApplyResolution(const Resolution
                                             : absl::StrCat("operator \"", r.operator_name, "\"");
   if (!r.admitted_as.empty()) absl::StrAppend(&who, " (", r.admitted_as, ")");
   spdlog::info("order {} resolved UNKNOWN -> {} by {} at {}", r.uuid, what, who, at);
+  if (sink != nullptr) sink->Resolved(r.uuid, done.reply);
   if (o != nullptr) {
     ReplyAll(o, done.reply);  // an UNKNOWN order has no waiters; kept for any that joined
     EraseOrder(o);            // no longer asked about; a late reply to it is dropped

@@ -7,12 +7,17 @@ namespace ordergate::gateway {
 // ---------------------------------------------------------------------------------------------
 // Replies
 
-void Gateway::Loop::ReplyOrder(const Waiter& w, absl::string_view object, bool duplicate) {
-  reply_.clear();
+void Gateway::Loop::ReplyOrder(const Waiter& w, absl::string_view object, bool duplicate,
+                               bool recorded) {
   last_reply_ns_ = SteadyNs();
   const int64_t gateway_us = (last_reply_ns_ - w.received_ns) / 1000;
-  AppendWithGatewayFields(object, duplicate, gateway_us, &reply_);
   if (duplicate) counters.duplicates.fetch_add(1, std::memory_order_relaxed);
+  if (w.embedded_id != 0) {
+    sink->Deliver(w.embedded_id, object, duplicate, recorded, gateway_us);
+    return;
+  }
+  reply_.clear();
+  AppendWithGatewayFields(object, duplicate, gateway_us, &reply_);
   (void)front->Reply(w.route, reply_);
 }
 
@@ -27,7 +32,7 @@ void Gateway::Loop::ReplyError(const Waiter& w, absl::string_view uuid, ErrorCod
   if (code == ErrorCode::kIdempotencyConflict) {
     counters.conflicts.fetch_add(1, std::memory_order_relaxed);
   }
-  ReplyOrder(w, scratch_, /*duplicate=*/false);
+  ReplyOrder(w, scratch_, /*duplicate=*/false, /*recorded=*/false);
 }
 
 void Gateway::Loop::ReplyPlainError(const ReplyRoute& route, absl::string_view uuid, ErrorCode code,
@@ -68,7 +73,19 @@ void Gateway::Loop::ExpireWaiters(int64_t now_ns) {
 // ---------------------------------------------------------------------------------------------
 // Front end
 
+void Gateway::Loop::DrainEmbedded(int64_t now_ns) {
+  if (inbox == nullptr) return;
+  inbox->Drain(&embedded_);
+  for (const EmbeddedSubmission& s : embedded_) {
+    counters.requests.fetch_add(1, std::memory_order_relaxed);
+    Waiter w{ReplyRoute{}, s.received_ns, kNoDeadline, true, s.id};
+    HandleOrder(w, s.request);
+  }
+  embedded_.clear();
+}
+
 void Gateway::Loop::DrainFrontEnd(int64_t now_ns) {
+  if (front == nullptr) return;
   for (int64_t n = 0; n < cfg.max_batch; ++n) {
     transport::ReceiveResult r = front->TryReceive(&inbound_);
     if (r == transport::ReceiveResult::kNone) break;
@@ -104,7 +121,7 @@ void Gateway::Loop::HandleBody(const ReplyRoute& route, absl::string_view body,
   switch (req.action) {
     case Action::kOpen:
     case Action::kClose:
-      HandleOrder(route, req, received_ns, deadline_ns);
+      HandleOrder(w, req);
       return;
     case Action::kOrderStatus:
       HandleOrderStatus(route, req, received_ns);
@@ -236,13 +253,13 @@ void Gateway::Loop::RefuseUnlessRecorded(const Waiter& w, const Request& req,
   ReplyError(w, req.uuid.view(), refusal, true);
 }
 
-void Gateway::Loop::HandleOrder(const ReplyRoute& route, const Request& req, int64_t received_ns,
-                                int64_t deadline_ns) {
+void Gateway::Loop::HandleOrder(const Waiter& original, const Request& req) {
   canonical_.clear();
   CanonicalOrderFields(req, &canonical_);
   const Fingerprint fp = FingerprintOf(canonical_);
   const absl::string_view fp_bytes = FingerprintBytes(fp);
-  Waiter w{route, received_ns, deadline_ns, true};
+  Waiter w = original;
+  w.original = true;
 
   auto it = orders_.find(req.uuid.view());
   if (it != orders_.end()) {
@@ -291,7 +308,7 @@ void Gateway::Loop::HandleOrder(const ReplyRoute& route, const Request& req, int
   }
   Order* o = NewOrder(req, canonical_, fp_bytes);
   o->phase = Phase::kReserving;
-  o->arrived_ns = received_ns;
+  o->arrived_ns = w.received_ns;
   ++reserving_or_sent_;
   ++reserving_;
   AddWaiter(o, w);

@@ -1,1 +1,101 @@
-// Gateway::Loop's journal stage (gateway/journal.h): being written.
+// Journal (gateway/journal.h): the store's writer thread and its hand-over slot.
+#include "gateway/journal.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/types/span.h"
+
+namespace ordergate::gateway {
+namespace {
+
+int64_t SteadyNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Journal>> Journal::Start(idempotency::Store* store) {
+  const int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fd < 0) {
+    return absl::InternalError(absl::StrCat("journal: eventfd: ", std::strerror(errno)));
+  }
+  std::unique_ptr<Journal> j(new Journal(store, fd));
+  j->thread_ = std::thread([raw = j.get()] { raw->Main(); });
+  return j;
+}
+
+Journal::Journal(idempotency::Store* store, int wake_fd) : store_(store), wake_fd_(wake_fd) {}
+
+Journal::~Journal() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  ::close(wake_fd_);
+}
+
+void Journal::Write(Batch* batch) {
+  batch->results.assign(batch->changes.size(), idempotency::ChangeResult{});
+  busy_ = true;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    to_write_ = batch;
+  }
+  cv_.notify_one();
+}
+
+Journal::Batch* Journal::TakeWritten() {
+  if (!busy_) return nullptr;
+  Batch* done = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    done = written_;
+    written_ = nullptr;
+  }
+  if (done == nullptr) return nullptr;
+  uint64_t n = 0;
+  (void)!::read(wake_fd_, &n, sizeof n);  // EAGAIN when already cleared: nothing to do
+  busy_ = false;
+  return done;
+}
+
+void Journal::WaitWritten() {
+  if (!busy_) return;
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait(lock, [this] { return written_ != nullptr; });
+}
+
+void Journal::Main() {
+  while (true) {
+    Batch* b = nullptr;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [this] { return stop_ || to_write_ != nullptr; });
+      if (to_write_ == nullptr) return;  // stopping, nothing left to write
+      b = to_write_;
+      to_write_ = nullptr;
+    }
+    b->apply_start_ns = SteadyNs();
+    b->status = store_->Apply(b->changes, b->now_unix_ms, absl::MakeSpan(b->results));
+    b->apply_end_ns = SteadyNs();
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      written_ = b;
+    }
+    cv_.notify_all();  // WaitWritten()
+    const uint64_t one = 1;
+    (void)!::write(wake_fd_, &one, sizeof one);
+  }
+}
+
+}  // namespace ordergate::gateway

@@ -187,7 +187,11 @@ struct RocksDbStore::Impl {
   // while the store is open, so a key it lacks is read from "records" (terminal or absent) only: an
   // outcome never reads the store before writing, a retry of an in-flight order is answered from
   // memory. Bounded by what is in flight (the gateway holds those orders in memory too).
+  // Guarded by `mu` for the writer's read-decide-write, and changed only while `map_mu` is held as
+  // well: a reader that holds just `map_mu` sees it before or after a batch, never torn, and never
+  // waits for the batch's WAL write (the pipeline's thread reads while the journal thread writes).
   absl::flat_hash_map<std::string, Record> in_flight_records;
+  std::mutex map_mu;
   // Set when a write failed: RocksDB may be in its background-error state and refuse every write
   // until Resume() succeeds.
   bool needs_resume = false;
@@ -368,6 +372,9 @@ absl::Status RocksDbStore::Impl::ApplyLocked(absl::Span<const Change> changes, i
   // One writer (under `mu`): the latest sequence is this batch's last, and everything up to it is
   // in the WAL at the store's durability. An atomic store; the mark's file is written elsewhere.
   if (mark_writer != nullptr) mark_writer->Publish(db->GetLatestSequenceNumber());
+  // The map changes under map_mu too, held only for these few in-memory updates: readers
+  // (Lookup, ListInFlight) take map_mu alone, so they never wait for a batch's write and fsync.
+  std::lock_guard<std::mutex> map_lock(map_mu);
   for (auto& [key, touched] : overlay) {
     if (!touched.written) continue;
     auto known = in_flight_records.find(key);
@@ -654,7 +661,7 @@ absl::Status RocksDbStore::Apply(absl::Span<const Change> changes, int64_t now_u
 absl::StatusOr<std::optional<Record>> RocksDbStore::Lookup(absl::string_view key) {
   if (key.empty()) return CodeOnly(absl::StatusCode::kInvalidArgument);
   {
-    std::lock_guard<std::mutex> lock(impl_->mu);
+    std::lock_guard<std::mutex> lock(impl_->map_mu);
     if (auto known = impl_->in_flight_records.find(key); known != impl_->in_flight_records.end()) {
       return std::optional<Record>(known->second);
     }
@@ -672,7 +679,7 @@ absl::StatusOr<std::optional<Record>> RocksDbStore::Lookup(absl::string_view key
 }
 
 absl::StatusOr<std::vector<Record>> RocksDbStore::ListInFlight() {
-  std::lock_guard<std::mutex> lock(impl_->mu);
+  std::lock_guard<std::mutex> lock(impl_->map_mu);
   std::vector<Record> out;
   out.reserve(impl_->in_flight_records.size());
   for (const auto& [key, record] : impl_->in_flight_records) out.push_back(record);

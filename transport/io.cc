@@ -46,7 +46,7 @@ absl::StatusOr<int> PollReadable(absl::Span<PollEntry> entries, int timeout_ms) 
     items = heap_items.data();
   }
   for (size_t i = 0; i < entries.size(); ++i) {
-    items[i] = zmq_pollitem_t{entries[i].handle, 0, ZMQ_POLLIN, 0};
+    items[i] = zmq_pollitem_t{entries[i].handle, entries[i].fd, ZMQ_POLLIN, 0};
     entries[i].readable = false;
   }
   const int rc = zmq_poll(items, static_cast<int>(entries.size()), timeout_ms);

@@ -35,10 +35,13 @@ class IoContext {
   std::unique_ptr<Impl> impl_;
 };
 
-// An opaque socket handle from a poll_handle() accessor and its readiness after PollReadable().
+// An opaque socket handle from a poll_handle() accessor, or (handle null) a plain file descriptor
+// such as an eventfd that another thread writes to wake the poller, and its readiness after
+// PollReadable().
 struct PollEntry {
   void* handle = nullptr;
   bool readable = false;
+  int fd = -1;  // polled when `handle` is null
 };
 
 // Blocks up to timeout_ms (0: just checks, -1: forever) until one entry is readable. Returns the
