@@ -1,7 +1,5 @@
 #include "gateway/config.h"
 
-#include <toml++/toml.h>
-
 #include <charconv>
 #include <cmath>
 #include <optional>
@@ -424,7 +422,10 @@ absl::Span<const SettingDoc> Settings() {
                                 .value = s.value,
                                 .range = RangeText(s),
                                 .help = s.help,
-                                .default_value = std::move(def)});
+                                .default_value = std::move(def),
+                                .type = s.kind == Kind::kInt      ? SettingType::kInteger
+                                        : s.kind == Kind::kVolume ? SettingType::kNumber
+                                                                  : SettingType::kString});
     }
     return out;
   }();
@@ -479,50 +480,6 @@ absl::Status SetSetting(absl::string_view key, absl::string_view text, GatewayCo
     }
   }
   return CheckRange(*s, *cfg);
-}
-
-namespace {
-
-absl::Status KeyError(const std::string& path, const toml::node& node, absl::string_view what) {
-  return absl::InvalidArgumentError(absl::StrCat(path, ":", node.source().begin.line, ": ", what));
-}
-
-}  // namespace
-
-absl::StatusOr<GatewayConfig> LoadConfigFile(const std::string& path) {
-  // Debian's toml++ is built with exceptions: its parse error is converted here, at start-up.
-  toml::table table;
-  try {
-    table = toml::parse_file(path);
-  } catch (const toml::parse_error& err) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(path, ":", err.source().begin.line, ": ", std::string(err.description())));
-  }
-  GatewayConfig cfg;
-  for (const auto& [key_node, node] : table) {
-    const std::string key(key_node.str());
-    const Setting* s = FindSetting(key);
-    if (s == nullptr)
-      return KeyError(path, node, absl::StrCat(key, " is not a setting of ordergated"));
-    absl::Status st;
-    if (s->kind == Kind::kInt) {
-      auto v = node.value<int64_t>();
-      if (!v) return KeyError(path, node, absl::StrCat(key, " must be an integer"));
-      cfg.*s->int_field = *v;
-      st = CheckRange(*s, cfg);
-    } else if (s->kind == Kind::kVolume) {
-      auto v = node.value<double>();
-      if (!v) return KeyError(path, node, absl::StrCat(key, " must be a number"));
-      cfg.max_volume = *v;
-      st = CheckRange(*s, cfg);
-    } else {
-      auto v = node.value<std::string>();
-      if (!v) return KeyError(path, node, absl::StrCat(key, " must be a string"));
-      st = SetSetting(key, *v, &cfg);
-    }
-    if (!st.ok()) return KeyError(path, node, st.message());
-  }
-  return cfg;
 }
 
 namespace {

@@ -1,5 +1,5 @@
 // GatewayConfig: every setting of ordergated, its default (those of docs/protocol.md), its range,
-// loading from TOML and from flags, and the alignment check that refuses a misaligned or
+// setting one from text (flags, TOML), and the alignment check that refuses a misaligned or
 // out-of-range configuration at start-up.
 //
 //   absl::StatusOr<GatewayConfig> cfg = LoadConfigFile("deploy/ordergate.toml");   // or
@@ -66,8 +66,17 @@ struct GatewayConfig {
   int64_t max_batch = 256;                   // requests drained into one store batch (one fsync)
 };
 
+// How a setting's value is written in a TOML file: the loader (LoadConfigFile) asks for this type
+// and names it when the file holds another.
+enum class SettingType : uint8_t {
+  kInteger,  // an integer (every *_ms, *_bytes, max_batch, ...)
+  kNumber,   // a number, integer or floating point (max_volume)
+  kString,   // a string (endpoints, paths, durability, retention, log_level)
+};
+
 // One setting as documented: the TOML key (also the name used in every message), its flag, the
-// placeholder of its value in --help, its range as text, what it does, and its default as text.
+// placeholder of its value in --help, its range as text, what it does, its default as text, and
+// the type of its value in a TOML file.
 struct SettingDoc {
   absl::string_view key;    // "bridge_timeout_ms"
   std::string flag;         // "--bridge-timeout-ms"
@@ -75,6 +84,7 @@ struct SettingDoc {
   std::string range;        // "1..600000"
   absl::string_view help;
   std::string default_value;  // "6000"
+  SettingType type = SettingType::kString;
 };
 
 // Every setting of GatewayConfig, in --help order. Built once; never changes.
@@ -113,7 +123,9 @@ absl::Status CheckMetricsListen(absl::string_view host_port);
 // Reads a TOML file whose keys are the field names above (retention as a string, durability
 // "sync"|"async"), each checked against its range. Unknown keys are an error (a typo must not
 // silently keep a default). kNotFound / kInvalidArgument with a message naming the file, line and
-// key.
+// key. Defined in config_file.cc, which only the daemon's target (ordergate_daemon) builds: the
+// library (ordergate_gateway, libordergate) carries no TOML parser. Declared here, beside the
+// settings it reads, so that ordergated's callers need one header.
 absl::StatusOr<GatewayConfig> LoadConfigFile(const std::string& path);
 
 // Every setting within its range (Settings()), then the alignment rules of the contract, section

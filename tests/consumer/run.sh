@@ -1,0 +1,163 @@
+#!/usr/bin/env bash
+# The installed package as a strategy's project meets it (issue 12):
+#   1. `cmake --install BUILD_DIR` into a temp prefix; the files are where the README says, the
+#      shared library's SONAME is libordergate.so.0, the installed headers include nothing but the
+#      standard library, Abseil and each other;
+#   2. tests/consumer built against that prefix twice: with CMake (find_package(ordergate) ->
+#      ordergate::ordergate) and with g++ and `pkg-config --cflags --libs ordergate`;
+#   3. the installed ordergate-bridge-sim on a kernel-chosen loopback port; each consumer sends one
+#      order through the embedded gateway and must get FILLED;
+#   4. the installed bin/embedded_strategy, --orders 20, each uuid from two threads: every uuid has
+#      a final outcome, FILLED exactly once with duplicate:false, one ticket per uuid; run again on
+#      the same data directory (a restart) every uuid is replayed FILLED, duplicate:true, same
+#      ticket; the simulator's journal holds each uuid exactly once (executed at most once).
+# Usage: tests/consumer/run.sh BUILD_DIR     (ctest: label consumer)
+set -euo pipefail
+[ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
+build=$(cd "$1" && pwd)
+here=$(cd "$(dirname "$0")" && pwd)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/ordergate-consumer.XXXXXX")
+prefix=$tmp/prefix
+sim_pid=
+cleanup() {
+  if [ -n "$sim_pid" ]; then kill "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true; fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*" >&2; exit 1; }
+step() { echo "== $*"; }
+
+step "install into $prefix"
+cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" || { cat "$tmp/install.log"; fail "cmake --install"; }
+for f in include/ordergate/gateway.h include/ordergate/options.h include/ordergate/order.h \
+         include/ordergate/outcome.h lib/libordergate.so lib/libordergate.so.0 lib/libordergate.a \
+         lib/cmake/ordergate/ordergateConfig.cmake lib/cmake/ordergate/ordergateConfigVersion.cmake \
+         lib/cmake/ordergate/ordergateTargets.cmake lib/pkgconfig/ordergate.pc \
+         bin/ordergated bin/ordergatectl bin/ordergate-bridge-sim bin/embedded_strategy; do
+  [ -e "$prefix/$f" ] || fail "$f is not installed"
+done
+soname=$(readelf -d "$prefix/lib/libordergate.so.0" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+[ "$soname" = "libordergate.so.0" ] || fail "SONAME is '$soname', not libordergate.so.0"
+echo "SONAME $soname; $(readlink "$prefix/lib/libordergate.so.0")"
+# Only the public API leaves the shared library (cmake/ordergate.map).
+exported=$(nm -D --defined-only -C "$prefix/lib/libordergate.so.0" | awk '$2 ~ /^[TWVDBR]$/' |
+           grep -Ev ' ordergate::Gateway::(Gateway|~Gateway|Open|Submit|SubmitAndWait|Status|stats|Close)\(| ordergate::OutcomeStatusName\(' ||
+           true)
+[ -z "$exported" ] || fail "libordergate.so exports more than the public API:"$'\n'"$exported"
+# The installed headers: the standard library, absl/ and ordergate/ only.
+bad=$(grep -h '^#include' "$prefix"/include/ordergate/*.h | grep -v '^#include <[a-z_]*>$' |
+      grep -v '^#include "absl/\|^#include "ordergate/' || true)
+[ -z "$bad" ] || fail "installed headers include more than std, absl and ordergate: $bad"
+
+step "build tests/consumer with CMake against the prefix"
+gen=()
+command -v ninja >/dev/null 2>&1 && gen=(-G Ninja)
+cmake -S "$here" -B "$tmp/consumer-build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \
+      -DCMAKE_PREFIX_PATH="$prefix" >"$tmp/consumer-configure.log" 2>&1 ||
+  { cat "$tmp/consumer-configure.log"; fail "configure tests/consumer"; }
+cmake --build "$tmp/consumer-build" >"$tmp/consumer-build.log" 2>&1 ||
+  { cat "$tmp/consumer-build.log"; fail "build tests/consumer"; }
+[ -x "$tmp/consumer-build/consumer" ] || fail "tests/consumer built no consumer"
+
+step "build tests/consumer with pkg-config"
+export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
+pc=$(pkg-config --cflags --libs ordergate) || fail "pkg-config --cflags --libs ordergate"
+echo "pkg-config: $pc"
+# The .pc file names its prefix relative to itself (${pcfiledir}), so the tree may be moved.
+incdir=$(pkg-config --cflags-only-I ordergate | awk '{ sub(/^-I/, "", $1); print $1 }')
+[ -n "$incdir" ] && [ "$(realpath "$incdir")" = "$(realpath "$prefix/include")" ] ||
+  fail "pkg-config's first -I ($incdir) is not $prefix/include"
+case " $pc " in *" -lordergate "*) ;; *) fail "pkg-config's libs miss -lordergate";; esac
+# shellcheck disable=SC2086  # $pc is a list of flags
+${CXX:-c++} -std=c++17 -Wall -Wextra -Werror "$here/main.cc" -o "$tmp/consumer-pc" $pc \
+  -Wl,-rpath,"$prefix/lib" || fail "build tests/consumer/main.cc with pkg-config's flags"
+
+step "start the installed ordergate-bridge-sim on a free loopback port"
+"$prefix/bin/ordergate-bridge-sim" --bind 'tcp://127.0.0.1:*' --journal "$tmp/sim.journal" \
+  --log-level warn >"$tmp/sim.log" 2>&1 &
+sim_pid=$!
+endpoint=
+for _ in $(seq 150); do
+  endpoint=$(sed -n 's/.*ordergate-bridge-sim listening on \(tcp:[^ ]*\).*/\1/p' "$tmp/sim.log" | head -1)
+  [ -n "$endpoint" ] && break
+  kill -0 "$sim_pid" 2>/dev/null || { cat "$tmp/sim.log"; fail "the simulator exited"; }
+  sleep 0.1
+done
+[ -n "$endpoint" ] || { cat "$tmp/sim.log"; fail "the simulator did not say where it listens"; }
+echo "bridge: $endpoint"
+
+step "consumer (CMake) and consumer (pkg-config): one order each, FILLED"
+timeout 60 "$tmp/consumer-build/consumer" "$endpoint" "$tmp/consumer-data" consumer-1 ||
+  fail "the CMake-built consumer did not get FILLED"
+timeout 60 "$tmp/consumer-pc" "$endpoint" "$tmp/consumer-pc-data" consumer-2 ||
+  fail "the pkg-config-built consumer did not get FILLED"
+
+step "bin/embedded_strategy --orders 20, then again on the same data directory"
+timeout 120 "$prefix/bin/embedded_strategy" --bridge "$endpoint" --data-dir "$tmp/strategy" \
+  --orders 20 --prefix cs >"$tmp/run1.jsonl" 2>"$tmp/run1.stderr" ||
+  { cat "$tmp/run1.jsonl" "$tmp/run1.stderr"; fail "embedded_strategy (first run) exited non-zero"; }
+timeout 120 "$prefix/bin/embedded_strategy" --bridge "$endpoint" --data-dir "$tmp/strategy" \
+  --orders 20 --prefix cs --durability async >"$tmp/run2.jsonl" 2>"$tmp/run2.stderr" ||
+  { cat "$tmp/run2.jsonl" "$tmp/run2.stderr"; fail "embedded_strategy (restart) exited non-zero"; }
+cat "$tmp/run1.stderr" "$tmp/run2.stderr"
+
+python3 - "$tmp/run1.jsonl" "$tmp/run2.jsonl" "$tmp/sim.journal" <<'EOF'
+import collections, json, sys
+run1, run2, journal = sys.argv[1:4]
+uuids = [f"cs-{i}" for i in range(20)]
+FINAL = {"FILLED", "REJECTED", "UNKNOWN"}
+NOT_NOW = {"BRIDGE_DOWN", "GATEWAY_BUSY"}
+errors = []
+
+def outcomes(path):
+    by_uuid = collections.defaultdict(list)
+    for n, line in enumerate(open(path), 1):
+        # stdout is the strategy's: one JSON object per line, nothing else (no library logging).
+        try:
+            o = json.loads(line)
+        except ValueError:
+            errors.append(f"{path}:{n}: not a JSON line: {line.strip()}")
+            continue
+        for key in ("uuid", "status", "ticket", "duplicate"):
+            if key not in o:
+                errors.append(f"{path}:{n}: no {key}: {line.strip()}")
+        by_uuid[o["uuid"]].append(o)
+    extra = set(by_uuid) - set(uuids)
+    if extra:
+        errors.append(f"{path}: outcomes for uuids never submitted: {sorted(extra)}")
+    return by_uuid
+
+first, restart = outcomes(run1), outcomes(run2)
+tickets = {}
+for u in uuids:
+    got = first.get(u, [])
+    finals = [o for o in got if o["status"] in FINAL and o.get("error_code") not in NOT_NOW]
+    if len(finals) != 2:
+        errors.append(f"run 1: {u}: {len(finals)} final outcomes for its 2 submissions: {got}")
+    firsts = [o for o in got if o["status"] == "FILLED" and not o["duplicate"]]
+    if len(firsts) != 1:
+        errors.append(f"run 1: {u}: FILLED with duplicate:false {len(firsts)} times (want 1): {got}")
+    filled = {o["ticket"] for o in got if o["status"] == "FILLED"}
+    if len(filled) != 1 or 0 in filled:
+        errors.append(f"run 1: {u}: FILLED tickets {sorted(filled)} (want one, > 0)")
+    tickets[u] = min(filled) if filled else None
+    again = [o for o in restart.get(u, []) if o.get("error_code") not in NOT_NOW]
+    if len(again) != 2 or any(o["status"] != "FILLED" or not o["duplicate"] or
+                              o["ticket"] != tickets[u] for o in again):
+        errors.append(f"restart: {u}: want 2 replays FILLED duplicate:true ticket {tickets[u]}, "
+                      f"got {restart.get(u, [])}")
+
+executed = collections.Counter()
+for line in open(journal):  # ordergate-bridge-sim's journal: one JSON line per executed order
+    executed[json.loads(line).get("uuid")] += 1
+for u in uuids + ["consumer-1", "consumer-2"]:
+    if executed[u] != 1:
+        errors.append(f"the bridge executed {u} {executed[u]} times (want 1)")
+
+if errors:
+    print("\n".join(errors), file=sys.stderr)
+    sys.exit(1)
+print(f"20 uuids x 2 submissions: each FILLED once (duplicate:false) and replayed after a restart; "
+      f"the bridge executed each uuid once ({sum(executed.values())} executions)")
+EOF
+step "passed"
