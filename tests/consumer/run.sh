@@ -3,8 +3,9 @@
 #   1. `cmake --install BUILD_DIR` into a temp prefix; the files are where the README says, the
 #      shared library's SONAME is libordergate.so.0, the installed headers include nothing but the
 #      standard library, Abseil and each other;
-#   2. tests/consumer built against that prefix twice: with CMake (find_package(ordergate) ->
-#      ordergate::ordergate) and with g++ and `pkg-config --cflags --libs ordergate`;
+#   2. tests/consumer built against that prefix three times: with CMake (find_package(ordergate) ->
+#      ordergate::ordergate; COMPONENTS static -> ordergate::ordergate_static) and with the compiler
+#      and `pkg-config --cflags --libs ordergate`;
 #   3. the installed ordergate-bridge-sim on a kernel-chosen loopback port; each consumer sends one
 #      order through the embedded gateway and must get FILLED;
 #   4. the installed bin/embedded_strategy, --orders 20, each uuid from two threads: every uuid has
@@ -49,15 +50,24 @@ bad=$(grep -h '^#include' "$prefix"/include/ordergate/*.h | grep -v '^#include <
       grep -v '^#include "absl/\|^#include "ordergate/' || true)
 [ -z "$bad" ] || fail "installed headers include more than std, absl and ordergate: $bad"
 
-step "build tests/consumer with CMake against the prefix"
 gen=()
 command -v ninja >/dev/null 2>&1 && gen=(-G Ninja)
-cmake -S "$here" -B "$tmp/consumer-build" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release \
-      -DCMAKE_PREFIX_PATH="$prefix" >"$tmp/consumer-configure.log" 2>&1 ||
-  { cat "$tmp/consumer-configure.log"; fail "configure tests/consumer"; }
-cmake --build "$tmp/consumer-build" >"$tmp/consumer-build.log" 2>&1 ||
-  { cat "$tmp/consumer-build.log"; fail "build tests/consumer"; }
-[ -x "$tmp/consumer-build/consumer" ] || fail "tests/consumer built no consumer"
+# build_consumer NAME STATIC: tests/consumer configured and built in $tmp/NAME.
+build_consumer() {
+  cmake -S "$here" -B "$tmp/$1" "${gen[@]}" -DCMAKE_BUILD_TYPE=Release -DCONSUMER_STATIC="$2" \
+        -DCMAKE_PREFIX_PATH="$prefix" >"$tmp/$1-configure.log" 2>&1 ||
+    { cat "$tmp/$1-configure.log"; fail "configure tests/consumer (CONSUMER_STATIC=$2)"; }
+  cmake --build "$tmp/$1" >"$tmp/$1-build.log" 2>&1 ||
+    { cat "$tmp/$1-build.log"; fail "build tests/consumer (CONSUMER_STATIC=$2)"; }
+  [ -x "$tmp/$1/consumer" ] || fail "tests/consumer (CONSUMER_STATIC=$2) built no consumer"
+}
+step "build tests/consumer with CMake against the prefix: ordergate::ordergate (shared)"
+build_consumer consumer-build OFF
+step "build tests/consumer with CMake against the prefix: ordergate::ordergate_static"
+build_consumer consumer-static-build ON
+if readelf -d "$tmp/consumer-static-build/consumer" | grep -q 'libordergate\.so'; then
+  fail "the static consumer needs libordergate.so"
+fi
 
 step "build tests/consumer with pkg-config"
 export PKG_CONFIG_PATH=$prefix/lib/pkgconfig
@@ -86,9 +96,11 @@ done
 [ -n "$endpoint" ] || { cat "$tmp/sim.log"; fail "the simulator did not say where it listens"; }
 echo "bridge: $endpoint"
 
-step "consumer (CMake) and consumer (pkg-config): one order each, FILLED"
+step "consumers (CMake shared, CMake static, pkg-config): one order each, FILLED"
 timeout 60 "$tmp/consumer-build/consumer" "$endpoint" "$tmp/consumer-data" consumer-1 ||
   fail "the CMake-built consumer did not get FILLED"
+timeout 60 "$tmp/consumer-static-build/consumer" "$endpoint" "$tmp/consumer-static-data" \
+  consumer-3 || fail "the CMake-built static consumer did not get FILLED"
 timeout 60 "$tmp/consumer-pc" "$endpoint" "$tmp/consumer-pc-data" consumer-2 ||
   fail "the pkg-config-built consumer did not get FILLED"
 
@@ -150,7 +162,7 @@ for u in uuids:
 executed = collections.Counter()
 for line in open(journal):  # ordergate-bridge-sim's journal: one JSON line per executed order
     executed[json.loads(line).get("uuid")] += 1
-for u in uuids + ["consumer-1", "consumer-2"]:
+for u in uuids + ["consumer-1", "consumer-2", "consumer-3"]:
     if executed[u] != 1:
         errors.append(f"the bridge executed {u} {executed[u]} times (want 1)")
 
