@@ -90,6 +90,21 @@ void AddTargetFlags(CLI::App& app, Options& o) {
                  "the measured window (default: none, no per-stage figures)")
       ->type_name("HOST:PORT")
       ->group(group);
+  app.add_option("--gateway-pid", o.gateway_pid,
+                 "ordergated's process id: the report shows its CPU time (utime +\n"
+                 "stime of every thread, /proc/PID/stat) per order completed over\n"
+                 "the measured window (default: none; with --embedded this process,\n"
+                 "harness included). The forwarder's (--baseline) and this\n"
+                 "process's are always shown")
+      ->type_name("PID")
+      ->check(cli::AtLeast(1))
+      ->group(group);
+  app.add_option("--bridge-pid", o.bridge_pid,
+                 "the bridge simulator's process id: its CPU time per order, likewise\n"
+                 "(default: none)")
+      ->type_name("PID")
+      ->check(cli::AtLeast(1))
+      ->group(group);
   app.add_option("--journal", o.journal,
                  "the simulator's execution journal, for duplicate executions\n"
                  "(default: none, unchecked)")

@@ -43,6 +43,10 @@ struct Options {
   double volume = 0.01;
   bool progress = true;
   std::string fsync_probe_dir;
+  // Processes whose CPU time per order the report shows (process_cpu.h); 0 = none (--embedded:
+  // the gateway is this process).
+  int gateway_pid = 0;
+  int bridge_pid = 0;
   uint64_t seed = 1;
   // Below this share of measured orders FILLED under ordergate the run is "mostly refused": a loud
   // warning and exit code 3. 0 turns the check off.

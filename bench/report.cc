@@ -84,6 +84,48 @@ std::string LatencyJson(const std::vector<int64_t>& sorted_ns) {
       ",\"mean\":", Num(mean), ",\"count\":", sorted_ns.size(), "}");
 }
 
+// CPU time per order completed of the process in `role` (process_cpu.h), in us; -1 when it was
+// not measured or could not be read.
+double CpuUsPerOrder(const RunResult& r, std::string_view role) {
+  for (const ProcessCpuUse& u : r.cpu) {
+    if (u.role == role && u.cpu_ns >= 0 && r.cpu_window_orders > 0) {
+      return static_cast<double>(u.cpu_ns) / 1000.0 / static_cast<double>(r.cpu_window_orders);
+    }
+  }
+  return -1;
+}
+
+std::string CpuJson(const RunResult& r) {
+  if (r.cpu.empty()) return "null";
+  const double window_s = static_cast<double>(r.cpu_window_ns) / 1e9;
+  std::string s = absl::StrCat("{\"source\":\"utime+stime of every thread, /proc/PID/stat\"",
+                               ",\"window_s\":", Num(window_s, 3),
+                               ",\"orders_completed\":", r.cpu_window_orders, ",\"processes\":[");
+  for (size_t i = 0; i < r.cpu.size(); ++i) {
+    const ProcessCpuUse& u = r.cpu[i];
+    const double us = CpuUsPerOrder(r, u.role);
+    absl::StrAppend(
+        &s, i ? "," : "", "{\"role\":", JsonEscape(u.role), ",\"what\":", JsonEscape(u.what),
+        ",\"pid\":", u.pid,
+        ",\"cpu_s\":", u.cpu_ns >= 0 ? Num(static_cast<double>(u.cpu_ns) / 1e9, 3) : "null",
+        ",\"us_per_order\":", us >= 0 ? Num(us, 2) : "null", ",\"cpus\":",
+        u.cpu_ns >= 0 && window_s > 0 ? Num(static_cast<double>(u.cpu_ns) / 1e9 / window_s, 3)
+                                      : "null",
+        "}");
+  }
+  return s + "]}";
+}
+
+// "gateway = ordergated pid 12, bridge = ordergate-bridge-sim pid 34, ..." (empty: none).
+std::string CpuProcessesText(const RunResult& r) {
+  std::string s;
+  for (const ProcessCpuUse& u : r.cpu) {
+    absl::StrAppend(&s, s.empty() ? "" : ", ", u.role, " = ", u.what, " pid ", u.pid,
+                    u.cpu_ns < 0 ? " (unreadable)" : "");
+  }
+  return s;
+}
+
 std::string RunJson(const RunResult& r, const Figures& f, const ReportContext* stages_of) {
   std::ostringstream js;
   js << "{\"prefix\":" << JsonEscape(r.prefix) << ",\"orders\":" << r.issued
@@ -108,7 +150,7 @@ std::string RunJson(const RunResult& r, const Figures& f, const ReportContext* s
      << ",\"throughput_per_s\":" << Num(f.throughput)
      << ",\"window_s\":" << Num(static_cast<double>(r.window_ns) / 1e9, 3)
      << ",\"latency_us\":" << LatencyJson(r.filled_ns)
-     << ",\"not_filled_latency_us\":" << LatencyJson(r.not_filled_ns);
+     << ",\"not_filled_latency_us\":" << LatencyJson(r.not_filled_ns) << ",\"cpu\":" << CpuJson(r);
   js << ",\"harness_send_lag_us\":{\"p50\":"
      << Num(static_cast<double>(r.send_lag.ValueAtQuantile(0.5)) / 1000.0)
      << ",\"p99\":" << Num(static_cast<double>(r.send_lag.ValueAtQuantile(0.99)) / 1000.0) << "}";
@@ -317,6 +359,29 @@ void PrintReport(const ReportContext& ctx, const RunResult& gw, const RunResult*
   }
   row("PENDING follow-ups sent", absl::StrCat(gw.sent_followups),
       has_base ? absl::StrCat(base->sent_followups) : "", "");
+  if (!gw.cpu.empty() || (has_base && !base->cpu.empty())) {
+    // Each process's whole CPU time (every thread, user and kernel) over the window from the end
+    // of the warm-up to the last send, per order completed in it.
+    const auto cpu = [](const RunResult& r, std::string_view role) {
+      const double us = CpuUsPerOrder(r, role);
+      return us >= 0 ? Num(us, 2) : std::string("-");
+    };
+    const double gw_cpu = CpuUsPerOrder(gw, "gateway");
+    const double fwd_cpu = has_base ? CpuUsPerOrder(*base, "forwarder") : -1;
+    row("CPU us/order: gateway | forwarder", cpu(gw, "gateway"),
+        has_base ? cpu(*base, "forwarder") : "",
+        gw_cpu > 0 && fwd_cpu > 0 ? Num(gw_cpu / fwd_cpu, 2) : "-");
+    row("CPU us/order: bridge simulator", cpu(gw, "bridge"), has_base ? cpu(*base, "bridge") : "",
+        "");
+    row("CPU us/order: harness", cpu(gw, "harness"), has_base ? cpu(*base, "harness") : "", "");
+    row("orders completed in the CPU window", absl::StrCat(gw.cpu_window_orders),
+        has_base ? absl::StrCat(base->cpu_window_orders) : "", "");
+    std::fprintf(out,
+                 "  CPU per order: utime+stime of each whole process (/proc/PID/stat), end of the "
+                 "warm-up to the last send, / orders completed then; %s: %s%s%s\n",
+                 target_name, CpuProcessesText(gw).c_str(), has_base ? "; baseline: " : "",
+                 has_base ? CpuProcessesText(*base).c_str() : "");
+  }
   if (has_base && !v.ratio_comparable) {
     std::fprintf(out, "  ratio withheld: %s\n", v.ratio_withheld.c_str());
   } else if (has_base && base->duplicate_executions > 0) {
@@ -382,6 +447,10 @@ std::string ReportJson(const ReportContext& ctx, const RunResult& gw, const RunR
   if (base != nullptr) {
     const Figures b = FiguresOf(*base);
     js << ",\"baseline\":" << RunJson(*base, b, nullptr);
+    const double gw_cpu = CpuUsPerOrder(gw, "gateway");
+    const double fwd_cpu = CpuUsPerOrder(*base, "forwarder");
+    js << ",\"cpu_per_order_gateway_to_forwarder\":"
+       << (gw_cpu > 0 && fwd_cpu > 0 ? Num(gw_cpu / fwd_cpu, 3) : "null");
     if (v.ratio_comparable) {
       js << ",\"ratio\":{\"p50\":" << RatioJson(g.p50, b.p50)
          << ",\"p90\":" << RatioJson(g.p90, b.p90) << ",\"p99\":" << RatioJson(g.p99, b.p99)

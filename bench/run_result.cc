@@ -120,6 +120,17 @@ void Merge(const RunResult& r, RunResult* into) {
     into->duplicate_executions =
         std::max<int64_t>(into->duplicate_executions, 0) + r.duplicate_executions;
   }
+  for (const ProcessCpuUse& u : r.cpu) {
+    auto same = std::find_if(into->cpu.begin(), into->cpu.end(),
+                             [&](const ProcessCpuUse& o) { return o.role == u.role; });
+    if (same == into->cpu.end()) {
+      into->cpu.push_back(u);
+    } else {
+      same->cpu_ns = same->cpu_ns >= 0 && u.cpu_ns >= 0 ? same->cpu_ns + u.cpu_ns : int64_t{-1};
+    }
+  }
+  into->cpu_window_ns += r.cpu_window_ns;
+  into->cpu_window_orders += r.cpu_window_orders;
   if (!r.error.empty()) into->error += r.error + "; ";
 }
 

@@ -61,6 +61,16 @@ struct OrderFates {
   void Merge(const OrderFates& o);
 };
 
+// One process's CPU time (utime + stime of all its threads, from /proc/<pid>/stat) over a run's
+// CPU window: from the end of the warm-up to the moment the last order was sent (see
+// process_cpu.h).
+struct ProcessCpuUse {
+  std::string role;  // "gateway" | "forwarder" | "bridge" | "harness"
+  std::string what;  // what the process is, for the report ("ordergated", "this process: ...")
+  int pid = -1;
+  int64_t cpu_ns = -1;  // over the window (summed over rounds by Merge); -1: not readable
+};
+
 struct RunResult {
   std::string target;  // "ordergate" | "baseline"
   std::string prefix;
@@ -81,6 +91,9 @@ struct RunResult {
   int64_t executed_uuids = -1;          // from the journal; -1 unchecked
   int64_t duplicate_executions = -1;
   std::vector<uint16_t> executions;  // per order index, from the journal
+  std::vector<ProcessCpuUse> cpu;    // per process, over the CPU window; empty: not measured
+  int64_t cpu_window_ns = 0;         // the CPU window's length (summed over rounds)
+  int64_t cpu_window_orders = 0;     // orders whose final outcome came within the CPU window
   std::string error;
 };
 
