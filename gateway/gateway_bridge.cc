@@ -27,7 +27,7 @@ void Gateway::Loop::SendOrder(Order* o, int64_t now_ns) {
     }
     o->sent_ns = SteadyNs();
     capacity_->OnSent(o->sent_ns, idle);
-    o->phase = Phase::kSent;
+    Move(o, LifecycleEvent::kSent);
     o->order_token = token;
     o->bridge_deadline_ns = now_ns + cfg.bridge_timeout_ms * kNsPerMs;
     bridge_deadlines_.push({o->bridge_deadline_ns, o->id});
@@ -42,8 +42,7 @@ void Gateway::Loop::SendOrder(Order* o, int64_t now_ns) {
   if (!released.ok() || result.outcome != ChangeOutcome::kApplied) {
     // The record stays RESERVED although nothing was sent. Treat it as UNKNOWN in memory: the
     // bridge will answer ORDER_STATUS "not found" and it resolves to REJECTED after the TTL.
-    o->phase = Phase::kUnknown;
-    --reserving_or_sent_;
+    Move(o, LifecycleEvent::kReleaseFailed);
     o->unknown_reply = UnknownReply(o->key, now_us);
     o->next_query_ns = now_ns + cfg.unknown_query_interval_ms * kNsPerMs;
     ReplyAll(o, o->unknown_reply);
@@ -51,13 +50,13 @@ void Gateway::Loop::SendOrder(Order* o, int64_t now_ns) {
   }
   for (const Waiter& w : o->waiters) ReplyError(w, o->key, ErrorCode::kBridgeDown, true);
   o->waiters.clear();
-  --reserving_or_sent_;
+  Move(o, LifecycleEvent::kReleased);
   EraseOrder(o);
 }
 
 void Gateway::Loop::SetOutcome(Order* o, RecordEvent event, absl::string_view reply) {
-  if (o->outcome_pending) return;  // the first outcome learned wins; it is already being written
-  o->outcome_pending = true;
+  // From kSent or kUnknown only: while one is being written (settling) the first outcome wins.
+  if (!Move(o, LifecycleEvent::kOutcomeLearned)) return;
   o->outcome_event = event;
   o->outcome_reply.assign(reply.data(), reply.size());
   changes_.push_back(Change::Event(event, o->key, o->outcome_reply));
@@ -184,7 +183,7 @@ void Gateway::Loop::HandleBridgeEvent(const BridgeEvent& ev) {
   } else {
     // The order's own reply, in time (a timed-out order is UNKNOWN or about to be): the bridge
     // stage ends at this poll's clock read.
-    if (o->phase == Phase::kSent && !o->outcome_pending) {
+    if (o->phase == Phase::kSent) {
       latency.bridge.Record(events_ns_ - o->sent_ns);
     }
     ForgetToken(&o->order_token);
@@ -193,8 +192,8 @@ void Gateway::Loop::HandleBridgeEvent(const BridgeEvent& ev) {
 }
 
 void Gateway::Loop::MarkTimedOut(Order* o) {
-  if (o->phase != Phase::kSent || o->outcome_pending) return;
-  o->outcome_pending = true;
+  if (o->phase != Phase::kSent) return;
+  Move(o, LifecycleEvent::kOutcomeLearned);
   o->outcome_event = RecordEvent::kBridgeTimedOut;
   o->outcome_reply = UnknownReply(o->key, UnixUs());
   changes_.push_back(Change::Event(RecordEvent::kBridgeTimedOut, o->key, o->outcome_reply));
@@ -219,7 +218,7 @@ void Gateway::Loop::SendDueQueries(int64_t now_ns) {
   if (!link->IsUp()) return;
   for (auto& [key, owned] : orders_) {
     Order* o = owned.get();
-    if (o->phase != Phase::kUnknown || o->outcome_pending || o->next_query_ns > now_ns) continue;
+    if (o->phase != Phase::kUnknown || o->next_query_ns > now_ns) continue;
     if (o->query_token != 0) continue;            // the last question is still out
     if (!BridgeHasRoom(/*relay=*/false)) return;  // asked in a later scan
     scratch_.clear();

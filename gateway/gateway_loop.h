@@ -27,6 +27,7 @@
 #include "gateway/gateway.h"
 #include "gateway/journal.h"
 #include "gateway/minute_windows.h"
+#include "gateway/order_lifecycle.h"
 #include "idempotency/rocksdb_store.h"
 #include "spdlog/spdlog.h"
 #include "transport/bridge_link.h"
@@ -74,14 +75,6 @@ inline int64_t UnixUs() {
       .count();
 }
 
-// The lifecycle of an order inside the gateway. The durable state lives in the store; this is only
-// what the loop still has to do for it.
-enum class Phase : uint8_t {
-  kReserving,  // its reservation is gathered or at the journal; nothing sent
-  kSent,       // RESERVED and at the bridge
-  kUnknown,    // UNKNOWN: asked about (ORDER_STATUS) until a reply resolves it
-};
-
 inline constexpr int64_t kNoDeadline = std::numeric_limits<int64_t>::max();
 
 struct Waiter {
@@ -97,10 +90,10 @@ struct Order {
   std::string key;  // the store key: the uuid (global scope without CURVE)
   Request request;
   std::string canonical;
-  std::string fingerprint;  // bytes of transport::Fingerprint
-  Phase phase = Phase::kReserving;
-  uint64_t order_token = 0;  // the OPEN/CLOSE at the bridge link, until answered or forgotten
-  uint64_t query_token = 0;  // the outstanding ORDER_STATUS, 0 when none
+  std::string fingerprint;    // bytes of transport::Fingerprint
+  Phase phase = Phase::kNew;  // moved only by Loop::Move (gateway/order_lifecycle.h)
+  uint64_t order_token = 0;   // the OPEN/CLOSE at the bridge link, until answered or forgotten
+  uint64_t query_token = 0;   // the outstanding ORDER_STATUS, 0 when none
   // A question was sent while the order's own request could still be answered. The link pairs
   // replies by uuid, oldest first, so from then on a reply matched to the order may be the answer
   // to a question (even a late one), and a reply matched to that question may be the order's own:
@@ -115,8 +108,7 @@ struct Order {
   int64_t next_query_ns = 0;
   std::string unknown_reply;  // the reply replayed while UNKNOWN
   std::vector<Waiter> waiters;
-  // An outcome learned but not yet durable (in the current batch, or waiting for the store).
-  bool outcome_pending = false;
+  // The outcome learned while settling (IsSettling(phase)): in a batch, or waiting for the store.
   RecordEvent outcome_event = RecordEvent::kOutcomeFilled;
   std::string outcome_reply;
   // Latency stages (StageLatency): when the order arrived in the loop and when it was sent.
@@ -130,13 +122,12 @@ struct Order {
     request = Request{};
     canonical.clear();
     fingerprint.clear();
-    phase = Phase::kReserving;
+    phase = Phase::kNew;
     order_token = query_token = 0;
     order_shadowed = query_shadowed = false;
     signed_unix_us = query_sent_unix_us = next_query_ns = bridge_deadline_ns = 0;
     unknown_reply.clear();
     waiters.clear();
-    outcome_pending = false;
     outcome_event = RecordEvent::kOutcomeFilled;
     outcome_reply.clear();
     arrived_ns = sent_ns = 0;
@@ -268,6 +259,10 @@ class Gateway::Loop {
 
   // Orders.
   Order* NewOrder(const Request& req, absl::string_view canonical, absl::string_view fingerprint);
+  // The one place an order's phase changes (OrderLifecycle's table; counts follow). False when the
+  // table has no row: nothing changed.
+  bool Move(Order* o, LifecycleEvent e) { return life_.Move(&o->phase, e); }
+  // Forgets an order that reached Phase::kDone.
   void EraseOrder(Order* o);
   void ForgetToken(uint64_t* token);
   void AddWaiter(Order* o, const Waiter& w);
@@ -296,10 +291,9 @@ class Gateway::Loop {
   idempotency::RocksDbStore* own_store_ = nullptr;
   bool link_was_up_ = false;
   int64_t link_changed_ns_ = 0;  // when the link last went up or down (start: Init)
-  uint64_t reserving_ = 0;       // orders in the current batch: admitted, not yet at the bridge
   uint64_t next_id_ = 1;
   uint64_t next_token_ = 1;
-  uint64_t reserving_or_sent_ = 0;
+  OrderLifecycle life_;  // every order's phase moves through it; in flight and reserving follow
 
   // The batch being gathered (views into orders; handed to the journal by StartBatch).
   std::vector<Change> changes_;

@@ -74,8 +74,7 @@ void Gateway::Loop::FinishBatch(PipelineBatch* pb, int64_t now_ns) {
           ReplyError(w, o->key, ErrorCode::kStoreUnavailable, true);
         }
         o->waiters.clear();
-        --reserving_or_sent_;
-        --reserving_;
+        Move(o, LifecycleEvent::kNotReserved);
         EraseOrder(o);
       } else {
         retry_outcomes_.push_back(o);  // learned, not yet durable: clients wait (PENDING)
@@ -92,14 +91,13 @@ void Gateway::Loop::FinishBatch(PipelineBatch* pb, int64_t now_ns) {
     Order* o = items[i].order;
     const ChangeResult& res = results[i];
     if (items[i].purpose == BatchPurpose::kReserve) {
-      --reserving_;
       latency.reserve.Record(apply_end_ns - o->arrived_ns);
       if (res.outcome == ChangeOutcome::kApplied) {
         window_counters.accepted.fetch_add(1, std::memory_order_relaxed);
         SendOrder(o, now_ns);
         continue;
       }
-      --reserving_or_sent_;
+      Move(o, LifecycleEvent::kNotReserved);
       if (res.outcome == ChangeOutcome::kExists && res.existing) {
         for (const Waiter& w : o->waiters) {
           AnswerFromRecord(w, o->key, o->fingerprint, *res.existing, /*check_fingerprint=*/true);
@@ -114,12 +112,11 @@ void Gateway::Loop::FinishBatch(PipelineBatch* pb, int64_t now_ns) {
       continue;
     }
     // An outcome (FILLED / REJECTED / UNKNOWN at the bridge deadline).
-    o->outcome_pending = false;
     if (res.outcome != ChangeOutcome::kApplied) {
       spdlog::error("order {}: store refused transition to {} (state {}); replaying the record",
                     o->key, static_cast<int>(o->outcome_event),
                     SV(idempotency::StateName(res.state_after)));
-      if (o->phase == Phase::kSent) --reserving_or_sent_;
+      Move(o, LifecycleEvent::kOutcomeRefused);
       if (res.existing) {
         for (const Waiter& w : o->waiters) {
           AnswerFromRecord(w, o->key, {}, *res.existing, /*check_fingerprint=*/false);
@@ -130,8 +127,7 @@ void Gateway::Loop::FinishBatch(PipelineBatch* pb, int64_t now_ns) {
       continue;
     }
     if (o->outcome_event == RecordEvent::kBridgeTimedOut) {
-      --reserving_or_sent_;
-      o->phase = Phase::kUnknown;
+      Move(o, LifecycleEvent::kTimedOutRecorded);
       o->unknown_reply = std::move(o->outcome_reply);
       o->next_query_ns = now_ns + cfg.unknown_query_interval_ms * kNsPerMs;
       counters.orders_unknown.fetch_add(1, std::memory_order_relaxed);
@@ -142,16 +138,17 @@ void Gateway::Loop::FinishBatch(PipelineBatch* pb, int64_t now_ns) {
     const bool filled = o->outcome_event == RecordEvent::kOutcomeFilled;
     (filled ? counters.orders_filled : counters.orders_rejected)
         .fetch_add(1, std::memory_order_relaxed);
-    if (o->phase == Phase::kUnknown) {
+    const bool was_unknown = o->phase == Phase::kUnknownSettling;
+    Move(o, LifecycleEvent::kOutcomeRecorded);
+    if (was_unknown) {
       counters.unknown_resolved.fetch_add(1, std::memory_order_relaxed);
       spdlog::info("order {} resolved UNKNOWN -> {}", o->key, filled ? "FILLED" : "REJECTED");
       if (sink != nullptr) sink->Resolved(o->key, o->outcome_reply);
     } else {
-      --reserving_or_sent_;
       // Per order: debug only, a synchronous log line per fill would cost more than the order.
       spdlog::debug("order {} {}", o->key, filled ? "FILLED" : "REJECTED");
     }
-    const bool timed_total = o->phase == Phase::kSent;  // not a resolved UNKNOWN
+    const bool timed_total = !was_unknown;  // not a resolved UNKNOWN
     const bool answered = !o->waiters.empty();
     ReplyAll(o, o->outcome_reply);
     // Ends at the last reply's clock read (the original's, unless retries joined it); recorded
@@ -185,16 +182,16 @@ absl::StatusOr<ResolutionResult> Gateway::Loop::ApplyResolution(const Resolution
   };
   auto it = orders_.find(absl::string_view(r.uuid));
   Order* o = it == orders_.end() ? nullptr : it->second.get();
-  if (o != nullptr && o->phase != Phase::kUnknown) {
-    return refuse("RESERVED (at the bridge, waiting for its reply)");
-  }
-  if (o != nullptr && o->outcome_pending) {
+  if (o != nullptr && IsSettling(o->phase)) {
     // An outcome learned from the bridge is being written (at the journal, or waiting to be
     // retried while the store fails): the first outcome learned wins.
     return absl::FailedPreconditionError(
         absl::StrCat("order ", r.uuid,
                      ": an outcome from the bridge is being written; nothing changed: look the "
                      "order up again"));
+  }
+  if (o != nullptr && o->phase != Phase::kUnknown) {
+    return refuse("RESERVED (at the bridge, waiting for its reply)");
   }
   if (o == nullptr) {
     // Not in memory: an UNKNOWN of another gateway on a shared store, or no UNKNOWN at all.
@@ -253,7 +250,8 @@ absl::StatusOr<ResolutionResult> Gateway::Loop::ApplyResolution(const Resolution
   if (sink != nullptr) sink->Resolved(r.uuid, done.reply);
   if (o != nullptr) {
     ReplyAll(o, done.reply);  // an UNKNOWN order has no waiters; kept for any that joined
-    EraseOrder(o);            // no longer asked about; a late reply to it is dropped
+    Move(o, LifecycleEvent::kResolvedByOperator);
+    EraseOrder(o);  // no longer asked about; a late reply to it is dropped
   }
   return done;
 }

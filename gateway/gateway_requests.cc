@@ -204,7 +204,7 @@ void Gateway::Loop::HandleRelay(const ReplyRoute& route, const Request& req, abs
 bool Gateway::Loop::BridgeHasRoom(bool relay) const {
   const uint64_t limit = capacity_->Limit(SteadyNs(), link->outstanding() > 0);
   const uint64_t allowed = relay ? std::max<uint64_t>(limit / 2, 1) : limit;
-  return link->unanswered() + reserving_ < allowed;
+  return link->unanswered() + life_.reserving() < allowed;
 }
 
 void Gateway::Loop::AnswerFromRecord(const Waiter& w, absl::string_view uuid,
@@ -280,7 +280,7 @@ void Gateway::Loop::HandleOrder(const Waiter& original, const Request& req) {
     }
     w.original = false;
     window_counters.duplicate_requests.fetch_add(1, std::memory_order_relaxed);
-    if (o->phase == Phase::kUnknown) {
+    if (o->phase == Phase::kUnknown || o->phase == Phase::kUnknownSettling) {
       ReplyOrder(w, o->unknown_reply, /*duplicate=*/true);
       return;
     }
@@ -296,7 +296,7 @@ void Gateway::Loop::HandleOrder(const Waiter& original, const Request& req) {
     RefuseUnlessRecorded(w, req, fp_bytes, ErrorCode::kBridgeDown);
     return;
   }
-  if (reserving_or_sent_ >= static_cast<uint64_t>(cfg.bridge_max_in_flight)) {
+  if (life_.in_flight() >= static_cast<uint64_t>(cfg.bridge_max_in_flight)) {
     RefuseUnlessRecorded(w, req, fp_bytes, ErrorCode::kGatewayBusy);
     return;
   }
@@ -307,10 +307,8 @@ void Gateway::Loop::HandleOrder(const Waiter& original, const Request& req) {
     return;
   }
   Order* o = NewOrder(req, canonical_, fp_bytes);
-  o->phase = Phase::kReserving;
+  Move(o, LifecycleEvent::kAdmitted);
   o->arrived_ns = w.received_ns;
-  ++reserving_or_sent_;
-  ++reserving_;
   AddWaiter(o, w);
   changes_.push_back(Change::Reserve(o->key, o->fingerprint));
   items_.push_back({o, BatchPurpose::kReserve});
@@ -324,7 +322,7 @@ void Gateway::Loop::HandleOrderStatus(const ReplyRoute& route, const Request& re
   // store answers for it (PENDING only when it has no record yet).
   if (it != orders_.end() && it->second->phase != Phase::kReserving) {
     Order* o = it->second.get();
-    if (o->phase == Phase::kUnknown) {
+    if (o->phase == Phase::kUnknown || o->phase == Phase::kUnknownSettling) {
       ReplyOrder(w, o->unknown_reply, true);
     } else {
       scratch_.clear();
