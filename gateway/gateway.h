@@ -1,9 +1,11 @@
-// Gateway: the order pipeline between strategies (transport::FrontEnd) and the MT5 bridge
-// (transport::BridgeLink), guarded by the idempotency store. One event loop, one thread:
+// Gateway: the order pipeline between strategies (transport::FrontEnd, or in-process submissions
+// through StartEmbedded) and the MT5 bridge (transport::BridgeLink), guarded by the idempotency
+// store. Two stages (docs/ARCHITECTURE.md): Run()'s thread decides everything, and the journal
+// thread (gateway/journal.h) writes the store batches, so the loop never waits for the disk:
 //
-//   drain what has arrived -> reserve the new orders in ONE store batch (one fsync: group commit,
-//   written by the journal thread, gateway/journal.h, while the loop goes on)
-//   -> forward them to the bridge -> record bridge outcomes (same batch discipline) -> answer.
+//   drain what has arrived -> gather the new reservations into ONE store batch (one fsync: group
+//   commit) -> hand it to the journal, and meanwhile forward the previous batch's reservations to
+//   the bridge and answer its outcomes -> record bridge outcomes (same batch discipline) -> answer.
 //
 //   absl::StatusOr<std::unique_ptr<Gateway>> gw = Gateway::Start(config);   // start-up: may fail
 //   std::thread loop([&] { (*gw)->Run(); });
