@@ -3,6 +3,7 @@
 
 #include <poll.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #include <algorithm>
@@ -21,6 +22,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "bench/harness_clock.h"
+#include "bench/process_cpu.h"
 #include "gateway/latency_histogram.h"
 #include "transport/codec.h"
 #include "transport/order.h"
@@ -153,7 +155,27 @@ class LoadRun {
       Teardown();
       return false;
     }
+    AddCpuProcesses();
     return true;
+  }
+
+  // The processes whose CPU time per order the report shows (process_cpu.h): the gateway
+  // (--gateway-pid; with --embedded and none given, this process, harness included) or the
+  // forwarder (the ordergate-forwarder child of this process), the simulator (--bridge-pid) and
+  // this process (the harness), unless it is already the gateway.
+  void AddCpuProcesses() {
+    const pid_t self = getpid();
+    const bool gateway_is_self = kind_ == Kind::kGateway && opt_.embedded && opt_.gateway_pid <= 0;
+    if (kind_ == Kind::kGateway) {
+      cpu_.Add("gateway", "ordergated", opt_.gateway_pid);
+      if (gateway_is_self) {
+        cpu_.Add("gateway", "this process: the embedded gateway and the harness", self);
+      }
+    } else {
+      cpu_.Add("forwarder", "ordergate-forwarder", FindChildProcess("ordergate-forwarder"));
+    }
+    cpu_.Add("bridge", "ordergate-bridge-sim", opt_.bridge_pid);
+    if (!gateway_is_self) cpu_.Add("harness", "this process (ordergate-bench)", self);
   }
 
   void Teardown() {
@@ -388,6 +410,7 @@ class LoadRun {
       int64_t now = NowNs();
       if (!measure_started && now >= measure_start_ns_) {
         measure_started = true;
+        cpu_.Start(now, result_.finished);
         if (on_measure_start) on_measure_start();
       }
       if (open) {
@@ -421,6 +444,7 @@ class LoadRun {
       }
       const bool issuing = open ? MayIssue(static_cast<int64_t>(next_intended)) : MayIssue(now);
       if (!issuing) {
+        cpu_.Stop(now, result_.finished);  // the CPU window ends with the last send
         if (drain_deadline == INT64_MAX) drain_deadline = now + opt_.drain_ms * kNsPerMs;
         if (outstanding_ == 0 && due_head_ == due_.size() &&
             result_.finished == static_cast<int64_t>(slots_.size())) {
@@ -446,6 +470,7 @@ class LoadRun {
     // The last outstanding replies: an order without a final outcome is a failure under ordergate.
     result_.unanswered_submissions = outstanding_;
     result_.window_ns = std::max<int64_t>(0, last_measured_final_ns_ - measure_start_ns_);
+    cpu_.Fill(&result_);
   }
 
  private:
@@ -472,6 +497,7 @@ class LoadRun {
   uint64_t done_since_progress_ = 0;
   uint64_t filled_since_progress_ = 0;
   gateway::HistogramSnapshot progress_hist_;  // the progress line's last second
+  ProcessCpuWindow cpu_;                      // CPU time per order of the processes of the run
   std::mt19937_64 rng_{opt_.seed};
   std::uniform_real_distribution<double> coin_{0.0, 1.0};
   std::string head_, tail_, tail_conflict_;
