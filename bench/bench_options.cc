@@ -59,17 +59,20 @@ struct Given {
   std::string arrival = "uniform";
   bool no_progress = false;
   CLI::Option* orders = nullptr;
+  CLI::Option* endpoint = nullptr;
 };
 
-void AddTargetFlags(CLI::App& app, Options& o) {
+void AddTargetFlags(CLI::App& app, Options& o, Given& g) {
   const std::string group = "target";
-  app.add_option("--endpoint", o.endpoint, "the running ordergated's front end")
-      ->type_name("ENDPOINT")
-      ->group(group);
+  g.endpoint = app.add_option("--endpoint", o.endpoint,
+                              "the running ordergated's front end (with --embedded: measured\n"
+                              "in the --sequential-orders phase only, when given)")
+                   ->type_name("ENDPOINT")
+                   ->group(group);
   app.add_flag("--embedded", o.embedded,
-               "start the gateway in this process instead (front end on\n"
-               "tcp://127.0.0.1:*, per-stage histograms from its in-process HTTP\n"
-               "endpoint); needs --bridge")
+               "open ordergate::Gateway (the public API) in this process instead:\n"
+               "no socket between the harness and the gateway, --clients\n"
+               "submitting threads, no per-stage figures; needs --bridge")
       ->group(group);
   app.add_option("--data-dir", o.data_dir,
                  "--embedded: the store's directory (default: a new temp dir,\n"
@@ -128,7 +131,9 @@ void AddLoadFlags(CLI::App& app, Options& o, Given& g) {
       ->type_name("N")
       ->check(cli::AtLeast(1))
       ->group(group);
-  app.add_option("--clients", o.clients, "DEALER connections, 1..1024; one thread drives them all")
+  app.add_option("--clients", o.clients,
+                 "DEALER connections, 1..1024; one thread drives them all\n"
+                 "(--embedded: submitting threads)")
       ->type_name("N")
       ->check(cli::InRange(1, 1024))
       ->group(group);
@@ -223,6 +228,14 @@ void AddOutputFlags(CLI::App& app, Options& o, Given& g) {
                  "sync-durability yardstick) (default: none)")
       ->type_name("DIR")
       ->group(group);
+  app.add_option("--sequential-orders", o.sequential_orders,
+                 "after the runs, N orders one at a time from one thread per\n"
+                 "target: --embedded SubmitAndWait, the daemon (--endpoint) and\n"
+                 "the forwarder (--baseline) one request outstanding (default: 0,\n"
+                 "none)")
+      ->type_name("N")
+      ->check(cli::AtLeast<int64_t>(0))
+      ->group(group);
   app.add_option("--min-success-rate", o.min_success_rate,
                  "below this share of measured orders FILLED under ordergate the\n"
                  "run is mostly refused: a WARNING line and exit code 3; 0 = never")
@@ -260,13 +273,14 @@ std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options* 
   CLI::App app{kDescription, kProgram};
   cli::ApplyStyle(app);
   Given given;
-  AddTargetFlags(app, *o);
+  AddTargetFlags(app, *o, given);
   AddLoadFlags(app, *o, given);
   AddOutputFlags(app, *o, given);
   app.footer(kFooter);
   app.final_callback([o, &given] {
     o->poisson = given.arrival == "poisson";
     o->progress = !given.no_progress;
+    o->endpoint_given = given.endpoint->count() > 0;
     CheckTogether(*o, given);
   });
   return cli::Parse(app, argc, argv);

@@ -37,6 +37,7 @@ struct Options {
   bool baseline = false;
   int rounds = 1;
   bool embedded = false;
+  bool endpoint_given = false;  // --endpoint on the command line (with --embedded: the daemon too)
   std::string data_dir;
   std::string durability = "sync";
   std::string symbol = "EURUSD";
@@ -48,6 +49,8 @@ struct Options {
   int gateway_pid = 0;
   int bridge_pid = 0;
   uint64_t seed = 1;
+  // After the load runs, this many orders one at a time per target (sequential_latency.h); 0: none.
+  int64_t sequential_orders = 0;
   // Below this share of measured orders FILLED under ordergate the run is "mostly refused": a loud
   // warning and exit code 3. 0 turns the check off.
   double min_success_rate = 0.5;

@@ -1,6 +1,5 @@
+// The --embedded target (see embedded_gateway.h).
 #include "bench/embedded_gateway.h"
-
-#include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -10,81 +9,67 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
-#include "gateway/config.h"
-#include "gateway/gateway.h"
-#include "gateway/http_endpoint.h"
-#include "transport/log_format.h"
+#include "ordergate/options.h"
 
 namespace ordergate::bench {
 
-struct EmbeddedGateway::Impl {
-  std::unique_ptr<gateway::Gateway> gw;
-  std::unique_ptr<gateway::HttpEndpoint> http;
-  std::thread loop;
-  std::string temp_dir;
-  std::string front_endpoint;
-  std::string metrics_address;
-
-  void RemoveTempDir() {
-    if (temp_dir.empty()) return;
-    std::error_code ec;
-    std::filesystem::remove_all(temp_dir, ec);
-  }
-};
-
-std::unique_ptr<EmbeddedGateway> EmbeddedGateway::Start(const Options& opt, std::string* error) {
-  spdlog::set_level(spdlog::level::warn);  // one info line per order would measure the logger
-  transport::UseLogFormat("ordergate-bench");
-  auto impl = std::make_unique<Impl>();
-  gateway::GatewayConfig cfg;
-  cfg.listen = "tcp://127.0.0.1:*";
-  cfg.bridge = opt.bridge;
+std::unique_ptr<EmbeddedGateway> EmbeddedGateway::Open(const Options& opt, std::string* error) {
+  std::unique_ptr<EmbeddedGateway> e(new EmbeddedGateway());
+  ordergate::GatewayOptions go;
+  go.bridge_endpoint = opt.bridge;
   if (opt.data_dir.empty()) {
     char tmpl[] = "/tmp/ordergate-bench-XXXXXX";
     if (mkdtemp(tmpl) == nullptr) {
       *error = "mkdtemp failed";
       return nullptr;
     }
-    impl->temp_dir = tmpl;
-    cfg.data_dir = impl->temp_dir + "/data";
+    e->temp_dir_ = tmpl;
+    go.data_dir = e->temp_dir_ + "/data";
   } else {
-    cfg.data_dir = opt.data_dir;
+    go.data_dir = opt.data_dir;
   }
-  auto d = gateway::ParseDurability(opt.durability);  // bench_options validated it
-  cfg.durability = *d;
-  auto gw = gateway::Gateway::Start(cfg);
+  // bench_options admits "sync" and "async" only.
+  go.durability =
+      opt.durability == "async" ? ordergate::Durability::kAsync : ordergate::Durability::kSync;
+  auto gw = ordergate::Gateway::Open(go);
   if (!gw.ok()) {
     *error = absl::StrCat("embedded gateway: ", gw.status().message());
-    impl->RemoveTempDir();
-    return nullptr;
+    return nullptr;  // the destructor removes the temporary directory
   }
-  impl->gw = std::move(*gw);
-  auto http = gateway::HttpEndpoint::Start("127.0.0.1:0", *impl->gw);
-  if (http.ok()) {
-    impl->http = std::move(*http);
-    impl->metrics_address = absl::StrCat("127.0.0.1:", impl->http->port());
-  }
-  gateway::Gateway* g = impl->gw.get();
-  impl->loop = std::thread([g] { (void)g->Run(); });
-  impl->front_endpoint = g->front_endpoint();
-  for (int i = 0; i < 500 && !(g->ready() && g->bridge_up()); ++i) {
+  e->gw_ = std::move(*gw);
+  for (int i = 0; i < 500 && !e->gw_->stats().bridge_up; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  return std::unique_ptr<EmbeddedGateway>(new EmbeddedGateway(std::move(impl)));
+  if (!e->gw_->stats().bridge_up) {
+    *error = absl::StrCat("embedded gateway: no bridge link to ", opt.bridge, " within 5 s");
+    return nullptr;
+  }
+  return e;
 }
-
-EmbeddedGateway::EmbeddedGateway(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 EmbeddedGateway::~EmbeddedGateway() {
-  impl_->gw->Stop();
-  if (impl_->loop.joinable()) impl_->loop.join();
-  impl_->http.reset();
-  impl_->gw.reset();
-  impl_->RemoveTempDir();
+  (void)Close();
+  RemoveTempDir();
 }
 
-const std::string& EmbeddedGateway::front_endpoint() const { return impl_->front_endpoint; }
+void EmbeddedGateway::KeepUntilClosed(std::shared_ptr<void> owner) {
+  keep_alive_.push_back(std::move(owner));
+}
 
-const std::string& EmbeddedGateway::metrics_address() const { return impl_->metrics_address; }
+absl::Status EmbeddedGateway::Close() {
+  if (closed_) return close_status_;
+  closed_ = true;
+  if (gw_ != nullptr) close_status_ = gw_->Close();  // every callback has run when it returns
+  gw_.reset();
+  keep_alive_.clear();
+  return close_status_;
+}
+
+void EmbeddedGateway::RemoveTempDir() {
+  if (temp_dir_.empty()) return;
+  std::error_code ec;
+  std::filesystem::remove_all(temp_dir_, ec);
+  temp_dir_.clear();
+}
 
 }  // namespace ordergate::bench

@@ -1,40 +1,57 @@
-// The --embedded target: ordergate's pipeline in the harness's own process (gateway::Gateway on a
-// thread, its HTTP endpoint for GET /latency), so that a run measures the gateway without the
-// daemon's process boundary.
+// The --embedded target: ordergate::Gateway, the public API of include/ordergate/, opened in the
+// harness's own process, so that a run measures what a strategy linked against libordergate sees:
+// no socket between the submitting threads and the gateway (the gateway's own link to the bridge
+// is its business). Only "ordergate/gateway.h" is used here, nothing of the daemon's internals;
+// the public API serves no GET /latency, so an embedded run has no per-stage figures.
 #ifndef ORDERGATE_BENCH_EMBEDDED_GATEWAY_H_
 #define ORDERGATE_BENCH_EMBEDDED_GATEWAY_H_
 
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "absl/status/status.h"
 #include "bench/bench_options.h"
+#include "ordergate/gateway.h"
 
 namespace ordergate::bench {
 
 class EmbeddedGateway {
  public:
-  // Starts a gateway listening on tcp://127.0.0.1:* towards opt.bridge, with opt.durability, on
-  // opt.data_dir or, when that is empty, on a fresh /tmp/ordergate-bench-XXXXXX/data removed again
-  // on destruction; its HTTP endpoint on 127.0.0.1:0. Sets the log level to warn (one info line
-  // per order would measure the logger). Blocks until the gateway is ready and its bridge link up,
-  // or 5 s. Returns nullptr with *error set ("mkdtemp failed", "embedded gateway: <why>") when the
-  // directory or the gateway cannot be made. Call from main only: it owns a thread.
-  static std::unique_ptr<EmbeddedGateway> Start(const Options& opt, std::string* error);
+  // Opens a gateway towards opt.bridge with opt.durability, on opt.data_dir or, when that is
+  // empty, on a fresh /tmp/ordergate-bench-XXXXXX/data removed again on destruction; every other
+  // option at GatewayOptions' defaults. Blocks until the gateway's bridge link is up, at most 5 s
+  // (an order before that would be refused BRIDGE_DOWN). Returns nullptr with *error set
+  // ("mkdtemp failed", "embedded gateway: <why>", "embedded gateway: no bridge link to <ep> within
+  // 5 s") when the directory, the gateway or its link cannot be made. Call from main only.
+  static std::unique_ptr<EmbeddedGateway> Open(const Options& opt, std::string* error);
 
-  // Stops the gateway (blocks until its loop returns), then removes the temporary directory.
+  // Close(), then removes the temporary directory.
   ~EmbeddedGateway();
   EmbeddedGateway(const EmbeddedGateway&) = delete;
   EmbeddedGateway& operator=(const EmbeddedGateway&) = delete;
 
-  // Where clients connect (the bound ephemeral endpoint).
-  const std::string& front_endpoint() const;
-  // host:port of GET /latency and /metrics; empty when the HTTP endpoint could not start.
-  const std::string& metrics_address() const;
+  // Thread-safe as ordergate::Gateway is (any thread, at once).
+  ordergate::Gateway& gateway() { return *gw_; }
+
+  // Keeps `owner` alive until the gateway is closed: a load run's callbacks hold raw pointers into
+  // its state, and an order still at the bridge when the run gave up on it is answered later, at
+  // the latest by Close(). Call from main's thread only (not thread-safe).
+  void KeepUntilClosed(std::shared_ptr<void> owner);
+
+  // Closes the gateway (blocks until every order has its outcome: ordergate::Gateway::Close) and
+  // releases what KeepUntilClosed holds. Idempotent: later calls return the first result.
+  absl::Status Close();
 
  private:
-  struct Impl;
-  explicit EmbeddedGateway(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> impl_;
+  EmbeddedGateway() = default;
+  void RemoveTempDir();
+
+  std::vector<std::shared_ptr<void>> keep_alive_;  // released after gw_ is closed
+  std::unique_ptr<ordergate::Gateway> gw_;
+  std::string temp_dir_;
+  bool closed_ = false;
+  absl::Status close_status_;
 };
 
 }  // namespace ordergate::bench

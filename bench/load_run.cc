@@ -332,25 +332,6 @@ class LoadRun {
     if (opt_.rate == 0) RefillClosedLoop(c, now);
   }
 
-  // An order's first final reply: FILLED, UNKNOWN, or refused under its code.
-  static void RecordFate(Status st, std::string_view code, OrderFates* f) {
-    if (st == Status::kFilled) {
-      ++f->filled;
-      return;
-    }
-    if (st == Status::kUnknown) {
-      ++f->unknown;
-      return;
-    }
-    if (st == Status::kRejected) ++f->rejected;
-    if (st == Status::kError) ++f->errored;
-    if (!code.empty()) {
-      f->refused.Add(code);
-    } else {
-      f->refused.Add(absl::StrCat(kStatusNames[static_cast<size_t>(st)], " (no code)"));
-    }
-  }
-
   // Drains the sockets whose ZMQ_FD signalled and those sent on since the last drain (a send may
   // consume the notification of a reply already queued). Each is read until EAGAIN, which re-arms
   // its ZMQ_FD; the others cost nothing.
@@ -508,6 +489,24 @@ class LoadRun {
 };
 
 }  // namespace
+
+void RecordFate(Status st, std::string_view code, OrderFates* f) {
+  if (st == Status::kFilled) {
+    ++f->filled;
+    return;
+  }
+  if (st == Status::kUnknown) {
+    ++f->unknown;
+    return;
+  }
+  if (st == Status::kRejected) ++f->rejected;
+  if (st == Status::kError) ++f->errored;
+  if (!code.empty()) {
+    f->refused.Add(code);
+  } else {
+    f->refused.Add(absl::StrCat(kStatusNames[static_cast<size_t>(st)], " (no code)"));
+  }
+}
 
 RunResult RunLoad(const Options& opt, void* ctx, LoadKind kind, const std::string& endpoint,
                   const std::string& prefix, int64_t orders,

@@ -23,6 +23,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "bench/bench_options.h"
@@ -44,6 +45,11 @@ enum class LoadKind {
 RunResult RunLoad(const Options& opt, void* ctx, LoadKind kind, const std::string& endpoint,
                   const std::string& prefix, int64_t orders,
                   std::function<void()> on_measure_start);
+
+// Counts an order's first final outcome into *f: FILLED, UNKNOWN, or refused under `code` (or
+// "<status> (no code)" when it has none; REJECTED and error counted apart). The embedded load
+// (embedded_load.h) counts its outcomes with it too, so both paths share one reading.
+void RecordFate(Status st, std::string_view code, OrderFates* f);
 
 // Executions per order index of each run, from the simulator's execution journal (one JSON line
 // per executed order): fills executions, executed_uuids and duplicate_executions. Sets *err when

@@ -8,8 +8,10 @@
 // By idea: bench_options (the command line), load_run (the load loop: open- or closed-loop,
 // retries, conflicts, each order's fate and latency), stage_latency (the gateway's GET /latency),
 // forwarder_child (the baseline's forwarder), report (the verdict, the text and JSON reports),
-// plot (gnuplot, without a shell), embedded_gateway (--embedded: the gateway on a thread of this
-// process), fsync_probe (--fsync-probe). Here: the run sequence.
+// plot (gnuplot, without a shell), embedded_gateway and embedded_load (--embedded: the public
+// ordergate::Gateway in this process, driven from submitting threads with no socket in between),
+// sequential_latency (--sequential-orders: one order at a time per target, SubmitAndWait for the
+// embedded gateway), fsync_probe (--fsync-probe). Here: the run sequence.
 //
 // The headline is what happened to every order (FILLED first, refusals by code, UNKNOWN, no final
 // reply); latency is of FILLED orders only. Exit codes: 0 ok; 1 an invariant broke under ordergate
@@ -34,6 +36,7 @@
 #include "absl/strings/str_cat.h"
 #include "bench/bench_options.h"
 #include "bench/embedded_gateway.h"
+#include "bench/embedded_load.h"
 #include "bench/forwarder_child.h"
 #include "bench/fsync_probe.h"
 #include "bench/harness_clock.h"
@@ -41,6 +44,7 @@
 #include "bench/plot.h"
 #include "bench/report.h"
 #include "bench/run_result.h"
+#include "bench/sequential_latency.h"
 #include "bench/stage_latency.h"
 
 int main(int argc, char** argv) {
@@ -64,19 +68,17 @@ int main(int argc, char** argv) {
     }
   }
 
-  // Embedded gateway, when asked for.
+  // Embedded gateway, when asked for: the public API, no socket, no GET /latency.
   std::unique_ptr<EmbeddedGateway> emb;
-  std::string gateway_endpoint = opt.endpoint;
   std::string metrics = opt.metrics;
   if (opt.embedded) {
     std::string error;
-    emb = EmbeddedGateway::Start(opt, &error);
+    emb = EmbeddedGateway::Open(opt, &error);
     if (emb == nullptr) {
       std::fprintf(stderr, "ordergate-bench: %s\n", error.c_str());
       return kExitFailed;
     }
-    gateway_endpoint = emb->front_endpoint();
-    if (!emb->metrics_address().empty()) metrics = emb->metrics_address();
+    metrics.clear();  // --metrics would name some daemon's stages, not the embedded gateway's
   }
 
   Child fwd;
@@ -121,9 +123,11 @@ int main(int argc, char** argv) {
       if (gw && !metrics.empty()) {
         on_measure_start = [&] { snap = std::thread([&] { before = FetchLatency(metrics); }); };
       }
-      RunResult r = RunLoad(opt, ctx, gw ? LoadKind::kGateway : LoadKind::kBaseline,
-                            gw ? gateway_endpoint : fwd.endpoint, prefix, per_run_orders,
-                            std::move(on_measure_start));
+      RunResult r = gw && emb != nullptr
+                        ? RunEmbeddedLoad(opt, *emb, prefix, per_run_orders)
+                        : RunLoad(opt, ctx, gw ? LoadKind::kGateway : LoadKind::kBaseline,
+                                  gw ? opt.endpoint : fwd.endpoint, prefix, per_run_orders,
+                                  std::move(on_measure_start));
       if (snap.joinable()) snap.join();
       if (gw && !metrics.empty()) {
         LatencySnapshot after = FetchLatency(metrics);
@@ -141,14 +145,50 @@ int main(int argc, char** argv) {
       (gw ? gw_runs : base_runs).push_back(std::move(r));
     }
   }
+
+  // The sequential phase: one order at a time per target, the forwarder first.
+  std::vector<SequentialRun> sequential;
+  if (opt.sequential_orders > 0) {
+    const Options seq = SequentialOptions(opt, opt.sequential_orders);
+    if (opt.baseline) {
+      sequential.push_back({"baseline (forwarder)", false,
+                            RunLoad(seq, ctx, LoadKind::kBaseline, fwd.endpoint,
+                                    absl::StrCat(opt.prefix, "SF-"), seq.orders, {})});
+    }
+    if (!opt.embedded || opt.endpoint_given) {
+      sequential.push_back({"ordergate (daemon)", true,
+                            RunLoad(seq, ctx, LoadKind::kGateway, opt.endpoint,
+                                    absl::StrCat(opt.prefix, "SG-"), seq.orders, {})});
+    }
+    if (emb != nullptr) {
+      sequential.push_back(
+          {"ordergate (embedded) SubmitAndWait", true,
+           RunSubmitAndWait(opt, *emb, absl::StrCat(opt.prefix, "SE-"), opt.sequential_orders)});
+    }
+    for (const SequentialRun& s : sequential) {
+      if (!s.result.error.empty()) {
+        std::fprintf(stderr, "ordergate-bench: %s sequential run: %s\n", s.label.c_str(),
+                     s.result.error.c_str());
+      }
+    }
+  }
   zmq_ctx_term(ctx);
   StopChild(&fwd);
+  if (emb != nullptr) {
+    // Every order has its outcome when Close() returns: the simulator's journal is complete.
+    const absl::Status closed = emb->Close();
+    if (!closed.ok()) {
+      std::fprintf(stderr, "ordergate-bench: embedded gateway close: %s\n",
+                   closed.ToString().c_str());
+    }
+  }
 
   if (!opt.journal.empty()) {
     std::vector<RunResult*> all;
-    all.reserve(gw_runs.size() + base_runs.size());
+    all.reserve(gw_runs.size() + base_runs.size() + sequential.size());
     for (auto& r : gw_runs) all.push_back(&r);
     for (auto& r : base_runs) all.push_back(&r);
+    for (auto& s : sequential) all.push_back(&s.result);
     std::string jerr;
     CountExecutions(opt.journal, all, &jerr);
     if (!jerr.empty()) std::fprintf(stderr, "ordergate-bench: %s\n", jerr.c_str());
@@ -169,8 +209,11 @@ int main(int argc, char** argv) {
   rc.stages = &stage_diff;
   rc.stage_probe = &stage_probe;
 
-  const Verdict verdict = Judge(opt, gwr, basep);
+  Verdict verdict = Judge(opt, gwr, basep);
+  for (std::string& p : SequentialProblems(sequential)) verdict.problems.push_back(std::move(p));
+  if (!verdict.problems.empty()) verdict.exit_code = kExitFailed;
   PrintReport(rc, gwr, basep, verdict, stdout);
+  PrintSequential(sequential, stdout);
   if (!opt.plot_path.empty()) {
     std::vector<PlotSeries> series = {
         {"ordergate", absl::StrCat("ordergate FILLED (", gwr.filled_ns.size(), ")"), &gwr.filled_ns,
@@ -200,11 +243,13 @@ int main(int argc, char** argv) {
   std::fflush(stdout);
 
   if (!opt.json_path.empty()) {
+    std::string json = ReportJson(rc, gwr, basep, verdict);
+    if (!sequential.empty()) AddJsonMember(&json, "sequential", SequentialJson(sequential));
     std::ofstream js(opt.json_path);
-    js << ReportJson(rc, gwr, basep, verdict);
+    js << json;
     if (!js) std::fprintf(stderr, "ordergate-bench: cannot write %s\n", opt.json_path.c_str());
   }
 
-  emb.reset();  // stops the embedded gateway and removes its temporary directory
+  emb.reset();  // removes the embedded gateway's temporary directory
   return verdict.exit_code;
 }
