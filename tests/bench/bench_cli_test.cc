@@ -49,16 +49,37 @@ TEST_CASE(
     const Outcome o = RunBench({help_flag});
     CHECK(o.exit_code == 0);
     CHECK(o.err.empty());
-    for (const char* flag : {"--endpoint",       "--embedded",       "--data-dir",
-                             "--durability",     "--bridge",         "--metrics",
-                             "--journal",        "--rate",           "--arrival",
-                             "--window",         "--clients",        "--orders",
-                             "--duration-s",     "--warmup-s",       "--retry-ratio",
-                             "--retry-delay-ms", "--conflict-ratio", "--timeout-ms",
-                             "--drain-ms",       "--symbol",         "--volume",
-                             "--seed",           "--baseline",       "--rounds",
-                             "--prefix",         "--json",           "--plot",
-                             "--no-progress",    "--fsync-probe",    "--min-success-rate"}) {
+    for (const char* flag : {"--endpoint",
+                             "--embedded",
+                             "--data-dir",
+                             "--durability",
+                             "--bridge",
+                             "--metrics",
+                             "--journal",
+                             "--rate",
+                             "--arrival",
+                             "--window",
+                             "--clients",
+                             "--orders",
+                             "--duration-s",
+                             "--warmup-s",
+                             "--retry-ratio",
+                             "--retry-delay-ms",
+                             "--conflict-ratio",
+                             "--timeout-ms",
+                             "--drain-ms",
+                             "--symbol",
+                             "--volume",
+                             "--seed",
+                             "--baseline",
+                             "--rounds",
+                             "--prefix",
+                             "--json",
+                             "--plot",
+                             "--no-progress",
+                             "--fsync-probe",
+                             "--min-success-rate",
+                             "--sequential-orders"}) {
       INFO(flag);
       CHECK(o.out.find(std::string("\n  ") + flag + " ") != std::string::npos);
     }

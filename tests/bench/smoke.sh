@@ -12,9 +12,19 @@
 # a "WARNING: MOST ORDERS WERE NOT FILLED" line (stdout and stderr) naming GATEWAY_BUSY, every
 # order still accounted for, latency figures of FILLED orders only, and no ratio to the baseline
 # (which did not complete comparable work either).
+#
+# With MODE embedded (ctest: "bench: --embedded drives the public ordergate::Gateway in process,
+# every order FILLED and none executed twice"): the bench opens ordergate::Gateway in its own
+# process on a --data-dir here (no socket between its threads and the gateway) and runs 300 orders
+# open loop from 2 submitting threads with in-flight and after-reply retries and conflicts, beside
+# the forwarder (--baseline), then 40 orders one at a time per target (--sequential-orders: the
+# forwarder, the daemon at --endpoint, SubmitAndWait), then 200 orders closed loop (window 8 per
+# thread). Checks: exit 0 each time, every order FILLED, duplicate executions 0 under ordergate
+# (the journal), every uuid executed once, the sequential section for the three targets, the
+# store written in --data-dir.
 # Usage: tests/bench/smoke.sh BIN_DIR [MODE]
 set -euo pipefail
-BIN=${1:?usage: smoke.sh BIN_DIR [mostly-refused]}
+BIN=${1:?usage: smoke.sh BIN_DIR [mostly-refused|embedded]}
 MODE=${2:-normal}
 WORK=$(mktemp -d /tmp/ordergate-bench-smoke.XXXXXX)
 SIM_PID=""
@@ -76,6 +86,59 @@ assert g["not_filled_latency_us"]["count"] == f["orders"] - f["FILLED"] - f["wit
 assert r["ratio"] is None and r["ratio_withheld"], r.get("ratio")
 assert g["duplicate_executions"] == 0, g
 print("smoke: ok (mostly refused): exit 3, %s" % r["headline"])
+PY
+  exit 0
+fi
+
+if [ "$MODE" = embedded ]; then
+  run_embedded() {  # NAME ARGS...: one --embedded invocation; its report in $WORK/NAME.json
+    local name=$1 rc=0
+    shift
+    "$BIN/ordergate-bench" --embedded --durability async --data-dir "$WORK/embedded" \
+        --bridge "$SIM_EP" --journal "$WORK/journal.jsonl" --json "$WORK/$name.json" \
+        --no-progress --prefix "smoke-$name-" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || rc=$?
+    cat "$WORK/$name.out"
+    [ "$rc" = 0 ] || fail "ordergate-bench --embedded ($name) exited $rc"
+  }
+  run_embedded open --rate 600 --orders 300 --warmup-s 0.1 --clients 2 --retry-ratio 0.3 \
+      --conflict-ratio 0.05 --baseline --endpoint "$GW_EP" --sequential-orders 40
+  grep -q '^  result ordergate (embedded) 100.00% FILLED' "$WORK/open.out" ||
+    fail "no embedded result line"
+  grep -q 'ordergate (embedded) SubmitAndWait' "$WORK/open.out" || fail "no SubmitAndWait line"
+  run_embedded closed --rate 0 --window 8 --orders 200 --clients 2 --retry-ratio 0.2
+  [ -n "$(ls -A "$WORK/embedded" 2>/dev/null)" ] || fail "nothing written in --data-dir"
+  /usr/bin/python3 - "$WORK/open.json" "$WORK/closed.json" <<'PY' || fail "report check (embedded)"
+import json, sys
+for path, orders in ((sys.argv[1], 300), (sys.argv[2], 200)):
+    r = json.load(open(path))
+    g = r["ordergate"]
+    assert r["ok"] is True and r["exit_code"] == 0, r["problems"]
+    assert r["config"]["embedded"] is True and r["config"]["durability"] == "async", r["config"]
+    assert g["orders"] == orders, (path, g["orders"])
+    for fates in (g["fates"], g["fates_all"]):
+        assert fates["FILLED"] == fates["orders"], (path, fates)
+    assert g["fates_all"]["orders"] == orders, (path, g["fates_all"])
+    assert g["orders_without_final_outcome"] == 0, g
+    assert g["duplicate_executions"] == 0, "duplicate executions under ordergate: %d" % g["duplicate_executions"]
+    assert g["executed_uuids"] == orders, (path, g["executed_uuids"])
+    assert g["latency_us"]["count"] == g["fates"]["FILLED"] == g["measured_orders"], g["fates"]
+    assert g["sent_retries"] > 0 and g["duplicate_replies"] > 0, g
+    assert g["replies_by_status"]["PENDING"] == 0 and g["sent_pending_followups"] == 0, g
+open_run = json.load(open(sys.argv[1]))
+assert open_run["baseline"]["orders"] == 300 and "p50" in open_run["ratio"], open_run.get("ratio")
+assert open_run["baseline"]["duplicate_executions"] > 0, "the baseline's retries should execute twice"
+assert open_run["ordergate"]["sent_conflicts"] > 0, open_run["ordergate"]
+seq = {s["target"]: s for s in open_run["sequential"]}
+assert set(seq) == {"baseline (forwarder)", "ordergate (daemon)",
+                    "ordergate (embedded) SubmitAndWait"}, seq.keys()
+for name, s in seq.items():
+    assert s["orders"] == 40 and s["FILLED"] == 40 and s["latency_us"]["count"] == 40, (name, s)
+    assert s["executed_uuids"] == 40 and s["duplicate_executions"] == 0, (name, s)
+print("smoke: ok (embedded): 300 open-loop and 200 closed-loop orders FILLED, none executed "
+      "twice; SubmitAndWait p50 %.0f us, daemon %.0f us, forwarder %.0f us"
+      % (seq["ordergate (embedded) SubmitAndWait"]["latency_us"]["p50"],
+         seq["ordergate (daemon)"]["latency_us"]["p50"],
+         seq["baseline (forwarder)"]["latency_us"]["p50"]))
 PY
   exit 0
 fi
