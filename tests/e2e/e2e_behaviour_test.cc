@@ -14,6 +14,7 @@
 
 #include "e2e_checks.h"
 #include "e2e_order_path.h"
+#include "tests/support/clock.h"
 
 using namespace e2e;
 using ordergate::Outcome;
@@ -356,4 +357,44 @@ TEMPLATE_TEST_CASE(
   }
   WARN(runs.executed_at_kill << " executions at the kill, " << j.entries.size() << " in all, "
                              << unknown_after << " uuid(s) left UNKNOWN (never resent)");
+
+  // The end state: the gateway asks the bridge about every UNKNOWN (the bridge's TTL of its
+  // signature has run out by then), never resends one, and its store ends agreeing with the
+  // journal for every uuid.
+  path.OpenAfterCrash();
+  std::map<std::string, Outcome> stored;
+  const auto settled = [](const Outcome& o) {
+    return o.status == OutcomeStatus::kFilled ||
+           (o.status == OutcomeStatus::kRejected && o.error_code != "LOOKUP_FAILED");
+  };
+  ordergate::test_support::WaitUntil(
+      [&] {
+        bool all = true;
+        for (int i = 0; i < kOrders; ++i) {
+          const std::string uuid = prefix + "-" + std::to_string(i);
+          auto it = stored.find(uuid);
+          if (it != stored.end() && settled(it->second)) continue;
+          if (auto o = path.Lookup(uuid)) stored[uuid] = *o;
+          all = all && stored.count(uuid) != 0 && settled(stored[uuid]);
+        }
+        return all;
+      },
+      Ms(20000), Ms(200));
+  // (The bridge may have gone on executing orders the killed process had sent: they were
+  // UNKNOWN, which allows it; the journal still holds each uuid at most once.)
+  const Journal end = RequireAtMostOnce(w);
+  for (int i = 0; i < kOrders; ++i) {
+    const std::string uuid = prefix + "-" + std::to_string(i);
+    INFO(uuid << ": journal " << end.Count(uuid));
+    REQUIRE(stored.count(uuid) == 1);
+    const Outcome& o = stored[uuid];
+    INFO("stored: " << Describe(o) << " " << o.message);
+    CHECK(settled(o));
+    if (o.status == OutcomeStatus::kFilled) {
+      CHECK(end.Count(uuid) == 1);
+      CHECK(end.Ticket(uuid) == o.ticket);
+    } else {
+      CHECK(end.Count(uuid) == 0);
+    }
+  }
 }

@@ -330,6 +330,8 @@ CrashRuns DaemonPath::CrashMidBurstAndRestart(const std::string& prefix, int n, 
   return runs;
 }
 
+void DaemonPath::OpenAfterCrash() { REQUIRE(w_.gw->Running()); }
+
 // ---------------------------------------------------------------------------------------------
 // EmbeddedPath
 
@@ -399,5 +401,7 @@ CrashRuns EmbeddedPath::CrashMidBurstAndRestart(const std::string& prefix, int n
   runs.notes += "\nstrategy run 2 stderr:\n" + second.Stderr();
   return runs;
 }
+
+void EmbeddedPath::OpenAfterCrash() { Start(w_.sim_endpoint, /*wait_up=*/true, kDefaultTiming); }
 
 }  // namespace e2e

@@ -75,6 +75,10 @@ class OrderPath {
   // with SIGKILL once the simulator has executed `kill_at` orders, restarts it on the same data
   // directory and submits every uuid again until each has a final outcome.
   virtual CrashRuns CrashMidBurstAndRestart(const std::string& prefix, int n, size_t kill_at) = 0;
+  // After CrashMidBurstAndRestart(): a gateway on that data directory answering Lookup() (the
+  // daemon: the restarted ordergated; embedded: the strategy has exited, so a Gateway is opened
+  // here, default timing), which goes on resolving the UNKNOWN orders.
+  virtual void OpenAfterCrash() = 0;
 };
 
 class DaemonPath : public OrderPath {
@@ -86,6 +90,7 @@ class DaemonPath : public OrderPath {
   std::optional<ordergate::Outcome> Lookup(const std::string& uuid) override;
   void Restart() override;
   CrashRuns CrashMidBurstAndRestart(const std::string& prefix, int n, size_t kill_at) override;
+  void OpenAfterCrash() override;
 
  private:
   ordergate::Outcome SubmitOn(DealerClient& d, const ordergate::Order& order);
@@ -105,6 +110,7 @@ class EmbeddedPath : public OrderPath {
   std::optional<ordergate::Outcome> Lookup(const std::string& uuid) override;
   void Restart() override;
   CrashRuns CrashMidBurstAndRestart(const std::string& prefix, int n, size_t kill_at) override;
+  void OpenAfterCrash() override;
 
  private:
   void Open();
