@@ -79,7 +79,9 @@ TEST_CASE(
                              "--no-progress",
                              "--fsync-probe",
                              "--min-success-rate",
-                             "--sequential-orders"}) {
+                             "--sequential-orders",
+                             "--gateway-pid",
+                             "--bridge-pid"}) {
       INFO(flag);
       CHECK(o.out.find(std::string("\n  ") + flag + " ") != std::string::npos);
     }
@@ -109,6 +111,8 @@ TEST_CASE(
       {{"--embedded"}, "ordergate-bench: --embedded: needs --bridge"},
       {{"--rounds", "2"}, "ordergate-bench: --rounds: "},
       {{"--arrival", "poisson"}, "ordergate-bench: --arrival: poisson needs --rate"},
+      {{"--gateway-pid", "0"}, "ordergate-bench: --gateway-pid: "},
+      {{"--bridge-pid", "x"}, "ordergate-bench: --bridge-pid: "},
   };
   for (const Case& c : cases) {
     const Outcome o = RunBench(c.args);

@@ -147,15 +147,17 @@ set +e
 "$BIN/ordergate-bench" --endpoint "$GW_EP" --rate 400 --duration-s 1.5 --warmup-s 0.3 --clients 2 \
     --retry-ratio 0.3 --conflict-ratio 0.05 --journal "$WORK/journal.jsonl" "${METRICS[@]}" \
     --baseline --bridge "$SIM_EP" --json "$WORK/report.json" --no-progress \
-    >"$WORK/bench.out" 2>"$WORK/bench.err"
+    --gateway-pid "$GW_PID" --bridge-pid "$SIM_PID" >"$WORK/bench.out" 2>"$WORK/bench.err"
 rc=$?
 set -e
 cat "$WORK/bench.out"
 [ "$rc" = 0 ] || fail "ordergate-bench exited $rc"
+grep -q '^  CPU us/order: gateway | forwarder ' "$WORK/bench.out" || fail "no CPU per order rows"
 
-/usr/bin/python3 - "$WORK/report.json" <<'PY' || fail "report check"
+/usr/bin/python3 - "$WORK/report.json" "$GW_PID" "$SIM_PID" <<'PY' || fail "report check"
 import json, sys
 r = json.load(open(sys.argv[1]))
+gw_pid, sim_pid = int(sys.argv[2]), int(sys.argv[3])
 g, b = r["ordergate"], r["baseline"]
 assert r["ok"] is True, r["problems"]
 assert g["orders"] > 0 and g["measured_orders"] > 0, g
@@ -172,6 +174,18 @@ st = g["stages"]
 for name in ("decode", "reserve", "bridge", "total", "store_apply"):
     assert name in st and st[name]["count"] > 0, "stage %s missing or empty: %s" % (name, st)
 print("smoke: per-stage section present:", ", ".join(sorted(st)))
+# CPU time per order of each process (/proc): the pids given, the forwarder found as the child.
+for run, roles in ((g, {"gateway": gw_pid, "bridge": sim_pid}), (b, {"forwarder": None, "bridge": sim_pid})):
+    cpu = run["cpu"]
+    assert cpu["orders_completed"] > 0 and cpu["window_s"] > 0, cpu
+    procs = {p["role"]: p for p in cpu["processes"]}
+    assert set(procs) == set(roles) | {"harness"}, procs
+    for role, pid in roles.items():
+        assert pid is None or procs[role]["pid"] == pid, (role, procs[role])
+        assert procs[role]["cpu_s"] is not None and procs[role]["us_per_order"] >= 0, procs[role]
+cpu_of = lambda run, role: next(p for p in run["cpu"]["processes"] if p["role"] == role)
+print("smoke: CPU per order: ordergated %.1f us, forwarder %.1f us"
+      % (cpu_of(g, "gateway")["us_per_order"], cpu_of(b, "forwarder")["us_per_order"]))
 print("smoke: ok: %d orders, duplicate executions 0 (baseline: %d), p99 %.0f us (baseline %.0f us)"
       % (g["orders"], b["duplicate_executions"], g["latency_us"]["p99"], b["latency_us"]["p99"]))
 PY
