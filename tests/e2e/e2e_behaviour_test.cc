@@ -59,8 +59,10 @@ TEMPLATE_TEST_CASE("an order is filled once and a retry of its uuid replays the 
   CHECK(again.duplicate);
   const auto stored = path.Lookup(uuid);
   REQUIRE(stored.has_value());
+  INFO("stored: " << Describe(*stored) << " " << stored->reply_json);
   CHECK(stored->status == OutcomeStatus::kFilled);
   CHECK(stored->ticket == first.ticket);
+  CHECK(stored->duplicate);
   const Journal j = RequireAtMostOnce(w);
   CHECK(j.Count(uuid) == 1);
   CHECK(j.Ticket(uuid) == first.ticket);
@@ -222,7 +224,9 @@ TEMPLATE_TEST_CASE(
   CHECK_FALSE(first.duplicate);
   const auto stored = path.Lookup(uuid);
   REQUIRE(stored.has_value());
+  INFO("stored: " << Describe(*stored) << " " << stored->reply_json);
   CHECK(stored->status == OutcomeStatus::kUnknown);
+  CHECK(stored->error_code == "BRIDGE_TIMEOUT");
   for (int i = 0; i < 2; ++i) {
     const Outcome again = path.Submit(Buy(uuid));
     INFO("resubmission " << i << ": " << Describe(again) << " " << again.reply_json);
