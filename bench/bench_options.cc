@@ -100,12 +100,14 @@ void AddTargetFlags(CLI::App& app, Options& o, Given& g) {
                  "harness included). The forwarder's (--baseline) and this\n"
                  "process's are always shown")
       ->type_name("PID")
+      ->default_str("")
       ->check(cli::AtLeast(1))
       ->group(group);
   app.add_option("--bridge-pid", o.bridge_pid,
                  "the bridge simulator's process id: its CPU time per order, likewise\n"
                  "(default: none)")
       ->type_name("PID")
+      ->default_str("")
       ->check(cli::AtLeast(1))
       ->group(group);
   app.add_option("--journal", o.journal,

@@ -59,13 +59,19 @@ mkdir -p "$OUTDIR"
 for b in ordergated ordergate-bench ordergate-forwarder ordergate-bridge-sim; do
   [ -x "$BIN/$b" ] || { echo "device_run: no $BIN/$b (build, then ../shared/device/bundle.sh .dev ...)" >&2; exit 2; }
 done
+SIM_CPUS=${SIM_CPUS:-2-3} GW_CPUS=${GW_CPUS:-4-7} HARNESS_CPUS=${HARNESS_CPUS:-8-9}
+FWD_CPUS=${FWD_CPUS:-10-13} EMB_CPUS=${EMB_CPUS:-8-9,14-15}
 if [ "$PIN" = auto ]; then
   if [ "$(nproc)" -ge 14 ] && command -v taskset >/dev/null; then PIN=yes; else PIN=no; fi
 fi
-SIM_CPUS=${SIM_CPUS:-2-3} GW_CPUS=${GW_CPUS:-4-7} HARNESS_CPUS=${HARNESS_CPUS:-8-9}
-FWD_CPUS=${FWD_CPUS:-10-13} EMB_CPUS=${EMB_CPUS:-8-9,14-15}
+if [ "$PIN" = yes ] && ! taskset -c "$EMB_CPUS" true; then
+  echo "device_run: taskset -c $EMB_CPUS fails here: running unpinned" >&2
+  PIN=no
+fi
 
-WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/ordergate-device.XXXXXX")  # a real disk: the sync figures
+TMP_BASE=${TMPDIR:-/var/tmp}
+[ -d "$TMP_BASE" ] && [ -w "$TMP_BASE" ] || TMP_BASE=/tmp
+WORK=$(mktemp -d "$TMP_BASE/ordergate-device.XXXXXX")  # a real disk for the sync figures
 RES="$WORK/results"
 mkdir -p "$RES"
 LOG="$OUTDIR/log.txt"
@@ -88,7 +94,9 @@ if [ "$PIN" = yes ]; then
   printf '#!/bin/sh\nexec taskset -c %s "%s" "$@"\n' "$FWD_CPUS" "$BIN/ordergate-forwarder" \
     >"$HBIN/ordergate-forwarder"
   chmod +x "$HBIN/ordergate-forwarder"
-  pin() { taskset -a -cp "$1" "$2" >/dev/null; }   # every thread of a running process
+  pin() {  # every thread of a running process
+    taskset -a -cp "$1" "$2" >/dev/null || say "device_run: WARNING: could not pin pid $2 to $1"
+  }
   on() { local cpus=$1; shift; taskset -c "$cpus" "$@"; }
 else
   ln -s "$BIN/ordergate-forwarder" "$HBIN/ordergate-forwarder"

@@ -5,7 +5,7 @@
 # under OUT (default bench-results/<UTC time>/) and prints the table lines. Run it on a quiet
 # machine: these boxes are shared, so the load average is printed with every scenario.
 #
-#   bench/run_targets.sh [--build DIR] [--out DIR] [--quick]
+#   bench/run_targets.sh [--build DIR] [--out DIR] [--quick] [--only LETTERS]
 #
 # Scenarios (issue 4's targets):
 #   A  async, simulator fixed:0, open-loop 10 k orders/s, 30 % retries        -> p50 / p99 ratios
@@ -18,22 +18,26 @@
 #   D  simulator at the seed's latency (lognormal p50 60 ms / p99 201 ms, concurrent bridge),
 #      1 000 orders/s, 30 % retries                                            -> p99 vs the bridge
 #   E  the embedded gateway (in the harness's process) at A's load             -> beside the daemon
-# --quick shortens every run (a smoke check of the script, not figures).
+# --quick shortens every run (a smoke check of the script, not figures). --only runs the scenarios
+# named (e.g. --only BC: the CPU per order at saturation and the sync figures).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BUILD="$ROOT/build"
 OUT=""
 DUR=8
 ROUNDS=3
+ONLY=ABCDE
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --build) BUILD=$(cd "$2" && pwd); shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --quick) DUR=2; ROUNDS=1; shift ;;
-    *) echo "usage: $0 [--build DIR] [--out DIR] [--quick]" >&2; exit 2 ;;
+    --only) ONLY=$2; shift 2 ;;
+    *) echo "usage: $0 [--build DIR] [--out DIR] [--quick] [--only LETTERS]" >&2; exit 2 ;;
   esac
 done
 BIN="$BUILD/bin"
+want() { [[ $ONLY == *"$1"* ]]; }
 OUT=${OUT:-"$ROOT/bench-results/$(date -u +%Y%m%dT%H%M%SZ)"}
 mkdir -p "$OUT"
 WORK=$(mktemp -d /var/tmp/ordergate-targets.XXXXXX)  # a real disk: sync figures need its fsync
@@ -101,13 +105,17 @@ bench() {
 
 echo "run_targets: $(nproc) CPUs, $(uname -r), load average $(cut -d' ' -f1-3 /proc/loadavg); results in $OUT"
 
+if want A || want B; then
 start_pair A async --latency fixed:0
+if want A; then
 bench A-async-10k --baseline --rounds "$ROUNDS" --rate 10000 --duration-s "$DUR" --warmup-s 1 \
     --clients 4 --retry-ratio 0.3 --plot "$OUT/A-async-10k.png"
 # A's load at a fifth of the rate: how much of A's ratio is the gateway's own work and how much is
 # three processes contending for two vCPUs (the ratio falls with the load).
 bench A-async-2k --baseline --rounds "$ROUNDS" --rate 2000 --duration-s "$DUR" --warmup-s 1 \
     --clients 4 --retry-ratio 0.3
+fi
+if want B; then
 # B: the maximum over client windows. A closed loop's throughput is what is in flight divided by
 # the latency until something saturates, so one window measures one point of the curve, not the
 # maximum. Up to 256 per client: 1 024 in flight, the gateway's bridge_max_in_flight here
@@ -149,8 +157,11 @@ for path in sorted(glob.glob(sys.argv[1] + "/B-async-max-w*.json"),
           f"{us(cpu(g, 'bridge'))} / {us(cpu(f, 'bridge'))} us, harness {us(cpu(g, 'harness'))} / "
           f"{us(cpu(f, 'harness'))} us (ordergate run / baseline run)")
 PY
+fi
 stop_pair
+fi
 
+if want C; then
 start_pair C sync --latency fixed:0
 bench C-sync-max --baseline --rate 0 --window 32 --duration-s "$DUR" --warmup-s 1 --clients 4 \
     --retry-ratio 0 --fsync-probe "$WORK/C"
@@ -193,14 +204,18 @@ print(f"== C-sync-vs-async (open loop 10 k/s, medians of {len(sync)} alternation
       f"{'yes' if s99 <= bound else 'NO'}")
 PY
   tee "$OUT/C-sync-vs-async.txt"
+fi
 
 # The seed's bridge latency; a serial bridge would take 60 ms per order, so 1 000/s needs a
 # concurrent one (the real MT5-CRS bridge is serial: at its pace ordergate's GATEWAY_BUSY applies).
+if want D; then
 start_pair D async --latency lognormal:60:201 --workers 512
 bench D-seed-latency --baseline --rounds 1 --rate 1000 --duration-s $((DUR * 2)) --warmup-s 2 \
     --clients 4 --retry-ratio 0.3 --timeout-ms 5000 --plot "$OUT/D-seed-latency.png"
 stop_pair
+fi
 
+if want E; then
 start_pair E async --latency fixed:0
 kill "${PIDS[-1]}"; wait "${PIDS[-1]}" 2>/dev/null || true  # the daemon: E runs embedded
 unset 'PIDS[-1]'
@@ -213,6 +228,7 @@ E_RC=0
   tee -a "$OUT/E-embedded-10k.txt" || E_RC=$?
 [ "$E_RC" = 0 ] || FAILED_SCENARIOS+=("E-embedded-10k (exit $E_RC)")
 stop_pair
+fi
 if [ "${#FAILED_SCENARIOS[@]}" -gt 0 ]; then
   echo "run_targets: done, but these scenarios failed: ${FAILED_SCENARIOS[*]}; results in $OUT"
   exit 1
