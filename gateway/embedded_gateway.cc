@@ -24,6 +24,7 @@
 #include "simdjson.h"
 #include "spdlog/spdlog.h"
 #include "transport/codec.h"
+#include "transport/log_format.h"
 
 namespace ordergate {
 namespace {
@@ -46,8 +47,7 @@ void WriteOrderBody(const Order& o, std::string* out) {
   out->clear();
   // An empty string or a zero ticket is written as absent, so that it gets the wire's MISSING_*
   // code rather than a complaint about its form.
-  out->append(o.action == OrderAction::kClose ? "{\"action\":\"CLOSE\""
-                                              : "{\"action\":\"OPEN\"");
+  out->append(o.action == OrderAction::kClose ? "{\"action\":\"CLOSE\"" : "{\"action\":\"OPEN\"");
   if (!o.uuid.empty()) {
     out->append(",\"uuid\":");
     AppendJsonString(o.uuid, out);
@@ -203,6 +203,11 @@ struct Gateway::Impl final : gateway::EmbeddedSink {
   std::mutex close_mu;
   bool closed = false;        // guarded by close_mu
   absl::Status close_status;  // guarded by close_mu
+  // The counters as Close() left them: stats() reads them once the pipeline is gone.
+  std::atomic<bool> gone{false};
+  GatewayStats final_stats;  // written before `gone` is set, read after
+
+  GatewayStats ReadStats() const;  // REQUIRES: gw is set
 
   void Deliver(uint64_t id, absl::string_view reply_object, bool duplicate, bool recorded,
                int64_t gateway_us) override {
@@ -245,6 +250,12 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Open(const GatewayOptions& opt
   if (options.retention_hours < 1 || options.retention_hours > 87600) {
     return absl::InvalidArgumentError(
         absl::StrCat("retention_hours (", options.retention_hours, ") must be within 1..87600"));
+  }
+  // The pipeline logs through spdlog's default logger. A process that has not named its own gets
+  // ordergate's format on stderr: the library must never write to the strategy's stdout, which is
+  // the strategy's own (embedded_strategy prints one JSON line per outcome there).
+  if (spdlog::default_logger_raw() != nullptr && spdlog::default_logger_raw()->name().empty()) {
+    transport::UseLogFormat("ordergate");
   }
   std::unique_ptr<Gateway> g(new Gateway());
   Impl& im = *g->impl_;
@@ -337,6 +348,9 @@ Outcome Gateway::SubmitAndWait(const Order& order) {
 
 absl::StatusOr<std::optional<Outcome>> Gateway::Status(const std::string& uuid) const {
   if (uuid.empty()) return absl::Status(absl::StatusCode::kInvalidArgument, "");
+  // Under close_mu: Close() cannot free the store while this point read runs.
+  std::lock_guard<std::mutex> lock(impl_->close_mu);
+  if (impl_->gw == nullptr) return absl::Status(absl::StatusCode::kUnavailable, "");
   auto rec = impl_->gw->LookupOrder(uuid);
   if (!rec.ok()) return rec.status();
   if (!rec->has_value()) return std::optional<Outcome>();
@@ -369,9 +383,16 @@ absl::StatusOr<std::optional<Outcome>> Gateway::Status(const std::string& uuid) 
 }
 
 GatewayStats Gateway::stats() const {
-  const gateway::GatewayCounters& c = impl_->gw->counters();
+  if (impl_->gone.load(std::memory_order_acquire)) return impl_->final_stats;
+  std::lock_guard<std::mutex> lock(impl_->close_mu);
+  if (impl_->gw == nullptr) return impl_->final_stats;
+  return impl_->ReadStats();
+}
+
+GatewayStats Gateway::Impl::ReadStats() const {
+  const gateway::GatewayCounters& c = gw->counters();
   GatewayStats s;
-  s.submitted = impl_->submitted.load(std::memory_order_relaxed);
+  s.submitted = submitted.load(std::memory_order_relaxed);
   s.sent = c.orders_submitted.load(std::memory_order_relaxed);
   s.filled = c.orders_filled.load(std::memory_order_relaxed);
   s.rejected = c.orders_rejected.load(std::memory_order_relaxed);
@@ -379,8 +400,8 @@ GatewayStats Gateway::stats() const {
   s.duplicates = c.duplicates.load(std::memory_order_relaxed);
   s.refused = c.denied.load(std::memory_order_relaxed);
   s.store_batches = c.store_batches.load(std::memory_order_relaxed);
-  s.in_flight = impl_->gw->in_flight();
-  s.bridge_up = impl_->gw->bridge_up();
+  s.in_flight = gw->in_flight();
+  s.bridge_up = gw->bridge_up();
   return s;
 }
 
@@ -400,6 +421,8 @@ absl::Status Gateway::Close() {
   lock.unlock();  // the pipeline thread records its status under it
   if (im.pipeline.joinable()) im.pipeline.join();
   lock.lock();
+  im.final_stats = im.ReadStats();
+  im.gone.store(true, std::memory_order_release);
   im.gw.reset();  // closes the store: a clean close, synced
   // Every submission was answered by the pipeline (Run refuses what arrives while it stops); a
   // callback still here would be a bug, and its caller must not wait forever for it.

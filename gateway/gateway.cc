@@ -337,13 +337,19 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& cfg
 
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& cfg,
                                                         std::unique_ptr<idempotency::Store> store) {
-  return Start(cfg, std::move(store), nullptr);
+  return Start(cfg, std::move(store), nullptr, SystemClock());
+}
+
+absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& cfg,
+                                                        std::unique_ptr<idempotency::Store> store,
+                                                        const Clock& clock) {
+  return Start(cfg, std::move(store), nullptr, clock);
 }
 
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::StartEmbedded(const GatewayConfig& cfg,
                                                                 EmbeddedSink* sink) {
   if (sink == nullptr) return absl::InvalidArgumentError("StartEmbedded: no sink");
-  return Start(cfg, nullptr, sink);
+  return Start(cfg, nullptr, sink, SystemClock());
 }
 
 bool Gateway::SubmitEmbedded(const EmbeddedSubmission& s) const {
@@ -352,7 +358,7 @@ bool Gateway::SubmitEmbedded(const EmbeddedSubmission& s) const {
 
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& cfg,
                                                         std::unique_ptr<idempotency::Store> store,
-                                                        EmbeddedSink* sink) {
+                                                        EmbeddedSink* sink, const Clock& clock) {
   absl::Status valid = ValidateConfig(cfg);
   if (!valid.ok()) return valid;
   // Before the store: a token file anyone may read refuses the start without touching anything.
@@ -364,6 +370,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& cfg
   gw->loop_->admin_token = std::move(*token);
   gw->loop_->store = std::move(store);
   gw->loop_->sink = sink;
+  gw->loop_->clock = &clock;
   gw->loop_->bind_front_end = sink == nullptr;
   absl::Status init = gw->loop_->Init();
   if (!init.ok()) return init;
@@ -377,7 +384,7 @@ bool Gateway::ready() const { return loop_->ready.load(); }
 bool Gateway::bridge_up() const { return loop_->bridge_up.load(); }
 int64_t Gateway::bridge_reply_age_ms() const {
   const int64_t at = loop_->last_bridge_reply_ns.load(std::memory_order_relaxed);
-  return at == 0 ? -1 : (SteadyNs() - at) / kNsPerMs;
+  return at == 0 ? -1 : (loop_->SteadyNs() - at) / kNsPerMs;
 }
 uint64_t Gateway::bridge_capacity() const { return loop_->bridge_capacity.load(); }
 int64_t Gateway::bridge_service_us() const { return loop_->bridge_service_ns.load() / 1000; }

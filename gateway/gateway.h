@@ -35,6 +35,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "gateway/clock.h"
 #include "gateway/config.h"
 #include "gateway/embedded_port.h"
 #include "gateway/latency_histogram.h"
@@ -88,6 +89,13 @@ class Gateway {
   // have recovered (RESERVED -> UNKNOWN): every RESERVED record it lists is treated as UNKNOWN.
   static absl::StatusOr<std::unique_ptr<Gateway>> Start(const GatewayConfig& cfg,
                                                         std::unique_ptr<idempotency::Store> store);
+
+  // The same with the pipeline's time read from `clock` (gateway/clock.h), which must outlive the
+  // Gateway; `store` may be null (the RocksDB store of cfg.data_dir is opened). For tests that move
+  // deadlines by moving time, and for simulation.
+  static absl::StatusOr<std::unique_ptr<Gateway>> Start(const GatewayConfig& cfg,
+                                                        std::unique_ptr<idempotency::Store> store,
+                                                        const Clock& clock);
   // In-process: the same pipeline without a front end (nothing is bound; `cfg.listen` is unused),
   // fed by SubmitEmbedded() and answering through `sink` (gateway/embedded_port.h), which must
   // outlive the Gateway. Errors as Start(). The public ordergate::Gateway is built on this.
@@ -164,7 +172,7 @@ class Gateway {
   Gateway();
   static absl::StatusOr<std::unique_ptr<Gateway>> Start(const GatewayConfig& cfg,
                                                         std::unique_ptr<idempotency::Store> store,
-                                                        EmbeddedSink* sink);
+                                                        EmbeddedSink* sink, const Clock& clock);
   class Loop;
   std::unique_ptr<Loop> loop_;
 };

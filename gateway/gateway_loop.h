@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "gateway/admin_access.h"
 #include "gateway/bridge_capacity.h"
+#include "gateway/clock.h"
 #include "gateway/embedded_port.h"
 #include "gateway/gateway.h"
 #include "gateway/journal.h"
@@ -60,20 +61,8 @@ inline constexpr int64_t kStoreRetryMs = 100;
 inline constexpr int kMaxPollMs = 20;
 inline constexpr absl::string_view kVersion = "0.1.0";
 
-inline int64_t SteadyNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
 // fmt cannot print Debian's absl::string_view (its own type); logs go through this.
 inline std::string_view SV(absl::string_view s) { return std::string_view(s.data(), s.size()); }
-
-inline int64_t UnixUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 inline constexpr int64_t kNoDeadline = std::numeric_limits<int64_t>::max();
 
@@ -197,6 +186,12 @@ class Gateway::Loop {
 
   absl::Status Init();
   absl::Status Run();
+
+  // The pipeline's only readings of time (gateway/clock.h): every deadline and timestamp of the
+  // loop comes from `clock`, the system's unless Start() was given another.
+  const Clock* clock = &SystemClock();
+  int64_t SteadyNs() const { return clock->SteadyNs(); }
+  int64_t UnixUs() const { return clock->UnixUs(); }
 
  private:
   // Request handling (front end).

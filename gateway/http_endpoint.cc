@@ -32,10 +32,10 @@ namespace ordergate::gateway {
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 // When the connection a pool worker is about to serve was accepted (set by StampedPool).
-thread_local Clock::time_point t_accepted_at;
+thread_local SteadyClock::time_point t_accepted_at;
 
 // cpp-httplib's thread pool, with each job stamped with its accept time, so that a connection's
 // budget counts the time it queued for a worker, and counted in `open` from its accept.
@@ -44,7 +44,7 @@ class StampedPool final : public httplib::TaskQueue {
   StampedPool(size_t threads, std::atomic<size_t>& open) : pool_(threads), open_(open) {}
   void enqueue(std::function<void()> fn) override {
     open_.fetch_add(1, std::memory_order_relaxed);
-    pool_.enqueue([fn = std::move(fn), at = Clock::now()] {
+    pool_.enqueue([fn = std::move(fn), at = SteadyClock::now()] {
       t_accepted_at = at;
       fn();
     });
@@ -63,7 +63,7 @@ class StampedPool final : public httplib::TaskQueue {
 // kept a worker, and stop(), for as long as it liked.
 class BoundedStream final : public httplib::Stream {
  public:
-  BoundedStream(int fd, int wake_fd, Clock::time_point deadline)
+  BoundedStream(int fd, int wake_fd, SteadyClock::time_point deadline)
       : fd_(fd), wake_fd_(wake_fd), deadline_(deadline) {}
 
   bool is_readable() const override { return Wait(POLLIN); }
@@ -98,7 +98,8 @@ class BoundedStream final : public httplib::Stream {
   // on the socket before the deadline and before the stop.
   bool Wait(short events) const {
     for (;;) {
-      const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline_ - Clock::now());
+      const auto left =
+          std::chrono::ceil<std::chrono::milliseconds>(deadline_ - SteadyClock::now());
       if (left.count() <= 0) return false;
       pollfd fds[2] = {{fd_, events, 0}, {wake_fd_, POLLIN, 0}};
       const int n = ::poll(fds, 2, static_cast<int>(left.count()));
@@ -130,7 +131,7 @@ class BoundedStream final : public httplib::Stream {
 
   int fd_;
   int wake_fd_;
-  Clock::time_point deadline_;
+  SteadyClock::time_point deadline_;
 };
 
 // What the server's workers share with HttpEndpoint.
@@ -383,13 +384,13 @@ absl::StatusOr<std::unique_ptr<HttpEndpoint>> HttpEndpoint::Start(const std::str
   });
   // Shutdown() may stop() the server only once it runs (cpp-httplib's stop() does nothing before,
   // and its loop would then never end): return when it does.
-  const auto give_up = Clock::now() + std::chrono::seconds(5);
+  const auto give_up = SteadyClock::now() + std::chrono::seconds(5);
   while (!s.is_running()) {
     {
       std::lock_guard<std::mutex> l(im->mu);
       if (im->thread_done) break;
     }
-    if (Clock::now() > give_up) break;
+    if (SteadyClock::now() > give_up) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   if (!s.is_running()) {

@@ -16,6 +16,10 @@
 //   (*gw)->Submit(o, [](const ordergate::Outcome& out) { /* on the pipeline thread */ });
 //   ordergate::Outcome out = (*gw)->SubmitAndWait(o);   // the same uuid: joins, or replays
 //
+// Logs go through spdlog's default logger (ordergate adds no dependency of its own to the API):
+// a process that has not named its default logger gets ordergate's line format on stderr at Open(),
+// so the library never writes to the strategy's stdout.
+//
 // Threads. Open() starts the gateway's own threads (docs/ARCHITECTURE.md): the pipeline thread,
 // which owns every order in memory, the bridge socket and every decision; and the journal thread,
 // which owns the store's writes (one batch at a time, fsynced under Durability::kSync) so that the
@@ -98,10 +102,12 @@ class Gateway {
   // What the store holds for `uuid` now (a point read on the calling thread; blocks on the disk at
   // worst): nullopt when it has no record (never accepted, refused before sending, or expired after
   // retention); kInFlight while reserved; else the recorded outcome (duplicate = true). Errors
-  // (code only): kUnavailable when the store cannot be read, kDataLoss when the record cannot be
-  // decoded, kInvalidArgument for an empty uuid.
+  // (code only): kUnavailable when the store cannot be read or the gateway is closed (Close()
+  // released the store), kDataLoss when the record cannot be decoded, kInvalidArgument for an
+  // empty uuid.
   absl::StatusOr<std::optional<Outcome>> Status(const std::string& uuid) const;
 
+  // Never blocks on the pipeline. After Close(): the counters as Close() left them.
   GatewayStats stats() const;
 
   // Stops taking orders (later submissions: "GATEWAY_BUSY"), waits for the orders at the bridge

@@ -218,6 +218,12 @@ TEST_CASE("a gateway reopened on the same data directory replays outcomes and se
     CHECK(gw->SubmitAndWait(Buy("r-1")).ticket == 71);
     CHECK(gw->Close().ok());
     CHECK(gw->Close().ok());  // idempotent
+    // Closed: the counters stay readable, the store is released.
+    CHECK(gw->stats().sent == 1);
+    CHECK(gw->stats().filled == 1);
+    auto closed = gw->Status("r-1");
+    REQUIRE_FALSE(closed.ok());
+    CHECK(closed.status().code() == absl::StatusCode::kUnavailable);
     const ordergate::Outcome late = gw->SubmitAndWait(Buy("r-2"));
     CHECK(late.status == ordergate::OutcomeStatus::kRejected);
     CHECK(late.error_code == "GATEWAY_BUSY");

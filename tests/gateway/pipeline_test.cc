@@ -376,3 +376,34 @@ TEST_CASE("a late answer to a question that reaches the order's own entry never 
   CHECK(r["error_code"] == "BRIDGE_TIMEOUT");
   CHECK(bridge.Count("OPEN", "lq-1") == 1);
 }
+
+TEST_CASE(
+    "the pipeline's deadlines follow its injected clock, so a test moves time instead of "
+    "sleeping through it",
+    "[gateway][clock]") {
+  ScriptedBridge bridge(HoldAll);
+  og::gateway::ManualClock clock;
+  GatewayConfig cfg = TestConfig(bridge.endpoint(), TempDir("clock"));
+  cfg.bridge_signature_ttl_ms = 5000;
+  cfg.bridge_exec_margin_ms = 500;
+  cfg.bridge_timeout_ms = 6000;            // the defaults: six seconds nobody waits for
+  cfg.unknown_query_interval_ms = 600000;  // no ORDER_STATUS during the test
+  RunningGateway gw(cfg, nullptr, &clock);
+  Strategy s(gw.endpoint());
+  s.Send(Open("clk-1", 0.1, /*timeout_ms=*/600000));
+  REQUIRE(Eventually([&] { return bridge.Count("OPEN", "clk-1") == 1; }));
+  // Real time passes, the pipeline's does not: still in flight.
+  std::this_thread::sleep_for(100ms);
+  CHECK(gw->in_flight() == 1);
+  const auto started = std::chrono::steady_clock::now();
+  clock.Advance(absl::Milliseconds(5999));
+  std::this_thread::sleep_for(100ms);
+  CHECK(gw->in_flight() == 1);  // one millisecond before the bridge deadline
+  clock.Advance(absl::Milliseconds(2));
+  auto reply = s.Receive(2000ms);
+  CHECK(reply["status"] == "UNKNOWN");
+  CHECK(reply["error_code"] == "BRIDGE_TIMEOUT");
+  CHECK(std::chrono::steady_clock::now() - started < 3s);  // not the 6 s of the deadline
+  CHECK(gw->counters().orders_unknown.load() == 1);
+  CHECK(bridge.Count("OPEN", "clk-1") == 1);
+}

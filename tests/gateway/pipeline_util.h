@@ -293,9 +293,12 @@ inline std::unique_ptr<og::idempotency::Store> OpenStore(const std::string& dir)
 // Runs a gateway on its own thread for the scope of a test.
 class RunningGateway {
  public:
-  RunningGateway(const GatewayConfig& cfg,
-                 std::unique_ptr<og::idempotency::Store> store = nullptr) {
-    auto gw = store ? Gateway::Start(cfg, std::move(store)) : Gateway::Start(cfg);
+  // `clock`: the pipeline's time (gateway/clock.h); the system's when null.
+  RunningGateway(const GatewayConfig& cfg, std::unique_ptr<og::idempotency::Store> store = nullptr,
+                 const og::gateway::Clock* clock = nullptr) {
+    auto gw = Gateway::Start(cfg, std::move(store),
+                             clock != nullptr ? *clock : og::gateway::SystemClock());
+    INFO(gw.status().ToString());
     REQUIRE(gw.ok());
     gw_ = std::move(*gw);
     thread_ = std::thread([this] { run_status_ = gw_->Run(); });
