@@ -160,7 +160,9 @@ SIM_EP=${ASYNC[0]} SIM_PID=${ASYNC[1]} GW_EP=${ASYNC[2]} GW_PID=${ASYNC[3]} METR
 
 # Embedded SubmitAndWait beside the daemon and the forwarder, one order at a time, when the
 # harness has --sequential-orders (the async pair's simulator; the daemon at --endpoint).
-if "$HBIN/ordergate-bench" --help | grep -q -- "--sequential-orders"; then
+# (The help is read whole first: with pipefail, grep -q closing the pipe early fails the test.)
+HELP=$("$HBIN/ordergate-bench" --help 2>&1 || true)
+if grep -q -- "--sequential-orders" <<<"$HELP"; then
   name=embedded-sequential
   args=(--embedded --durability async --data-dir "$WORK/embedded" --bridge "$SIM_EP"
         --endpoint "$GW_EP" --journal "$JOURNAL" --bridge-pid "$SIM_PID" --baseline --no-progress

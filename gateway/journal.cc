@@ -8,12 +8,28 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
 
 namespace ordergate::gateway {
 namespace {
+
+// After a batch, the journal thread waits this long, spinning, for the next one before it sleeps
+// on the condition variable (Aeron's and LMAX's back-off idea): under load the next batch usually
+// comes within tens of microseconds, about what a futex wake-up of a sleeping thread costs, and a
+// sleeping journal would add that to every order's reservation. Idle, it costs 50 µs of one core
+// per batch, never more.
+constexpr int64_t kSpinNs = 50 * 1000;
+
+inline void CpuRelax() {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#else
+  std::this_thread::yield();
+#endif
+}
 
 int64_t SteadyNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -51,8 +67,9 @@ void Journal::Write(Batch* batch) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     to_write_ = batch;
+    has_work_.store(true, std::memory_order_release);
   }
-  cv_.notify_one();
+  cv_.notify_one();  // no system call unless the journal thread is asleep on cv_
 }
 
 Journal::Batch* Journal::TakeWritten() {
@@ -81,12 +98,17 @@ void Journal::Main() {
   (void)pthread_setname_np(pthread_self(), "og-journal");
   while (true) {
     Batch* b = nullptr;
+    for (const int64_t until = SteadyNs() + kSpinNs;
+         !has_work_.load(std::memory_order_acquire) && SteadyNs() < until;) {
+      CpuRelax();
+    }
     {
       std::unique_lock<std::mutex> lock(mu_);
       cv_.wait(lock, [this] { return stop_ || to_write_ != nullptr; });
       if (to_write_ == nullptr) return;  // stopping, nothing left to write
       b = to_write_;
       to_write_ = nullptr;
+      has_work_.store(false, std::memory_order_relaxed);
     }
     b->apply_start_ns = SteadyNs();
     b->status = store_->Apply(b->changes, b->now_unix_ms, absl::MakeSpan(b->results));

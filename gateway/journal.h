@@ -25,6 +25,7 @@
 #ifndef ORDERGATE_GATEWAY_JOURNAL_H_
 #define ORDERGATE_GATEWAY_JOURNAL_H_
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -86,8 +87,10 @@ class Journal {
   std::mutex mu_;
   std::condition_variable cv_;
   Batch* to_write_ = nullptr;  // guarded by mu_
-  Batch* written_ = nullptr;   // guarded by mu_
-  bool stop_ = false;          // guarded by mu_
+  // to_write_ != nullptr, readable without mu_: what the journal thread spins on between batches.
+  std::atomic<bool> has_work_{false};
+  Batch* written_ = nullptr;  // guarded by mu_
+  bool stop_ = false;         // guarded by mu_
   std::thread thread_;
 };
 
