@@ -260,6 +260,8 @@ class Run {
     if (!out.error_code.empty()) line += ",\"error_code\":" + Quoted(out.error_code);
     line += "}\n";
     std::fputs(line.c_str(), stdout);
+    // Each outcome is out as soon as it is known: a supervisor (or a kill -9) loses none.
+    std::fflush(stdout);
     if (NotNow(out) && attempts_[slot] < kMaxAttempts) {
       retries_.emplace_back(Clock::now() + kRetryDelay, slot);
       return;
