@@ -277,6 +277,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Open(const GatewayOptions& opt
   return g;
 }
 
+// NOLINTNEXTLINE(performance-unnecessary-value-param): `done` is moved into the pending map
 void Gateway::Submit(const Order& order, Callback done) {
   Impl& im = *impl_;
   im.submitted.fetch_add(1, std::memory_order_relaxed);

@@ -21,7 +21,7 @@ namespace {
 // comes within tens of microseconds, about what a futex wake-up of a sleeping thread costs, and a
 // sleeping journal would add that to every order's reservation. Idle, it costs 50 µs of one core
 // per batch, never more.
-constexpr int64_t kSpinNs = 50 * 1000;
+constexpr int64_t kSpinNs = int64_t{50} * 1000;
 
 inline void CpuRelax() {
 #if defined(__x86_64__) || defined(__i386__)
