@@ -59,9 +59,6 @@ inline constexpr int64_t kNsPerMs = 1000000;
 inline constexpr int64_t kQueryTimeoutMs = 2000;
 inline constexpr int64_t kStoreRetryMs = 100;
 inline constexpr int kMaxPollMs = 20;
-// durability=async: a batch of at most this many changes, while the journal is idle, is written on
-// the pipeline thread (Loop::WritesInline).
-inline constexpr size_t kInlineBatchMax = 16;
 inline constexpr absl::string_view kVersion = "0.1.0";
 
 // fmt cannot print Debian's absl::string_view (its own type); logs go through this.
@@ -233,11 +230,6 @@ class Gateway::Loop {
   void PumpJournal(int64_t now_ns);
   // Hands changes_/items_ (and the outcomes to retry, when due) to the journal, if it is idle.
   void StartBatch(int64_t now_ns);
-  // durability=async, the journal idle and a small batch: Apply on this thread. An async Apply is a
-  // write into the page cache (a few µs, no fsync, no disk wait), less than the two thread
-  // hand-offs the journal costs; under load batches grow past kInlineBatchMax and go to the
-  // journal, so the pipeline keeps gathering while they are written. Sync batches always go to it.
-  bool WritesInline() const;
   void FinishBatch(PipelineBatch* pb, int64_t now_ns);
   // Shutdown: writes what is gathered and waits for the journal, answering as batches come back.
   void FlushJournal();

@@ -12,22 +12,10 @@ void Gateway::Loop::PumpJournal(int64_t now_ns) {
   Journal::Batch* written = journal->TakeWritten();
   PipelineBatch* done = nullptr;
   if (written != nullptr) done = written == &batches_[0].batch ? &batches_[0] : &batches_[1];
-  if (WritesInline()) {
-    // Written here and now (see WritesInline): the batch just written is finished first, so orders
-    // are sent in the order they were reserved.
-    if (done != nullptr) FinishBatch(done, now_ns);
-    StartBatch(now_ns);
-    return;
-  }
   // The next batch goes to the disk first: while it is written, this thread sends the orders and
   // answers the clients of the batch just written.
   StartBatch(now_ns);
   if (done != nullptr) FinishBatch(done, now_ns);
-}
-
-bool Gateway::Loop::WritesInline() const {
-  return cfg.durability == idempotency::Durability::kAsync && !journal->busy() &&
-         changes_.size() + retry_outcomes_.size() <= kInlineBatchMax;
 }
 
 void Gateway::Loop::StartBatch(int64_t now_ns) {
@@ -48,15 +36,6 @@ void Gateway::Loop::StartBatch(int64_t now_ns) {
   changes_.clear();
   items_.clear();
   pb.batch.now_unix_ms = UnixUs() / 1000;
-  if (WritesInline()) {
-    pb.batch.results.assign(pb.batch.changes.size(), ChangeResult{});
-    pb.batch.apply_start_ns = SteadyNs();
-    pb.batch.status =
-        store->Apply(pb.batch.changes, pb.batch.now_unix_ms, absl::MakeSpan(pb.batch.results));
-    pb.batch.apply_end_ns = SteadyNs();
-    FinishBatch(&pb, now_ns);
-    return;
-  }
   journal->Write(&pb.batch);
 }
 
