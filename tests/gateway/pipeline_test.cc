@@ -407,3 +407,36 @@ TEST_CASE(
   CHECK(gw->counters().orders_unknown.load() == 1);
   CHECK(bridge.Count("OPEN", "clk-1") == 1);
 }
+
+TEST_CASE(
+    "with durability async an order reaches the bridge only after its reservation is "
+    "written, whether its batch is written inline or by the journal",
+    "[gateway]") {
+  EventLog log;
+  std::atomic<int64_t> ticket{1000};
+  ScriptedBridge bridge(
+      [&](const BridgeRequest& r) { return ScriptedBridge::Filled(r.uuid, ++ticket); }, &log);
+  const std::string dir = TempDir("durable-async");
+  auto owned = std::make_unique<WatchedStore>(OpenStore(dir), &log);
+  WatchedStore* store = owned.get();
+  GatewayConfig cfg = TestConfig(bridge.endpoint(), dir);
+  cfg.durability = og::idempotency::Durability::kAsync;
+  RunningGateway gw(cfg, std::move(owned));
+  Strategy s(gw.endpoint());
+  // One at a time (a batch per change), then a burst of 60 (changes gather while one is written).
+  for (int i = 0; i < 10; ++i) CHECK(s.Call(Open("a-" + std::to_string(i)))["status"] == "FILLED");
+  for (int i = 10; i < 70; ++i) s.Send(Open("a-" + std::to_string(i)));
+  for (int i = 10; i < 70; ++i) CHECK(s.Receive()["status"] == "FILLED");
+  const auto lines = log.Snapshot();
+  for (int i = 0; i < 70; ++i) {
+    const std::string uuid = "a-" + std::to_string(i);
+    auto durable = std::find(lines.begin(), lines.end(), "durable:" + uuid);
+    auto received = std::find(lines.begin(), lines.end(), "received:" + uuid);
+    REQUIRE(durable != lines.end());
+    REQUIRE(received != lines.end());
+    CHECK(durable < received);
+    CHECK(bridge.Count("OPEN", uuid) == 1);
+  }
+  CHECK(store->applies.load() > 0);
+  CHECK(gw->counters().store_batches.load() < 140);  // some batches carried several changes
+}
