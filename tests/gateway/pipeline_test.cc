@@ -22,15 +22,7 @@ TEST_CASE("an order reaches the bridge only after its reservation is durable", "
   Strategy s(gw.endpoint());
   for (int i = 0; i < 20; ++i) s.Send(Open("d-" + std::to_string(i)));
   for (int i = 0; i < 20; ++i) CHECK(s.Receive()["status"] == "FILLED");
-  const auto lines = log.Snapshot();
-  for (int i = 0; i < 20; ++i) {
-    const std::string uuid = "d-" + std::to_string(i);
-    auto durable = std::find(lines.begin(), lines.end(), "durable:" + uuid);
-    auto received = std::find(lines.begin(), lines.end(), "received:" + uuid);
-    REQUIRE(durable != lines.end());
-    REQUIRE(received != lines.end());
-    CHECK(durable < received);
-  }
+  CheckDurableBeforeReceived(log, "d-", 20);
 }
 
 TEST_CASE(
@@ -427,16 +419,8 @@ TEST_CASE(
   for (int i = 0; i < 10; ++i) CHECK(s.Call(Open("a-" + std::to_string(i)))["status"] == "FILLED");
   for (int i = 10; i < 70; ++i) s.Send(Open("a-" + std::to_string(i)));
   for (int i = 10; i < 70; ++i) CHECK(s.Receive()["status"] == "FILLED");
-  const auto lines = log.Snapshot();
-  for (int i = 0; i < 70; ++i) {
-    const std::string uuid = "a-" + std::to_string(i);
-    auto durable = std::find(lines.begin(), lines.end(), "durable:" + uuid);
-    auto received = std::find(lines.begin(), lines.end(), "received:" + uuid);
-    REQUIRE(durable != lines.end());
-    REQUIRE(received != lines.end());
-    CHECK(durable < received);
-    CHECK(bridge.Count("OPEN", uuid) == 1);
-  }
+  CheckDurableBeforeReceived(log, "a-", 70);
+  for (int i = 0; i < 70; ++i) CHECK(bridge.Count("OPEN", "a-" + std::to_string(i)) == 1);
   CHECK(store->applies.load() > 0);
   CHECK(gw->counters().store_batches.load() < 140);  // some batches carried several changes
 }

@@ -8,6 +8,7 @@
 #include <simdjson.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -330,6 +331,21 @@ bool Eventually(Pred pred, std::chrono::milliseconds limit = 10000ms) {
     std::this_thread::sleep_for(20ms);
   }
   return pred();
+}
+
+// For uuids PREFIX0..PREFIX(n-1): the store logged each reservation as durable before the bridge
+// logged its arrival (both into `log`).
+inline void CheckDurableBeforeReceived(EventLog& log, const std::string& prefix, int n) {
+  const auto lines = log.Snapshot();
+  for (int i = 0; i < n; ++i) {
+    const std::string uuid = prefix + std::to_string(i);
+    INFO(uuid);
+    auto durable = std::find(lines.begin(), lines.end(), "durable:" + uuid);
+    auto received = std::find(lines.begin(), lines.end(), "received:" + uuid);
+    REQUIRE(durable != lines.end());
+    REQUIRE(received != lines.end());
+    CHECK(durable < received);
+  }
 }
 
 // A bridge policy that holds every request: the test answers with ReplyLater().
