@@ -2,8 +2,8 @@
 //
 //   ordergate::GatewayOptions opts;
 //   opts.bridge_endpoint = "tcp://10.0.0.5:5555";     // the MT5 bridge's REP socket
-//   opts.data_dir = "/var/lib/my-strategy/ordergate"; // the idempotency store, kept across restarts
-//   opts.durability = ordergate::Durability::kSync;   // the default: survives power loss
+//   opts.data_dir = "/var/lib/my-strategy/ordergate"; // the idempotency store, kept across
+//   restarts opts.durability = ordergate::Durability::kSync;   // the default: survives power loss
 //
 // Every field says its default ("Default:") and what Gateway::Open() requires of it ("REQUIRES:");
 // an option outside its range makes Open() fail with kInvalidArgument naming the option, its value

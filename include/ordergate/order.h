@@ -1,11 +1,9 @@
 // Order: what a strategy asks the embedded gateway (gateway.h) to execute, once.
 //
 //   ordergate::Order o;
-//   o.uuid = "strat-7-000123";              // the idempotency key: the same uuid executes at most once
-//   o.action = ordergate::OrderAction::kOpen;
-//   o.symbol = "EURUSD";
-//   o.type = ordergate::TradeType::kBuy;
-//   o.volume = 0.10;
+//   o.uuid = "strat-7-000123";              // the idempotency key: the same uuid executes at most
+//   once o.action = ordergate::OrderAction::kOpen; o.symbol = "EURUSD"; o.type =
+//   ordergate::TradeType::kBuy; o.volume = 0.10;
 //
 // The fields are those of the bridge protocol's OPEN and CLOSE (docs/protocol.md, section 1) and
 // are checked exactly as ordergated checks a request from a socket; a field out of range is an

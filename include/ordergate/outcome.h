@@ -44,15 +44,15 @@ enum class OutcomeStatus : uint8_t {
 struct Outcome {
   std::string uuid;
   OutcomeStatus status = OutcomeStatus::kRejected;
-  int64_t ticket = 0;     // kFilled: the MT5 position/deal ticket (> 0)
-  double price = 0;       // kFilled: execution price (OPEN's price, CLOSE's close_price), or 0
-  double volume = 0;      // kFilled OPEN: the executed volume, as the bridge reported it
-  std::string error_code; // kRejected / kUnknown: as on the wire, e.g. "GATEWAY_BUSY"
-  std::string message;    // kRejected / kUnknown: the bridge's or ordergate's error_msg
-  bool recorded = false;  // the outcome is durable in the store (see kRejected)
-  bool duplicate = false; // the outcome of an earlier submission of the same uuid
-  int64_t gateway_us = 0; // microseconds from Submit() to the outcome, inside the gateway
-  std::string reply_json; // the reply object exactly as ordergated would send it on the wire
+  int64_t ticket = 0;      // kFilled: the MT5 position/deal ticket (> 0)
+  double price = 0;        // kFilled: execution price (OPEN's price, CLOSE's close_price), or 0
+  double volume = 0;       // kFilled OPEN: the executed volume, as the bridge reported it
+  std::string error_code;  // kRejected / kUnknown: as on the wire, e.g. "GATEWAY_BUSY"
+  std::string message;     // kRejected / kUnknown: the bridge's or ordergate's error_msg
+  bool recorded = false;   // the outcome is durable in the store (see kRejected)
+  bool duplicate = false;  // the outcome of an earlier submission of the same uuid
+  int64_t gateway_us = 0;  // microseconds from Submit() to the outcome, inside the gateway
+  std::string reply_json;  // the reply object exactly as ordergated would send it on the wire
 };
 
 // "FILLED", "REJECTED", "UNKNOWN", "IN_FLIGHT".
