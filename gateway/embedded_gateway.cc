@@ -198,6 +198,7 @@ struct Gateway::Impl final : gateway::EmbeddedSink {
   absl::flat_hash_map<uint64_t, Callback> pending;  // guarded by mu
   std::atomic<uint64_t> next_id{1};
   std::atomic<uint64_t> submitted{0};
+  std::atomic<uint64_t> refused_here{0};  // answered on the caller's thread (fields, closed)
   std::atomic<bool> closing{false};
 
   std::mutex close_mu;
@@ -283,14 +284,17 @@ void Gateway::Submit(const Order& order, Callback done) {
   im.submitted.fetch_add(1, std::memory_order_relaxed);
   const int64_t received_ns = SteadyNs();
   if (im.closing.load(std::memory_order_acquire)) {
+    im.refused_here.fetch_add(1, std::memory_order_relaxed);
     done(Refusal(order.uuid, ErrorCode::kGatewayBusy, "the gateway is closed"));
     return;
   }
   if (order.action == OrderAction::kOpen && !std::isfinite(order.volume)) {
+    im.refused_here.fetch_add(1, std::memory_order_relaxed);
     done(Refusal(order.uuid, ErrorCode::kInvalidVolume, "volume must be a finite number"));
     return;
   }
   if (!std::isfinite(order.price) || !std::isfinite(order.sl) || !std::isfinite(order.tp)) {
+    im.refused_here.fetch_add(1, std::memory_order_relaxed);
     done(Refusal(order.uuid, ErrorCode::kInvalidPrice, "price, sl and tp must be finite numbers"));
     return;
   }
@@ -299,6 +303,7 @@ void Gateway::Submit(const Order& order, Callback done) {
   gateway::EmbeddedSubmission s;
   const ErrorCode ec = DecodeRequest(body, im.limits, UnixUs(), &s.request);
   if (ec != ErrorCode::kOk) {
+    im.refused_here.fetch_add(1, std::memory_order_relaxed);
     done(Refusal(order.uuid, ec, {}));
     return;
   }
@@ -317,6 +322,7 @@ void Gateway::Submit(const Order& order, Callback done) {
       refused = std::move(it->second);
       im.pending.erase(it);
     }
+    im.refused_here.fetch_add(1, std::memory_order_relaxed);
     refused(Refusal(order.uuid, ErrorCode::kGatewayBusy, "the gateway is closing"));
   }
 }
@@ -399,7 +405,8 @@ GatewayStats Gateway::Impl::ReadStats() const {
   s.rejected = c.orders_rejected.load(std::memory_order_relaxed);
   s.unknown = c.orders_unknown.load(std::memory_order_relaxed);
   s.duplicates = c.duplicates.load(std::memory_order_relaxed);
-  s.refused = c.denied.load(std::memory_order_relaxed);
+  s.refused =
+      c.denied.load(std::memory_order_relaxed) + refused_here.load(std::memory_order_relaxed);
   s.store_batches = c.store_batches.load(std::memory_order_relaxed);
   s.in_flight = gw->in_flight();
   s.bridge_up = gw->bridge_up();

@@ -90,7 +90,8 @@ class Gateway {
   // order is refused by its fields or the gateway is closed ("GATEWAY_BUSY"). A uuid submitted
   // while the same uuid is in flight joins it: both callbacks get its outcome, the later with
   // duplicate = true. Durable when `done` runs: the outcome (kFilled, recorded kRejected, kUnknown)
-  // is in the store at the configured durability. `done` must not block (it holds up every order)
+  // is in the store at the configured durability. `done` must not throw (an exception escaping it
+  // ends the process, as from any thread's top) and must not block (it holds up every order)
   // and must not call SubmitAndWait() or Close(); it may call Submit().
   void Submit(const Order& order, Callback done);
 

@@ -155,6 +155,7 @@ TEST_CASE("an order refused by its fields is answered on the caller's thread and
   close.action = ordergate::OrderAction::kClose;
   CHECK(gw->SubmitAndWait(close).error_code == "MISSING_TICKET");
   CHECK(bridge.Requests().empty());
+  CHECK(gw->stats().refused == 5);  // counted though answered before the pipeline saw them
   // The same uuid with other fields is a conflict, not a second order.
   CHECK(gw->SubmitAndWait(Buy("k-1", 0.1)).status == ordergate::OutcomeStatus::kFilled);
   const ordergate::Outcome conflict = gw->SubmitAndWait(Buy("k-1", 0.2));
