@@ -219,8 +219,8 @@ void Gateway::Loop::SendDueQueries(int64_t now_ns) {
   for (auto& [key, owned] : orders_) {
     Order* o = owned.get();
     if (o->phase != Phase::kUnknown || o->next_query_ns > now_ns) continue;
-    if (o->query_token != 0) continue;            // the last question is still out
-    if (!BridgeHasRoom(/*relay=*/false)) return;  // asked in a later scan
+    if (o->query_token != 0) continue;                            // the last question is still out
+    if (!BridgeHasRoom(AdmissionNow(), /*relay=*/false)) return;  // asked in a later scan
     scratch_.clear();
     EncodeBridgeOrderStatus(o->key, &scratch_);
     const uint64_t token = next_token_++;

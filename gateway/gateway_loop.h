@@ -22,6 +22,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "gateway/admin_access.h"
+#include "gateway/admission.h"
 #include "gateway/bridge_capacity.h"
 #include "gateway/clock.h"
 #include "gateway/embedded_port.h"
@@ -220,9 +221,9 @@ class Gateway::Loop {
   // RESERVED -> UNKNOWN (written with the next batch) for an order nothing settled in time.
   void MarkTimedOut(Order* o);
   void ExpireBridgeDeadlines(int64_t now_ns);
-  // Whether one more request may join those unanswered at the bridge (BridgeCapacity). Relays get
-  // half of it: a flood of GET_ACCOUNTs must not keep orders out.
-  bool BridgeHasRoom(bool relay) const;
+  // What admission decides from (gateway/admission.h), read now: AdmitOrder / AdmitRelay /
+  // BridgeHasRoom decide; this only gathers.
+  AdmissionState AdmissionNow() const;
 
   // Store batches, through the journal: TakeWritten, then hand the gathered batch over (so the
   // disk works on it while this thread sends and answers for the one just written), then

@@ -181,14 +181,14 @@ void Gateway::Loop::HandleRelay(const ReplyRoute& route, const Request& req, abs
     refuse(ErrorCode::kInvalidJson, {});  // DecodeRequest accepted it: cannot happen
     return;
   }
-  if (!link->IsUp()) {
-    refuse(ErrorCode::kBridgeDown, {});
-    return;
-  }
-  if (!BridgeHasRoom(/*relay=*/true)) {
-    counters.busy_bridge_capacity.fetch_add(1, std::memory_order_relaxed);
-    refuse(ErrorCode::kGatewayBusy,
-           "the bridge's queue is at what it can serve within the signature TTL; retry later");
+  if (const Admission a = AdmitRelay(AdmissionNow()); !a.admitted) {
+    if (a.by_capacity) {
+      counters.busy_bridge_capacity.fetch_add(1, std::memory_order_relaxed);
+      refuse(a.refusal,
+             "the bridge's queue is at what it can serve within the signature TTL; retry later");
+    } else {
+      refuse(a.refusal, {});
+    }
     return;
   }
   const bool idle = link->outstanding() == 0;
@@ -201,10 +201,16 @@ void Gateway::Loop::HandleRelay(const ReplyRoute& route, const Request& req, abs
   counters.relays.fetch_add(1, std::memory_order_relaxed);
 }
 
-bool Gateway::Loop::BridgeHasRoom(bool relay) const {
-  const uint64_t limit = capacity_->Limit(SteadyNs(), link->outstanding() > 0);
-  const uint64_t allowed = relay ? std::max<uint64_t>(limit / 2, 1) : limit;
-  return link->unanswered() + life_.reserving() < allowed;
+AdmissionState Gateway::Loop::AdmissionNow() const {
+  AdmissionState s;
+  s.stopping = stop_requested.load(std::memory_order_relaxed);
+  s.link_up = link->IsUp();
+  s.in_flight = life_.in_flight();
+  s.max_in_flight = static_cast<uint64_t>(cfg.bridge_max_in_flight);
+  s.unanswered = link->unanswered();
+  s.reserving = life_.reserving();
+  s.capacity_limit = capacity_->Limit(SteadyNs(), link->outstanding() > 0);
+  return s;
 }
 
 void Gateway::Loop::AnswerFromRecord(const Waiter& w, absl::string_view uuid,
@@ -288,22 +294,11 @@ void Gateway::Loop::HandleOrder(const Waiter& original, const Request& req) {
     return;
   }
 
-  if (stop_requested.load(std::memory_order_relaxed)) {
-    RefuseUnlessRecorded(w, req, fp_bytes, ErrorCode::kGatewayBusy);
-    return;
-  }
-  if (!link->IsUp()) {
-    RefuseUnlessRecorded(w, req, fp_bytes, ErrorCode::kBridgeDown);
-    return;
-  }
-  if (life_.in_flight() >= static_cast<uint64_t>(cfg.bridge_max_in_flight)) {
-    RefuseUnlessRecorded(w, req, fp_bytes, ErrorCode::kGatewayBusy);
-    return;
-  }
-  if (!BridgeHasRoom(/*relay=*/false)) {
-    // More than the bridge can serve within the TTL: this one would only expire in its queue.
-    counters.busy_bridge_capacity.fetch_add(1, std::memory_order_relaxed);
-    RefuseUnlessRecorded(w, req, fp_bytes, ErrorCode::kGatewayBusy);
+  if (const Admission a = AdmitOrder(AdmissionNow()); !a.admitted) {
+    // By capacity: more than the bridge can serve within the TTL; it would only expire in its
+    // queue.
+    if (a.by_capacity) counters.busy_bridge_capacity.fetch_add(1, std::memory_order_relaxed);
+    RefuseUnlessRecorded(w, req, fp_bytes, a.refusal);
     return;
   }
   Order* o = NewOrder(req, canonical_, fp_bytes);
