@@ -432,15 +432,24 @@ absl::Status Gateway::Close() {
   im.final_stats = im.ReadStats();
   im.gone.store(true, std::memory_order_release);
   im.gw.reset();  // closes the store: a clean close, synced
-  // Every submission was answered by the pipeline (Run refuses what arrives while it stops); a
-  // callback still here would be a bug, and its caller must not wait forever for it.
+  // Normally every submission was answered by the pipeline (Run refuses what arrives while it
+  // stops), and nothing is left here; its caller must not wait forever if something is.
   absl::flat_hash_map<uint64_t, Callback> left;
   {
     std::lock_guard<std::mutex> pending_lock(im.mu);
     left.swap(im.pending);
   }
+  // Reached only when the pipeline stopped on an error of its own (its poll failed) before it could
+  // answer: such an order may have been sent, so the only safe answer is UNKNOWN — never a refusal
+  // that would invite a new uuid. Its record (RESERVED, UNKNOWN at the next Open) settles it.
   for (auto& [id, done] : left) {
-    done(Refusal("", ErrorCode::kGatewayBusy, "the gateway closed"));
+    Outcome out;
+    out.status = OutcomeStatus::kUnknown;
+    out.error_code = "GATEWAY_STOPPED";
+    out.message =
+        "the gateway's pipeline stopped before this order's outcome was known: it may have "
+        "executed; reopen on the same data directory and look it up with Status()";
+    done(out);
   }
   return im.close_status;
 }
