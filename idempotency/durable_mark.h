@@ -12,9 +12,11 @@
 //   mark.Publish(seq);   // Apply(): the WAL holds everything up to seq at the store's durability
 //   mark.Stop();         // before the closing write and the final WriteDurableMark()
 //
-// The file is written atomically (temp file, fsync, rename, fsync of the directory), never on the
-// request path: a background thread rewrites it at most every 100 ms, and only when the published
-// sequence moved. The mark therefore lags by up to ~100 ms plus two fsyncs; a loss within that lag
+// The file is one 512-byte block rewritten in place (pwrite at offset 0 and fdatasync: one aligned
+// sector, which a device writes whole or not at all; no rename, so no file-system journal commit
+// beside the WAL's), never on the request path: a background thread rewrites it at most every
+// 100 ms, and only when the published sequence moved. The mark therefore lags by up to ~100 ms plus
+// one fdatasync; a loss within that lag
 // goes unnoticed, which is why the store also writes the mark exactly at open and at a clean close.
 // No rocksdb:: type appears here.
 #ifndef ORDERGATE_IDEMPOTENCY_DURABLE_MARK_H_
@@ -41,9 +43,11 @@ inline constexpr char kDurableMarkFile[] = "ORDERGATE-DURABLE-MARK";
 //   kUnavailable: the file cannot be read (permissions, I/O error).
 absl::StatusOr<std::optional<uint64_t>> ReadDurableMark(const std::string& dir);
 
-// Replaces the mark in `dir` with `sequence`, atomically: after a crash at any point the file
-// holds either the old mark or the new one, never a mix. Blocks on two fsyncs. kUnavailable (with
-// a message) when a step fails; the old mark is then still in place.
+// Replaces the mark in `dir` with `sequence`, in place: after a crash at any point the file holds
+// the old mark or the new one (a 512-byte aligned block, written whole or not at all by the
+// device). Blocks on one fdatasync (and a directory fsync when it creates the file). kUnavailable
+// (with a message) when a step fails; the file then holds the old mark or, on a device that tore
+// the block, a damaged one that refuses the next open (fail closed).
 absl::Status WriteDurableMark(const std::string& dir, uint64_t sequence);
 
 // Advances the mark in the background. Publish() is what Apply() calls (an atomic store); a
