@@ -60,7 +60,10 @@ script = "\n".join(commands)
 for old, new in swaps:
     if old not in script:
         sys.exit("the recipe no longer contains %r: update this test's substitutions" % old)
-    script = script.replace(old, new)
+# One pass over the text: a replacement is never swapped again (a build directory under /tmp/
+# would otherwise have its /tmp/ moved into the work directory).
+table = dict(swaps)
+script = re.sub("|".join(re.escape(old) for old, _ in swaps), lambda m: table[m.group(0)], script)
 # The driver: each command as written, its exit status recorded after it; then the stopped
 # processes are waited for.
 print("cd %s" % work)
