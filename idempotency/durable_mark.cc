@@ -24,8 +24,9 @@ constexpr absl::string_view kMagic = "ordergate-durable-mark";
 // The file is one 512-byte block: the line, then zero bytes. It is rewritten in place (one aligned
 // sector: a device writes it whole or not at all), so a mark write is one fdatasync of data alone —
 // no new inode, rename or directory entry, whose file-system journal commits would hold up the
-// WAL's own fdatasync (measured: sync p99 at 10 k orders/s went from 2.2–3.0 ms to 1.0 ms without
-// them). A file of the line alone (no padding) is a mark written before this format, still read.
+// WAL's own fdatasync (measured on the device machine with the older mark's writes held off: sync
+// p99 at 10 k orders/s went from 2.2–3.0 ms to 1.0 ms; docs/BENCHMARKS.md, run 4). A file of the
+// line alone (no padding) is a mark written before this format, still read.
 constexpr size_t kBlockBytes = 512;
 constexpr size_t kMaxFileBytes = kBlockBytes;
 
