@@ -90,14 +90,18 @@ class Gateway {
   // order is refused by its fields or the gateway is closed ("GATEWAY_BUSY"). A uuid submitted
   // while the same uuid is in flight joins it: both callbacks get its outcome, the later with
   // duplicate = true. Durable when `done` runs: the outcome (kFilled, recorded kRejected, kUnknown)
-  // is in the store at the configured durability. `done` must not throw (an exception escaping it
-  // ends the process, as from any thread's top) and must not block (it holds up every order)
-  // and must not call SubmitAndWait() or Close(); it may call Submit().
+  // is in the store at the configured durability — except kUnknown "GATEWAY_STOPPED", delivered
+  // when the gateway closes before the outcome could be written: the record then stays RESERVED
+  // and is UNKNOWN at the next Open() on the data directory, never resent. `done` must not throw
+  // (an exception escaping it ends the process, as from any thread's top) and must not block (it
+  // holds up every order) and must not call SubmitAndWait() or Close(); it may call Submit().
   void Submit(const Order& order, Callback done);
 
-  // Submit() and wait for the Outcome: blocks until it is known, at most bridge_timeout_ms plus
-  // the time to write it after the order was sent. Called from a callback (the pipeline thread) it
-  // would wait forever: it returns kRejected with error_code "GATEWAY_BUSY" and a message instead.
+  // Submit() and wait for the Outcome: blocks until it is known, normally at most
+  // bridge_timeout_ms plus the time to write it after the order was sent; longer while the store
+  // fails (an outcome is retried every 100 ms and delivered once durable) or until Close(). Called
+  // from a callback (the pipeline thread) it would wait forever: it returns kRejected with
+  // error_code "GATEWAY_BUSY" and a message instead.
   Outcome SubmitAndWait(const Order& order);
 
   // What the store holds for `uuid` now (a point read on the calling thread; blocks on the disk at
