@@ -22,6 +22,7 @@
 #include "bench/harness_clock.h"
 #include "bench/load_run.h"
 #include "bench/process_cpu.h"
+#include "bench/retry_queue.h"
 #include "ordergate/gateway.h"
 
 namespace ordergate::bench {
@@ -105,10 +106,6 @@ class Submitter {
     bool duplicate = false;
     int64_t now_ns = 0;
     std::string code;
-  };
-  struct Due {
-    int64_t due_ns;
-    uint32_t local;
   };
 
   // The gateway's callback, on its pipeline thread (or on this thread, inside Submit(), for a
@@ -214,7 +211,7 @@ class Submitter {
     if (c.st == Status::kFilled) filled_now.fetch_add(1, std::memory_order_relaxed);
     if (s.retry_after) {
       s.retry_after = false;
-      due_.push_back(Due{c.now_ns + opt_.retry_delay_ms * kNsPerMs, c.local});
+      retries_.Push(c.now_ns + opt_.retry_delay_ms * kNsPerMs, c.local);
     }
     if (opt_.rate == 0) Refill(NowNs());
   }
@@ -262,15 +259,8 @@ class Submitter {
           next_intended += opt_.poisson ? gap(rng_) * thread_gap_ns : thread_gap_ns;
         }
       }
-      while (due_head_ < due_.size() && due_[due_head_].due_ns <= now) {
-        Submit(due_[due_head_].local, false);
-        ++result_.sent_retries;
-        ++due_head_;
-      }
-      if (due_head_ == due_.size()) {
-        due_.clear();
-        due_head_ = 0;
-      }
+      result_.sent_retries +=
+          retries_.PopDue(now, [this](uint32_t local) { Submit(local, false); });
       Drain();
       now = NowNs();
       // Closed loop with the window full and no outcome for --drain-ms: the gateway stopped
@@ -285,7 +275,7 @@ class Submitter {
           drain_deadline = now + opt_.drain_ms * kNsPerMs;
           sched_->issuing_done_threads.fetch_add(1, std::memory_order_release);
         }
-        if (outstanding_ == 0 && due_head_ == due_.size() &&
+        if (outstanding_ == 0 && retries_.empty() &&
             result_.finished == static_cast<int64_t>(slots_.size())) {
           break;
         }
@@ -296,7 +286,7 @@ class Submitter {
       if (!open && issuing && sched_->issue_end_ns != INT64_MAX) {
         wake = std::min(wake, sched_->issue_end_ns);
       }
-      if (due_head_ < due_.size()) wake = std::min(wake, due_[due_head_].due_ns);
+      if (!retries_.empty()) wake = std::min(wake, retries_.next_due_ns());
       wake = std::min(wake, drain_deadline);
       WaitUntil(wake);
     }
@@ -311,8 +301,7 @@ class Submitter {
   RunResult result_;
   ordergate::Order order_, conflict_order_;
   std::vector<Slot> slots_;
-  std::vector<Due> due_;
-  size_t due_head_ = 0;
+  RetryQueue retries_;
   int inflight_ = 0;          // orders without a final outcome
   uint64_t outstanding_ = 0;  // submissions without an outcome
   bool exhausted_ = false;

@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "bench/harness_clock.h"
 #include "bench/process_cpu.h"
+#include "bench/retry_queue.h"
 #include "gateway/latency_histogram.h"
 #include "transport/codec.h"
 #include "transport/order.h"
@@ -63,10 +64,6 @@ class LoadRun {
     bool retry_after = false;  // send again once the reply came
     bool measured = false;
   };
-  struct Due {
-    int64_t due_ns;
-    uint32_t index;
-  };
 
   bool Setup(int64_t orders) {
     const bool open = opt_.rate > 0;
@@ -80,7 +77,7 @@ class LoadRun {
                             : static_cast<int64_t>(300000 * (opt_.warmup_s + opt_.duration_s + 1));
     slots_.reserve(static_cast<size_t>(reserve));
     result_.filled_ns.reserve(static_cast<size_t>(reserve));
-    due_.reserve(static_cast<size_t>(reserve) / 2 + 16);
+    retries_.Reserve(static_cast<size_t>(reserve) / 2 + 16);
     inflight_.assign(static_cast<size_t>(opt_.clients), 0);
     dirty_.assign(static_cast<size_t>(opt_.clients), 1);
 
@@ -327,7 +324,7 @@ class LoadRun {
     ++done_since_progress_;
     if (s.retry_after) {
       s.retry_after = false;
-      due_.push_back(Due{now + opt_.retry_delay_ms * kNsPerMs, index});
+      retries_.Push(now + opt_.retry_delay_ms * kNsPerMs, index);
     }
     if (opt_.rate == 0) RefillClosedLoop(c, now);
   }
@@ -402,15 +399,8 @@ class LoadRun {
           next_intended += opt_.poisson ? gap(rng_) * mean_gap_ns : mean_gap_ns;
         }
       }
-      while (due_head_ < due_.size() && due_[due_head_].due_ns <= now) {
-        Submit(due_[due_head_].index, false);
-        ++result_.sent_retries;
-        ++due_head_;
-      }
-      if (due_head_ == due_.size()) {
-        due_.clear();
-        due_head_ = 0;
-      }
+      result_.sent_retries +=
+          retries_.PopDue(now, [this](uint32_t index) { Submit(index, false); });
       DrainReady();
       now = NowNs();
       if (now >= next_progress) {
@@ -427,7 +417,7 @@ class LoadRun {
       if (!issuing) {
         cpu_.Stop(now, result_.finished);  // the CPU window ends with the last send
         if (drain_deadline == INT64_MAX) drain_deadline = now + opt_.drain_ms * kNsPerMs;
-        if (outstanding_ == 0 && due_head_ == due_.size() &&
+        if (outstanding_ == 0 && retries_.empty() &&
             result_.finished == static_cast<int64_t>(slots_.size())) {
           break;
         }
@@ -436,7 +426,7 @@ class LoadRun {
       int64_t wake = next_progress;
       if (open && issuing) wake = std::min(wake, static_cast<int64_t>(next_intended));
       if (!open && issuing && issue_end_ns_ != INT64_MAX) wake = std::min(wake, issue_end_ns_);
-      if (due_head_ < due_.size()) wake = std::min(wake, due_[due_head_].due_ns);
+      if (!retries_.empty()) wake = std::min(wake, retries_.next_due_ns());
       if (!measure_started) wake = std::min(wake, measure_start_ns_);
       wake = std::min(wake, drain_deadline);
       // Blocks until a reply or the next thing due (0: only refreshes which sockets are ready).
@@ -467,8 +457,7 @@ class LoadRun {
   std::vector<Slot> slots_;
   std::vector<int> inflight_;
   std::vector<char> dirty_;  // sent on since the last drain
-  std::vector<Due> due_;
-  size_t due_head_ = 0;
+  RetryQueue retries_;
   int64_t limit_ = 0;
   uint64_t outstanding_ = 0;
   int64_t start_ns_ = 0, measure_start_ns_ = 0, issue_end_ns_ = 0;
