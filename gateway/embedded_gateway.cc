@@ -4,10 +4,9 @@
 // (gateway/embedded_port.h). A submission is checked on the caller's thread by the very decoder
 // the front end uses (the Order is written as the wire's OPEN/CLOSE body and DecodeRequest reads
 // it), so an in-process order and a socket's order meet the same rules, fingerprint and codes;
-// then it is queued to the pipeline under a correlation id, whose callback waits in `pending_`.
+// then it is queued to the pipeline under a correlation id, whose callback waits in `pending`.
 // Outcomes come back as the wire's reply objects and are read into an Outcome here.
 #include <atomic>
-#include <chrono>
 #include <cmath>
 #include <condition_variable>
 #include <mutex>
@@ -17,6 +16,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/clock.h"
 #include "gateway/config.h"
 #include "gateway/embedded_port.h"
 #include "gateway/gateway.h"
@@ -29,17 +29,9 @@
 namespace ordergate {
 namespace {
 
-int64_t SteadyNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-int64_t UnixUs() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
+// The caller's clock readings (the pipeline reads its own, gateway/clock.h, the same one).
+int64_t SteadyNs() { return gateway::SystemClock().SteadyNs(); }
+int64_t UnixUs() { return gateway::SystemClock().UnixUs(); }
 
 // The Order as the front end's OPEN/CLOSE body. Non-finite numbers cannot be written in JSON; the
 // caller refuses them before this runs.

@@ -88,7 +88,7 @@ absl::Status Gateway::Loop::Init() {
   if (!io_or.ok()) return io_or.status();
   io = std::move(*io_or);
 
-  if (bind_front_end) {
+  if (sink == nullptr) {
     transport::FrontEndOptions fopts;
     fopts.endpoint = cfg.listen;
     fopts.max_message_bytes = cfg.max_message_bytes;
@@ -132,7 +132,7 @@ absl::Status Gateway::Loop::Init() {
     pb.batch.results.reserve(static_cast<size_t>(cfg.max_batch) * 2);
     pb.items.reserve(static_cast<size_t>(cfg.max_batch) * 2);
   }
-  auto started = Journal::Start(store.get());
+  auto started = Journal::Start(store.get(), *clock);
   if (!started.ok()) return started.status();
   journal = std::move(*started);
   return absl::OkStatus();
@@ -232,14 +232,14 @@ absl::Status Gateway::Loop::Run() {
   (void)pthread_setname_np(pthread_self(), "og-pipeline");
   if (own_store_ != nullptr) own_store_->KeepDirectory();
   ready.store(true);
-  // The bridge link, the journal's and the inbox's wake-ups, the front end when there is one.
-  transport::PollEntry entries[5] = {{link->poll_handle()},
-                                     {link->monitor_handle()},
-                                     {nullptr, false, journal->wake_fd()},
-                                     {nullptr, false, inbox ? inbox->wake_fd() : -1},
-                                     {front ? front->poll_handle() : nullptr}};
-  const size_t polled_entries = (inbox ? 4 : 3) + (front ? 1 : 0);
-  if (inbox == nullptr) entries[3] = entries[4];
+  // The bridge link, the journal's wake-up, and the inbox's or the front end's, whichever it has.
+  transport::PollEntry entries[5];
+  size_t polled_entries = 0;
+  entries[polled_entries++] = {link->poll_handle()};
+  entries[polled_entries++] = {link->monitor_handle()};
+  entries[polled_entries++] = {nullptr, false, journal->wake_fd()};
+  if (inbox != nullptr) entries[polled_entries++] = {nullptr, false, inbox->wake_fd()};
+  if (front != nullptr) entries[polled_entries++] = {front->poll_handle()};
   int64_t stop_deadline_ns = std::numeric_limits<int64_t>::max();
   bool stopping = false;
   while (true) {
@@ -268,7 +268,7 @@ absl::Status Gateway::Loop::Run() {
     ExpireBridgeDeadlines(now_ns);
 
     DrainFrontEnd(now_ns);
-    DrainEmbedded(now_ns);
+    DrainEmbedded();
     SendDueQueries(now_ns);
     PumpJournal(now_ns);
     ApplyResolutions();
@@ -286,7 +286,7 @@ absl::Status Gateway::Loop::Run() {
   // In-process submissions that arrived too late are refused, as the front end's are.
   if (inbox != nullptr) {
     inbox->Close();
-    DrainEmbedded(SteadyNs());
+    DrainEmbedded();
   }
   // What is being written or gathered is written now, and answered.
   FlushJournal();
@@ -375,7 +375,6 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& cfg
   gw->loop_->store = std::move(store);
   gw->loop_->sink = sink;
   gw->loop_->clock = &clock;
-  gw->loop_->bind_front_end = sink == nullptr;
   absl::Status init = gw->loop_->Init();
   if (!init.ok()) return init;
   return gw;

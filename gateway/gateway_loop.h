@@ -177,8 +177,8 @@ class Gateway::Loop {
   std::unique_ptr<idempotency::Store> store;
   std::unique_ptr<transport::IoContext> io;
   std::unique_ptr<transport::FrontEnd> front;  // null for an in-process gateway (StartEmbedded)
-  bool bind_front_end = true;
-  // In-process submissions (gateway/embedded_port.h): null unless started by StartEmbedded.
+  // In-process submissions (gateway/embedded_port.h): null unless started by StartEmbedded, which
+  // binds no front end.
   EmbeddedSink* sink = nullptr;
   std::unique_ptr<EmbeddedInbox> inbox;
   std::unique_ptr<transport::BridgeLink> link;
@@ -197,7 +197,7 @@ class Gateway::Loop {
  private:
   // Request handling (front end).
   void DrainFrontEnd(int64_t now_ns);
-  void DrainEmbedded(int64_t now_ns);
+  void DrainEmbedded();
   void HandleBody(const ReplyRoute& route, absl::string_view body, int64_t received_ns);
   void HandleOrder(const Waiter& w, const Request& req);
   void HandleOrderStatus(const ReplyRoute& route, const Request& req, int64_t received_ns);

@@ -73,7 +73,7 @@ void Gateway::Loop::ExpireWaiters(int64_t now_ns) {
 // ---------------------------------------------------------------------------------------------
 // Front end
 
-void Gateway::Loop::DrainEmbedded(int64_t now_ns) {
+void Gateway::Loop::DrainEmbedded() {
   if (inbox == nullptr) return;
   inbox->Drain(&embedded_);
   for (const EmbeddedSubmission& s : embedded_) {
@@ -286,7 +286,7 @@ void Gateway::Loop::HandleOrder(const Waiter& original, const Request& req) {
     }
     w.original = false;
     window_counters.duplicate_requests.fetch_add(1, std::memory_order_relaxed);
-    if (o->phase == Phase::kUnknown || o->phase == Phase::kUnknownSettling) {
+    if (IsUnknown(o->phase)) {
       ReplyOrder(w, o->unknown_reply, /*duplicate=*/true);
       return;
     }
@@ -317,7 +317,7 @@ void Gateway::Loop::HandleOrderStatus(const ReplyRoute& route, const Request& re
   // store answers for it (PENDING only when it has no record yet).
   if (it != orders_.end() && it->second->phase != Phase::kReserving) {
     Order* o = it->second.get();
-    if (o->phase == Phase::kUnknown || o->phase == Phase::kUnknownSettling) {
+    if (IsUnknown(o->phase)) {
       ReplyOrder(w, o->unknown_reply, true);
     } else {
       scratch_.clear();

@@ -7,12 +7,12 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/types/span.h"
+#include "gateway/clock.h"
 
 namespace ordergate::gateway {
 namespace {
@@ -45,25 +45,25 @@ inline void CpuRelax() {
 #endif
 }
 
-int64_t SteadyNs() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
+// The spin's own clock: real time, whatever clock the pipeline runs on (a ManualClock that does not
+// move would keep an idle journal spinning).
+int64_t RealSteadyNs() { return SystemClock().SteadyNs(); }
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Journal>> Journal::Start(idempotency::Store* store) {
+absl::StatusOr<std::unique_ptr<Journal>> Journal::Start(idempotency::Store* store,
+                                                        const Clock& clock) {
   const int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (fd < 0) {
     return absl::InternalError(absl::StrCat("journal: eventfd: ", std::strerror(errno)));
   }
-  std::unique_ptr<Journal> j(new Journal(store, fd));
+  std::unique_ptr<Journal> j(new Journal(store, clock, fd));
   j->thread_ = std::thread([raw = j.get()] { raw->Main(); });
   return j;
 }
 
-Journal::Journal(idempotency::Store* store, int wake_fd) : store_(store), wake_fd_(wake_fd) {}
+Journal::Journal(idempotency::Store* store, const Clock& clock, int wake_fd)
+    : store_(store), clock_(clock), wake_fd_(wake_fd) {}
 
 Journal::~Journal() {
   {
@@ -113,8 +113,8 @@ void Journal::Main() {
   (void)pthread_setname_np(pthread_self(), "og-journal");
   while (true) {
     Batch* b = nullptr;
-    for (const int64_t until = SteadyNs() + spin_ns;
-         !has_work_.load(std::memory_order_acquire) && SteadyNs() < until;) {
+    for (const int64_t until = RealSteadyNs() + spin_ns;
+         !has_work_.load(std::memory_order_acquire) && RealSteadyNs() < until;) {
       CpuRelax();
     }
     {
@@ -125,9 +125,9 @@ void Journal::Main() {
       to_write_ = nullptr;
       has_work_.store(false, std::memory_order_relaxed);
     }
-    b->apply_start_ns = SteadyNs();
+    b->apply_start_ns = clock_.SteadyNs();
     b->status = store_->Apply(b->changes, b->now_unix_ms, absl::MakeSpan(b->results));
-    b->apply_end_ns = SteadyNs();
+    b->apply_end_ns = clock_.SteadyNs();
     {
       std::lock_guard<std::mutex> lock(mu_);
       written_ = b;

@@ -35,6 +35,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "gateway/clock.h"
 #include "idempotency/store.h"
 
 namespace ordergate::gateway {
@@ -50,8 +51,11 @@ class Journal {
     int64_t apply_end_ns = 0;
   };
 
-  // Starts the journal thread. kInternal (with message) when the wake-up eventfd cannot be made.
-  static absl::StatusOr<std::unique_ptr<Journal>> Start(idempotency::Store* store);
+  // Starts the journal thread. `clock` (the pipeline's, gateway/clock.h; it must outlive the
+  // Journal) stamps apply_start_ns / apply_end_ns, so they compare with the pipeline's own times.
+  // kInternal (with message) when the wake-up eventfd cannot be made.
+  static absl::StatusOr<std::unique_ptr<Journal>> Start(idempotency::Store* store,
+                                                        const Clock& clock);
   // Waits for a batch being written, then stops the thread. A batch written but not taken is
   // simply dropped (its results are lost to the pipeline, not to the store).
   ~Journal();
@@ -77,10 +81,11 @@ class Journal {
   int wake_fd() const { return wake_fd_; }
 
  private:
-  Journal(idempotency::Store* store, int wake_fd);
+  Journal(idempotency::Store* store, const Clock& clock, int wake_fd);
   void Main();
 
   idempotency::Store* const store_;
+  const Clock& clock_;
   const int wake_fd_;
   bool busy_ = false;  // pipeline thread's own view
 

@@ -63,6 +63,10 @@ inline bool IsSettling(Phase p) {
   return p == Phase::kSentSettling || p == Phase::kUnknownSettling;
 }
 
+// The order is UNKNOWN (its reply replayed to every resubmission), whether or not a resolution
+// learned for it is being written.
+inline bool IsUnknown(Phase p) { return p == Phase::kUnknown || p == Phase::kUnknownSettling; }
+
 class OrderLifecycle {
  public:
   // Moves *phase by the table and keeps the counts; false (nothing changed) when there is no row.
