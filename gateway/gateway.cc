@@ -84,9 +84,12 @@ absl::Status Gateway::Loop::Init() {
         orders_.size(), counters.recovered_unknown.load());
   }
 
-  auto io_or = transport::IoContext::Create(1);
-  if (!io_or.ok()) return io_or.status();
-  io = std::move(*io_or);
+  // A simulated pipeline has no sockets: its bridge port was given, and its door is the inbox.
+  if (!simulated) {
+    auto io_or = transport::IoContext::Create(1);
+    if (!io_or.ok()) return io_or.status();
+    io = std::move(*io_or);
+  }
 
   if (sink == nullptr) {
     transport::FrontEndOptions fopts;
@@ -106,15 +109,19 @@ absl::Status Gateway::Loop::Init() {
     inbox = std::move(*made);
   }
 
-  transport::BridgeLinkOptions bopts;
-  bopts.endpoint = cfg.bridge;
-  bopts.late_reply_window_ms = cfg.late_reply_window_ms;
-  auto bl = transport::BridgeLink::Connect(*io, bopts);
-  if (!bl.ok()) {
-    return absl::Status(bl.status().code(), absl::StrCat("cannot connect to the bridge at ",
-                                                         cfg.bridge, ": ", bl.status().message()));
+  if (!simulated) {
+    transport::BridgeLinkOptions bopts;
+    bopts.endpoint = cfg.bridge;
+    bopts.late_reply_window_ms = cfg.late_reply_window_ms;
+    auto bl = transport::BridgeLink::Connect(*io, bopts);
+    if (!bl.ok()) {
+      return absl::Status(bl.status().code(),
+                          absl::StrCat("cannot connect to the bridge at ", cfg.bridge, ": ",
+                                       bl.status().message()));
+    }
+    zmq_link = bl->get();
+    link = std::move(*bl);
   }
-  link = std::move(*bl);
 
   // The longest a request may queue at the bridge: an OPEN must be dequeued within its signature's
   // TTL, and the execution margin is kept in hand for the jitter of the estimate.
@@ -132,7 +139,8 @@ absl::Status Gateway::Loop::Init() {
     pb.batch.results.reserve(static_cast<size_t>(cfg.max_batch) * 2);
     pb.items.reserve(static_cast<size_t>(cfg.max_batch) * 2);
   }
-  auto started = Journal::Start(store.get(), *clock);
+  auto started =
+      simulated ? Journal::StartManual(store.get(), *clock) : Journal::Start(store.get(), *clock);
   if (!started.ok()) return started.status();
   journal = std::move(*started);
   return absl::OkStatus();
@@ -229,21 +237,22 @@ bool Gateway::Loop::Drained() const {
 
 absl::Status Gateway::Loop::Run() {
   // Named for top -H, perf and gdb (the caller's thread: ordergated's, or the embedded Gateway's).
+  if (simulated) {
+    return absl::FailedPreconditionError("a simulated gateway is driven by Turn(), not Run()");
+  }
   (void)pthread_setname_np(pthread_self(), "og-pipeline");
   if (own_store_ != nullptr) own_store_->KeepDirectory();
   ready.store(true);
   // The bridge link, the journal's wake-up, and the inbox's or the front end's, whichever it has.
   transport::PollEntry entries[5];
   size_t polled_entries = 0;
-  entries[polled_entries++] = {link->poll_handle()};
-  entries[polled_entries++] = {link->monitor_handle()};
+  entries[polled_entries++] = {zmq_link->poll_handle()};
+  entries[polled_entries++] = {zmq_link->monitor_handle()};
   entries[polled_entries++] = {nullptr, false, journal->wake_fd()};
   if (inbox != nullptr) entries[polled_entries++] = {nullptr, false, inbox->wake_fd()};
   if (front != nullptr) entries[polled_entries++] = {front->poll_handle()};
-  int64_t stop_deadline_ns = std::numeric_limits<int64_t>::max();
-  bool stopping = false;
   while (true) {
-    int64_t now_ns = SteadyNs();
+    const int64_t now_ns = SteadyNs();
     for (auto& e : entries) e.readable = false;
     auto polled = transport::PollReadable(absl::MakeSpan(entries, polled_entries),
                                           static_cast<int>(PollTimeoutMs(now_ns)));
@@ -252,37 +261,44 @@ absl::Status Gateway::Loop::Run() {
       resolutions.Close(absl::UnavailableError("the order loop failed: nothing changed"));
       return polled.status();
     }
-    now_ns = SteadyNs();
-
-    events_.clear();
-    link->Poll(now_ns, &events_);
-    events_ns_ = now_ns;
-    const bool up = link->IsUp();
-    if (up != link_was_up_) OnLinkChanged(up, now_ns);
-    bridge_up.store(up, std::memory_order_relaxed);
-    if (!events_.empty()) last_bridge_reply_ns.store(now_ns, std::memory_order_relaxed);
-    bridge_capacity.store(capacity_->Limit(now_ns, link->outstanding() > 0),
-                          std::memory_order_relaxed);
-    bridge_service_ns.store(capacity_->service_ns(), std::memory_order_relaxed);
-    for (const BridgeEvent& ev : events_) HandleBridgeEvent(ev);
-    ExpireBridgeDeadlines(now_ns);
-
-    DrainFrontEnd(now_ns);
-    DrainEmbedded();
-    SendDueQueries(now_ns);
-    PumpJournal(now_ns);
-    ApplyResolutions();
-    ExpireWaiters(now_ns);
-    AdvanceMinuteWindows(*windows, *store, UnixUs() / 1000);
-
-    if (stop_requested.load(std::memory_order_relaxed) && !stopping) {
-      stopping = true;
-      ready.store(false);
-      stop_deadline_ns = now_ns + (cfg.bridge_timeout_ms + 1000) * kNsPerMs;
-      spdlog::info("stopping: no new orders; waiting for {} in flight", life_.in_flight());
-    }
-    if (stopping && (Drained() || now_ns >= stop_deadline_ns)) break;
+    if (Turn(SteadyNs())) break;
   }
+  Finish();
+  return absl::OkStatus();
+}
+
+bool Gateway::Loop::Turn(int64_t now_ns) {
+  events_.clear();
+  link->Poll(now_ns, &events_);
+  events_ns_ = now_ns;
+  const bool up = link->IsUp();
+  if (up != link_was_up_) OnLinkChanged(up, now_ns);
+  bridge_up.store(up, std::memory_order_relaxed);
+  if (!events_.empty()) last_bridge_reply_ns.store(now_ns, std::memory_order_relaxed);
+  bridge_capacity.store(capacity_->Limit(now_ns, link->outstanding() > 0),
+                        std::memory_order_relaxed);
+  bridge_service_ns.store(capacity_->service_ns(), std::memory_order_relaxed);
+  for (const BridgeEvent& ev : events_) HandleBridgeEvent(ev);
+  ExpireBridgeDeadlines(now_ns);
+
+  DrainFrontEnd(now_ns);
+  DrainEmbedded();
+  SendDueQueries(now_ns);
+  PumpJournal(now_ns);
+  ApplyResolutions();
+  ExpireWaiters(now_ns);
+  AdvanceMinuteWindows(*windows, *store, UnixUs() / 1000);
+
+  if (stop_requested.load(std::memory_order_relaxed) && !stopping_) {
+    stopping_ = true;
+    ready.store(false);
+    stop_deadline_ns_ = now_ns + (cfg.bridge_timeout_ms + 1000) * kNsPerMs;
+    spdlog::info("stopping: no new orders; waiting for {} in flight", life_.in_flight());
+  }
+  return stopping_ && (Drained() || now_ns >= stop_deadline_ns_);
+}
+
+void Gateway::Loop::Finish() {
   // In-process submissions that arrived too late are refused, as the front end's are.
   if (inbox != nullptr) {
     inbox->Close();
@@ -315,7 +331,6 @@ absl::Status Gateway::Loop::Run() {
   AdvanceMinuteWindows(*windows, *store, UnixUs() / 1000, /*force_flush=*/true);
   spdlog::info("stopped: {} order(s) left UNKNOWN or in flight in the store", orders_.size());
   resolutions.Close(absl::UnavailableError("the gateway is stopping: nothing changed"));
-  return absl::OkStatus();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -360,9 +375,36 @@ bool Gateway::SubmitEmbedded(const EmbeddedSubmission& s) const {
   return loop_->inbox != nullptr && loop_->inbox->Push(s);
 }
 
-absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& cfg,
-                                                        std::unique_ptr<idempotency::Store> store,
-                                                        EmbeddedSink* sink, const Clock& clock) {
+absl::StatusOr<std::unique_ptr<Gateway>> Gateway::StartSimulated(
+    const GatewayConfig& cfg, std::unique_ptr<idempotency::Store> store, EmbeddedSink* sink,
+    const Clock& clock, std::unique_ptr<transport::BridgePort> bridge) {
+  if (sink == nullptr || store == nullptr || bridge == nullptr) {
+    return absl::InvalidArgumentError(
+        "StartSimulated: a sink, a store and a bridge port are needed");
+  }
+  return Start(cfg, std::move(store), sink, clock, std::move(bridge));
+}
+
+bool Gateway::Turn() {
+  if (loop_->Turn(loop_->SteadyNs())) {
+    loop_->Finish();
+    return true;
+  }
+  return false;
+}
+
+bool Gateway::WriteJournal() { return loop_->journal->WritePending(); }
+
+bool Gateway::JournalBusy() const { return loop_->journal->busy(); }
+
+int64_t Gateway::NextTurnNs() const {
+  const int64_t now_ns = loop_->SteadyNs();
+  return now_ns + loop_->PollTimeoutMs(now_ns) * kNsPerMs;
+}
+
+absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
+    const GatewayConfig& cfg, std::unique_ptr<idempotency::Store> store, EmbeddedSink* sink,
+    const Clock& clock, std::unique_ptr<transport::BridgePort> bridge) {
   absl::Status valid = ValidateConfig(cfg);
   if (!valid.ok()) return valid;
   // Before the store: a token file anyone may read refuses the start without touching anything.
@@ -375,8 +417,13 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(const GatewayConfig& cfg
   gw->loop_->store = std::move(store);
   gw->loop_->sink = sink;
   gw->loop_->clock = &clock;
+  if (bridge != nullptr) {
+    gw->loop_->simulated = true;
+    gw->loop_->link = std::move(bridge);
+  }
   absl::Status init = gw->loop_->Init();
   if (!init.ok()) return init;
+  if (gw->loop_->simulated) gw->loop_->ready.store(true);  // Run()'s first step; there is no Run()
   return gw;
 }
 

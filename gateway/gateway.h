@@ -41,6 +41,7 @@
 #include "gateway/latency_histogram.h"
 #include "gateway/operator_resolution.h"
 #include "idempotency/store.h"
+#include "transport/bridge_port.h"
 #include "transport/front_end.h"
 
 namespace ordergate::gateway {
@@ -105,6 +106,31 @@ class Gateway {
   // comes through the sink's Deliver(s.id, ...). False when the gateway is not in-process or no
   // longer takes submissions (Run() returned or is returning): nothing queued, the caller answers.
   bool SubmitEmbedded(const EmbeddedSubmission& s) const;
+
+  // The deterministic simulation's gateway (tests/simulation): the same pipeline, in-process like
+  // StartEmbedded, over the caller's bridge port, store and clock, with no socket and no thread of
+  // its own. Nothing happens unless the caller drives it: Turn() takes one turn of the loop, and a
+  // batch handed to the journal is written only by WriteJournal(). So one thread runs the whole
+  // gateway, and a seeded run replays exactly. Errors as Start(). `sink` must outlive the Gateway.
+  // A crash is simulated by destroying the Gateway without Stop(): nothing more is answered,
+  // sent or written.
+  static absl::StatusOr<std::unique_ptr<Gateway>> StartSimulated(
+      const GatewayConfig& cfg, std::unique_ptr<idempotency::Store> store, EmbeddedSink* sink,
+      const Clock& clock, std::unique_ptr<transport::BridgePort> bridge);
+  // A simulated gateway only. One turn at the clock's now: bridge events, deadlines, submissions,
+  // journal hand-overs, replies. Never blocks. True once Stop() was asked and the pipeline has
+  // drained (or given up at its stop deadline): the gateway has then answered everyone and the
+  // caller destroys it.
+  bool Turn();
+  // A simulated gateway only: writes the batch handed to the journal, if any (the simulated disk
+  // finished it); the next Turn() sees it written. True when there was one. Blocks for
+  // Store::Apply.
+  bool WriteJournal();
+  // A simulated gateway only: a batch is being written (WriteJournal() has work).
+  bool JournalBusy() const;
+  // A simulated gateway only: the latest clock reading (steady ns) by which the loop wants its next
+  // Turn() even if nothing arrives (a deadline; at most 20 ms ahead, as Run()'s poll).
+  int64_t NextTurnNs() const;
   ~Gateway();
 
   // Runs the event loop on the calling thread until Stop(): then it stops taking orders (new
@@ -170,9 +196,9 @@ class Gateway {
 
  private:
   Gateway();
-  static absl::StatusOr<std::unique_ptr<Gateway>> Start(const GatewayConfig& cfg,
-                                                        std::unique_ptr<idempotency::Store> store,
-                                                        EmbeddedSink* sink, const Clock& clock);
+  static absl::StatusOr<std::unique_ptr<Gateway>> Start(
+      const GatewayConfig& cfg, std::unique_ptr<idempotency::Store> store, EmbeddedSink* sink,
+      const Clock& clock, std::unique_ptr<transport::BridgePort> bridge = nullptr);
   class Loop;
   std::unique_ptr<Loop> loop_;
 };

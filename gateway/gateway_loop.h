@@ -181,12 +181,22 @@ class Gateway::Loop {
   // binds no front end.
   EmbeddedSink* sink = nullptr;
   std::unique_ptr<EmbeddedInbox> inbox;
-  std::unique_ptr<transport::BridgeLink> link;
+  // The bridge: a transport::BridgeLink (ZeroMQ) unless the pipeline was started simulated.
+  std::unique_ptr<transport::BridgePort> link;
+  transport::BridgeLink* zmq_link = nullptr;  // = link when it is the ZeroMQ one (Run polls it)
   // The store's writer thread; declared after `store`, so destroyed before it.
   std::unique_ptr<Journal> journal;
 
   absl::Status Init();
   absl::Status Run();
+  // One turn of the loop at now_ns (Run()'s body after its poll; StartSimulated's Turn()). Never
+  // blocks. True once stopping and drained, or past the stop deadline: then Finish().
+  bool Turn(int64_t now_ns);
+  // After the last Turn(): refuses late submissions, writes what is gathered, answers everyone.
+  void Finish();
+  int64_t PollTimeoutMs(int64_t now_ns) const;
+  // StartSimulated: the bridge port was given (no ZeroMQ), and the journal is manual.
+  bool simulated = false;
 
   // The pipeline's only readings of time (gateway/clock.h): every deadline and timestamp of the
   // loop comes from `clock`, the system's unless Start() was given another.
@@ -268,7 +278,6 @@ class Gateway::Loop {
   // One log line per transition of the bridge link, with how long the previous state lasted.
   void OnLinkChanged(bool up, int64_t now_ns);
 
-  int64_t PollTimeoutMs(int64_t now_ns) const;
   bool Drained() const;
 
   DecodeLimits limits_;
@@ -310,6 +319,8 @@ class Gateway::Loop {
   std::string scratch_;
   std::string reply_;
   std::string relay_body_;
+  bool stopping_ = false;  // Stop() was seen: no new orders, draining until stop_deadline_ns_
+  int64_t stop_deadline_ns_ = std::numeric_limits<int64_t>::max();
   int64_t events_ns_ = 0;      // the loop's now_ns when the current bridge events were polled
   int64_t last_reply_ns_ = 0;  // the clock read of the last ReplyOrder (before front->Reply)
 };

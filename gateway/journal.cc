@@ -62,6 +62,30 @@ absl::StatusOr<std::unique_ptr<Journal>> Journal::Start(idempotency::Store* stor
   return j;
 }
 
+absl::StatusOr<std::unique_ptr<Journal>> Journal::StartManual(idempotency::Store* store,
+                                                              const Clock& clock) {
+  const int fd = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (fd < 0) {
+    return absl::InternalError(absl::StrCat("journal: eventfd: ", std::strerror(errno)));
+  }
+  std::unique_ptr<Journal> j(new Journal(store, clock, fd));
+  j->manual_ = true;
+  return j;
+}
+
+bool Journal::WritePending() {
+  Batch* b = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    b = to_write_;
+    to_write_ = nullptr;
+    has_work_.store(false, std::memory_order_relaxed);
+  }
+  if (b == nullptr) return false;
+  WriteBatch(b);
+  return true;
+}
+
 Journal::Journal(idempotency::Store* store, const Clock& clock, int wake_fd)
     : store_(store), clock_(clock), wake_fd_(wake_fd) {}
 
@@ -103,6 +127,7 @@ Journal::Batch* Journal::TakeWritten() {
 
 void Journal::WaitWritten() {
   if (!busy_) return;
+  if (manual_) WritePending();
   std::unique_lock<std::mutex> lock(mu_);
   cv_.wait(lock, [this] { return written_ != nullptr; });
 }
@@ -125,17 +150,21 @@ void Journal::Main() {
       to_write_ = nullptr;
       has_work_.store(false, std::memory_order_relaxed);
     }
-    b->apply_start_ns = clock_.SteadyNs();
-    b->status = store_->Apply(b->changes, b->now_unix_ms, absl::MakeSpan(b->results));
-    b->apply_end_ns = clock_.SteadyNs();
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      written_ = b;
-    }
-    cv_.notify_all();  // WaitWritten()
-    const uint64_t one = 1;
-    (void)!::write(wake_fd_, &one, sizeof one);
+    WriteBatch(b);
   }
+}
+
+void Journal::WriteBatch(Batch* b) {
+  b->apply_start_ns = clock_.SteadyNs();
+  b->status = store_->Apply(b->changes, b->now_unix_ms, absl::MakeSpan(b->results));
+  b->apply_end_ns = clock_.SteadyNs();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    written_ = b;
+  }
+  cv_.notify_all();  // WaitWritten()
+  const uint64_t one = 1;
+  (void)!::write(wake_fd_, &one, sizeof one);
 }
 
 }  // namespace ordergate::gateway

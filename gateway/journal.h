@@ -56,6 +56,12 @@ class Journal {
   // kInternal (with message) when the wake-up eventfd cannot be made.
   static absl::StatusOr<std::unique_ptr<Journal>> Start(idempotency::Store* store,
                                                         const Clock& clock);
+  // The same hand-over without a thread, for the deterministic simulation (tests/simulation): a
+  // batch handed over by Write() is written only when its owner calls WritePending() (its simulated
+  // disk is done), on the owner's thread, so a seeded run replays exactly. WaitWritten() writes it
+  // at once. kInternal as Start().
+  static absl::StatusOr<std::unique_ptr<Journal>> StartManual(idempotency::Store* store,
+                                                              const Clock& clock);
   // Waits for a batch being written, then stops the thread. A batch written but not taken is
   // simply dropped (its results are lost to the pipeline, not to the store).
   ~Journal();
@@ -80,14 +86,21 @@ class Journal {
   // Readable while a written batch waits for TakeWritten(): poll it with the sockets.
   int wake_fd() const { return wake_fd_; }
 
+  // A manual journal (StartManual) only: writes the batch handed over, if any, on the caller's
+  // thread (blocks for Store::Apply). True when there was one.
+  bool WritePending();
+
  private:
   Journal(idempotency::Store* store, const Clock& clock, int wake_fd);
   void Main();
+  // Store::Apply of `b` with its timestamps, then hands it back (written_, wake_fd).
+  void WriteBatch(Batch* b);
 
   idempotency::Store* const store_;
   const Clock& clock_;
   const int wake_fd_;
-  bool busy_ = false;  // pipeline thread's own view
+  bool busy_ = false;    // pipeline thread's own view
+  bool manual_ = false;  // StartManual: no thread; WritePending() writes
 
   std::mutex mu_;
   std::condition_variable cv_;
