@@ -309,7 +309,12 @@ void Gateway::Loop::Finish() {
   // Answer whoever still waits, so no REQ client is left hanging on a closed gateway, and no
   // in-process caller either: for it the order is UNKNOWN (it may have executed; never resent).
   const int64_t now_ns = SteadyNs();
-  for (auto& [key, owned] : orders_) {
+  // Oldest first, as SendDueQueries, so that the replies' order does not depend on the hash table.
+  due_queries_.clear();
+  for (auto& [key, owned] : orders_) due_queries_.push_back(owned.get());
+  std::sort(due_queries_.begin(), due_queries_.end(),
+            [](const Order* a, const Order* b) { return a->id < b->id; });
+  for (Order* owned : due_queries_) {
     std::vector<Waiter>& ws = owned->waiters;
     for (Waiter& w : ws) {
       if (w.embedded_id == 0) {

@@ -216,10 +216,19 @@ void Gateway::Loop::SendDueQueries(int64_t now_ns) {
   if (!queries_enabled_ || now_ns < next_query_scan_ns_) return;
   next_query_scan_ns_ = now_ns + 100 * kNsPerMs;
   if (!link->IsUp()) return;
+  // Oldest first (by id), not in the hash table's order: when the bridge has room for only some
+  // questions the longest-waiting are asked, and the order of questions is the same on every run
+  // of the same events (the deterministic simulation replays a seed exactly).
+  due_queries_.clear();
   for (auto& [key, owned] : orders_) {
     Order* o = owned.get();
     if (o->phase != Phase::kUnknown || o->next_query_ns > now_ns) continue;
-    if (o->query_token != 0) continue;                            // the last question is still out
+    if (o->query_token != 0) continue;  // the last question is still out
+    due_queries_.push_back(o);
+  }
+  std::sort(due_queries_.begin(), due_queries_.end(),
+            [](const Order* a, const Order* b) { return a->id < b->id; });
+  for (Order* o : due_queries_) {
     if (!BridgeHasRoom(AdmissionNow(), /*relay=*/false)) return;  // asked in a later scan
     scratch_.clear();
     EncodeBridgeOrderStatus(o->key, &scratch_);
