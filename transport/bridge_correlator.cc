@@ -229,6 +229,7 @@ void BridgeCorrelator::OnReply(absl::string_view body, std::vector<BridgeEvent>*
   ev.body = t.scratch;
   out->push_back(std::move(ev));
   t.Release(slot);
+  t.PruneDeadlines();  // NextDeadlineNs() stays exact: never the deadline of an answered request
 }
 
 void BridgeCorrelator::OnDisconnected() {
