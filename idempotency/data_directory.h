@@ -57,8 +57,11 @@ struct CreatedDirectories {
 
 // Creates `dir` and any missing parent (mode 0777 less the umask, as mkdir -p), recording which of
 // them did not exist before. A component that another process creates at the same moment is not
-// recorded (not ours). kUnavailable, with a message, when a component cannot be created; what was
-// created before the failure is removed again. Blocks on a few mkdir calls.
+// recorded (not ours). Durable on return: the parent of every directory it created is fsynced
+// (of `dir` itself when nothing was created), so a power cut cannot take the data directory back
+// with the records later acknowledged in it. kUnavailable, with a message, when a component
+// cannot be created or a parent's fsync fails; what was created before the failure is removed
+// again. Blocks on a few mkdir and fsync calls.
 absl::StatusOr<CreatedDirectories> CreateDataDirectory(const std::string& dir);
 
 // Takes back what CreateDataDirectory() created, once the store in it is closed, and never

@@ -14,6 +14,7 @@ PACKAGES=(
   clang libclang-rt-14-dev                            # libFuzzer targets (tests/fuzz)
   gnuplot-nox                                         # latency and soak plots (PNG)
   prometheus prometheus-alertmanager                  # promtool/amtool checks, the alert path test (tests/deploy)
+  fuse3 libfuse3-dev                                  # the power-loss test's file system (tests/reliability/power_loss)
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
