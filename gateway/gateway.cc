@@ -91,7 +91,7 @@ absl::Status Gateway::Loop::Init() {
     io = std::move(*io_or);
   }
 
-  if (sink == nullptr) {
+  if (sink == nullptr && front == nullptr) {
     transport::FrontEndOptions fopts;
     fopts.endpoint = cfg.listen;
     fopts.max_message_bytes = cfg.max_message_bytes;
@@ -100,8 +100,9 @@ absl::Status Gateway::Loop::Init() {
       return absl::Status(fe.status().code(), absl::StrCat("cannot listen on ", cfg.listen, ": ",
                                                            fe.status().message()));
     }
+    zmq_front = fe->get();
+    front_endpoint = zmq_front->endpoint();
     front = std::move(*fe);
-    front_endpoint = front->endpoint();
   }
   if (sink != nullptr) {
     auto made = EmbeddedInbox::Create();
@@ -250,7 +251,7 @@ absl::Status Gateway::Loop::Run() {
   entries[polled_entries++] = {zmq_link->monitor_handle()};
   entries[polled_entries++] = {nullptr, false, journal->wake_fd()};
   if (inbox != nullptr) entries[polled_entries++] = {nullptr, false, inbox->wake_fd()};
-  if (front != nullptr) entries[polled_entries++] = {front->poll_handle()};
+  if (zmq_front != nullptr) entries[polled_entries++] = {zmq_front->poll_handle()};
   while (true) {
     const int64_t now_ns = SteadyNs();
     for (auto& e : entries) e.readable = false;
@@ -382,12 +383,13 @@ bool Gateway::SubmitEmbedded(const EmbeddedSubmission& s) const {
 
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::StartSimulated(
     const GatewayConfig& cfg, std::unique_ptr<idempotency::Store> store, EmbeddedSink* sink,
-    const Clock& clock, std::unique_ptr<transport::BridgePort> bridge) {
+    const Clock& clock, std::unique_ptr<transport::BridgePort> bridge,
+    std::unique_ptr<transport::RequestPort> front) {
   if (sink == nullptr || store == nullptr || bridge == nullptr) {
     return absl::InvalidArgumentError(
         "StartSimulated: a sink, a store and a bridge port are needed");
   }
-  return Start(cfg, std::move(store), sink, clock, std::move(bridge));
+  return Start(cfg, std::move(store), sink, clock, std::move(bridge), std::move(front));
 }
 
 bool Gateway::Turn() {
@@ -409,7 +411,8 @@ int64_t Gateway::NextTurnNs() const {
 
 absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
     const GatewayConfig& cfg, std::unique_ptr<idempotency::Store> store, EmbeddedSink* sink,
-    const Clock& clock, std::unique_ptr<transport::BridgePort> bridge) {
+    const Clock& clock, std::unique_ptr<transport::BridgePort> bridge,
+    std::unique_ptr<transport::RequestPort> front) {
   absl::Status valid = ValidateConfig(cfg);
   if (!valid.ok()) return valid;
   // Before the store: a token file anyone may read refuses the start without touching anything.
@@ -425,6 +428,7 @@ absl::StatusOr<std::unique_ptr<Gateway>> Gateway::Start(
   if (bridge != nullptr) {
     gw->loop_->simulated = true;
     gw->loop_->link = std::move(bridge);
+    gw->loop_->front = std::move(front);
   }
   absl::Status init = gw->loop_->Init();
   if (!init.ok()) return init;
@@ -444,10 +448,10 @@ int64_t Gateway::bridge_reply_age_ms() const {
 uint64_t Gateway::bridge_capacity() const { return loop_->bridge_capacity.load(); }
 int64_t Gateway::bridge_service_us() const { return loop_->bridge_service_ns.load() / 1000; }
 transport::FrontEndStats Gateway::front_end_stats() const {
-  return loop_->front ? loop_->front->stats() : transport::FrontEndStats{};
+  return loop_->zmq_front ? loop_->zmq_front->stats() : transport::FrontEndStats{};
 }
 int Gateway::front_end_max_connections() const {
-  return loop_->front ? loop_->front->max_connections() : 0;
+  return loop_->zmq_front ? loop_->zmq_front->max_connections() : 0;
 }
 uint64_t Gateway::in_flight() const { return loop_->in_flight.load(); }
 const GatewayCounters& Gateway::counters() const { return loop_->counters; }

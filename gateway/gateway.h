@@ -114,9 +114,12 @@ class Gateway {
   // gateway, and a seeded run replays exactly. Errors as Start(). `sink` must outlive the Gateway.
   // A crash is simulated by destroying the Gateway without Stop(): nothing more is answered,
   // sent or written.
+  // `front` (optional) is a second door, speaking the wire (section 2) as the ZeroMQ front end
+  // would: requests with reply deadlines, PENDING, ORDER_STATUS.
   static absl::StatusOr<std::unique_ptr<Gateway>> StartSimulated(
       const GatewayConfig& cfg, std::unique_ptr<idempotency::Store> store, EmbeddedSink* sink,
-      const Clock& clock, std::unique_ptr<transport::BridgePort> bridge);
+      const Clock& clock, std::unique_ptr<transport::BridgePort> bridge,
+      std::unique_ptr<transport::RequestPort> front = nullptr);
   // A simulated gateway only. One turn at the clock's now: bridge events, deadlines, submissions,
   // journal hand-overs, replies. Never blocks. True once Stop() was asked and the pipeline has
   // drained (or given up at its stop deadline): the gateway has then answered everyone and the
@@ -198,7 +201,8 @@ class Gateway {
   Gateway();
   static absl::StatusOr<std::unique_ptr<Gateway>> Start(
       const GatewayConfig& cfg, std::unique_ptr<idempotency::Store> store, EmbeddedSink* sink,
-      const Clock& clock, std::unique_ptr<transport::BridgePort> bridge = nullptr);
+      const Clock& clock, std::unique_ptr<transport::BridgePort> bridge = nullptr,
+      std::unique_ptr<transport::RequestPort> front = nullptr);
   class Loop;
   std::unique_ptr<Loop> loop_;
 };

@@ -176,7 +176,10 @@ class Gateway::Loop {
 
   std::unique_ptr<idempotency::Store> store;
   std::unique_ptr<transport::IoContext> io;
-  std::unique_ptr<transport::FrontEnd> front;  // null for an in-process gateway (StartEmbedded)
+  // The front end: a transport::FrontEnd (ZeroMQ ROUTER), or the simulation's port; null for an
+  // in-process gateway (StartEmbedded).
+  std::unique_ptr<transport::RequestPort> front;
+  transport::FrontEnd* zmq_front = nullptr;  // = front when it is the ZeroMQ one
   // In-process submissions (gateway/embedded_port.h): null unless started by StartEmbedded, which
   // binds no front end.
   EmbeddedSink* sink = nullptr;

@@ -104,7 +104,23 @@ struct InboundRequest {
 
 enum class ReceiveResult : uint8_t { kMessage, kNone, kDropped };
 
-class FrontEnd {
+// What the order pipeline needs of its front end: requests in, replies out, never blocking.
+// FrontEnd is the ZeroMQ ROUTER; the deterministic simulation (tests/simulation) drives the same
+// pipeline through one of its own, so the wire's decoding, PENDING deadlines, joins and
+// ORDER_STATUS are simulated with the real code. Thread-safety: none; one thread owns a port.
+class RequestPort {
+ public:
+  virtual ~RequestPort() = default;
+  // Non-blocking. kMessage: *out holds one request. kNone: nothing queued. kDropped: one malformed
+  // frame sequence was consumed and counted.
+  virtual ReceiveResult TryReceive(InboundRequest* out) = 0;
+  // Non-blocking. A reply that cannot be delivered (the peer has gone, its queue is full) is
+  // dropped and still returns OK: the client resends by uuid. kUnavailable (code-only) only when
+  // the port itself has failed.
+  virtual absl::Status Reply(const ReplyRoute& route, absl::string_view body) = 0;
+};
+
+class FrontEnd final : public RequestPort {
  public:
   // Binds. Raises the process's soft RLIMIT_NOFILE to its hard limit first (RaiseDescriptorLimit,
   // io.h) and caps connections at min(max_connections, soft limit - descriptor_reserve):
@@ -114,20 +130,20 @@ class FrontEnd {
   // 0.5 s for one destroyed a moment ago to let go of it); kUnavailable
   // (with message) when the endpoint cannot be bound (address in use).
   static absl::StatusOr<std::unique_ptr<FrontEnd>> Bind(IoContext& io, const FrontEndOptions& opts);
-  ~FrontEnd();
+  ~FrontEnd() override;
 
   // The endpoint actually bound (resolves "tcp://127.0.0.1:*" to its port).
   const std::string& endpoint() const;
 
   // Non-blocking. kMessage: *out holds one request. kNone: nothing queued. kDropped: one malformed
   // frame sequence was consumed and counted in dropped_count().
-  ReceiveResult TryReceive(InboundRequest* out);
+  ReceiveResult TryReceive(InboundRequest* out) override;
 
   // Non-blocking. A reply to a peer that has gone, or to one with send_hwm replies queued, is
   // dropped, counted (replies_dropped_gone / replies_dropped_full) and still returns OK: the
   // client resends by uuid. kUnavailable (code-only) only when the socket itself fails (context
   // terminating).
-  absl::Status Reply(const ReplyRoute& route, absl::string_view body);
+  absl::Status Reply(const ReplyRoute& route, absl::string_view body) override;
 
   void* poll_handle();
   uint64_t dropped_count() const;

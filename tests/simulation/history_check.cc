@@ -52,7 +52,9 @@ std::vector<std::string> CheckHistory(const std::map<std::string, OrderHistory>&
         continue;
       }
       const bool known = r.status == "FILLED" || r.status == "REJECTED" || r.status == "UNKNOWN" ||
-                         r.status == "error";
+                         (r.status == "PENDING" && r.wire) ||
+                         (r.status == "error" && (r.code == "STORE_UNAVAILABLE" ||
+                                                  (r.kind == 'q' && r.code == "NOT_FOUND")));
       if (!known) violate(u, "answered a status the protocol does not have: " + r.raw);
       if (r.status == "FILLED") {
         if (r.ticket <= 0) violate(u, "FILLED without a positive ticket: " + r.raw);
@@ -64,7 +66,8 @@ std::vector<std::string> CheckHistory(const std::map<std::string, OrderHistory>&
       if (r.status == "REJECTED" && r.code == "IDEMPOTENCY_CONFLICT") {
         violate(u, "its own body was refused as a conflict: " + r.raw);
       }
-      if (r.recorded) any_recorded = true;
+      // PENDING: reserved and in flight, so not a refusal either.
+      if (r.recorded || r.status == "PENDING") any_recorded = true;
       if (r.status == "UNKNOWN") saw_unknown = true;
       if (r.kind == 'r' && !acked) continue;  // the final resend is judged below
       if (Acknowledges(r)) {

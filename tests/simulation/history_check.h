@@ -10,9 +10,10 @@
 //      journal's ticket; a uuid with no record never executed and was never acknowledged nor seen
 //      UNKNOWN;
 //   4. an order that only ever got refusals that record nothing never executed;
-//   6. every reply has a status of the protocol: FILLED (ticket > 0), REJECTED, UNKNOWN or error
-//      (an in-process caller never sees PENDING), and a FILLED names the journal's ticket; a
-//      conflicting body gets IDEMPOTENCY_CONFLICT or a refusal that records nothing;
+//   6. every reply has a status of the protocol: FILLED (ticket > 0), REJECTED, UNKNOWN, PENDING
+//      (on the wire only: an in-process caller never sees it) or error (STORE_UNAVAILABLE, and
+//      NOT_FOUND to ORDER_STATUS), and a FILLED names the journal's ticket; a conflicting body
+//      gets IDEMPOTENCY_CONFLICT or a refusal that records nothing;
 //   7. the gateway is not stuck: fresh orders after the faults stopped all fill.
 // (5, the processes' exits, has no counterpart: the simulation has no processes.)
 #ifndef ORDERGATE_TESTS_SIMULATION_HISTORY_CHECK_H_
@@ -28,11 +29,14 @@
 namespace ordergate::sim {
 
 struct SeenReply {
-  char kind = 'o';  // 'o' the order's own body, 'c' a conflicting body, 'r' the final resend
+  char kind = 'o';  // 'o' the order's own body, 'c' a conflicting body, 'q' ORDER_STATUS,
+                    // 'r' the final resend
   std::string status, code;
   int64_t ticket = 0;
   bool duplicate = false;
-  bool recorded = false;  // the sink's flag: the outcome is in the store, not a refusal
+  bool recorded = false;  // the outcome is in the store (the sink's flag; on the wire: not a
+                          // refusal, PENDING, a conflict or NOT_FOUND)
+  bool wire = false;      // through the front end (else the in-process door)
   int64_t at_us = 0;
   std::string raw;
 };

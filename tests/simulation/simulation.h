@@ -51,6 +51,7 @@ struct SimResult {
   std::map<std::string, uint64_t> refusals;  // status/code -> replies that recorded nothing
   uint64_t history_hash = 0;                 // of every reply in order: equal hashes, equal runs
   std::vector<std::string> violations;
+  std::string details;  // the histories of the first violating uuids
   std::string Report() const;
 };
 
