@@ -5,6 +5,7 @@
 // conflicting body now and then, gives up on some, and re-sends orders it saw settle.
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 #include <utility>
@@ -203,7 +204,10 @@ void World::SubmitWire(int c, const std::string& uuid, double volume, char kind)
   pending_[id] = Submission{c, uuid, kind, true, incarnation_};
   const bool lost = faults_on_ && core_.Chance(0.002);
   if (!lost) {
-    core_.After(core_.Uniform(20, 400), [this, id, body] {
+    // In order per client (one connection), as the replies.
+    int64_t& last = to_gateway_at_us_[c];
+    last = std::max(core_.now_us() + core_.Uniform(20, 400), last);
+    core_.At(last, [this, id, body] {
       auto it = pending_.find(id);
       if (it == pending_.end() || front_ == nullptr) return;  // nobody listening: lost
       it->second.incarnation = incarnation_;

@@ -4,6 +4,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <utility>
@@ -45,9 +46,14 @@ void World::StartGateway() {
   auto port =
       std::make_unique<SimBridgePort>(&net_, &core_.clock, cfg_.late_reply_window_ms * 1000000);
   auto front = std::make_unique<SimFrontPort>([this](uint64_t id, std::string body) {
-    // The reply travels back to the client (a few hundred µs, sometimes slower).
-    core_.After(core_.Uniform(20, 400),
-                [this, id, body = std::move(body)]() mutable { OnWireReply(id, std::move(body)); });
+    // The reply travels back to the client: a few hundred µs, in order per client (one
+    // connection, one TCP stream).
+    auto it = pending_.find(id);
+    const int client = it == pending_.end() ? -1 : it->second.client;
+    int64_t& last = to_client_at_us_[client];
+    last = std::max(core_.now_us() + core_.Uniform(20, 400), last);
+    core_.At(last,
+             [this, id, body = std::move(body)]() mutable { OnWireReply(id, std::move(body)); });
   });
   SimFrontPort* front_raw = front.get();
   auto gw = gateway::Gateway::StartSimulated(cfg_, std::move(store), this, core_.clock,

@@ -98,6 +98,8 @@ class World final : public gateway::EmbeddedSink {
   std::map<std::string, OrderHistory> orders_;
   std::map<std::string, Progress> progress_;
   std::map<uint64_t, Submission> pending_;
+  // When the last message to / from each wire client arrives: a connection delivers in order.
+  std::map<int, int64_t> to_gateway_at_us_, to_client_at_us_;
   uint64_t next_id_ = 1;
   uint64_t hash_ = 1469598103934665603ULL;
   SimResult res_;
