@@ -10,9 +10,9 @@ using idempotency::Record;
 using idempotency::RecordEvent;
 using idempotency::RecordState;
 
-ChangeResult ApplyOne(std::map<std::string, Record>* records, RecordEvent event,
-                      absl::string_view key, absl::string_view fingerprint, absl::string_view reply,
-                      int64_t now_unix_ms) {
+ChangeResult ApplyOne(SimDisk* disk, RecordEvent event, absl::string_view key,
+                      absl::string_view fingerprint, absl::string_view reply, int64_t now_unix_ms) {
+  std::map<std::string, Record>* records = &disk->records;
   ChangeResult res;
   auto it = records->find(std::string(key));
   Record cur;
@@ -34,6 +34,7 @@ ChangeResult ApplyOne(std::map<std::string, Record>* records, RecordEvent event,
   res.state_after = *next;
   if (*next == RecordState::kAbsent) {
     if (it != records->end()) records->erase(it);
+    disk->in_flight.erase(std::string(key));
     return res;
   }
   cur.key = std::string(key);
@@ -54,6 +55,11 @@ ChangeResult ApplyOne(std::map<std::string, Record>* records, RecordEvent event,
   }
   cur.state = *next;
   cur.updated_unix_ms = now_unix_ms;
+  if (cur.state == RecordState::kReserved || cur.state == RecordState::kUnknown) {
+    disk->in_flight.insert(cur.key);
+  } else {
+    disk->in_flight.erase(cur.key);
+  }
   (*records)[cur.key] = std::move(cur);
   return res;
 }
@@ -66,11 +72,12 @@ SimStore::SimStore(SimDisk* disk) : disk_(disk) {
     }
     ++disk_->torn_applied;
     for (const auto& c : batch) {
-      ApplyOne(&disk_->records, c.event, c.key, c.fingerprint, c.reply, 0);
+      ApplyOne(disk_, c.event, c.key, c.fingerprint, c.reply, 0);
     }
   }
   disk_->torn.clear();
-  for (auto& [key, rec] : disk_->records) {
+  for (const std::string& key : disk_->in_flight) {
+    Record& rec = disk_->records[key];
     if (rec.state == RecordState::kReserved) {
       rec.state = RecordState::kUnknown;
       ++disk_->recovered;
@@ -99,7 +106,7 @@ absl::Status SimStore::Apply(absl::Span<const idempotency::Change> changes, int6
   }
   for (size_t i = 0; i < changes.size(); ++i) {
     const auto& c = changes[i];
-    results[i] = ApplyOne(&disk_->records, c.event, c.key, c.fingerprint, c.reply, now_unix_ms);
+    results[i] = ApplyOne(disk_, c.event, c.key, c.fingerprint, c.reply, now_unix_ms);
   }
   return absl::OkStatus();
 }
@@ -113,20 +120,15 @@ absl::StatusOr<std::optional<Record>> SimStore::Lookup(absl::string_view key) {
 
 absl::StatusOr<std::vector<Record>> SimStore::ListInFlight() {
   std::vector<Record> out;
-  for (const auto& [key, rec] : disk_->records) {
-    if (rec.state == RecordState::kReserved || rec.state == RecordState::kUnknown) {
-      out.push_back(rec);
-    }
-  }
+  out.reserve(disk_->in_flight.size());
+  for (const std::string& key : disk_->in_flight) out.push_back(disk_->records[key]);
   return out;
 }
 
 idempotency::StoreStats SimStore::Stats() {
   idempotency::StoreStats s;
   s.records = disk_->records.size();
-  for (const auto& [key, rec] : disk_->records) {
-    if (rec.state == RecordState::kReserved || rec.state == RecordState::kUnknown) ++s.in_flight;
-  }
+  s.in_flight = disk_->in_flight.size();
   return s;
 }
 

@@ -17,6 +17,7 @@
 #include <map>
 #include <optional>
 #include <random>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,7 @@ namespace ordergate::sim {
 
 struct SimDisk {
   std::map<std::string, idempotency::Record> records;  // ordered: reproducible iteration
+  std::set<std::string> in_flight;  // keys of RESERVED and UNKNOWN records (ListInFlight's index)
   // Batches whose Apply() failed but whose bytes may have reached the log: each is applied (or
   // not, by the draw) when the next store is opened.
   struct TornChange {
@@ -55,11 +57,10 @@ class SimStore final : public idempotency::Store {
   SimDisk* const disk_;
 };
 
-// One change applied to `records` with the store's rules. Exposed for the torn batches.
-idempotency::ChangeResult ApplyOne(std::map<std::string, idempotency::Record>* records,
-                                   idempotency::RecordEvent event, absl::string_view key,
-                                   absl::string_view fingerprint, absl::string_view reply,
-                                   int64_t now_unix_ms);
+// One change applied to the disk's records (and its in-flight index) with the store's rules.
+idempotency::ChangeResult ApplyOne(SimDisk* disk, idempotency::RecordEvent event,
+                                   absl::string_view key, absl::string_view fingerprint,
+                                   absl::string_view reply, int64_t now_unix_ms);
 
 }  // namespace ordergate::sim
 

@@ -191,15 +191,7 @@ void World::Heal() {
   disk_.failing = false;
   if (gw_ == nullptr) StartGateway();
   const int64_t faults_end = core_.now_us();
-  auto in_flight = [this] {
-    for (const auto& [k, rec] : disk_.records) {
-      if (rec.state == idempotency::RecordState::kReserved ||
-          rec.state == idempotency::RecordState::kUnknown) {
-        return true;
-      }
-    }
-    return !pending_.empty();
-  };
+  auto in_flight = [this] { return !disk_.in_flight.empty() || !pending_.empty(); };
   // At least 5 s (late replies, restarts), then until nothing is in flight.
   while (core_.now_us() < faults_end + kResolveUs &&
          (in_flight() || core_.now_us() < faults_end + 5000000)) {
