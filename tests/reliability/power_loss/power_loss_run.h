@@ -47,11 +47,12 @@ struct RunResult {
   std::vector<CutRecord> cuts;
   std::vector<std::string> violations;  // sync: any is a failure; async: the losses, listed
   int64_t orders = 0, sends = 0, executions = 0, acknowledged = 0;
-  int64_t duplicates = 0;       // uuids executed more than once (journal)
-  int64_t final_lost_acks = 0;  // acknowledged outcomes not replayed at the end
-  int64_t final_absent = 0;     // executed uuids NOT_FOUND (or REJECTED) at the end
-  int64_t unresolved = 0;       // neither terminal nor NOT_FOUND after the final 60 s
-  int64_t refusals = 0;         // restarts that refused the directory
+  int64_t duplicates = 0;                // uuids executed more than once (journal)
+  int64_t duplicates_before_resend = 0;  // of those, before the final resend
+  int64_t final_lost_acks = 0;           // acknowledged outcomes not replayed at the end
+  int64_t final_absent = 0;              // executed uuids NOT_FOUND (or REJECTED) at the end
+  int64_t unresolved = 0;                // neither terminal nor NOT_FOUND after the final 60 s
+  int64_t refusals = 0;                  // restarts that refused the directory
   int64_t files_reverted = 0, bytes_lost = 0, entries_reverted = 0;
   int64_t wall_ms = 0;
 };
