@@ -32,6 +32,8 @@ int64_t SimNet::NetDelayUs() {
 }
 
 void SimNet::Attach(SimBridgePort* port) {
+  // One gateway at a time: a connection left by an earlier one is gone with its process.
+  if (port_ != nullptr && port_ != port) Detach(port_);
   port_ = port;
   ConnectSoon(core_->Uniform(100, 5000));
 }

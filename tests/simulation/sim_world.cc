@@ -42,6 +42,7 @@ World::World(const SimOptions& opt)
 }
 
 void World::StartGateway() {
+  if (gw_ != nullptr) return;  // already restarted (the heal phase starts one at once)
   auto store = std::make_unique<SimStore>(&disk_);
   auto port =
       std::make_unique<SimBridgePort>(&net_, &core_.clock, cfg_.late_reply_window_ms * 1000000);

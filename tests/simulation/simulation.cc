@@ -3,6 +3,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cstdlib>
 #include <sstream>
 
 #include "sim_world.h"
@@ -47,7 +48,10 @@ std::string SimResult::Report() const {
 }
 
 SimResult RunSimulation(const SimOptions& opt) {
-  spdlog::set_level(spdlog::level::off);  // the gateway's logs: millions of lines otherwise
+  // The gateway's logs: millions of lines otherwise. ORDERGATE_SIM_LOG=info (or debug, warn)
+  // shows them, on stderr, for a replay.
+  const char* level = std::getenv("ORDERGATE_SIM_LOG");
+  spdlog::set_level(level == nullptr ? spdlog::level::off : spdlog::level::from_str(level));
   World w(opt);
   return w.Run();
 }
