@@ -26,7 +26,8 @@ struct Options {
 };
 inline Options g_opt;
 
-inline const char* const kCutKinds[] = {"write", "before-sync", "after-sync"};
+// "start-up": the Nth sync of a restart's own recovery (see power_loss_test.cc).
+inline const char* const kCutKinds[] = {"write", "before-sync", "after-sync", "start-up"};
 
 // One cut, as the harness armed and saw it.
 struct CutRecord {

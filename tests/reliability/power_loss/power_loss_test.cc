@@ -18,6 +18,9 @@
 //   before-sync  frozen when the Nth fsync/fdatasync/fsyncdir arrives (written, not durable)
 //   after-sync   frozen right after the Nth sync is answered: the reservation or outcome it covers
 //                is durable and ordergated may send or reply, until the kill
+//   start-up     a cut where the run stands, then, as ordergated starts again, frozen when the
+//                Nth sync of its own recovery arrives (N <= 6: the format and UNKNOWN writes,
+//                the durable mark, RocksDB's new MANIFEST and WAL)
 // then: kill -9 of ordergated while its disk is frozen, the cut (everything not durable is gone,
 // blocked operations fail EIO), power on, restart on the durable image. Right after each restart,
 // every uuid acknowledged or executed since the last check is asked ORDER_STATUS:
@@ -118,7 +121,10 @@ class Run {
       kinds.pop_back();
       // Under sync, syncs come a few hundred a second, writes about as often: N up to ~1 s. Under
       // async only the durable mark (every 100 ms) and RocksDB's own files sync: N up to ~1.5 s.
-      const int64_t max_n = c.kind == "write" ? 300 : durability_ == "sync" ? 200 : 15;
+      const int64_t max_n = c.kind == "write"       ? 300
+                            : c.kind == "start-up"  ? 6
+                            : durability_ == "sync" ? 200
+                                                    : 15;
       c.n = std::uniform_int_distribution<int64_t>(1, max_n)(rng_);
       CutOnce(c, live);
       result_.cuts.push_back(c);
@@ -139,13 +145,18 @@ class Run {
   void Violation(const std::string& v) { result_.violations.push_back(v); }
 
   // ordergated on the mount; false (and the refusal kept) when it exits instead of getting ready.
-  bool StartGateway(std::string* refusal = nullptr) {
+  void SpawnGateway() {
     const std::vector<std::string> args =
         GatewayArgs(w_.gw_endpoint, sim_bind_, data_dir_, durability_);
     ++w_.gw_starts;
     w_.gw =
         std::make_unique<Process>(e2e::BinDir() + "/ordergated", args,
                                   w_.dir.File("gw-" + std::to_string(w_.gw_starts) + ".stderr"));
+  }
+
+  // ordergated on the mount; false (and the refusal kept) when it exits instead of getting ready.
+  bool StartGateway(std::string* refusal = nullptr) {
+    SpawnGateway();
     if (w_.gw->WaitForLine("ordergated ready ", Ms(20000))) return true;
     if (!w_.gw->Wait(Ms(10000))) {
       w_.gw->Signal(SIGKILL);
@@ -153,6 +164,26 @@ class Run {
     }
     if (refusal != nullptr) *refusal = w_.gw->Stderr();
     return false;
+  }
+
+  // The power goes: kill -9 of ordergated while every file-system call blocks (a killed process
+  // waits for its FUSE calls), the cut answers them EIO, then the power comes back.
+  void PowerCut(CutRecord& c) {
+    w_.gw->Signal(SIGKILL);
+    c.cut_stats = fs_->Control("cut");
+    REQUIRE(c.cut_stats.rfind("ok", 0) == 0);
+    const auto status = w_.gw->Wait(Ms(15000));
+    REQUIRE(status.has_value());
+    // Under async a start-up may refuse the directory before the kill (counted at the restart).
+    if (Process::Decode(*status) != -SIGKILL && durability_ == "sync") {
+      Violation("ordergated exited with " + std::to_string(Process::Decode(*status)) +
+                " before the kill -9 of cut " + std::to_string(result_.cuts.size() + 1) + ": " +
+                w_.gw->Stderr());
+    }
+    result_.files_reverted += Field(c.cut_stats, "files_reverted");
+    result_.bytes_lost += Field(c.cut_stats, "bytes_lost");
+    result_.entries_reverted += Field(c.cut_stats, "entries_reverted");
+    REQUIRE(fs_->Control("power-on") == "ok");
   }
 
   void Idle(int64_t ms) {
@@ -164,25 +195,20 @@ class Run {
   }
 
   void CutOnce(CutRecord& c, nemesis::Live& live) {
-    const std::string armed = fs_->Control("arm " + c.kind + " " + std::to_string(c.n));
-    REQUIRE(armed == "ok");
-    const std::string frozen = fs_->Control("wait-frozen 15000");
-    c.froze = frozen.rfind("frozen", 0) == 0;
-    // The power is off for the disk; the machine dies with it: kill -9 while every file-system
-    // call blocks, then the cut answers them EIO (a killed process waits for its FUSE calls).
-    w_.gw->Signal(SIGKILL);
-    c.cut_stats = fs_->Control("cut");
-    REQUIRE(c.cut_stats.rfind("ok", 0) == 0);
-    const auto status = w_.gw->Wait(Ms(15000));
-    REQUIRE(status.has_value());
-    if (Process::Decode(*status) != -SIGKILL) {
-      Violation("ordergated exited with " + std::to_string(Process::Decode(*status)) +
-                " before the kill -9 of cut " + std::to_string(result_.cuts.size()));
+    const bool start_up = c.kind == "start-up";
+    if (start_up) {
+      // A cut where the run stands, then the Nth sync of the restart's own recovery (the format
+      // and UNKNOWN writes, the durable mark) is cut.
+      Idle(std::uniform_int_distribution<int64_t>(100, 600)(rng_));  // orders in progress
+      PowerCut(c);
+      REQUIRE(fs_->Control("arm before-sync " + std::to_string(c.n)) == "ok");
+      SpawnGateway();
+    } else {
+      REQUIRE(fs_->Control("arm " + c.kind + " " + std::to_string(c.n)) == "ok");
     }
-    result_.files_reverted += Field(c.cut_stats, "files_reverted");
-    result_.bytes_lost += Field(c.cut_stats, "bytes_lost");
-    result_.entries_reverted += Field(c.cut_stats, "entries_reverted");
-    REQUIRE(fs_->Control("power-on") == "ok");
+    const std::string frozen = fs_->Control(start_up ? "wait-frozen 5000" : "wait-frozen 15000");
+    c.froze = frozen.rfind("frozen", 0) == 0;
+    PowerCut(c);
     const int64_t restart_at = NowMs();
     std::string refusal;
     if (!StartGateway(&refusal)) {
