@@ -32,7 +32,7 @@ std::string_view StringMember(std::string_view body, std::string_view key_with_q
 }
 
 CodeTally::CodeTally() {
-  for (int c = 1; c <= static_cast<int>(ErrorCode::kBridgeNoTicket); ++c) {
+  for (int c = 1; c <= static_cast<int>(kLastErrorCode); ++c) {
     const absl::string_view n = ErrorCodeName(static_cast<ErrorCode>(c));
     names_.emplace_back(n.data(), n.size());
   }

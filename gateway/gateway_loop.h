@@ -73,6 +73,7 @@ struct Waiter {
   int64_t deadline_ns = 0;   // kNoDeadline: in-process, waits for the outcome (never PENDING)
   bool original = false;     // the submission that reserved the key; the rest joined it
   uint64_t embedded_id = 0;  // > 0: an in-process submission, answered through EmbeddedSink
+  Envelope envelope = Envelope::kBridge;  // kMt5CrsV1: replies take the v1 shape (section 2a)
 };
 
 struct Order {

@@ -17,7 +17,11 @@ void Gateway::Loop::ReplyOrder(const Waiter& w, absl::string_view object, bool d
     return;
   }
   reply_.clear();
-  AppendWithGatewayFields(object, duplicate, gateway_us, &reply_);
+  if (w.envelope == Envelope::kMt5CrsV1) {
+    EncodeV1Reply(object, duplicate, gateway_us, &reply_);
+  } else {
+    AppendWithGatewayFields(object, duplicate, gateway_us, &reply_);
+  }
   (void)front->Reply(w.route, reply_);
 }
 
@@ -108,6 +112,7 @@ void Gateway::Loop::HandleBody(const ReplyRoute& route, absl::string_view body,
   const int64_t margin_ms = std::min(cfg.reply_margin_ms, timeout_ms / 2);
   const int64_t deadline_ns = received_ns + (timeout_ms - margin_ms) * kNsPerMs;
   Waiter w{route, received_ns, deadline_ns, true};
+  w.envelope = req.envelope;
   if (ec != ErrorCode::kOk) {
     const bool is_order = IsOrderAction(req.action);
     if (is_order || req.action == Action::kOrderStatus) {

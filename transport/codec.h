@@ -133,6 +133,16 @@ void EncodeErrorReply(absl::string_view uuid, ErrorCode c, bool is_order, absl::
 void AppendWithGatewayFields(absl::string_view object, bool duplicate, int64_t gateway_us,
                              std::string* out);
 
+// The reply an MT5-CRS JSON v1 strategy gets (protocol.md section 2a) for a reply object of
+// ordergate's (a bridge reply, a stored outcome, or one of ordergate's own status/error replies):
+// {"error":bool,"ticket":int,"msg":str,"retcode":int,"duplicate":bool,"gateway_us":int}. FILLED
+// with a ticket: error false, retcode 10009. UNKNOWN and PENDING: -1. A missing member: -2; one out
+// of range: -3. A bridge's refusal: its MT5 retcode ("retcode" member, or "retcode N" in its
+// error_msg), else -4; any refusal of ordergate's: -4. `msg` names the status and the error code.
+// Appends to *out. Never throws; an object it cannot parse becomes an error with retcode -4.
+void EncodeV1Reply(absl::string_view reply_object, bool duplicate, int64_t gateway_us,
+                   std::string* out);
+
 }  // namespace ordergate
 
 #endif  // ORDERGATE_TRANSPORT_CODEC_H_

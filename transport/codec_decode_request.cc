@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <string_view>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -183,6 +184,8 @@ enum Field : int {
   kFTicket,
   kFTimeoutMs,
   kFRiskSignature,
+  kFReqId,    // the v1 envelope's idempotency key (section 2a)
+  kFPayload,  // the v1 envelope's order
   kFieldCount,
 };
 
@@ -201,6 +204,7 @@ int FieldIndex(std::string_view key) {
       if (key == "magic") return kFMagic;
       break;
     case 6:
+      if (key == "req_id") return kFReqId;
       if (key == "action") return kFAction;
       if (key == "symbol") return kFSymbol;
       if (key == "volume") return kFVolume;
@@ -208,6 +212,7 @@ int FieldIndex(std::string_view key) {
       break;
     case 7:
       if (key == "comment") return kFComment;
+      if (key == "payload") return kFPayload;
       break;
     case 10:
       if (key == "timeout_ms") return kFTimeoutMs;
@@ -287,6 +292,109 @@ ErrorCode DecodeClose(const Fields& f, Request* out) {
   return ErrorCode::kOk;
 }
 
+// ---------------------------------------------------------------------------------------------
+// The MT5-CRS JSON v1 envelope (protocol.md section 2a): an OPEN written as
+// {"action":"ORDER_SEND","req_id":..,"payload":{symbol,type,volume,magic,comment,sl,tp}}, with the
+// ranges MT5-CRS's json_trade_client checks (volume 0.01-100, OP_BUY/OP_SELL, comment <= 31) and
+// its defaults (magic 123456, comment "MT5-CRS-AI", sl/tp 0), so the fingerprint of a resent req_id
+// is the same whether or not the strategy spelled the defaults out.
+
+constexpr double kV1MinVolume = 0.01;
+constexpr double kV1MaxVolume = 100.0;
+constexpr int64_t kV1DefaultMagic = 123456;
+constexpr std::string_view kV1DefaultComment = "MT5-CRS-AI";
+
+ErrorCode DecodeV1Payload(const dom::object& payload, const DecodeLimits& limits, Request* out) {
+  dom::element symbol, type, volume, magic, comment, sl, tp;
+  bool has_symbol = false, has_type = false, has_volume = false, has_magic = false,
+       has_comment = false, has_sl = false, has_tp = false;
+  for (dom::key_value_pair kv : payload) {
+    const std::string_view k = kv.key;
+    if (k == "symbol") {
+      symbol = kv.value, has_symbol = true;
+    } else if (k == "type") {
+      type = kv.value, has_type = true;
+    } else if (k == "volume") {
+      volume = kv.value, has_volume = true;
+    } else if (k == "magic") {
+      magic = kv.value, has_magic = true;
+    } else if (k == "comment") {
+      comment = kv.value, has_comment = true;
+    } else if (k == "sl") {
+      sl = kv.value, has_sl = true;
+    } else if (k == "tp") {
+      tp = kv.value, has_tp = true;
+    }
+  }
+  std::string_view s;
+  if (!has_symbol) return ErrorCode::kMissingSymbol;
+  if (!GetString(symbol, &s)) return ErrorCode::kInvalidField;
+  if (s.empty()) return ErrorCode::kMissingSymbol;
+  if (!out->symbol.Assign(ToAbsl(s))) return ErrorCode::kInvalidField;
+
+  if (!has_type) return ErrorCode::kMissingType;
+  if (!GetString(type, &s)) return ErrorCode::kInvalidType;
+  if (s.empty()) return ErrorCode::kMissingType;
+  if (EqualsIgnoreCase(s, "OP_BUY")) {
+    out->type = OrderType::kBuy;
+  } else if (EqualsIgnoreCase(s, "OP_SELL")) {
+    out->type = OrderType::kSell;
+  } else {
+    return ErrorCode::kInvalidType;
+  }
+
+  if (!has_volume) return ErrorCode::kMissingVolume;
+  double v = 0;
+  if (!GetNumber(volume, &v) || !std::isfinite(v) || !(v >= kV1MinVolume) || !(v <= kV1MaxVolume) ||
+      !(v <= limits.max_volume)) {
+    return ErrorCode::kInvalidVolume;
+  }
+  out->volume = v;
+
+  for (auto [has, e, dst] :
+       {std::tuple{has_sl, &sl, &out->sl}, std::tuple{has_tp, &tp, &out->tp}}) {
+    if (!has) continue;
+    double p = 0;
+    if (!GetNumber(*e, &p) || !std::isfinite(p) || p < 0) return ErrorCode::kInvalidPrice;
+    *dst = p;
+  }
+  out->has_magic = true;
+  out->magic = kV1DefaultMagic;
+  if (has_magic && !GetInt64(magic, &out->magic)) return ErrorCode::kInvalidField;
+  if (has_comment) {
+    if (!GetString(comment, &s) || !out->comment.Assign(ToAbsl(s))) return ErrorCode::kInvalidField;
+  } else {
+    out->comment.Assign(ToAbsl(kV1DefaultComment));
+  }
+  return ErrorCode::kOk;
+}
+
+// `f` holds the envelope's top-level members. The request is an OPEN from here on, whatever fails,
+// so that every reply to it takes the v1 shape.
+ErrorCode DecodeV1(const Fields& f, const DecodeLimits& limits, Request* out) {
+  out->envelope = Envelope::kMt5CrsV1;
+  out->action = Action::kOpen;
+  out->uuid = ClientOrderId{};  // a top-level "uuid" means nothing here: req_id is the key
+  std::string_view s;
+  const bool req_id_valid =
+      f.has[kFReqId] && GetString(f.value[kFReqId], &s) && IsValidClientOrderId(ToAbsl(s));
+  if (req_id_valid) out->uuid.value.Assign(ToAbsl(s));
+  if (!f.has[kFAction]) return ErrorCode::kMissingAction;
+  if (!f.has[kFReqId]) return ErrorCode::kMissingUuid;
+  if (!req_id_valid) return ErrorCode::kInvalidUuid;
+  if (f.has[kFTimeoutMs]) {
+    int64_t t = 0;
+    if (!GetInt64(f.value[kFTimeoutMs], &t) || t < 1 || t > kMaxTimeoutMs) {
+      return ErrorCode::kInvalidField;
+    }
+    out->timeout_ms = t;
+  }
+  if (!f.has[kFPayload] || f.value[kFPayload].type() != element_type::OBJECT) {
+    return ErrorCode::kMissingPayload;
+  }
+  return DecodeV1Payload(f.value[kFPayload].get_object().value_unsafe(), limits, out);
+}
+
 }  // namespace
 
 ErrorCode DecodeRequest(absl::string_view body, const DecodeLimits& limits, int64_t now_unix_us,
@@ -326,8 +434,11 @@ ErrorCode DecodeRequest(absl::string_view body, const DecodeLimits& limits, int6
   }
 
   if (!f.has[kFAction] || !GetString(f.value[kFAction], &s) || s.empty()) {
+    // Without its action a v1 envelope is still recognisable by its own members.
+    if (!f.has[kFAction] && (f.has[kFReqId] || f.has[kFPayload])) return DecodeV1(f, limits, out);
     return ErrorCode::kMissingAction;
   }
+  if (EqualsIgnoreCase(s, "ORDER_SEND")) return DecodeV1(f, limits, out);
   if (!ParseAction(s, &out->action)) return ErrorCode::kUnknownAction;
 
   const Action action = out->action;

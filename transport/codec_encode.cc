@@ -87,6 +87,10 @@ absl::string_view DefaultMessage(ErrorCode c) {
       return "Invalid risk signature";
     case ErrorCode::kBridgeNoTicket:
       return "Bridge reported FILLED without a ticket";
+    case ErrorCode::kMissingPayload:
+      return "Missing payload (an object)";
+    case ErrorCode::kMissingVolume:
+      return "Missing volume";
   }
   return "error";
 }

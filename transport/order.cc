@@ -97,6 +97,10 @@ absl::string_view ErrorCodeName(ErrorCode c) {
       return "RISK_SIGNATURE_INVALID";
     case ErrorCode::kBridgeNoTicket:
       return "BRIDGE_NO_TICKET";
+    case ErrorCode::kMissingPayload:
+      return "MISSING_PAYLOAD";
+    case ErrorCode::kMissingVolume:
+      return "MISSING_VOLUME";
   }
   return "SERVER_ERROR";
 }
@@ -130,6 +134,8 @@ absl::string_view ErrorStatus(ErrorCode c, bool is_order) {
     case ErrorCode::kBridgeDown:
     case ErrorCode::kRiskSignatureInvalid:
     case ErrorCode::kBridgeNoTicket:
+    case ErrorCode::kMissingPayload:
+    case ErrorCode::kMissingVolume:
       return is_order ? "REJECTED" : "error";
   }
   return "error";

@@ -92,7 +92,12 @@ enum class ErrorCode : uint8_t {
   kNotFound,
   kRiskSignatureInvalid,
   kBridgeNoTicket,
+  // The MT5-CRS JSON v1 envelope's own (protocol.md section 2a): its retcode -2 tells a missing
+  // field apart from one out of range (-3), which the bridge protocol's codes do not.
+  kMissingPayload,
+  kMissingVolume,
 };
+inline constexpr ErrorCode kLastErrorCode = ErrorCode::kMissingVolume;
 
 // "INVALID_JSON", ... exactly as the contract spells them.
 absl::string_view ErrorCodeName(ErrorCode c);
@@ -105,8 +110,15 @@ absl::string_view ErrorCodeName(ErrorCode c);
 absl::string_view ErrorStatus(ErrorCode c, bool is_order);
 
 // One decoded front-end request. Fields not present keep their defaults; `has_*` tell presence.
+// How a request was written: the bridge protocol (section 1, as the front end speaks it) or the
+// MT5-CRS JSON v1 envelope (section 2a: ORDER_SEND, req_id, payload), whose replies are
+// {error, ticket, msg, retcode}. The decoder sets it as soon as it sees the action, so even an
+// error reply takes the envelope's shape.
+enum class Envelope : uint8_t { kBridge, kMt5CrsV1 };
+
 struct Request {
   Action action = Action::kPing;
+  Envelope envelope = Envelope::kBridge;
   ClientOrderId uuid;  // empty when absent
   InlineString<64> symbol;
   OrderType type = OrderType::kBuy;
