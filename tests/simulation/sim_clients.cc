@@ -96,6 +96,23 @@ void World::Record(const Submission& s, SeenReply r) {
 }
 
 void World::React(const Submission& s, const SeenReply& r) {
+  if (s.kind == 'l') {
+    // A fresh order after the faults: a strategy retries what the gateway refused without
+    // recording (GATEWAY_BUSY while the bridge's measured capacity recovers) or left in flight.
+    const bool settled = r.recorded && (r.status == "FILLED" || r.status == "REJECTED");
+    if (settled) {
+      --liveness_open_;
+    } else {
+      core_.After(50000, [this, s] {
+        if (s.wire) {
+          SubmitWire(-1, s.uuid, orders_[s.uuid].volume, 'l');
+        } else {
+          Submit(-1, s.uuid, orders_[s.uuid].volume, 'l');
+        }
+      });
+    }
+    return;
+  }
   if (s.kind == 'r' || s.client < 0) return;
   Progress& p = progress_[s.uuid];
   if (r.recorded) p.recorded = true;

@@ -240,6 +240,7 @@ SimResult World::Run() {
   }
   Heal();
   // Liveness: fresh orders through both doors fill.
+  liveness_open_ = kLivenessOrders;
   for (int i = 0; i < kLivenessOrders; ++i) {
     const std::string uuid = absl::StrCat("live-", i);
     orders_[uuid].volume = 0.1;
@@ -251,7 +252,7 @@ SimResult World::Run() {
     }
   }
   for (const int64_t until = core_.now_us() + 10000000;
-       core_.now_us() < until && !pending_.empty() && core_.Step();) {
+       core_.now_us() < until && liveness_open_ > 0 && core_.Step();) {
   }
   // The final resend of every acknowledged order: it must replay, duplicate.
   for (const auto& [uuid, h] : orders_) {

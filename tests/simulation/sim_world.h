@@ -93,6 +93,7 @@ class World final : public gateway::EmbeddedSink {
   bool write_pending_ = false;
   bool faults_on_ = true;
   bool clients_on_ = true;
+  int liveness_open_ = 0;  // fresh orders after the faults not yet settled
 
   std::vector<Client> clients_;
   std::map<std::string, OrderHistory> orders_;
