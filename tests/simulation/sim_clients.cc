@@ -91,6 +91,11 @@ void World::Record(const Submission& s, SeenReply r) {
   r.at_us = core_.now_us();
   if (!r.recorded && r.kind != 'q') ++res_.refusals[r.status + "/" + r.code];
   hash_ = Fnv(Fnv(hash_, s.uuid), r.raw.substr(0, r.raw.find("\"timestamp\"")));
+  if (!opt_.keep_raw_replies) {
+    // Long runs keep what the checker reads, not every reply's bytes (a week is millions).
+    r.raw = absl::StrCat(r.status, r.code.empty() ? "" : " ", r.code,
+                         r.ticket != 0 ? absl::StrCat(" ticket ", r.ticket) : "");
+  }
   orders_[s.uuid].replies.push_back(r);
   React(s, r);
 }

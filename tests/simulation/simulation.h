@@ -37,6 +37,8 @@ struct SimOptions {
   int64_t store_outage_every_us = 3000000;
   int64_t partition_every_us = 5000000;
   bool faults = true;
+  // Every reply's bytes kept for the report (a week's run keeps status, code and ticket only).
+  bool keep_raw_replies = true;
 };
 
 struct SimResult {
