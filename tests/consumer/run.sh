@@ -11,7 +11,10 @@
 #   4. the installed bin/embedded_strategy, --orders 20, each uuid from two threads: every uuid has
 #      a final outcome, FILLED exactly once with duplicate:false, one ticket per uuid; run again on
 #      the same data directory (a restart) every uuid is replayed FILLED, duplicate:true, same
-#      ticket; the simulator's journal holds each uuid exactly once (executed at most once).
+#      ticket; the simulator's journal holds each uuid exactly once (executed at most once);
+#   5. the installed ordergated against the same simulator: each consumer_client (the C++ client,
+#      ordergate/client.h) sends one order through it and must get FILLED, and the installed
+#      bin/cpp_client_strategy --orders 20 gets every order FILLED once and replayed.
 # Usage: tests/consumer/run.sh BUILD_DIR     (ctest: label consumer)
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
@@ -20,7 +23,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ordergate-consumer.XXXXXX")
 prefix=$tmp/prefix
 sim_pid=
+gw_pid=
 cleanup() {
+  if [ -n "$gw_pid" ]; then kill "$gw_pid" 2>/dev/null || true; wait "$gw_pid" 2>/dev/null || true; fi
   if [ -n "$sim_pid" ]; then kill "$sim_pid" 2>/dev/null || true; wait "$sim_pid" 2>/dev/null || true; fi
   rm -rf "$tmp"
 }
@@ -31,10 +36,12 @@ step() { echo "== $*"; }
 step "install into $prefix"
 cmake --install "$build" --prefix "$prefix" >"$tmp/install.log" || { cat "$tmp/install.log"; fail "cmake --install"; }
 for f in include/ordergate/gateway.h include/ordergate/options.h include/ordergate/order.h \
-         include/ordergate/outcome.h lib/libordergate.so lib/libordergate.so.0 lib/libordergate.a \
+         include/ordergate/outcome.h include/ordergate/client.h \
+         lib/libordergate.so lib/libordergate.so.0 lib/libordergate.a \
          lib/cmake/ordergate/ordergateConfig.cmake lib/cmake/ordergate/ordergateConfigVersion.cmake \
          lib/cmake/ordergate/ordergateTargets.cmake lib/pkgconfig/ordergate.pc \
-         bin/ordergated bin/ordergatectl bin/ordergate-bridge-sim bin/embedded_strategy; do
+         bin/ordergated bin/ordergatectl bin/ordergate-bridge-sim bin/embedded_strategy \
+         bin/cpp_client_strategy; do
   [ -e "$prefix/$f" ] || fail "$f is not installed"
 done
 soname=$(readelf -d "$prefix/lib/libordergate.so.0" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
@@ -42,7 +49,7 @@ soname=$(readelf -d "$prefix/lib/libordergate.so.0" | sed -n 's/.*(SONAME).*\[\(
 echo "SONAME $soname; $(readlink "$prefix/lib/libordergate.so.0")"
 # Only the public API leaves the shared library (cmake/ordergate.map).
 exported=$(nm -D --defined-only -C "$prefix/lib/libordergate.so.0" | awk '$2 ~ /^[TWVDBR]$/' |
-           grep -Ev ' ordergate::Gateway::(Gateway|~Gateway|Open|Submit|SubmitAndWait|Status|stats|Close)\(| ordergate::OutcomeStatusName\(' ||
+           grep -Ev ' ordergate::Gateway::(Gateway|~Gateway|Open|Submit|SubmitAndWait|Status|stats|Close)\(| ordergate::OutcomeStatusName\(| ordergate::Client::(Client|~Client|Connect|NewUuid(\[abi:cxx11\])?|Submit|SubmitAndWait|Status|gateway_info|request_timeout_ms|stats|Close)\(' ||
            true)
 [ -z "$exported" ] || fail "libordergate.so exports more than the public API:"$'\n'"$exported"
 # The installed headers: the standard library, absl/ and ordergate/ only.
@@ -60,6 +67,7 @@ build_consumer() {
   cmake --build "$tmp/$1" >"$tmp/$1-build.log" 2>&1 ||
     { cat "$tmp/$1-build.log"; fail "build tests/consumer (CONSUMER_STATIC=$2)"; }
   [ -x "$tmp/$1/consumer" ] || fail "tests/consumer (CONSUMER_STATIC=$2) built no consumer"
+  [ -x "$tmp/$1/consumer_client" ] || fail "tests/consumer (CONSUMER_STATIC=$2) built no consumer_client"
 }
 step "build tests/consumer with CMake against the prefix: ordergate::ordergate (shared)"
 build_consumer consumer-build OFF
@@ -113,6 +121,32 @@ timeout 120 "$prefix/bin/embedded_strategy" --bridge "$endpoint" --data-dir "$tm
   { cat "$tmp/run2.jsonl" "$tmp/run2.stderr"; fail "embedded_strategy (restart) exited non-zero"; }
 cat "$tmp/run1.stderr" "$tmp/run2.stderr"
 
+step "the installed ordergated on a free loopback port, against the same simulator"
+"$prefix/bin/ordergated" --listen 'tcp://127.0.0.1:*' --bridge "$endpoint" --data-dir "$tmp/gw-data" \
+  --durability async --log-level warn --metrics-listen 127.0.0.1:0 >"$tmp/gw.log" 2>&1 &
+gw_pid=$!
+gateway=
+for _ in $(seq 200); do
+  gateway=$(sed -n 's/^ordergated ready listen=\(tcp:[^ ]*\).*/\1/p' "$tmp/gw.log" | head -1)
+  [ -n "$gateway" ] && break
+  kill -0 "$gw_pid" 2>/dev/null || { cat "$tmp/gw.log"; fail "ordergated exited"; }
+  sleep 0.1
+done
+[ -n "$gateway" ] || { cat "$tmp/gw.log"; fail "ordergated did not say it is ready"; }
+echo "gateway: $gateway"
+
+step "consumer_client (CMake shared, CMake static): one order each through ordergated, FILLED"
+timeout 60 "$tmp/consumer-build/consumer_client" "$gateway" client-1 ||
+  fail "the CMake-built consumer_client did not get FILLED"
+timeout 60 "$tmp/consumer-static-build/consumer_client" "$gateway" client-2 ||
+  fail "the CMake-built static consumer_client did not get FILLED"
+
+step "bin/cpp_client_strategy --orders 20 through ordergated"
+timeout 120 "$prefix/bin/cpp_client_strategy" --gateway "$gateway" --orders 20 --prefix cc \
+  >"$tmp/client.jsonl" 2>"$tmp/client.stderr" ||
+  { cat "$tmp/client.jsonl" "$tmp/client.stderr"; fail "cpp_client_strategy exited non-zero"; }
+cat "$tmp/client.stderr"
+
 python3 - "$tmp/run1.jsonl" "$tmp/run2.jsonl" "$tmp/sim.journal" <<'EOF'
 import collections, json, sys
 run1, run2, journal = sys.argv[1:4]
@@ -162,7 +196,8 @@ for u in uuids:
 executed = collections.Counter()
 for line in open(journal):  # ordergate-bridge-sim's journal: one JSON line per executed order
     executed[json.loads(line).get("uuid")] += 1
-for u in uuids + ["consumer-1", "consumer-2", "consumer-3"]:
+for u in uuids + ["consumer-1", "consumer-2", "consumer-3", "client-1", "client-2"] + \
+        [f"cc-{i}" for i in range(20)]:
     if executed[u] != 1:
         errors.append(f"the bridge executed {u} {executed[u]} times (want 1)")
 
