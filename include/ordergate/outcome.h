@@ -37,7 +37,8 @@ enum class OutcomeStatus : uint8_t {
   // GatewayOptions::on_resolved (this process or a later one on the same data directory) and
   // through Gateway::Status(). A resubmission of the uuid answers UNKNOWN again, sending nothing.
   kUnknown = 2,
-  // Only from Gateway::Status(): reserved and at the bridge now; the outcome is on its way.
+  // Only from Gateway::Status() and Client::Status() (client.h): reserved and at the bridge now;
+  // the outcome is on its way.
   kInFlight = 3,
 };
 
