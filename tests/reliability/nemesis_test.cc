@@ -75,7 +75,10 @@
 #include <thread>
 #include <vector>
 
+#include "history_check.h"
+
 using namespace nemesis;  // NOLINT(google-build-using-namespace): the harness's own pieces
+namespace check = ordergate::check;
 
 namespace {
 
@@ -251,12 +254,61 @@ void RunNemesis() {
   faults["bridge_stall"] = sim_faults["fault_stall"];
 
   // ---------------------------------------------------------------- the checker
+  // The invariants 1-4, 6 and 7 are history_check.h's, the simulation's checker too; (5) and the
+  // simulator's memory are the nemesis's own, below.
   std::vector<std::string> v = nemesis.violations;
-  auto violate = [&](const std::string& u, const std::string& what) {
-    std::string line = u + ": " + what;
-    if (auto s = seen.find(u); s != seen.end()) {
+  std::map<std::string, check::OrderHistory> histories;
+  for (const auto& [u, o] : orders) {
+    check::OrderHistory& h = histories[u];
+    h.volume = o.volume;
+    h.only_refused = o.store_refused;
+    for (const ReplyRec& r : seen[u]) {
+      if (r.kind == 'f') continue;  // the final ORDER_STATUS: `finals` below
+      check::SeenReply c;
+      c.kind = r.kind;
+      c.status = r.status;
+      c.code = r.code;
+      c.ticket = r.ticket_is_int ? r.ticket : 0;
+      c.duplicate = r.duplicate.value_or(false);
+      c.recorded = check::RecordedOnTheWire(r.status, r.code);
+      c.wire = true;
+      c.at_us = r.t_ms * 1000;
+      c.raw = r.raw;
+      h.replies.push_back(std::move(c));
+    }
+  }
+  std::map<std::string, std::vector<check::Execution>> executions;
+  for (const auto& [u, lines] : journal) {
+    for (const JournalLine& l : lines) executions[u].push_back({l.ticket, l.volume, l.time_us});
+  }
+  std::map<std::string, check::FinalRecord> final_records;
+  std::vector<std::string> unresolved;
+  for (const auto& [u, o] : orders) {
+    const auto fit = finals.find(u);
+    const std::string st = fit == finals.end() ? "" : fit->second.S("status");
+    const std::string code = fit == finals.end() ? "" : fit->second.S("error_code");
+    if (st == "error" && code == "NOT_FOUND") continue;  // no record: ABSENT
+    check::FinalRecord f;
+    if (st == "FILLED" || st == "REJECTED") {
+      f.state = st;
+      f.ticket = fit->second.Int("ticket").value_or(0);
+      f.code = code;
+    } else {
+      f.state = fit == finals.end() ? "no answer to ORDER_STATUS" : fit->second.raw();
+      unresolved.push_back(u + " (" + f.state + ")");
+    }
+    final_records[u] = f;
+  }
+  check::CheckOptions copt;
+  copt.ack_grace_us = 250000;  // replies to one uuid's several connections may cross
+  check::CheckCounts counts;
+  for (std::string& line :
+       check::CheckHistory(histories, executions, final_records, copt, &counts)) {
+    // The uuid's replies and executions, to read beside the seed.
+    const std::string u = line.substr(0, line.find(':'));
+    if (auto it = seen.find(u); it != seen.end()) {
       line += " | replies:";
-      for (const auto& r : s->second) {
+      for (const auto& r : it->second) {
         line += " " + std::string(1, r.kind) + "@" + std::to_string(r.t_ms) + ":" + r.status +
                 (r.code.empty() ? "" : "/" + r.code) +
                 (r.ticket != 0 ? "#" + std::to_string(r.ticket) : "");
@@ -265,119 +317,11 @@ void RunNemesis() {
     auto j = journal.find(u);
     line += " | journal: " + std::to_string(j == journal.end() ? 0 : j->second.size());
     v.push_back(std::move(line));
-  };
-
-  size_t duplicates = 0;
-  for (const auto& [u, lines] : journal) {
-    if (lines.size() > 1) {
-      ++duplicates;
-      violate(u, "executed " + std::to_string(lines.size()) + " times at the bridge");
-    }
-    auto o = orders.find(u);
-    if (o == orders.end()) {
-      violate(u, "executed but no client ever sent it");
-    } else if (std::fabs(lines.front().volume - o->second.volume) > 1e-9) {
-      violate(u, "executed with volume " + std::to_string(lines.front().volume) +
-                     ", the order's is " + std::to_string(o->second.volume));
-    }
   }
-  size_t unknown_seen = 0, unknown_resolved = 0, filled_final = 0, rejected_final = 0,
-         not_found_final = 0, store_refused = 0, acknowledged = 0;
-  std::vector<std::string> unresolved;
-  for (const auto& [u, o] : orders) {
-    const auto jt = journal.find(u);
-    const bool executed = jt != journal.end();
-    const int64_t jticket = executed ? jt->second.front().ticket : 0;
-    const auto& rs = seen[u];
-    const auto fit = finals.find(u);
-    const std::string fs_status = fit == finals.end() ? "" : fit->second.S("status");
-    const std::string fs_code = fit == finals.end() ? "" : fit->second.S("error_code");
-    bool saw_unknown = false;
-    int64_t first_terminal_ms = -1;
-    std::string ack_status, ack_code;
-    int64_t ack_ticket = 0;
-    for (const auto& r : rs) {
-      if (r.kind == 'c') {
-        if (!(r.status == "REJECTED" && r.code == "IDEMPOTENCY_CONFLICT") &&
-            !(r.status == "error" && r.code == "STORE_UNAVAILABLE")) {
-          violate(u, "a conflicting body got " + r.raw);
-        }
-        continue;
-      }
-      if (r.status == "UNKNOWN") saw_unknown = true;
-      // (6) only the protocol's statuses; a bridge's odd reply is neither passed on nor a fill.
-      const bool query = r.kind == 'q' || r.kind == 'f';
-      const bool known_status = r.status == "FILLED" || r.status == "REJECTED" ||
-                                r.status == "PENDING" || r.status == "UNKNOWN" ||
-                                (r.status == "error" && (r.code == "STORE_UNAVAILABLE" ||
-                                                         (query && r.code == "NOT_FOUND")));
-      if (!known_status) violate(u, "answered a status the protocol does not have: " + r.raw);
-      if (r.status == "FILLED" && !(r.ticket_is_int && r.ticket > 0)) {
-        violate(u, "FILLED without a positive integer ticket: " + r.raw);
-      }
-      if (r.kind == 'o' && r.status == "REJECTED" && r.code == "IDEMPOTENCY_CONFLICT") {
-        violate(u, "its own body was refused as a conflict: " + r.raw);
-      }
-      if (r.status == "FILLED") {
-        if (!executed) violate(u, "FILLED (" + r.raw + ") but not in the journal");
-        if (r.ticket != jticket) {
-          violate(u, "FILLED with ticket " + std::to_string(r.ticket) + ", the journal's is " +
-                         std::to_string(jticket));
-        }
-      }
-      if (Terminal(r.status, r.code)) {
-        if (first_terminal_ms < 0) {
-          first_terminal_ms = r.t_ms;
-          ack_status = r.status;
-          ack_code = r.code;
-          ack_ticket = r.ticket;
-        } else if (r.status != ack_status || r.code != ack_code || r.ticket != ack_ticket) {
-          violate(u, "acknowledged " + ack_status + "/" + ack_code + " then answered " + r.raw);
-        }
-      } else if (first_terminal_ms >= 0 && r.t_ms > first_terminal_ms + 250 &&
-                 !(r.status == "error" && r.code == "STORE_UNAVAILABLE")) {
-        violate(u, "acknowledged " + ack_status + " then answered " + r.raw);
-      }
-    }
-    if (first_terminal_ms >= 0) ++acknowledged;
-    if (saw_unknown) ++unknown_seen;
-    // (2) the acknowledged outcome replays, to ORDER_STATUS and to a resend.
-    if (first_terminal_ms >= 0) {
-      if (fs_status != ack_status || fit->second.Int("ticket").value_or(0) != ack_ticket) {
-        violate(u, "acknowledged outcome lost at the end");
-      }
-      auto rr = resent.find(u);
-      if (rr == resent.end()) {
-        violate(u, "no answer to the final resend");
-      } else if (rr->second.S("status") != ack_status ||
-                 rr->second.Int("ticket").value_or(0) != ack_ticket ||
-                 rr->second.Bool("duplicate") != true) {
-        violate(u, "final resend answered " + rr->second.raw());
-      }
-    }
-    // (3) every order with a record resolves, FILLED iff executed.
-    if (fs_status == "FILLED") {
-      ++filled_final;
-      if (saw_unknown) ++unknown_resolved;
-    } else if (fs_status == "REJECTED") {
-      ++rejected_final;
-      if (saw_unknown) ++unknown_resolved;
-      if (executed) violate(u, "final REJECTED (" + fs_code + ") but executed at the bridge");
-    } else if (fs_status == "error" && fs_code == "NOT_FOUND") {
-      ++not_found_final;
-      if (executed) violate(u, "final NOT_FOUND but executed at the bridge");
-      if (first_terminal_ms >= 0 || saw_unknown) violate(u, "had a record, now NOT_FOUND");
-    } else {
-      unresolved.push_back(u + " (" + (fit == finals.end() ? "no answer" : fit->second.raw()) +
-                           ")");
-      violate(u, "not resolved after the faults stopped and 60 s of ORDER_STATUS");
-    }
-    // (4) refused STORE_UNAVAILABLE, never sent.
-    if (o.store_refused) {
-      ++store_refused;
-      if (executed) violate(u, "refused STORE_UNAVAILABLE yet executed at the bridge");
-    }
-  }
+  const uint64_t duplicates = counts.duplicates, unknown_seen = counts.unknown_seen,
+                 unknown_resolved = counts.unknown_resolved, filled_final = counts.filled,
+                 rejected_final = counts.rejected, not_found_final = counts.absent,
+                 store_refused = counts.refused_only, acknowledged = counts.acknowledged;
   // (5) the gateway's exits and the sanitizers.
   if (!gw_exit || *gw_exit != 0) {
     v.push_back("ordergated did not exit 0 on the final SIGTERM (" +

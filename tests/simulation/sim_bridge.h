@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "history_check.h"
 #include "sim_core.h"
 #include "transport/bridge_correlator.h"
 #include "transport/bridge_port.h"
@@ -39,11 +40,7 @@ struct NetFaults {  // per message or per request; all zero when faults are off
   double bridge_crash = 0.001;     // dies while serving (executed or not); back after 0.2-2 s
 };
 
-struct Execution {
-  int64_t ticket = 0;
-  double volume = 0;
-  int64_t at_us = 0;
-};
+using Execution = check::Execution;
 
 class SimBridgePort;
 

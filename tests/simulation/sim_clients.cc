@@ -28,12 +28,6 @@ uint64_t Fnv(uint64_t h, std::string_view s) {
   return h;
 }
 
-// As the nemesis: the refusals that record nothing, after which the uuid is free.
-bool NotRecordedRefusal(const std::string& status, const std::string& code) {
-  return (status == "REJECTED" && (code == "GATEWAY_BUSY" || code == "BRIDGE_DOWN")) ||
-         (status == "error" && code == "STORE_UNAVAILABLE");
-}
-
 SeenReply Parse(char kind, std::string_view raw) {
   SeenReply r;
   r.kind = kind;
@@ -82,8 +76,7 @@ void World::OnWireReply(uint64_t id, std::string body) {
   r.wire = true;
   // The wire says nothing of "recorded": a refusal of ordergate's records nothing, PENDING and a
   // conflict say nothing of the outcome; the rest is the store's.
-  r.recorded = !NotRecordedRefusal(r.status, r.code) && r.status != "PENDING" &&
-               r.code != "IDEMPOTENCY_CONFLICT" && r.code != "NOT_FOUND";
+  r.recorded = check::RecordedOnTheWire(r.status, r.code);
   Record(s, std::move(r));
 }
 

@@ -266,7 +266,18 @@ SimResult World::Run() {
   for (const int64_t until = core_.now_us() + 10000000;
        core_.now_us() < until && !pending_.empty() && core_.Step();) {
   }
-  res_.violations = CheckHistory(orders_, net_.journal, Finals(), &res_.counts);
+  // (4): an order known to have been only refused — every submission answered, none recorded
+  // nor in flight (PENDING) — must never have executed.
+  for (auto& [uuid, h] : orders_) {
+    bool any_recorded = false, any_own = false;
+    for (const SeenReply& r : h.replies) {
+      if (r.kind == 'c' || r.kind == 'q' || r.kind == 'r') continue;
+      any_own = true;
+      if (r.recorded || r.status == "PENDING") any_recorded = true;
+    }
+    h.only_refused = any_own && !any_recorded && h.unanswered == 0;
+  }
+  res_.violations = check::CheckHistory(orders_, net_.journal, Finals(), {}, &res_.counts);
   // The history of the first violating uuids, to read beside the replay.
   for (size_t i = 0; i < res_.violations.size() && i < 3; ++i) {
     const std::string uuid = res_.violations[i].substr(0, res_.violations[i].find(':'));

@@ -23,6 +23,11 @@
 
 namespace ordergate::sim {
 
+using check::CheckCounts;
+using check::FinalRecord;
+using check::OrderHistory;
+using check::SeenReply;
+
 // The gateway's settings in the simulation: the nemesis's short timeouts, aligned as
 // ValidateConfig demands.
 gateway::GatewayConfig SimGatewayConfig();

@@ -21,8 +21,11 @@
 #include <vector>
 
 #include "history_check.h"
+#include "sim_bridge.h"
 
 namespace ordergate::sim {
+
+using check::CheckCounts;
 
 struct SimOptions {
   uint64_t seed = 1;

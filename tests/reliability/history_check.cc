@@ -1,8 +1,10 @@
 #include "history_check.h"
 
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
 
-namespace ordergate::sim {
+namespace ordergate::check {
 namespace {
 
 bool Acknowledges(const SeenReply& r) {
@@ -11,10 +13,17 @@ bool Acknowledges(const SeenReply& r) {
 
 }  // namespace
 
+bool RecordedOnTheWire(const std::string& status, const std::string& code) {
+  const bool refusal =
+      (status == "REJECTED" && (code == "GATEWAY_BUSY" || code == "BRIDGE_DOWN")) ||
+      (status == "error" && code == "STORE_UNAVAILABLE");
+  return !refusal && status != "PENDING" && code != "IDEMPOTENCY_CONFLICT" && code != "NOT_FOUND";
+}
+
 std::vector<std::string> CheckHistory(const std::map<std::string, OrderHistory>& orders,
                                       const std::map<std::string, std::vector<Execution>>& journal,
                                       const std::map<std::string, FinalRecord>& finals,
-                                      CheckCounts* counts) {
+                                      const CheckOptions& options, CheckCounts* counts) {
   std::vector<std::string> v;
   auto violate = [&v](const std::string& uuid, const std::string& what) {
     v.push_back(absl::StrCat(uuid, ": ", what));
@@ -29,7 +38,7 @@ std::vector<std::string> CheckHistory(const std::map<std::string, OrderHistory>&
     auto o = orders.find(u);
     if (o == orders.end()) {
       violate(u, "executed at the bridge but no client ever sent it");
-    } else if (!execs.empty() && execs[0].volume != o->second.volume) {
+    } else if (!execs.empty() && std::fabs(execs[0].volume - o->second.volume) > 1e-9) {
       violate(u, absl::StrCat("executed with volume ", execs[0].volume, ", the order's is ",
                               o->second.volume));
     }
@@ -41,12 +50,13 @@ std::vector<std::string> CheckHistory(const std::map<std::string, OrderHistory>&
     const int64_t jticket = executed ? jt->second.front().ticket : 0;
     const auto ft = finals.find(u);
     const FinalRecord fin = ft == finals.end() ? FinalRecord{"ABSENT", 0, ""} : ft->second;
-    bool saw_unknown = false, acked = false, any_recorded = false;
+    bool saw_unknown = false, acked = false;
     SeenReply ack;
     for (const SeenReply& r : o.replies) {
       if (r.kind == 'c') {
         ++counts->conflicts;
-        if (!(r.status == "REJECTED" && r.code == "IDEMPOTENCY_CONFLICT") && r.recorded) {
+        if (!(r.status == "REJECTED" && r.code == "IDEMPOTENCY_CONFLICT") &&
+            !(r.status == "error" && r.code == "STORE_UNAVAILABLE")) {
           violate(u, "a conflicting body got " + r.raw);
         }
         continue;
@@ -66,8 +76,6 @@ std::vector<std::string> CheckHistory(const std::map<std::string, OrderHistory>&
       if (r.status == "REJECTED" && r.code == "IDEMPOTENCY_CONFLICT") {
         violate(u, "its own body was refused as a conflict: " + r.raw);
       }
-      // PENDING: reserved and in flight, so not a refusal either.
-      if (r.recorded || r.status == "PENDING") any_recorded = true;
       if (r.status == "UNKNOWN") saw_unknown = true;
       if (r.kind == 'r' && !acked) continue;  // the final resend is judged below
       if (Acknowledges(r)) {
@@ -77,7 +85,8 @@ std::vector<std::string> CheckHistory(const std::map<std::string, OrderHistory>&
         } else if (r.status != ack.status || r.code != ack.code || r.ticket != ack.ticket) {
           violate(u, absl::StrCat("acknowledged ", ack.raw, " then answered ", r.raw));
         }
-      } else if (acked && !(r.status == "error" && r.code == "STORE_UNAVAILABLE")) {
+      } else if (acked && r.at_us > ack.at_us + options.ack_grace_us &&
+                 !(r.status == "error" && r.code == "STORE_UNAVAILABLE")) {
         violate(u, absl::StrCat("acknowledged ", ack.raw, " then answered ", r.raw));
       }
     }
@@ -88,15 +97,17 @@ std::vector<std::string> CheckHistory(const std::map<std::string, OrderHistory>&
       if (fin.state != ack.status || (ack.status == "FILLED" && fin.ticket != ack.ticket)) {
         violate(u, absl::StrCat("acknowledged ", ack.raw, " but the store ends ", fin.state));
       }
-      bool resent = false;
+      // The last resend is the final one (earlier ones, e.g. to a restarted gateway, are judged
+      // as replies above).
+      const SeenReply* last = nullptr;
       for (const SeenReply& r : o.replies) {
-        if (r.kind != 'r') continue;
-        resent = true;
-        if (r.status != ack.status || r.ticket != ack.ticket || !r.duplicate) {
-          violate(u, "the final resend answered " + r.raw);
-        }
+        if (r.kind == 'r') last = &r;
       }
-      if (!resent) violate(u, "no answer to the final resend");
+      if (last == nullptr) {
+        violate(u, "no answer to the final resend");
+      } else if (last->status != ack.status || last->ticket != ack.ticket || !last->duplicate) {
+        violate(u, "the final resend answered " + last->raw);
+      }
     }
     // (3) resolution, FILLED iff executed.
     if (fin.state == "FILLED") {
@@ -115,10 +126,11 @@ std::vector<std::string> CheckHistory(const std::map<std::string, OrderHistory>&
       if (executed) violate(u, "executed at the bridge, yet the store has no record of it");
       if (acked || saw_unknown) violate(u, "had a record, now none");
     } else {
-      violate(u, "not resolved once the faults stopped: the store ends " + fin.state);
+      ++counts->unresolved;
+      violate(u, "not resolved once the faults stopped: the final record is " + fin.state);
     }
     // (4) refusals that record nothing never execute.
-    if (!any_recorded && o.unanswered == 0 && !o.replies.empty()) {
+    if (o.only_refused) {
       ++counts->refused_only;
       if (executed) violate(u, "only ever refused (nothing recorded), yet executed");
     }
@@ -131,4 +143,4 @@ std::vector<std::string> CheckHistory(const std::map<std::string, OrderHistory>&
   return v;
 }
 
-}  // namespace ordergate::sim
+}  // namespace ordergate::check
