@@ -103,3 +103,10 @@ else()
 endif()
 configure_file(${CMAKE_CURRENT_LIST_DIR}/ordergate.pc.in ${PROJECT_BINARY_DIR}/ordergate.pc @ONLY)
 install(FILES ${PROJECT_BINARY_DIR}/ordergate.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)
+
+# The Python client, one module on python3-zmq, and its example strategy: not a Debian module path
+# (no python3-* package owns it); strategies put share/ordergate/python on PYTHONPATH.
+install(FILES ${PROJECT_SOURCE_DIR}/clients/python/ordergate_client.py
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/ordergate/python)
+install(PROGRAMS ${PROJECT_SOURCE_DIR}/clients/python/example_strategy.py
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/ordergate/python)

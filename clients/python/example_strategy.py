@@ -39,7 +39,9 @@ def main() -> int:
     parser.add_argument("--symbol", default="EURUSD")
     args = parser.parse_args()
 
-    summary = {"opened": 0, "closed": 0, "rejected": 0, "in_doubt": [], "tickets": []}
+    # uuids: every order executed (opens and closes), for whoever checks the bridge's journal.
+    summary = {"opened": 0, "closed": 0, "rejected": 0, "in_doubt": [], "tickets": [],
+               "uuids": []}
     with og.Client(args.endpoint) as client:
         pong = client.ping()  # fails fast (TimeoutError) if nothing answers
         print("gateway %s, bridge %s, client_timeout_ms %s" %
@@ -51,6 +53,7 @@ def main() -> int:
             if outcome.filled:
                 summary["opened"] += 1
                 summary["tickets"].append(outcome.ticket)
+                summary["uuids"].append(outcome.uuid)
             elif outcome.status == og.REJECTED:
                 # A refusal: a new order would get a new uuid (submit generates one).
                 summary["rejected"] += 1
@@ -62,6 +65,7 @@ def main() -> int:
             closed = settle(client, client.close_position(ticket))
             if closed.filled:
                 summary["closed"] += 1
+                summary["uuids"].append(closed.uuid)
             elif closed.in_doubt:
                 summary["in_doubt"].append(closed.uuid)
         summary["in_doubt"] += [u for u in client.in_doubt() if u not in summary["in_doubt"]]

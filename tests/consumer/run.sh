@@ -14,7 +14,10 @@
 #      ticket; the simulator's journal holds each uuid exactly once (executed at most once);
 #   5. the installed ordergated against the same simulator: each consumer_client (the C++ client,
 #      ordergate/client.h) sends one order through it and must get FILLED, and the installed
-#      bin/cpp_client_strategy --orders 20 gets every order FILLED once and replayed.
+#      bin/cpp_client_strategy --orders 20 gets every order FILLED once and replayed;
+#   6. the Python client: share/ordergate/python/ordergate_client.py imports with that folder on
+#      PYTHONPATH (as the README says), and the installed example_strategy.py runs its orders
+#      through the installed ordergated, each executed once (skipped without python3-zmq).
 # Usage: tests/consumer/run.sh BUILD_DIR     (ctest: label consumer)
 set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 BUILD_DIR" >&2; exit 2; }
@@ -41,7 +44,8 @@ for f in include/ordergate/gateway.h include/ordergate/options.h include/orderga
          lib/cmake/ordergate/ordergateConfig.cmake lib/cmake/ordergate/ordergateConfigVersion.cmake \
          lib/cmake/ordergate/ordergateTargets.cmake lib/pkgconfig/ordergate.pc \
          bin/ordergated bin/ordergatectl bin/ordergate-bridge-sim bin/embedded_strategy \
-         bin/cpp_client_strategy; do
+         bin/cpp_client_strategy share/ordergate/python/ordergate_client.py \
+         share/ordergate/python/example_strategy.py; do
   [ -e "$prefix/$f" ] || fail "$f is not installed"
 done
 soname=$(readelf -d "$prefix/lib/libordergate.so.0" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
@@ -147,9 +151,26 @@ timeout 120 "$prefix/bin/cpp_client_strategy" --gateway "$gateway" --orders 20 -
   { cat "$tmp/client.jsonl" "$tmp/client.stderr"; fail "cpp_client_strategy exited non-zero"; }
 cat "$tmp/client.stderr"
 
-python3 - "$tmp/run1.jsonl" "$tmp/run2.jsonl" "$tmp/sim.journal" <<'EOF'
+pyclient_uuids=
+if /usr/bin/python3 -c 'import zmq' 2>/dev/null; then
+  step "the installed Python client: import from PYTHONPATH, example_strategy.py through ordergated"
+  (cd "$tmp" && PYTHONPATH="$prefix/share/ordergate/python" /usr/bin/python3 -c \
+    'import ordergate_client as og, sys; sys.exit(0 if og.__file__.startswith(sys.argv[1]) else 1)' \
+    "$prefix/share/ordergate/python/") || fail "ordergate_client does not import from the prefix"
+  timeout 120 "$prefix/share/ordergate/python/example_strategy.py" --endpoint "$gateway" \
+    --orders 5 >"$tmp/pyclient.json" 2>"$tmp/pyclient.stderr" ||
+    { cat "$tmp/pyclient.json" "$tmp/pyclient.stderr"; fail "example_strategy.py exited non-zero"; }
+  pyclient_uuids=$(/usr/bin/python3 -c 'import json, sys; s = json.load(open(sys.argv[1]))
+assert s["opened"] == 5 and s["closed"] == 5 and not s["in_doubt"], s
+print(" ".join(s["uuids"]))' "$tmp/pyclient.json") || fail "example_strategy.py: $(cat "$tmp/pyclient.json")"
+else
+  echo "python3-zmq is not installed: the Python client's run is skipped"
+fi
+
+python3 - "$tmp/run1.jsonl" "$tmp/run2.jsonl" "$tmp/sim.journal" $pyclient_uuids <<'EOF'
 import collections, json, sys
 run1, run2, journal = sys.argv[1:4]
+pyclient_uuids = sys.argv[4:]  # the example strategy's opens and closes (10, or none if skipped)
 uuids = [f"cs-{i}" for i in range(20)]
 FINAL = {"FILLED", "REJECTED", "UNKNOWN"}
 NOT_NOW = {"BRIDGE_DOWN", "GATEWAY_BUSY"}
@@ -197,7 +218,7 @@ executed = collections.Counter()
 for line in open(journal):  # ordergate-bridge-sim's journal: one JSON line per executed order
     executed[json.loads(line).get("uuid")] += 1
 for u in uuids + ["consumer-1", "consumer-2", "consumer-3", "client-1", "client-2"] + \
-        [f"cc-{i}" for i in range(20)]:
+        [f"cc-{i}" for i in range(20)] + pyclient_uuids:
     if executed[u] != 1:
         errors.append(f"the bridge executed {u} {executed[u]} times (want 1)")
 
