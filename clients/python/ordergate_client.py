@@ -36,7 +36,10 @@ Example::
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import heapq
+import itertools
 import json
 import time
 import uuid as _uuidlib
@@ -141,18 +144,15 @@ class Outcome:
 
 class _Request:
     """One uuid's request inside a call: what to send, how often it was, what came back."""
-    __slots__ = ("uuid", "body", "outstanding", "sent_at", "attempts", "last", "next_send_at",
-                 "backoff_s")
+    __slots__ = ("uuid", "body", "sent_at", "attempts", "last", "backoff_s")
 
     def __init__(self, uuid: str, body: Dict[str, Any]):
         self.uuid = uuid
         self.body = body
-        self.outstanding = 0     # sent on the current socket, reply not yet received
-        self.sent_at = 0.0       # monotonic time of the latest send
+        self.sent_at = 0.0  # monotonic time of the latest send
         self.attempts = 0
         self.last: Optional[Dict[str, Any]] = None
-        self.next_send_at = 0.0  # not before (backoff after a not-now refusal)
-        self.backoff_s = _BACKOFF_FIRST_S
+        self.backoff_s = _BACKOFF_FIRST_S  # the next wait after a not-now refusal
 
 
 class Client:
@@ -169,6 +169,8 @@ class Client:
         1000, by when the gateway has given every order a final state or UNKNOWN.
     retry_not_now: retry GATEWAY_BUSY, BRIDGE_DOWN and STORE_UNAVAILABLE (nothing recorded,
         nothing sent) with the same uuid until the deadline, instead of returning them.
+    max_in_flight: requests of one submit_many unanswered at once (the rest wait their turn);
+        below the socket's high-water mark (1000), so that sending never blocks.
     context: a zmq.Context to share; None: zmq.Context.instance().
 
     Construction does not block and does not contact the gateway.
@@ -176,7 +178,7 @@ class Client:
 
     def __init__(self, endpoint: str, *, request_timeout_ms: Optional[int] = None,
                  deadline_ms: Optional[int] = None, retry_not_now: bool = True,
-                 context: Optional[zmq.Context] = None):
+                 max_in_flight: int = 256, context: Optional[zmq.Context] = None):
         if request_timeout_ms is not None and not 100 <= request_timeout_ms <= 600000:
             raise ValueError("request_timeout_ms must be within 100..600000")
         self.endpoint = endpoint
@@ -184,6 +186,7 @@ class Client:
         self._fixed_timeout_ms = request_timeout_ms
         self._deadline_ms = deadline_ms
         self._retry_not_now = retry_not_now
+        self._max_in_flight = max(1, max_in_flight)
         self._gateway: Optional[Dict[str, Any]] = None  # PING's gateway object, once read
         self._in_doubt: Dict[str, Order] = {}
         self._sock: Optional[zmq.Socket] = None
@@ -374,78 +377,84 @@ class Client:
         return self._sock
 
     def _send(self, request: _Request, now: float, deadline: float, attempt_ms: int,
-              orders: bool) -> bool:
-        """Sends `request`, an order with the timeout_ms that makes the gateway answer within the
-        wait. False: the time left is too short for the gateway to answer."""
+              orders: bool) -> str:
+        """Sends `request` (an order with the timeout_ms that makes the gateway answer within the
+        wait). Returns "sent", "late" (too little time left for the gateway to answer: not sent)
+        or "stuck" (the socket's high-water mark: a new socket is needed)."""
         body = request.body
         if orders:
             left_ms = int((deadline - now) * 1000)
             timeout_ms = min(attempt_ms, left_ms - max(100, left_ms // 11))
             if timeout_ms < 60:  # under the gateway's reply margin (50 ms): no time to answer
-                return False
+                return "late"
             body = dict(body, timeout_ms=timeout_ms)
         try:
             self._socket().send_multipart([b"", json.dumps(body).encode()], flags=zmq.NOBLOCK)
-        except zmq.Again:  # high-water mark: the socket is stuck; try again on a new one
+        except zmq.Again:
             self._dirty = True
-            return True
-        request.outstanding += 1
+            return "stuck"
         request.attempts += 1
         request.sent_at = now
-        return True
+        return "sent"
 
     def _run(self, requests: Dict[str, _Request], deadline: float, *, orders: bool,
              attempt_ms: int, resend: bool) -> None:
         """The event loop of one call: sends, receives, re-asks, reconnects, until every request
-        has a settled reply or `deadline`. orders: OPEN/CLOSE (PENDING is re-asked). Each reply is
-        waited for attempt_ms + grace (_wait_s)."""
+        has an answer that ends it, or `deadline`. orders: OPEN/CLOSE (PENDING is asked again,
+        not-now refusals retried). Each reply is waited for attempt_ms + grace (_wait_s); at most
+        one send per uuid is unanswered on the socket at a time. O(1) work per event."""
         reply_wait_s = _wait_s(attempt_ms)
-        open_ = dict(requests)  # uuid -> request still without an answer that ends it
-        stopped = set()         # too close to the deadline to ask again
+        open_ = dict(requests)                  # uuid -> request without an answer that ends it
+        to_send = collections.deque(open_.values())
+        in_flight: "collections.OrderedDict[str, _Request]" = collections.OrderedDict()
+        backoff: List[Any] = []                 # heap of (due, seq, uuid): not-now refusals
+        seq = itertools.count()
+        self._socket()  # a socket that an earlier call left with unanswered requests is replaced
         while open_:
             now = time.monotonic()
             if now >= deadline:
                 break
-            for request in open_.values():
-                if (request.outstanding == 0 and request.next_send_at <= now
-                        and request.uuid not in stopped
-                        and (resend or request.attempts == 0)):
-                    if not self._send(request, now, deadline, attempt_ms, orders):
-                        stopped.add(request.uuid)
-            if self._dirty:  # a send hit the high-water mark: new socket, everything again
-                self._reset_outstanding(requests)
-                continue
-            # Sleep until a reply, the oldest reply wait, the next backoff or the deadline.
-            wake = deadline
-            for request in open_.values():
-                if request.outstanding:
-                    wake = min(wake, request.sent_at + reply_wait_s)
-                elif request.uuid not in stopped and (resend or request.attempts == 0):
-                    wake = min(wake, request.next_send_at)
-            if all(r.outstanding == 0 and r.uuid in stopped for r in open_.values()):
-                break
-            timeout_ms = max(0, int((wake - now) * 1000) + 1)
-            if self._socket().poll(timeout_ms, zmq.POLLIN):
-                self._drain(requests, open_, orders)
-                continue
-            now = time.monotonic()
-            if any(r.outstanding and now >= r.sent_at + reply_wait_s for r in open_.values()):
+            if self._dirty:
+                # The link is broken (no reply within the wait: ordergated gone or restarting, a
+                # lost message) or the socket is stuck: a new socket (on the next send), and every
+                # request still open is asked again under its own uuid.
                 if not resend:
                     break
-                # The link is broken (ordergated gone, restarting, or the network): a new socket,
-                # and every request still open is asked again with its own uuid.
+                in_flight.clear()
+                to_send = collections.deque(open_.values())
+            while backoff and backoff[0][0] <= now:
+                to_send.append(open_.get(heapq.heappop(backoff)[2]))
+            while to_send and len(in_flight) < self._max_in_flight:
+                request = to_send.popleft()
+                if request is None or request.uuid not in open_ or request.uuid in in_flight:
+                    continue
+                sent = self._send(request, now, deadline, attempt_ms, orders)
+                if sent == "stuck":
+                    break
+                if sent == "sent":
+                    in_flight[request.uuid] = request  # newest last: the first is the oldest
+            if self._dirty:
+                continue
+            if not in_flight and not backoff:
+                break  # nothing unanswered and nothing due: too late to ask again
+            wake = deadline
+            if in_flight:
+                wake = min(wake, next(iter(in_flight.values())).sent_at + reply_wait_s)
+            if backoff:
+                wake = min(wake, backoff[0][0])
+            if self._socket().poll(max(0, int((wake - now) * 1000) + 1), zmq.POLLIN):
+                self._drain(requests, open_, orders, to_send, in_flight, backoff, seq)
+            elif in_flight and time.monotonic() >= (
+                    next(iter(in_flight.values())).sent_at + reply_wait_s):
                 self._dirty = True
-                self._reset_outstanding(requests)
-        if any(r.outstanding for r in requests.values()):
+        if in_flight:
             self._dirty = True  # replies may still come: the next call starts on a new socket
 
-    def _reset_outstanding(self, requests: Dict[str, _Request]) -> None:
-        for request in requests.values():
-            request.outstanding = 0
-            request.next_send_at = 0.0
-
-    def _drain(self, requests: Dict[str, _Request], open_: Dict[str, _Request],
-               orders: bool) -> None:
+    def _drain(self, requests: Dict[str, _Request], open_: Dict[str, _Request], orders: bool,
+               to_send: "collections.deque[_Request]",
+               in_flight: "collections.OrderedDict[str, _Request]", backoff: List[Any],
+               seq: "itertools.count[int]") -> None:
+        """Reads every reply already here and files each under its uuid."""
         while True:
             try:
                 frames = self._sock.recv_multipart(flags=zmq.NOBLOCK)
@@ -460,17 +469,18 @@ class Client:
             request = requests.get(reply.get("uuid"))
             if request is None:
                 continue  # a reply to an earlier call's request
-            request.outstanding = max(0, request.outstanding - 1)
+            in_flight.pop(request.uuid, None)
             request.last = reply
             status = reply.get("status")
             if orders and status == PENDING:
-                continue  # still in flight: asked again (same uuid) by the loop
-            if (orders and self._retry_not_now and status in (REJECTED, ERROR)
-                    and reply.get("error_code") in NOT_NOW_CODES):
-                request.next_send_at = time.monotonic() + request.backoff_s
+                to_send.append(request)  # still in flight at the gateway: ask again, same uuid
+            elif (orders and self._retry_not_now and status in (REJECTED, ERROR)
+                  and reply.get("error_code") in NOT_NOW_CODES):
+                due = time.monotonic() + request.backoff_s
+                heapq.heappush(backoff, (due, next(seq), request.uuid))
                 request.backoff_s = min(_BACKOFF_MAX_S, request.backoff_s * 2)
-                continue
-            open_.pop(request.uuid, None)
+            else:
+                open_.pop(request.uuid, None)
 
     @staticmethod
     def _outcome(request: _Request) -> Outcome:

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -276,6 +277,41 @@ def kill9_mid_burst():
               (filled, 120 - filled, sum(map(len, ex.values()))))
 
 
+def gateway_starts_late():
+    """A Python client that starts before ordergated keeps asking with the same uuids, and a
+    burst larger than its socket's high-water mark is FILLED once each when ordergated comes up."""
+    with World() as w:
+        w.start_sim("--workers", "4")
+        with socket.socket() as probe:  # a port that was free a moment ago
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        endpoint = "tcp://127.0.0.1:%d" % port
+        client = og.Client(endpoint, deadline_ms=60000)
+        orders = [og.Order("EURUSD", "BUY", 0.01) for _ in range(1500)]
+        burst = []
+        # The burst on its own thread; this one starts ordergated (see _die_with_parent).
+        t = threading.Thread(target=lambda: burst.extend(client.submit_many(orders)), daemon=True)
+        t.start()
+        time.sleep(3)  # the PING and a first attempt go unanswered
+        check(t.is_alive(), "submit_many returned with nothing listening")
+        w.start_gateway("--durability", "async", listen=endpoint)
+        t.join(90)
+        check(len(burst) == 1500, "submit_many did not return")
+        with client as c:
+            kinds = collections.Counter(o.status + "/" + str(o.error_code) for o in burst)
+            check(kinds == {"FILLED/None": 1500}, kinds)
+            check(c.reconnects >= 1, "the client never replaced its socket")
+            check(c.gateway is None, "PING answered with nothing listening: %r" % c.gateway)
+            late = c.submit("EURUSD", "SELL", 0.01)  # the next call asks PING again
+            check(late.filled and c.gateway and c.gateway.get("bridge") == "up", (late, c.gateway))
+            burst.append(late)
+            print("1500 orders FILLED, %d reconnects, at most %d attempts" %
+                  (c.reconnects, max(o.attempts for o in burst)))
+        ex = w.executions()
+        check(len(ex) == 1501 and all(ex[o.uuid] == [o.ticket] for o in burst),
+              "%d uuids executed" % len(ex))
+
+
 def example_strategy():
     """The example strategy on the Python client runs against ordergated, and every order it
     sends executes exactly once."""
@@ -296,7 +332,7 @@ def example_strategy():
 
 
 CASES = [fills_and_replays, pending_then_final, unknown_then_status, kill9_mid_burst,
-         example_strategy]
+         gateway_starts_late, example_strategy]
 
 
 def main():
