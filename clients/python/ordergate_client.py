@@ -12,9 +12,11 @@ front-end protocol of ordergate (docs/protocol.md, sections 2 and 3) over one Ze
   the bridge did not answer and may have executed it; PENDING or NO_REPLY at the caller's
   deadline) keeps its uuid: ``status(uuid)`` asks ORDER_STATUS, ``submit(..., uuid=outcome.uuid)``
   asks again, ``in_doubt()`` lists them all;
-- its waits are aligned below the gateway's: it reads ``client_timeout_ms`` from PING, waits that
-  long for each reply, and sends ``timeout_ms`` a little below it, so the gateway answers (with the
-  outcome or PENDING) before the client gives up on a reply;
+- its waits are aligned with the gateway's deadline: it reads ``client_timeout_ms`` (and
+  ``bridge_timeout_ms``) from PING, sends each order with that ``timeout_ms`` and waits for the
+  reply that long plus a grace of max(100 ms, timeout_ms / 10): the gateway answers (the outcome
+  or PENDING) by timeout_ms - reply_margin_ms, so its answer always comes before the client gives
+  up on it (the same rule as the C++ ordergate::Client);
 - when a reply does not come in that time (ordergated killed, restarted, network gone) it drops the
   socket, opens a new one to the same endpoint and asks again for everything in flight, with the
   same uuids: an order executes at most once whatever happens to the link.
@@ -48,9 +50,9 @@ from typing import Any, Dict, Iterable, List, Optional
 import zmq
 
 __all__ = ["Client", "Order", "Outcome", "FILLED", "REJECTED", "PENDING", "UNKNOWN", "ERROR",
-           "NO_REPLY", "NOT_NOW_CODES"]
+           "NO_REPLY", "NOT_NOW_CODES", "new_uuid"]
 
-# Statuses of an outcome: the gateway's (docs/protocol.md section 2), and NO_REPLY, the client's own.
+# Statuses of an outcome: the gateway's (docs/protocol.md section 2); NO_REPLY is the client's own.
 FILLED = "FILLED"      # executed; ticket set
 REJECTED = "REJECTED"  # refused by the bridge (recorded) or by ordergate (error_code says which)
 PENDING = "PENDING"    # still in flight at the gateway when the caller's deadline came
@@ -296,9 +298,9 @@ class Client:
         """Asks ORDER_STATUS for `uuid` once; never causes the order to be sent again.
 
         Blocks until the reply (resent on a new socket if the link broke) or deadline_ms (default:
-        three attempts' waits). Returns the stored outcome: FILLED, REJECTED, UNKNOWN, PENDING (still in
-        flight), error with error_code NOT_FOUND (no record of it), or NO_REPLY. A settled outcome
-        removes the uuid from in_doubt().
+        three attempts' waits). Returns the stored outcome: FILLED, REJECTED, UNKNOWN, PENDING
+        (still in flight), error with error_code NOT_FOUND (no record of it), or NO_REPLY. A
+        settled outcome (FILLED, REJECTED) removes the uuid from in_doubt().
         """
         start = time.monotonic()
         attempt_ms = self._attempt_ms()
@@ -311,7 +313,7 @@ class Client:
         return outcome
 
     def wait_settled(self, uuid: str, deadline_ms: int, poll_ms: int = 200) -> Outcome:
-        """Asks status(uuid) every poll_ms until FILLED or REJECTED or deadline_ms; returns the last.
+        """Asks status(uuid) every poll_ms until FILLED, REJECTED or deadline_ms; returns the last.
 
         Blocks up to deadline_ms. For orders left UNKNOWN: ordergate resolves them from a late
         bridge reply, ORDER_STATUS at the bridge or an operator.
@@ -320,7 +322,8 @@ class Client:
         while True:
             remaining_ms = int((deadline - time.monotonic()) * 1000)
             outcome = self.status(uuid, deadline_ms=max(1, remaining_ms))
-            if outcome.status in (FILLED, REJECTED) or time.monotonic() + poll_ms / 1000.0 > deadline:
+            if (outcome.status in (FILLED, REJECTED)
+                    or time.monotonic() + poll_ms / 1000.0 > deadline):
                 return outcome
             time.sleep(poll_ms / 1000.0)
 

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """End to end tests of clients/python/ordergate_client.py against a real ordergated and
 ordergate-bridge-sim (processes on kernel-chosen loopback ports, each case in its own temporary
-directory, every wait bounded). ctest runs one case per process (tests/clients/python/CMakeLists.txt).
+directory, every wait bounded). ctest runs one case per process
+(tests/clients/python/CMakeLists.txt). ORDERGATE_PYCLIENT_GW_LOG=info: ordergated's log level.
 
 usage: ordergate_client_test.py --bin-dir DIR CASE     (CASE: a function name below; --list)
 Exit 0: passed; 1: failed (the reason on stderr); 77: skipped (python3-zmq missing).
@@ -26,8 +27,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.normpath(os.path.join(HERE, "..", "..", ".."))
 sys.path.insert(0, os.path.join(SOURCE, "clients", "python"))
 try:
-    import zmq  # noqa: F401  (the client's only dependency)
-    import ordergate_client as og
+    import ordergate_client as og  # needs python3-zmq
 except ImportError as e:  # python3-zmq is not installed: scripts/install-deps.sh installs it
     print("skipped: %s" % e, file=sys.stderr)
     sys.exit(77)
@@ -105,7 +105,8 @@ class World:
         self.gw, line = self._start(
             "ordergated", ["--listen", listen, "--bridge", self.sim_endpoint, "--data-dir",
                            os.path.join(self.dir, "data"), "--log-level",
-                           os.environ.get("ORDERGATE_PYCLIENT_GW_LOG", "warn"), "--metrics-listen", "127.0.0.1:0"] + list(extra),
+                           os.environ.get("ORDERGATE_PYCLIENT_GW_LOG", "warn"),
+                           "--metrics-listen", "127.0.0.1:0"] + list(extra),
             "ordergated ready ", 20)
         self.gw_endpoint = re.search(r"listen=(\S+)", line).group(1)
         check(self.gw_endpoint.startswith("tcp://127.0.0.1:"), line)
