@@ -43,6 +43,7 @@ import dataclasses
 import heapq
 import itertools
 import json
+import re
 import time
 import uuid as _uuidlib
 from typing import Any, Dict, Iterable, List, Optional
@@ -68,6 +69,7 @@ NOT_NOW_CODES = frozenset({"GATEWAY_BUSY", "BRIDGE_DOWN", "STORE_UNAVAILABLE"})
 DEFAULT_CLIENT_TIMEOUT_MS = 2000
 DEFAULT_BRIDGE_TIMEOUT_MS = 6000
 
+_UUID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}\Z")
 _BACKOFF_FIRST_S = 0.02
 _BACKOFF_MAX_S = 0.5
 
@@ -148,9 +150,9 @@ class _Request:
     """One uuid's request inside a call: what to send, how often it was, what came back."""
     __slots__ = ("uuid", "body", "sent_at", "attempts", "last", "backoff_s")
 
-    def __init__(self, uuid: str, body: Dict[str, Any]):
+    def __init__(self, uuid: str, body: str):
         self.uuid = uuid
-        self.body = body
+        self.body = body.encode()  # the JSON object, without timeout_ms
         self.sent_at = 0.0  # monotonic time of the latest send
         self.attempts = 0
         self.last: Optional[Dict[str, Any]] = None
@@ -220,7 +222,7 @@ class Client:
         """
         wait_ms = timeout_ms or self._fixed_timeout_ms or DEFAULT_CLIENT_TIMEOUT_MS
         uuid = new_uuid()
-        request = _Request(uuid, {"action": "PING", "uuid": uuid})
+        request = _Request(uuid, json.dumps({"action": "PING", "uuid": uuid}))
         self._run({uuid: request}, time.monotonic() + wait_ms / 1000.0, orders=False,
                   attempt_ms=wait_ms, resend=False)
         if request.last is None:
@@ -237,7 +239,9 @@ class Client:
         """Sends one OPEN and returns its outcome; blocks until then or until deadline_ms.
 
         uuid: the idempotency key; None generates one (Outcome.uuid tells it). Sending an earlier
-        order's uuid again asks about that order: it never executes twice.
+        order's uuid again asks about that order: it never executes twice. Raises ValueError for a
+        uuid outside the protocol's 1-64 characters of [A-Za-z0-9._:-], or a NaN/infinite number,
+        before sending anything.
         Returns an Outcome whose status is
           FILLED    executed (ticket), possibly earlier (duplicate True);
           REJECTED  refused: by the bridge (recorded; a new order needs a new uuid), or by ordergate
@@ -274,13 +278,19 @@ class Client:
         uuids = []
         for order in orders:
             uuid = order.uuid or new_uuid()
+            if not _UUID_RE.match(uuid):
+                raise ValueError("uuid %r: 1-64 characters of [A-Za-z0-9._:-] (protocol, "
+                                 "section 2)" % uuid)
             if uuid in requests:
                 raise ValueError("uuid %r twice in one submit_many" % uuid)
             if order.action not in ("OPEN", "CLOSE"):
                 raise ValueError("action must be OPEN or CLOSE, not %r" % order.action)
-            requests[uuid] = _Request(uuid, order.body(uuid))
+            # allow_nan=False: ValueError now for NaN/inf rather than INVALID_JSON later.
+            requests[uuid] = _Request(uuid, json.dumps(order.body(uuid), allow_nan=False))
             uuids.append(uuid)
-            # In doubt until an outcome settles it, so a crash of this call loses nothing.
+        for order, uuid in zip(orders, uuids):
+            # In doubt until an outcome settles it (an exception out of this call, such as
+            # KeyboardInterrupt, leaves them listed).
             self._in_doubt[uuid] = dataclasses.replace(order, uuid=uuid)
         start = time.monotonic()
         attempt_ms = self._attempt_ms()
@@ -305,7 +315,7 @@ class Client:
         start = time.monotonic()
         attempt_ms = self._attempt_ms()
         deadline = start + (deadline_ms / 1000.0 if deadline_ms else 3 * _wait_s(attempt_ms))
-        request = _Request(uuid, {"action": "ORDER_STATUS", "uuid": uuid})
+        request = _Request(uuid, json.dumps({"action": "ORDER_STATUS", "uuid": uuid}))
         self._run({uuid: request}, deadline, orders=False, attempt_ms=attempt_ms, resend=True)
         outcome = self._outcome(request)
         if outcome.status in (FILLED, REJECTED):
@@ -390,9 +400,9 @@ class Client:
             timeout_ms = min(attempt_ms, left_ms - max(100, left_ms // 11))
             if timeout_ms < 60:  # under the gateway's reply margin (50 ms): no time to answer
                 return "late"
-            body = dict(body, timeout_ms=timeout_ms)
+            body = b'%s,"timeout_ms":%d}' % (body[:-1], timeout_ms)  # the object's last member
         try:
-            self._socket().send_multipart([b"", json.dumps(body).encode()], flags=zmq.NOBLOCK)
+            self._socket().send_multipart([b"", body], flags=zmq.NOBLOCK)
         except zmq.Again:
             self._dirty = True
             return "stuck"
@@ -470,6 +480,9 @@ class Client:
             if not isinstance(reply, dict):
                 continue
             request = requests.get(reply.get("uuid"))
+            if request is None and reply.get("uuid") is None and len(in_flight) == 1:
+                # A reply without uuid (a request the gateway could not read): the one unanswered.
+                request = next(iter(in_flight.values()))
             if request is None:
                 continue  # a reply to an earlier call's request
             in_flight.pop(request.uuid, None)

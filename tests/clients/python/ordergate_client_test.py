@@ -180,6 +180,15 @@ def fills_and_replays():
             closed = c.close_position(one.ticket)
             check(closed.filled and closed.ticket == one.ticket, closed)
             check(c.status("never-sent").error_code == "NOT_FOUND", "ORDER_STATUS of a stranger")
+            refused = c.submit("EURUSD", "BUY", -1.0)  # ordergate's refusal: at once, no retry
+            check(refused.status == og.REJECTED and refused.error_code == "INVALID_VOLUME" and
+                  refused.attempts == 1, refused)
+            for bad in ("has space", "x" * 65, "\u00e9t\u00e9"):  # refused before sending
+                try:
+                    c.submit("EURUSD", "BUY", 0.01, uuid=bad)
+                    raise Failed("uuid %r was sent" % bad)
+                except ValueError:
+                    pass
             check(not c.in_doubt(), c.in_doubt())
         ex = w.executions()
         for o in first + [one, closed]:
