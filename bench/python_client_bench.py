@@ -90,7 +90,7 @@ def client(c, n, window):
 def start_world(bin_dir, durability):
     d = tempfile.mkdtemp(prefix="ordergate-pybench-")
     sim = subprocess.Popen([os.path.join(bin_dir, "ordergate-bridge-sim"), "--bind",
-                            "tcp://127.0.0.1:*", "--log-level", "warn", "--workers", "4"],
+                            "tcp://127.0.0.1:*", "--log-level", "warn"],
                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     sim_ep = sim.stdout.readline().strip().split(" on ")[1]
     gw = subprocess.Popen([os.path.join(bin_dir, "ordergated"), "--listen", "tcp://127.0.0.1:*",
