@@ -194,6 +194,8 @@ class Client:
         self._gateway: Optional[Dict[str, Any]] = None  # PING's gateway object, once read
         self._in_doubt: Dict[str, Order] = {}
         self._sock: Optional[zmq.Socket] = None
+        # One Poller per socket: pyzmq's Socket.poll builds a new one on every call.
+        self._poller: Optional[zmq.Poller] = None
         self._dirty = False  # the socket may still deliver replies to an earlier call
         self.reconnects = 0
 
@@ -204,6 +206,7 @@ class Client:
         if self._sock is not None:
             self._sock.close(linger=0)
             self._sock = None
+            self._poller = None
 
     def __enter__(self) -> "Client":
         return self
@@ -386,6 +389,8 @@ class Client:
             sock.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
             sock.connect(self.endpoint)
             self._sock = sock
+            self._poller = zmq.Poller()
+            self._poller.register(sock, zmq.POLLIN)
             self._dirty = False
         return self._sock
 
@@ -455,7 +460,8 @@ class Client:
                 wake = min(wake, next(iter(in_flight.values())).sent_at + reply_wait_s)
             if backoff:
                 wake = min(wake, backoff[0][0])
-            if self._socket().poll(max(0, int((wake - now) * 1000) + 1), zmq.POLLIN):
+            self._socket()
+            if self._poller.poll(max(0, int((wake - now) * 1000) + 1)):
                 self._drain(requests, open_, orders, to_send, in_flight, backoff, seq)
             elif in_flight and time.monotonic() >= (
                     next(iter(in_flight.values())).sent_at + reply_wait_s):
@@ -468,11 +474,10 @@ class Client:
                in_flight: "collections.OrderedDict[str, _Request]", backoff: List[Any],
                seq: "itertools.count[int]") -> None:
         """Reads every reply already here and files each under its uuid."""
-        while True:
-            try:
-                frames = self._sock.recv_multipart(flags=zmq.NOBLOCK)
-            except zmq.Again:
-                return
+        sock = self._sock
+        # ZMQ_EVENTS rather than recv until zmq.Again: no exception per wake-up.
+        while sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+            frames = sock.recv_multipart(flags=zmq.NOBLOCK)
             try:
                 reply = json.loads(frames[-1])
             except ValueError:
