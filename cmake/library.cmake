@@ -108,5 +108,5 @@ install(FILES ${PROJECT_BINARY_DIR}/ordergate.pc DESTINATION ${CMAKE_INSTALL_LIB
 # (no python3-* package owns it); strategies put share/ordergate/python on PYTHONPATH.
 install(FILES ${PROJECT_SOURCE_DIR}/clients/python/ordergate_client.py
         DESTINATION ${CMAKE_INSTALL_DATADIR}/ordergate/python)
-install(PROGRAMS ${PROJECT_SOURCE_DIR}/clients/python/example_strategy.py
+install(PROGRAMS ${PROJECT_SOURCE_DIR}/examples/python_client_strategy.py
         DESTINATION ${CMAKE_INSTALL_DATADIR}/ordergate/python)

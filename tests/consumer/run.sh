@@ -16,7 +16,7 @@
 #      ordergate/client.h) sends one order through it and must get FILLED, and the installed
 #      bin/cpp_client_strategy --orders 20 gets every order FILLED once and replayed;
 #   6. the Python client: share/ordergate/python/ordergate_client.py imports with that folder on
-#      PYTHONPATH (as the README says), and the installed example_strategy.py runs its orders
+#      PYTHONPATH (as the README says), and the installed python_client_strategy.py runs its orders
 #      through the installed ordergated, each executed once (skipped without python3-zmq).
 # Usage: tests/consumer/run.sh BUILD_DIR     (ctest: label consumer)
 set -euo pipefail
@@ -45,7 +45,7 @@ for f in include/ordergate/gateway.h include/ordergate/options.h include/orderga
          lib/cmake/ordergate/ordergateTargets.cmake lib/pkgconfig/ordergate.pc \
          bin/ordergated bin/ordergatectl bin/ordergate-bridge-sim bin/embedded_strategy \
          bin/cpp_client_strategy share/ordergate/python/ordergate_client.py \
-         share/ordergate/python/example_strategy.py; do
+         share/ordergate/python/python_client_strategy.py; do
   [ -e "$prefix/$f" ] || fail "$f is not installed"
 done
 soname=$(readelf -d "$prefix/lib/libordergate.so.0" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
@@ -153,16 +153,16 @@ cat "$tmp/client.stderr"
 
 pyclient_uuids=
 if /usr/bin/python3 -c 'import zmq' 2>/dev/null; then
-  step "the installed Python client: import from PYTHONPATH, example_strategy.py through ordergated"
+  step "the installed Python client: import from PYTHONPATH, python_client_strategy.py through ordergated"
   (cd "$tmp" && PYTHONPATH="$prefix/share/ordergate/python" /usr/bin/python3 -c \
     'import ordergate_client as og, sys; sys.exit(0 if og.__file__.startswith(sys.argv[1]) else 1)' \
     "$prefix/share/ordergate/python/") || fail "ordergate_client does not import from the prefix"
-  timeout 120 "$prefix/share/ordergate/python/example_strategy.py" --endpoint "$gateway" \
+  timeout 120 "$prefix/share/ordergate/python/python_client_strategy.py" --endpoint "$gateway" \
     --orders 5 >"$tmp/pyclient.json" 2>"$tmp/pyclient.stderr" ||
-    { cat "$tmp/pyclient.json" "$tmp/pyclient.stderr"; fail "example_strategy.py exited non-zero"; }
+    { cat "$tmp/pyclient.json" "$tmp/pyclient.stderr"; fail "python_client_strategy.py exited non-zero"; }
   pyclient_uuids=$(/usr/bin/python3 -c 'import json, sys; s = json.load(open(sys.argv[1]))
 assert s["opened"] == 5 and s["closed"] == 5 and not s["in_doubt"], s
-print(" ".join(s["uuids"]))' "$tmp/pyclient.json") || fail "example_strategy.py: $(cat "$tmp/pyclient.json")"
+print(" ".join(s["uuids"]))' "$tmp/pyclient.json") || fail "python_client_strategy.py: $(cat "$tmp/pyclient.json")"
 else
   echo "python3-zmq is not installed: the Python client's run is skipped"
 fi

@@ -93,7 +93,7 @@ TEST_CASE(
                      {"--gateway", w.gw_endpoint, "--orders", "20", "--prefix", cpp_prefix},
                      w.dir.File("cpp_client.err"));
   Process py_client("/usr/bin/python3",
-                    {std::string(ORDERGATE_PYTHON_CLIENT_DIR) + "/example_strategy.py",
+                    {std::string(ORDERGATE_EXAMPLES_DIR) + "/python_client_strategy.py",
                      "--endpoint", w.gw_endpoint, "--orders", "20"},
                     w.dir.File("py_client.err"));
 

@@ -329,7 +329,7 @@ def example_strategy():
         w.start_sim("--latency", "uniform:1:5")
         w.start_gateway()
         out = subprocess.run(
-            [sys.executable, os.path.join(SOURCE, "clients", "python", "example_strategy.py"),
+            [sys.executable, os.path.join(SOURCE, "examples", "python_client_strategy.py"),
              "--endpoint", w.gw_endpoint, "--orders", "10"],
             capture_output=True, text=True, timeout=120)
         check(out.returncode == 0, "exit %d: %s" % (out.returncode, out.stderr))

@@ -8,7 +8,7 @@ What it shows:
 - CLOSE through close_position(ticket), with its own uuid.
 It prints one JSON line with what happened; exit 0 when every order it sent has a settled outcome.
 
-usage: example_strategy.py [--endpoint tcp://127.0.0.1:5555] [--orders 10] [--symbol EURUSD]
+usage: python_client_strategy.py [--endpoint tcp://127.0.0.1:5555] [--orders 10] [--symbol EURUSD]
 Run from the source tree, or with PYTHONPATH=<prefix>/share/ordergate/python once installed.
 """
 import argparse
@@ -16,8 +16,12 @@ import json
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import ordergate_client as og  # noqa: E402  (next to this file, installed or not)
+# The module sits next to this file once installed (<prefix>/share/ordergate/python/), and in
+# clients/python/ in the source tree.
+_here = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(_here, "..", "clients", "python"))
+sys.path.insert(0, _here)
+import ordergate_client as og  # noqa: E402
 
 
 def signal_side(i: int) -> str:
