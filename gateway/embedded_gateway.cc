@@ -25,6 +25,7 @@
 #include "spdlog/spdlog.h"
 #include "transport/codec.h"
 #include "transport/log_format.h"
+#include "transport/public_client_wire.h"
 
 namespace ordergate {
 namespace {
@@ -32,47 +33,6 @@ namespace {
 // The caller's clock readings (the pipeline reads its own, gateway/clock.h, the same one).
 int64_t SteadyNs() { return gateway::SystemClock().SteadyNs(); }
 int64_t UnixUs() { return gateway::SystemClock().UnixUs(); }
-
-// The Order as the front end's OPEN/CLOSE body. Non-finite numbers cannot be written in JSON; the
-// caller refuses them before this runs.
-void WriteOrderBody(const Order& o, std::string* out) {
-  out->clear();
-  // An empty string or a zero ticket is written as absent, so that it gets the wire's MISSING_*
-  // code rather than a complaint about its form.
-  out->append(o.action == OrderAction::kClose ? "{\"action\":\"CLOSE\"" : "{\"action\":\"OPEN\"");
-  if (!o.uuid.empty()) {
-    out->append(",\"uuid\":");
-    AppendJsonString(o.uuid, out);
-  }
-  if (o.action == OrderAction::kClose) {
-    if (o.ticket != 0) absl::StrAppend(out, ",\"ticket\":", o.ticket);
-  } else {
-    if (!o.symbol.empty()) {
-      out->append(",\"symbol\":");
-      AppendJsonString(o.symbol, out);
-    }
-    out->append(",\"type\":\"");
-    static_assert(static_cast<int>(TradeType::kSellStop) ==
-                  static_cast<int>(ordergate::OrderType::kSellStop));
-    const auto type = static_cast<ordergate::OrderType>(o.type);
-    const absl::string_view name = OrderTypeName(type);
-    out->append(name.data(), name.size());
-    out->append("\",\"volume\":");
-    AppendJsonNumber(o.volume, out);
-    out->append(",\"price\":");
-    AppendJsonNumber(o.price, out);
-    out->append(",\"sl\":");
-    AppendJsonNumber(o.sl, out);
-    out->append(",\"tp\":");
-    AppendJsonNumber(o.tp, out);
-  }
-  if (!o.comment.empty()) {
-    out->append(",\"comment\":");
-    AppendJsonString(o.comment, out);
-  }
-  if (o.magic.has_value()) absl::StrAppend(out, ",\"magic\":", *o.magic);
-  out->push_back('}');
-}
 
 // Reads a reply object (the wire's, before duplicate/gateway_us) into `out`. Fields it lacks keep
 // their defaults; an object that cannot be read at all becomes UNKNOWN (it may describe an order
@@ -291,7 +251,9 @@ void Gateway::Submit(const Order& order, Callback done) {
     return;
   }
   thread_local std::string body;
-  WriteOrderBody(order, &body);
+  // The Order as the front end's OPEN/CLOSE body (as the C++ client writes it), so that both doors
+  // decode with the wire's own rules. Non-finite numbers were refused above.
+  transport::WriteClientOrderBody(order, /*timeout_ms=*/0, &body);
   gateway::EmbeddedSubmission s;
   const ErrorCode ec = DecodeRequest(body, im.limits, UnixUs(), &s.request);
   if (ec != ErrorCode::kOk) {

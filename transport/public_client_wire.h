@@ -33,6 +33,9 @@ absl::string_view NonFiniteField(const Order& order);
 
 // `order` as the front end's OPEN/CLOSE body, with "timeout_ms":timeout_ms (omitted when 0).
 // An empty string or a zero ticket is left out, so that the gateway answers its MISSING_* code.
+// The embedded gateway writes its orders with it too (then decodes them with the wire's
+// DecodeRequest), so both doors and the client share one encoding. REQUIRES: finite numbers
+// (NonFiniteField).
 void WriteClientOrderBody(const Order& order, int64_t timeout_ms, std::string* out);
 // {"action":"ORDER_STATUS","uuid":...,"timeout_ms":...}
 void WriteStatusBody(absl::string_view uuid, int64_t timeout_ms, std::string* out);
