@@ -287,59 +287,25 @@ absl::Status RocksDbStore::Impl::ApplyLocked(absl::Span<const Change> changes, i
       }
     }
 
-    if (c.event == RecordEvent::kReserve && cur.state != RecordState::kAbsent) {
-      res.outcome = ChangeOutcome::kExists;
-      res.state_after = cur.state;
-      res.existing = cur;
-      continue;
-    }
-    const std::optional<RecordState> next = NextState(cur.state, c.event);
-    if (!next) {
-      res.outcome = ChangeOutcome::kIllegal;
-      res.state_after = cur.state;
-      if (cur.state != RecordState::kAbsent) res.existing = cur;
-      continue;
-    }
-
     const bool was_in_flight = IsInFlight(cur.state);
+    res = ApplyChangeTo(c, now_unix_ms, &cur);
+    if (res.outcome != ChangeOutcome::kApplied) continue;
+
     const absl::string_view key = c.key;
-    if (*next == RecordState::kAbsent) {
+    if (cur.state == RecordState::kAbsent) {
       (was_in_flight ? in_flight_writes : record_writes).push_back({true, key, 0, 0});
-      cur.state = RecordState::kAbsent;
-      cur.fingerprint.clear();
-      cur.reply.clear();
-      cur.created_unix_ms = cur.updated_unix_ms = 0;
     } else {
-      switch (c.event) {
-        case RecordEvent::kReserve:
-          cur.fingerprint.assign(c.fingerprint.data(), c.fingerprint.size());
-          cur.reply.clear();
-          cur.created_unix_ms = now_unix_ms;
-          break;
-        case RecordEvent::kOutcomeFilled:
-        case RecordEvent::kOutcomeRejected:
-        case RecordEvent::kBridgeTimedOut:  // an optional reply to replay while UNKNOWN
-          cur.reply.assign(c.reply.data(), c.reply.size());
-          break;
-        case RecordEvent::kRecovered:
-        case RecordEvent::kReleased:
-          break;
-      }
-      cur.state = *next;
-      cur.updated_unix_ms = now_unix_ms;
       EncodeParts(cur.state, cur.created_unix_ms, cur.updated_unix_ms, cur.fingerprint, cur.reply,
                   &encoded);
       // An in-flight record lives in "inflight" only and moves to "records" when it ends: one
       // skip-list insert per order (its outcome) instead of two.
-      const bool now_in_flight = IsInFlight(*next);
+      const bool now_in_flight = IsInFlight(cur.state);
       (now_in_flight ? in_flight_writes : record_writes)
           .push_back({false, key, values.size(), encoded.size()});
       values.append(encoded);
       if (!now_in_flight && was_in_flight) in_flight_writes.push_back({true, key, 0, 0});
     }
     it->second.written = true;
-    res.outcome = ChangeOutcome::kApplied;
-    res.state_after = *next;
   }
 
   if (record_writes.empty() && in_flight_writes.empty()) {

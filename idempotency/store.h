@@ -85,6 +85,15 @@ struct MetaEntry {
   bool operator==(const MetaEntry&) const = default;
 };
 
+// The store's rules for one change, applied to the key's current record `*cur` (state kAbsent when
+// the key has none): a reservation of a key that has a record is kExists (`existing` filled, *cur
+// untouched); an event the transition table (record.h) has no row for is kIllegal (`existing`
+// filled when there is a record); otherwise kApplied and *cur moved: a reservation sets the
+// fingerprint and created time and clears the reply, an outcome or a timeout stores its reply, a
+// release empties the record (kAbsent), and the updated time is `now_unix_ms`. `key` is never
+// touched. Pure, thread-safe; every Store applies its changes with it, so they cannot differ.
+ChangeResult ApplyChangeTo(const Change& c, int64_t now_unix_ms, Record* cur);
+
 struct StoreStats {
   uint64_t records = 0;    // estimate
   uint64_t in_flight = 0;  // RESERVED + UNKNOWN, exact

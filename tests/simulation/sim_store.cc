@@ -12,55 +12,26 @@ using idempotency::RecordState;
 
 ChangeResult ApplyOne(SimDisk* disk, RecordEvent event, absl::string_view key,
                       absl::string_view fingerprint, absl::string_view reply, int64_t now_unix_ms) {
-  std::map<std::string, Record>* records = &disk->records;
-  ChangeResult res;
-  auto it = records->find(std::string(key));
+  const std::string k(key);
+  auto it = disk->records.find(k);
   Record cur;
-  if (it != records->end()) cur = it->second;
-  if (event == RecordEvent::kReserve && cur.state != RecordState::kAbsent) {
-    res.outcome = ChangeOutcome::kExists;
-    res.state_after = cur.state;
-    res.existing = cur;
+  if (it != disk->records.end()) cur = it->second;
+  // The RocksDB store's own rules (idempotency/store.h), so the simulated disk cannot differ.
+  const ChangeResult res = idempotency::ApplyChangeTo(
+      idempotency::Change{event, key, fingerprint, reply}, now_unix_ms, &cur);
+  if (res.outcome != idempotency::ChangeOutcome::kApplied) return res;
+  if (cur.state == RecordState::kAbsent) {
+    if (it != disk->records.end()) disk->records.erase(it);
+    disk->in_flight.erase(k);
     return res;
   }
-  const std::optional<RecordState> next = idempotency::NextState(cur.state, event);
-  if (!next) {
-    res.outcome = ChangeOutcome::kIllegal;
-    res.state_after = cur.state;
-    if (cur.state != RecordState::kAbsent) res.existing = cur;
-    return res;
-  }
-  res.outcome = ChangeOutcome::kApplied;
-  res.state_after = *next;
-  if (*next == RecordState::kAbsent) {
-    if (it != records->end()) records->erase(it);
-    disk->in_flight.erase(std::string(key));
-    return res;
-  }
-  cur.key = std::string(key);
-  switch (event) {
-    case RecordEvent::kReserve:
-      cur.fingerprint = std::string(fingerprint);
-      cur.reply.clear();
-      cur.created_unix_ms = now_unix_ms;
-      break;
-    case RecordEvent::kOutcomeFilled:
-    case RecordEvent::kOutcomeRejected:
-    case RecordEvent::kBridgeTimedOut:
-      cur.reply = std::string(reply);
-      break;
-    case RecordEvent::kRecovered:
-    case RecordEvent::kReleased:
-      break;
-  }
-  cur.state = *next;
-  cur.updated_unix_ms = now_unix_ms;
+  cur.key = k;
   if (cur.state == RecordState::kReserved || cur.state == RecordState::kUnknown) {
-    disk->in_flight.insert(cur.key);
+    disk->in_flight.insert(k);
   } else {
-    disk->in_flight.erase(cur.key);
+    disk->in_flight.erase(k);
   }
-  (*records)[cur.key] = std::move(cur);
+  disk->records[k] = std::move(cur);
   return res;
 }
 
