@@ -434,8 +434,11 @@ ErrorCode DecodeRequest(absl::string_view body, const DecodeLimits& limits, int6
   }
 
   if (!f.has[kFAction] || !GetString(f.value[kFAction], &s) || s.empty()) {
-    // Without its action a v1 envelope is still recognisable by its own members.
-    if (!f.has[kFAction] && (f.has[kFReqId] || f.has[kFPayload])) return DecodeV1(f, limits, out);
+    // Without its action a v1 envelope is still recognisable by its own members, unless the body
+    // carries a valid uuid: then it is the bridge protocol's, and its error reply echoes the uuid.
+    if (!f.has[kFAction] && !uuid_valid && (f.has[kFReqId] || f.has[kFPayload])) {
+      return DecodeV1(f, limits, out);
+    }
     return ErrorCode::kMissingAction;
   }
   if (EqualsIgnoreCase(s, "ORDER_SEND")) return DecodeV1(f, limits, out);

@@ -10,7 +10,8 @@
 //   - the code is one DecodeRequest can return; OVERSIZE iff the body exceeds max_request_bytes;
 //   - anything an independent parser rejects (or that is not an object) is INVALID_JSON/OVERSIZE;
 //   - a uuid the decoder keeps is valid per the contract's rule (checked here from its text), and
-//     it is the body's uuid; the action it reports is the body's action;
+//     it is the body's uuid (a v1 envelope's req_id); the action it reports is the body's action
+//     (ORDER_SEND: OPEN);
 //   - an error code is set iff there is no request: on OK every field is valid for its action
 //     (volume finite in (0, max_volume], prices finite >= 0, ticket > 0, timeout 1..600000, ...);
 //   - an OK request re-encoded for the bridge is valid JSON that decodes to the same request with
@@ -37,8 +38,8 @@ bool SameBits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
 // Every field, compared exactly (bit patterns for doubles: determinism means the same bits).
 bool Identical(const Request& a, const Request& b) {
-  return a.action == b.action && a.uuid.value == b.uuid.value && a.symbol == b.symbol &&
-         a.type == b.type && SameBits(a.volume, b.volume) && SameBits(a.price, b.price) &&
+  return a.action == b.action && a.envelope == b.envelope && a.uuid.value == b.uuid.value &&
+         a.symbol == b.symbol && a.type == b.type && SameBits(a.volume, b.volume) && SameBits(a.price, b.price) &&
          SameBits(a.sl, b.sl) && SameBits(a.tp, b.tp) && a.comment == b.comment &&
          a.magic == b.magic && a.has_magic == b.has_magic && a.ticket.value == b.ticket.value &&
          a.timeout_ms == b.timeout_ms && a.risk_signature == b.risk_signature &&
@@ -72,6 +73,8 @@ bool DecoderMayReturn(ErrorCode ec) {
     case ErrorCode::kMissingTicket:
     case ErrorCode::kInvalidField:
     case ErrorCode::kRiskSignatureInvalid:
+    case ErrorCode::kMissingPayload:  // the MT5-CRS v1 envelope's (section 2a)
+    case ErrorCode::kMissingVolume:
       return true;
     default:
       return false;
@@ -177,8 +180,10 @@ void CheckAgainstIndependentParse(std::string_view body, ErrorCode ec, const Req
 
   dom::element e;
   std::string_view s;
+  // A v1 envelope (ORDER_SEND) is keyed by its req_id; its top-level uuid, if any, means nothing.
+  const bool v1 = r.envelope == Envelope::kMt5CrsV1;
   const bool has_uuid_string =
-      LastMember(obj, "uuid", &e) && e.get_string().get(s) == simdjson::SUCCESS;
+      LastMember(obj, v1 ? "req_id" : "uuid", &e) && e.get_string().get(s) == simdjson::SUCCESS;
   if (!r.uuid.view().empty()) {
     FUZZ_CHECK(has_uuid_string && s == ToStd(r.uuid.view()));
   } else if (has_uuid_string && ContractUuid(s)) {
@@ -188,7 +193,11 @@ void CheckAgainstIndependentParse(std::string_view body, ErrorCode ec, const Req
   if (ec == ErrorCode::kMissingAction) return;
   FUZZ_CHECK(LastMember(obj, "action", &e) && e.get_string().get(s) == simdjson::SUCCESS);
   if (ec == ErrorCode::kUnknownAction) return;
-  FUZZ_CHECK(EqualsIgnoreAsciiCase(s, ToStd(ActionName(r.action))));
+  if (v1) {
+    FUZZ_CHECK(EqualsIgnoreAsciiCase(s, "ORDER_SEND") && r.action == Action::kOpen);
+  } else {
+    FUZZ_CHECK(EqualsIgnoreAsciiCase(s, ToStd(ActionName(r.action))));
+  }
 }
 
 }  // namespace
