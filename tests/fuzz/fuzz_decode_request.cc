@@ -39,11 +39,11 @@ bool SameBits(double a, double b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 // Every field, compared exactly (bit patterns for doubles: determinism means the same bits).
 bool Identical(const Request& a, const Request& b) {
   return a.action == b.action && a.envelope == b.envelope && a.uuid.value == b.uuid.value &&
-         a.symbol == b.symbol && a.type == b.type && SameBits(a.volume, b.volume) && SameBits(a.price, b.price) &&
-         SameBits(a.sl, b.sl) && SameBits(a.tp, b.tp) && a.comment == b.comment &&
-         a.magic == b.magic && a.has_magic == b.has_magic && a.ticket.value == b.ticket.value &&
-         a.timeout_ms == b.timeout_ms && a.risk_signature == b.risk_signature &&
-         a.status_symbol == b.status_symbol;
+         a.symbol == b.symbol && a.type == b.type && SameBits(a.volume, b.volume) &&
+         SameBits(a.price, b.price) && SameBits(a.sl, b.sl) && SameBits(a.tp, b.tp) &&
+         a.comment == b.comment && a.magic == b.magic && a.has_magic == b.has_magic &&
+         a.ticket.value == b.ticket.value && a.timeout_ms == b.timeout_ms &&
+         a.risk_signature == b.risk_signature && a.status_symbol == b.status_symbol;
 }
 
 // What survives the trip to the bridge: everything but the strategy's own signature and timeout
