@@ -139,6 +139,23 @@ TEST_CASE(
   }
 }
 
+TEST_CASE(
+    "a body without an action is the bridge protocol's when it has a valid uuid, else a v1 "
+    "envelope's when it has a req_id or a payload",
+    "[transport][v1]") {
+  const Decoded bridge = Decode(R"({"uuid":"u-1","req_id":"r-1","symbol":"EURUSD"})");
+  CHECK(bridge.ec == ErrorCode::kMissingAction);
+  CHECK(bridge.req.envelope == Envelope::kBridge);
+  CHECK(Str(bridge.req.uuid.view()) == "u-1");
+  const Decoded v1 = Decode(R"({"req_id":"r-1","payload":{}})");
+  CHECK(v1.ec == ErrorCode::kMissingAction);
+  CHECK(v1.req.envelope == Envelope::kMt5CrsV1);
+  CHECK(Str(v1.req.uuid.view()) == "r-1");
+  const Decoded neither = Decode(R"({"symbol":"EURUSD"})");
+  CHECK(neither.ec == ErrorCode::kMissingAction);
+  CHECK(neither.req.envelope == Envelope::kBridge);
+}
+
 TEST_CASE("a v1 member out of range is refused at its edges (retcode -3)", "[transport][v1]") {
   struct Row {
     std::string payload;
