@@ -4,7 +4,8 @@
 # inversion or thread leak TSan reports in ordergate's own code fails the run (halt_on_error=1).
 # The suppressions name only uninstrumented libraries (libzmq, RocksDB); see tests/tsan.supp.
 #
-#   scripts/tsan.sh              # gateway_tests, transport_codec_tests, transport_zmq_tests (CI set)
+#   scripts/tsan.sh              # gateway_tests, transport_codec_tests, transport_zmq_tests,
+#                                # transport_client_tests (CI set)
 #   scripts/tsan.sh --all        # also idempotency, the bridge simulator's suite and e2e (real
 #                                # ordergated processes under TSan); several of their cases bound
 #                                # waits in ms and fail on TSan's 5-15x slowdown on 2 loaded cores
@@ -14,12 +15,14 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 BUILD_DIR=${BUILD_DIR:-build-tsan}
 JOBS=${JOBS:-$(nproc)}
-TARGETS=(gateway_tests transport_codec_tests transport_zmq_tests)
-REGEX='^(gateway|transport_codec|transport_zmq):'
+# transport_client_tests: the C++ client's I/O thread and its callers' threads (it starts the
+# TSan-built ordergated and simulator, which it depends on).
+TARGETS=(gateway_tests transport_codec_tests transport_zmq_tests transport_client_tests)
+REGEX='^(gateway|transport_codec|transport_zmq|transport_client):'
 if [ "${1:-}" = "--all" ]; then
   TARGETS+=(idempotency_tests idempotency_crash_child bridge_sim_tests ordergate-bridge-sim e2e_tests
             ordergated)
-  REGEX='^(gateway|transport_codec|transport_zmq|transport_sim|idempotency|e2e):'
+  REGEX='^(gateway|transport_codec|transport_zmq|transport_client|transport_sim|idempotency|e2e):'
 fi
 # Cases that assert a wall-clock bound (a reply within 300 ms; an UNKNOWN seen before the 100 ms
 # status query resolves it; TTLs and latencies of the simulator) and so fail on TSan's 5-15x

@@ -209,10 +209,23 @@ void RunNemesis() {
   size_t sim_status_checked = 0, sim_status_before_restart = 0;
   std::vector<std::string> sim_status_bad;
   {
-    std::vector<std::pair<std::string, std::string>> bodies;
-    for (const auto& [u, v] : journal) bodies.emplace_back(u, StatusBody(u));
-    auto got = Pipeline(w.ctx, w.sim_endpoint, bodies, 64, Ms(60000));
+    // Every executed uuid up to 4 000, else an even sample of 4 000 of them: the simulator
+    // answers a uuid it evicted from memory by reading its journal, and an hour's 225 000 are not
+    // all answered within the minute allowed (the hour run of 2026-12-04 reported 223 460
+    // "(no answer)", a timeout of this check, not a lost record).
+    constexpr size_t kSimStatusSample = 4000;
+    const size_t stride =
+        std::max<size_t>(1, (journal.size() + kSimStatusSample - 1) / kSimStatusSample);
+    std::vector<std::string> sample;
+    size_t nth = 0;
     for (const auto& [u, v] : journal) {
+      if (nth++ % stride == 0) sample.push_back(u);
+    }
+    std::vector<std::pair<std::string, std::string>> bodies;
+    for (const std::string& u : sample) bodies.emplace_back(u, StatusBody(u));
+    auto got = Pipeline(w.ctx, w.sim_endpoint, bodies, 64, Ms(60000));
+    for (const std::string& u : sample) {
+      const auto& v = journal.at(u);
       ++sim_status_checked;
       if (v.front().time_us < nemesis.sim_start_unix_us()) ++sim_status_before_restart;
       auto g = got.find(u);
@@ -404,9 +417,9 @@ void RunNemesis() {
   rep << "UNKNOWN seen by clients: " << unknown_seen << " uuids, resolved " << unknown_resolved
       << "\n";
   rep << "STORE_UNAVAILABLE refusals checked never sent: " << store_refused << "\n";
-  rep << "simulator ORDER_STATUS checked for " << sim_status_checked << " executed uuids ("
-      << sim_status_before_restart << " executed before its last restart), wrong "
-      << sim_status_bad.size() << "\n";
+  rep << "simulator ORDER_STATUS checked for " << sim_status_checked << " of " << journal.size()
+      << " executed uuids (" << sim_status_before_restart
+      << " executed before its last restart), wrong " << sim_status_bad.size() << "\n";
   rep << "ordergated: " << w.gw_starts << " starts, " << nemesis.gateway_exits
       << " kill -9 exits checked, " << nemesis.gateway_clean_stops
       << " SIGTERM stops before damage, final SIGTERM exit "
