@@ -292,6 +292,17 @@ ErrorCode DecodeClose(const Fields& f, Request* out) {
   return ErrorCode::kOk;
 }
 
+// The strategy's own receive timeout, on either envelope: an integer in 1..600000.
+ErrorCode DecodeTimeout(const Fields& f, Request* out) {
+  if (!f.has[kFTimeoutMs]) return ErrorCode::kOk;
+  int64_t t = 0;
+  if (!GetInt64(f.value[kFTimeoutMs], &t) || t < 1 || t > kMaxTimeoutMs) {
+    return ErrorCode::kInvalidField;
+  }
+  out->timeout_ms = t;
+  return ErrorCode::kOk;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The MT5-CRS JSON v1 envelope (protocol.md section 2a): an OPEN written as
 // {"action":"ORDER_SEND","req_id":..,"payload":{symbol,type,volume,magic,comment,sl,tp}}, with the
@@ -382,13 +393,7 @@ ErrorCode DecodeV1(const Fields& f, const DecodeLimits& limits, Request* out) {
   if (!f.has[kFAction]) return ErrorCode::kMissingAction;
   if (!f.has[kFReqId]) return ErrorCode::kMissingUuid;
   if (!req_id_valid) return ErrorCode::kInvalidUuid;
-  if (f.has[kFTimeoutMs]) {
-    int64_t t = 0;
-    if (!GetInt64(f.value[kFTimeoutMs], &t) || t < 1 || t > kMaxTimeoutMs) {
-      return ErrorCode::kInvalidField;
-    }
-    out->timeout_ms = t;
-  }
+  if (ErrorCode ec = DecodeTimeout(f, out); ec != ErrorCode::kOk) return ec;
   if (!f.has[kFPayload] || f.value[kFPayload].type() != element_type::OBJECT) {
     return ErrorCode::kMissingPayload;
   }
@@ -454,13 +459,7 @@ ErrorCode DecodeRequest(absl::string_view body, const DecodeLimits& limits, int6
     return ErrorCode::kInvalidUuid;
   }
 
-  if (f.has[kFTimeoutMs]) {
-    int64_t t = 0;
-    if (!GetInt64(f.value[kFTimeoutMs], &t) || t < 1 || t > kMaxTimeoutMs) {
-      return ErrorCode::kInvalidField;
-    }
-    out->timeout_ms = t;
-  }
+  if (ErrorCode ec = DecodeTimeout(f, out); ec != ErrorCode::kOk) return ec;
 
   switch (action) {
     case Action::kOpen:

@@ -786,8 +786,7 @@ TEST_CASE(
     "A Python strategy written for the MT5-CRS bridge gets FILLED through ordergate with only its "
     "endpoint changed, and its socket-rebuilding retries never execute twice",
     "[e2e]") {
-  if (access("/usr/bin/python3", X_OK) != 0 ||
-      std::system("/usr/bin/python3 -c 'import zmq' 2>/dev/null") != 0) {
+  if (!HavePythonZmq()) {
     WARN("python3-zmq is not installed: scripts/install-deps.sh installs it");
     SUCCEED();
     return;

@@ -3,10 +3,8 @@
 // writes it; and all four kinds at once on one gateway — the MT5-CRS bridge-protocol script, the
 // v1 script, the C++ client's example and the Python client's example. (The bridge-protocol
 // strategy alone is e2e_basic_test.cc's.)
-#include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -15,15 +13,6 @@
 #include "e2e_util.h"
 
 using namespace e2e;  // NOLINT(google-build-using-namespace): the e2e helpers throughout
-
-namespace {
-
-bool HavePythonZmq() {
-  return access("/usr/bin/python3", X_OK) == 0 &&
-         std::system("/usr/bin/python3 -c 'import zmq' 2>/dev/null") == 0;
-}
-
-}  // namespace
 
 TEST_CASE(
     "A strategy written for MT5-CRS's JSON v1 envelope trades through ordergate unchanged: each "

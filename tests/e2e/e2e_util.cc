@@ -55,6 +55,11 @@ std::string Field(const std::string& line, const std::string& key) {
 
 }  // namespace
 
+bool HavePythonZmq() {
+  return access("/usr/bin/python3", X_OK) == 0 &&
+         std::system("/usr/bin/python3 -c 'import zmq' 2>/dev/null") == 0;
+}
+
 std::string BinDir() {
   if (const char* env = std::getenv("ORDERGATE_E2E_BIN_DIR"); env != nullptr && *env != '\0') {
     return env;

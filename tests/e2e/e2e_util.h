@@ -33,6 +33,10 @@ using Ms = std::chrono::milliseconds;
 // The directory holding ordergated and ordergate-bridge-sim.
 std::string BinDir();
 
+// /usr/bin/python3 with Debian's python3-zmq: what the Python strategy scripts need (tests that run
+// them skip with a warning without it).
+bool HavePythonZmq();
+
 // A fresh directory under $TMPDIR (or /tmp), removed with everything in it on destruction
 // (tests/support/temp_dir.h; kept when ORDERGATE_E2E_KEEP is set).
 class TempDir : public ordergate::test_support::TempDir {
