@@ -311,11 +311,11 @@ void Gateway::Loop::Finish() {
   // in-process caller either: for it the order is UNKNOWN (it may have executed; never resent).
   const int64_t now_ns = SteadyNs();
   // Oldest first, as SendDueQueries, so that the replies' order does not depend on the hash table.
-  due_queries_.clear();
-  for (auto& [key, owned] : orders_) due_queries_.push_back(owned.get());
-  std::sort(due_queries_.begin(), due_queries_.end(),
+  sorted_orders_.clear();
+  for (auto& [key, owned] : orders_) sorted_orders_.push_back(owned.get());
+  std::sort(sorted_orders_.begin(), sorted_orders_.end(),
             [](const Order* a, const Order* b) { return a->id < b->id; });
-  for (Order* owned : due_queries_) {
+  for (Order* owned : sorted_orders_) {
     std::vector<Waiter>& ws = owned->waiters;
     for (Waiter& w : ws) {
       if (w.embedded_id == 0) {

@@ -219,16 +219,16 @@ void Gateway::Loop::SendDueQueries(int64_t now_ns) {
   // Oldest first (by id), not in the hash table's order: when the bridge has room for only some
   // questions the longest-waiting are asked, and the order of questions is the same on every run
   // of the same events (the deterministic simulation replays a seed exactly).
-  due_queries_.clear();
+  sorted_orders_.clear();
   for (auto& [key, owned] : orders_) {
     Order* o = owned.get();
     if (o->phase != Phase::kUnknown || o->next_query_ns > now_ns) continue;
     if (o->query_token != 0) continue;  // the last question is still out
-    due_queries_.push_back(o);
+    sorted_orders_.push_back(o);
   }
-  std::sort(due_queries_.begin(), due_queries_.end(),
+  std::sort(sorted_orders_.begin(), sorted_orders_.end(),
             [](const Order* a, const Order* b) { return a->id < b->id; });
-  for (Order* o : due_queries_) {
+  for (Order* o : sorted_orders_) {
     if (!BridgeHasRoom(AdmissionNow(), /*relay=*/false)) return;  // asked in a later scan
     scratch_.clear();
     EncodeBridgeOrderStatus(o->key, &scratch_);

@@ -311,7 +311,7 @@ class Gateway::Loop {
   PipelineBatch batches_[2];
   int next_batch_ = 0;                  // the slot the next StartBatch fills
   std::vector<Order*> retry_outcomes_;  // outcomes whose write failed; retried
-  std::vector<Order*> due_queries_;     // SendDueQueries' (and Finish's) scratch, sorted by id
+  std::vector<Order*> sorted_orders_;   // scratch of SendDueQueries and Finish: orders by id
   std::vector<std::shared_ptr<PendingResolution>> taken_resolutions_;
   int64_t store_retry_not_before_ns_ = 0;
   bool queries_enabled_ = true;
