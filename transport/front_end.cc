@@ -172,6 +172,14 @@ ReceiveResult FrontEnd::TryReceive(InboundRequest* out) {
       out->route.delimiter = false;
     }
     out->body.assign(static_cast<const char*>(f.data()), f.size());
+    // The body frame came from the peer's connection and carries its metadata (the routing-id
+    // frame is the ROUTER's own and does not). Without CURVE there is no User-Id: "".
+    const char* user_id = zmq_msg_gets(f.handle(), "User-Id");
+    if (user_id != nullptr) {
+      out->identity.assign(user_id);
+    } else {
+      out->identity.clear();
+    }
     return ReceiveResult::kMessage;
   } catch (const zmq::error_t&) {
     // EINTR or a terminating context mid-message: the parts read are discarded with it.
