@@ -1,6 +1,11 @@
 #include "transport/connection_guard.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <atomic>
+#include <chrono>
 #include <cstring>
 #include <map>
 #include <string>
@@ -27,7 +32,44 @@ enum class Verdict : uint8_t { kAwaiting, kAdmitted, kRefused };
 struct OpenConnection {
   Verdict verdict = Verdict::kAwaiting;
   uint64_t accept_seq = 0;
+  std::string peer;  // "ADDRESS:PORT" (getpeername at accept); "" when unknown
 };
+
+constexpr size_t kCurveKeyBytes = 32;
+
+// The peer of an accepted descriptor, for the refusal log. "" when it cannot be read.
+std::string PeerAddress(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return "";
+  char host[INET6_ADDRSTRLEN] = {};
+  if (addr.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&addr);
+    if (inet_ntop(AF_INET, &in->sin_addr, host, sizeof host) == nullptr) return "";
+    return absl::StrCat(host, ":", ntohs(in->sin_port));
+  }
+  if (addr.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&addr);
+    if (inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host) == nullptr) return "";
+    return absl::StrCat("[", host, "]:", ntohs(in6->sin6_port));
+  }
+  return "local";  // ipc://
+}
+
+std::string Z85(const std::string& raw) {
+  char text[kCurveKeyBytes * 5 / 4 + 1] = {};
+  if (raw.size() != kCurveKeyBytes ||
+      zmq_z85_encode(text, reinterpret_cast<const uint8_t*>(raw.data()), raw.size()) == nullptr) {
+    return "(not a 32-byte key)";
+  }
+  return text;
+}
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 }  // namespace
 
@@ -44,11 +86,18 @@ struct ConnectionGuard::Impl {
                                {zap->poll_handle(), 0, ZMQ_POLLIN, 0}};
     const auto decide = [this](const ZapRequest& req) { return Decide(req); };
     while (true) {
-      if (zmq_poll(items, 3, -1) < 0) {
+      // Refusals not yet reported are reported when their interval is up, even if no more come.
+      long timeout_ms = -1;
+      if (unreported > 0) {
+        timeout_ms = static_cast<long>(
+            std::max<int64_t>(0, last_report_ms + opts.refusal_report_interval_ms - SteadyMs()));
+      }
+      if (zmq_poll(items, 3, timeout_ms) < 0) {
         if (zmq_errno() == EINTR) continue;
         return;  // ETERM: the context is going away
       }
       if (items[0].revents & ZMQ_POLLIN) return;
+      MaybeReport();
       if (items[1].revents & ZMQ_POLLIN) DrainMonitor();
       if (items[2].revents & ZMQ_POLLIN) {
         while (zap->ServiceOne(decide)) {
@@ -58,11 +107,34 @@ struct ConnectionGuard::Impl {
   }
 
   ZapVerdict Decide(const ZapRequest& req) {
-    if (req.domain != zap_domain) return ZapVerdict{400, "unknown ZAP domain", ""};
+    if (req.domain != opts.zap_domain) return ZapVerdict{400, "unknown ZAP domain", ""};
     // The request's connection was accepted before libzmq sent it, and the monitor event of that
     // accept was queued first (both are written by the same I/O thread): read it now.
     DrainMonitor();
-    const bool admit = admitted < max_connections;
+    const std::string* name = nullptr;
+    if (opts.curve) {
+      auto known = req.mechanism == "CURVE" && !req.credentials.empty()
+                       ? clients.find(req.credentials[0])
+                       : clients.end();
+      if (known == clients.end()) {
+        AttributeVerdict(false);
+        curve_unknown_key.fetch_add(1, std::memory_order_relaxed);
+        NoteRefusal(req.address, req.credentials.empty()
+                                     ? absl::StrCat("no CURVE key (", req.mechanism, ")")
+                                     : absl::StrCat("unknown CURVE key ", Z85(req.credentials[0])));
+        return ZapVerdict{400, "unknown key", ""};
+      }
+      name = &known->second;
+    }
+    const bool admit = admitted < opts.max_connections;
+    AttributeVerdict(admit);
+    if (admit) return ZapVerdict{200, "OK", name != nullptr ? *name : std::string()};
+    refused.fetch_add(1, std::memory_order_relaxed);
+    return ZapVerdict{400, "connection limit reached", ""};
+  }
+
+  // Gives the oldest connection awaiting a verdict this one (see the header on attribution).
+  void AttributeVerdict(bool admit) {
     if (!awaiting.empty()) {
       auto first = awaiting.begin();
       auto it = open.find(first->second);
@@ -73,9 +145,28 @@ struct ConnectionGuard::Impl {
       }
     }
     Publish();
-    if (admit) return ZapVerdict{200, "OK", ""};
-    refused.fetch_add(1, std::memory_order_relaxed);
-    return ZapVerdict{400, "connection limit reached", ""};
+  }
+
+  // A refusal to report (rate-limited: MaybeReport).
+  void NoteRefusal(const std::string& peer, std::string reason) {
+    ++unreported;
+    last_peer = peer.empty() ? "an unknown address" : peer;
+    last_reason = std::move(reason);
+    MaybeReport();
+  }
+
+  void MaybeReport() {
+    if (unreported == 0 || !opts.on_refusals) return;
+    const int64_t now_ms = SteadyMs();
+    if (now_ms - last_report_ms < opts.refusal_report_interval_ms) return;
+    const std::string line =
+        absl::StrCat("front end refused ", unreported, " connection(s) since the last report (",
+                     curve_unknown_key.load(std::memory_order_relaxed), " unknown key, ",
+                     curve_handshake_failed.load(std::memory_order_relaxed),
+                     " failed handshake in all); the last from ", last_peer, ": ", last_reason);
+    unreported = 0;
+    last_report_ms = now_ms;
+    opts.on_refusals(line);
   }
 
   void DrainMonitor() {
@@ -104,7 +195,8 @@ struct ConnectionGuard::Impl {
       case ZMQ_EVENT_ACCEPTED:
         // A descriptor number still listed was closed without an event we saw: forget it first.
         Close(fd);
-        open.emplace(fd, OpenConnection{Verdict::kAwaiting, next_seq});
+        open.emplace(fd, OpenConnection{Verdict::kAwaiting, next_seq,
+                                        opts.curve ? PeerAddress(fd) : std::string()});
         awaiting.emplace(next_seq, fd);
         ++next_seq;
         break;
@@ -115,7 +207,16 @@ struct ConnectionGuard::Impl {
         accept_failures.fetch_add(1, std::memory_order_relaxed);
         break;
       case ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL:
+        handshake_failures.fetch_add(1, std::memory_order_relaxed);
+        failure_reason = fd == EAGAIN ? "handshake timed out" : "handshake failed";
+        break;
       case ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL:
+        handshake_failures.fetch_add(1, std::memory_order_relaxed);
+        // The value is the ZMQ_PROTOCOL_ERROR_* code.
+        failure_reason = fd == ZMQ_PROTOCOL_ERROR_ZMTP_MECHANISM_MISMATCH
+                             ? "security mechanism mismatch (a client without a CURVE key)"
+                             : absl::StrCat("ZMTP protocol error 0x", absl::Hex(fd));
+        break;
       case ZMQ_EVENT_HANDSHAKE_FAILED_AUTH:
         handshake_failures.fetch_add(1, std::memory_order_relaxed);
         break;
@@ -128,7 +229,17 @@ struct ConnectionGuard::Impl {
     auto it = open.find(fd);
     if (it == open.end()) return;
     if (it->second.verdict == Verdict::kAdmitted) --admitted;
-    if (it->second.verdict == Verdict::kAwaiting) awaiting.erase(it->second.accept_seq);
+    if (it->second.verdict == Verdict::kAwaiting) {
+      awaiting.erase(it->second.accept_seq);
+      if (opts.curve) {
+        curve_handshake_failed.fetch_add(1, std::memory_order_relaxed);
+        NoteRefusal(it->second.peer,
+                    failure_reason.empty()
+                        ? std::string("closed before completing the handshake (not ZMTP, or gone)")
+                        : failure_reason);
+      }
+    }
+    failure_reason.clear();
     open.erase(it);
   }
 
@@ -138,8 +249,8 @@ struct ConnectionGuard::Impl {
   }
 
   // --- set before the thread starts, then read-only -------------------------------------------
-  int max_connections = 0;
-  std::string zap_domain;
+  ConnectionGuardOptions opts;
+  std::map<std::string, std::string> clients;  // raw 32-byte public key -> name
   void* router = nullptr;
 
   // --- the guard thread's (created and closed by the owner while the thread is not running) ----
@@ -151,6 +262,11 @@ struct ConnectionGuard::Impl {
   std::map<uint64_t, int> awaiting;              // accept order -> descriptor, awaiting a verdict
   uint64_t next_seq = 0;
   int admitted = 0;
+  std::string failure_reason;  // of the last HANDSHAKE_FAILED event, for the DISCONNECTED after it
+  uint64_t unreported = 0;     // refusals since the last report
+  int64_t last_report_ms = 0;
+  std::string last_peer;
+  std::string last_reason;
 
   // --- the owner's ---------------------------------------------------------------------------
   zmq::socket_t stop_writer;
@@ -163,6 +279,8 @@ struct ConnectionGuard::Impl {
   std::atomic<uint64_t> refused{0};
   std::atomic<uint64_t> accept_failures{0};
   std::atomic<uint64_t> handshake_failures{0};
+  std::atomic<uint64_t> curve_unknown_key{0};
+  std::atomic<uint64_t> curve_handshake_failed{0};
 };
 
 ConnectionGuard::ConnectionGuard() = default;
@@ -183,10 +301,19 @@ ConnectionGuard::~ConnectionGuard() {
 }
 
 absl::StatusOr<std::unique_ptr<ConnectionGuard>> ConnectionGuard::Start(
-    IoContext& io, void* router_handle, int max_connections, const std::string& zap_domain) {
-  if (max_connections < 1) {
+    IoContext& io, void* router_handle, ConnectionGuardOptions opts) {
+  if (opts.max_connections < 1) {
     return absl::InvalidArgumentError(
-        absl::StrCat("max_connections must be at least 1, got ", max_connections));
+        absl::StrCat("max_connections must be at least 1, got ", opts.max_connections));
+  }
+  std::map<std::string, std::string> clients;
+  for (const auto& [z85, name] : opts.curve_clients) {
+    uint8_t raw[kCurveKeyBytes];
+    if (z85.size() != kCurveKeyBytes * 5 / 4 || zmq_z85_decode(raw, z85.c_str()) == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the allowlisted key of \"", name, "\" is not 40 characters of Z85"));
+    }
+    clients.emplace(std::string(reinterpret_cast<const char*>(raw), kCurveKeyBytes), name);
   }
   zmq::context_t& ctx = *static_cast<zmq::context_t*>(io.native());
   std::unique_ptr<ConnectionGuard> guard(new ConnectionGuard());
@@ -199,9 +326,10 @@ absl::StatusOr<std::unique_ptr<ConnectionGuard>> ConnectionGuard::Start(
     return absl::InternalError(absl::StrCat("connection guard sockets: ", e.what()));
   }
   Impl& im = *guard->impl_;
-  im.max_connections = max_connections;
-  im.zap_domain = zap_domain;
+  im.opts = std::move(opts);
+  im.clients = std::move(clients);
   im.router = router_handle;
+  const std::string& zap_domain = im.opts.zap_domain;
 
   auto zap = ZapHandler::Bind(io);
   if (!zap.ok()) return zap.status();
@@ -244,6 +372,8 @@ ConnectionGuardStats ConnectionGuard::stats() const {
   s.refused = im.refused.load(std::memory_order_relaxed);
   s.accept_failures = im.accept_failures.load(std::memory_order_relaxed);
   s.handshake_failures = im.handshake_failures.load(std::memory_order_relaxed);
+  s.curve_unknown_key = im.curve_unknown_key.load(std::memory_order_relaxed);
+  s.curve_handshake_failed = im.curve_handshake_failed.load(std::memory_order_relaxed);
   return s;
 }
 

@@ -16,6 +16,13 @@
 // attributed to each other; the admitted count is then one low from the moment the refused one
 // closes until the admitted one closes (never high: a refusal is never attributed to nobody).
 //
+// With CURVE the same ZAP request also carries the client's public key: the guard admits it only
+// when the key is allowlisted, naming the connection with the certificate's name. A connection that
+// closes while still awaiting its verdict never completed the handshake (a NULL-mechanism client
+// on a CURVE server, a peer that is not ZMTP at all, a handshake timeout): with CURVE it is counted
+// as a refused handshake, with its peer's address (getpeername at accept) and the reason of the
+// monitor's last HANDSHAKE_FAILED event, if one came.
+//
 // Threads: the guard runs one thread of its own that blocks in zmq_poll on the ZAP socket, the
 // monitor and a stop pipe, so refusals cost the gateway's loop nothing, however many come. The
 // ROUTER itself stays with its owner thread: Start() must be called on it before the ROUTER binds,
@@ -25,10 +32,13 @@
 #define ORDERGATE_TRANSPORT_CONNECTION_GUARD_H_
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "transport/io.h"
 
 namespace ordergate::transport {
@@ -39,17 +49,37 @@ struct ConnectionGuardStats {
   uint64_t refused = 0;               // connections refused at the cap since start
   uint64_t accept_failures = 0;       // accept() failures (EMFILE, ENFILE, ...) since start
   uint64_t handshake_failures = 0;    // handshakes that failed (timeout, protocol, refusal)
+  // With CURVE only (always 0 without):
+  uint64_t curve_unknown_key = 0;       // refused by ZAP: the client's key is not allowlisted
+  uint64_t curve_handshake_failed = 0;  // closed before the handshake completed: no key (NULL
+                                        // mechanism), not ZMTP at all, too slow, or gone
+};
+
+// What the guard enforces.
+struct ConnectionGuardOptions {
+  int max_connections = 1;
+  std::string zap_domain;
+  // CURVE: when set, the ROUTER is a CURVE server and ZAP admits only keys of curve_clients, with
+  // user_id = the name (the "User-Id" of the connection's messages).
+  bool curve = false;
+  std::map<std::string, std::string> curve_clients;  // public key (Z85) -> name
+  // Called on the guard's thread with a one-line summary of the connections refused (unknown key,
+  // failed handshake; not the cap's refusals, which are counted only): at most once per
+  // refusal_report_interval_ms, with the count since the last call, the last peer's address and
+  // the reason. May be empty. Must not block long (it delays ZAP verdicts) nor throw.
+  std::function<void(absl::string_view)> on_refusals;
+  int refusal_report_interval_ms = 1000;
 };
 
 class ConnectionGuard {
  public:
-  // Binds the context's ZAP handler, sets ZMQ_ZAP_DOMAIN `zap_domain` on `router_handle` (a
+  // Binds the context's ZAP handler, sets ZMQ_ZAP_DOMAIN opts.zap_domain on `router_handle` (a
   // poll_handle()-style socket handle, not yet bound), starts its monitor and the guard's thread.
   // Blocks only for the thread's start. kAlreadyExists when the context has a ZAP handler already;
-  // kInvalidArgument when max_connections < 1; kInternal (with message) on libzmq failures.
+  // kInvalidArgument when max_connections < 1 or an allowlisted key is not Z85; kInternal (with
+  // message) on libzmq failures.
   static absl::StatusOr<std::unique_ptr<ConnectionGuard>> Start(IoContext& io, void* router_handle,
-                                                                int max_connections,
-                                                                const std::string& zap_domain);
+                                                                ConnectionGuardOptions opts);
   // Stops and joins the thread (promptly: it is woken through its stop pipe), then the monitor.
   ~ConnectionGuard();
   ConnectionGuard(const ConnectionGuard&) = delete;

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "transport/connection_guard.h"
+#include "transport/curve_cert.h"
 
 namespace ordergate::transport {
 namespace {
@@ -122,8 +123,26 @@ absl::StatusOr<std::unique_ptr<FrontEnd>> FrontEnd::Bind(IoContext& io,
   } catch (const zmq::error_t& e) {
     return absl::InvalidArgumentError(absl::StrCat("front end socket options: ", e.what()));
   }
+  if (!opts.curve_secret_key.empty()) {
+    if (!IsCurveKey(opts.curve_secret_key)) {
+      return absl::InvalidArgumentError("front end curve_secret_key is not 40 characters of Z85");
+    }
+    try {
+      fe->impl_->socket.set(zmq::sockopt::curve_server, true);
+      fe->impl_->socket.set(zmq::sockopt::curve_secretkey, opts.curve_secret_key);
+    } catch (const zmq::error_t& e) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("front end CURVE (libzmq built without libsodium?): ", e.what()));
+    }
+  }
   fe->impl_->max_connections = max_connections;
-  auto guard = ConnectionGuard::Start(io, fe->impl_->socket.handle(), max_connections, kZapDomain);
+  ConnectionGuardOptions gopts;
+  gopts.max_connections = max_connections;
+  gopts.zap_domain = kZapDomain;
+  gopts.curve = !opts.curve_secret_key.empty();
+  gopts.curve_clients = opts.curve_clients;
+  gopts.on_refusals = opts.on_auth_refusals;
+  auto guard = ConnectionGuard::Start(io, fe->impl_->socket.handle(), std::move(gopts));
   if (!guard.ok()) return guard.status();
   fe->impl_->guard = std::move(*guard);
   try {
@@ -235,6 +254,8 @@ FrontEndStats FrontEnd::stats() const {
   s.replies_dropped_full = im.replies_dropped_full.load(std::memory_order_relaxed);
   s.replies_dropped_gone = im.replies_dropped_gone.load(std::memory_order_relaxed);
   s.requests_dropped = im.dropped.load(std::memory_order_relaxed);
+  s.curve_unknown_key = g.curve_unknown_key;
+  s.curve_handshake_failed = g.curve_handshake_failed;
   return s;
 }
 

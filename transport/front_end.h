@@ -23,6 +23,12 @@
 // when it closes. The cap is min(max_connections, soft RLIMIT_NOFILE - descriptor_reserve), so the
 // bridge link, the store, the HTTP endpoint and the logs always find descriptors.
 //
+// Security: see FrontEndOptions::curve_secret_key. With CURVE, the ZAP handler that enforces the
+// connection cap also checks the client's key against the allowlist; the name it answers becomes
+// libzmq's "User-Id" property of the connection's messages, which TryReceive copies to
+// InboundRequest::identity. A client cannot choose it: it follows from the key that passed the
+// handshake.
+//
 // Threads: one thread owns a FrontEnd (Bind, TryReceive, Reply, poll_handle, destruction). Bind
 // starts one helper thread, owned by the FrontEnd and joined by its destructor, that answers
 // libzmq's ZAP requests (the connection cap) and reads the ROUTER's connection events; it never
@@ -32,6 +38,8 @@
 #define ORDERGATE_TRANSPORT_FRONT_END_H_
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 
@@ -76,6 +84,18 @@ struct FrontEndOptions {
   // after heartbeat_timeout_ms of silence and its slot and memory freed. 0 turns them off.
   int heartbeat_ivl_ms = 10000;
   int heartbeat_timeout_ms = 30000;
+  // CurveZMQ (https://rfc.zeromq.org/spec/26/). When curve_secret_key is set (the server's secret
+  // key, 40 characters of Z85: curve_cert.h reads it from a certificate), the ROUTER is a CURVE
+  // server: traffic is encrypted and every client must present a key of curve_clients, or its
+  // handshake fails and it gets nothing (counted: stats().curve_unknown_key /
+  // curve_handshake_failed). An admitted client's requests carry the allowlisted name as
+  // InboundRequest::identity. Empty: no CURVE, identity "" (as before).
+  std::string curve_secret_key;
+  std::map<std::string, std::string> curve_clients;  // client public key (Z85) -> name
+  // Called from the front end's helper thread with a one-line warning about refused connections
+  // (an unknown key, a failed handshake): at most once a second, with the count since the last,
+  // the last peer's address and why. Must be thread-safe (spdlog's loggers are) and not block.
+  std::function<void(absl::string_view)> on_auth_refusals;
 };
 
 // Counters since Bind (totals) and gauges (now).
@@ -88,6 +108,9 @@ struct FrontEndStats {
   uint64_t replies_dropped_full = 0;  // replies dropped: the peer had send_hwm replies queued
   uint64_t replies_dropped_gone = 0;  // replies dropped: the peer had disconnected
   uint64_t requests_dropped = 0;      // malformed frame sequences (== dropped_count())
+  // With CURVE only (0 without): connections refused before they could send anything.
+  uint64_t curve_unknown_key = 0;       // the client's key is not allowlisted (ZAP said 400)
+  uint64_t curve_handshake_failed = 0;  // no key (NULL mechanism), not ZMTP, timed out, gone
 };
 
 // Where a reply goes. Fixed-size (no allocation): routing ids are at most 255 bytes.
@@ -131,6 +154,7 @@ class FrontEnd final : public RequestPort {
   // io.h) and caps connections at min(max_connections, soft limit - descriptor_reserve):
   // max_connections() says which. kInvalidArgument (with message) when an option is out of range,
   // when the limit leaves no descriptor for a connection, or when the endpoint is unusable;
+  // kInvalidArgument also when curve_secret_key or an allowlisted key is not 40 characters of Z85;
   // kAlreadyExists when `io` already has a FrontEnd (one ZAP handler per context; Bind waits up to
   // 0.5 s for one destroyed a moment ago to let go of it); kUnavailable
   // (with message) when the endpoint cannot be bound (address in use).
