@@ -47,6 +47,7 @@ absl::StatusOr<GatewayConfig> LoadConfigFile(const std::string& path) {
   GatewayConfig cfg;
   for (const auto& [key_node, node] : table) {
     const std::string key(key_node.str());
+    if (key == "limits") continue;  // the [limits.NAME] tables: gateway/limits_file.h
     const SettingDoc* doc = FindDoc(key);
     if (doc == nullptr)
       return KeyError(path, node, absl::StrCat(key, " is not a setting of ordergated"));
