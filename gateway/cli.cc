@@ -95,6 +95,16 @@ void AddFlags(CLI::App& app, Flags& f) {
   f.settings.clear();
   for (size_t i = 0; i < docs.size(); ++i) {
     const SettingDoc& s = docs[i];
+    if (s.type == SettingType::kBoolean) {
+      // A switch: `--insecure-remote` is true; `--insecure-remote=false` spells out the default.
+      f.settings.push_back(
+          app.add_flag(s.flag, f.values[i],
+                       absl::StrCat(Wrap(s.help, kHelpWidth), "\n",
+                                    Wrap(absl::StrCat("accepts: ", s.range), kHelpWidth)))
+              ->default_str(s.default_value)
+              ->check(AcceptedBy(s.key)));
+      continue;
+    }
     f.settings.push_back(
         app.add_option(s.flag, f.values[i],
                        absl::StrCat(Wrap(s.help, kHelpWidth), "\n",

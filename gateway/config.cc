@@ -6,9 +6,11 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
 
 namespace ordergate::gateway {
 
@@ -26,6 +28,7 @@ enum class Kind {
   kDurability,
   kRetention,
   kLogLevel,
+  kBool,  // true / false
 };
 
 struct Setting {
@@ -37,6 +40,7 @@ struct Setting {
   int64_t min = 0;
   int64_t max = 0;
   std::string GatewayConfig::*string_field = nullptr;
+  bool GatewayConfig::*bool_field = nullptr;
 };
 
 // Every duration in ms is at most 10 minutes, or a day for the late-reply window: the gateway adds
@@ -141,6 +145,24 @@ const Setting kSettings[] = {
      .help = "token a mutating /admin call from elsewhere than loopback must carry; mode 0600 "
              "or ordergated refuses to start; \"\": loopback only",
      .string_field = &GatewayConfig::admin_token_file},
+    {.key = "curve_secret_cert",
+     .kind = Kind::kOptionalPath,
+     .value = "FILE",
+     .help = "the gateway's CURVE secret certificate (czmq ZPL, `ordergatectl keygen`), mode "
+             "0600; with curve_clients_dir the front end speaks CurveZMQ; \"\": no CURVE",
+     .string_field = &GatewayConfig::curve_secret_cert},
+    {.key = "curve_clients_dir",
+     .kind = Kind::kOptionalPath,
+     .value = "DIR",
+     .help = "directory of the clients' public certificates: only these keys may connect, each "
+             "under its metadata.name (read at start; *_secret and hidden files are skipped)",
+     .string_field = &GatewayConfig::curve_clients_dir},
+    {.key = "insecure_remote",
+     .kind = Kind::kBool,
+     .value = "BOOL",
+     .help = "allow `listen` beyond loopback without CURVE: anyone who reaches the port can "
+             "trade (warned at every start)",
+     .bool_field = &GatewayConfig::insecure_remote},
     {.key = "max_request_bytes",
      .kind = Kind::kInt,
      .value = "N",
@@ -211,6 +233,8 @@ std::string RangeText(const Setting& s) {
       return "1s..3650d";
     case Kind::kLogLevel:
       return absl::StrCat("one of ", absl::StrJoin(kLogLevels, ", "));
+    case Kind::kBool:
+      return "true or false";
   }
   return "";
 }
@@ -247,6 +271,8 @@ std::string ValueText(const Setting& s, const GatewayConfig& c) {
       return RetentionText(c.retention);
     case Kind::kLogLevel:
       return absl::StrCat("\"", c.log_level, "\"");
+    case Kind::kBool:
+      return c.*s.bool_field ? "true" : "false";
   }
   return "";
 }
@@ -283,6 +309,7 @@ absl::Status CheckRange(const Setting& s, const GatewayConfig& c) {
       return CheckMetricsListen(c.*s.string_field);
     case Kind::kOptionalPath:  // the file itself is checked when the gateway starts
     case Kind::kDurability:
+    case Kind::kBool:
       return absl::OkStatus();  // an enum: every value is one of the two
     case Kind::kRetention:
       if (c.retention < kMinRetention || c.retention > kMaxRetention) {
@@ -326,6 +353,32 @@ bool ValidHostPort(absl::string_view hp, bool allow_wildcard_port, int min_port)
 }
 
 }  // namespace
+
+bool IsLoopbackEndpoint(absl::string_view endpoint) {
+  if (absl::StartsWith(endpoint, "ipc://") || absl::StartsWith(endpoint, "inproc://")) return true;
+  if (!absl::ConsumePrefix(&endpoint, "tcp://")) return false;
+  const size_t colon = endpoint.rfind(':');
+  if (colon == absl::string_view::npos) return false;
+  const absl::string_view host = endpoint.substr(0, colon);
+  if (host == "localhost" || host == "[::1]") return true;
+  // 127.0.0.0/8, written as a dotted quad.
+  if (!absl::StartsWith(host, "127.")) return false;
+  const absl::string_view rest = host.substr(4);
+  int dots = 0;
+  int digits = 0;
+  for (char ch : rest) {
+    if (ch == '.') {
+      if (digits == 0) return false;
+      ++dots;
+      digits = 0;
+    } else if (absl::ascii_isdigit(static_cast<unsigned char>(ch)) && digits < 3) {
+      ++digits;
+    } else {
+      return false;
+    }
+  }
+  return dots == 2 && digits > 0;
+}
 
 absl::Status CheckEndpoint(absl::string_view setting, absl::string_view endpoint, bool bind) {
   const Setting kind_only{.key = setting,
@@ -425,6 +478,7 @@ absl::Span<const SettingDoc> Settings() {
                                 .default_value = std::move(def),
                                 .type = s.kind == Kind::kInt      ? SettingType::kInteger
                                         : s.kind == Kind::kVolume ? SettingType::kNumber
+                                        : s.kind == Kind::kBool   ? SettingType::kBoolean
                                                                   : SettingType::kString});
     }
     return out;
@@ -465,6 +519,13 @@ absl::Status SetSetting(absl::string_view key, absl::string_view text, GatewayCo
       break;
     case Kind::kLogLevel:
       cfg->log_level = std::string(text);
+      break;
+    case Kind::kBool:
+      if (text != "true" && text != "false") {
+        return absl::InvalidArgumentError(
+            absl::StrCat(s->key, " (\"", text, "\") must be ", RangeText(*s)));
+      }
+      cfg->*s->bool_field = text == "true";
       break;
     case Kind::kDurability: {
       auto d = ParseDurability(text);
@@ -525,6 +586,18 @@ absl::Status ValidateConfig(const GatewayConfig& c) {
                 c.max_request_bytes,
                 "): an oversize body must still reach ordergate to get its "
                 "OVERSIZE reply");
+  }
+  if (c.curve_secret_cert.empty() != c.curve_clients_dir.empty()) {
+    return fail("curve_secret_cert (\"", c.curve_secret_cert, "\") and curve_clients_dir (\"",
+                c.curve_clients_dir,
+                "\") go together: CURVE needs the gateway's secret certificate and the clients' "
+                "public certificates; give both, or neither");
+  }
+  if (c.curve_secret_cert.empty() && !c.insecure_remote && !IsLoopbackEndpoint(c.listen)) {
+    return fail("listen (\"", c.listen,
+                "\") reaches beyond this host without CURVE: anyone who reaches the port could "
+                "trade. Set curve_secret_cert and curve_clients_dir (docs/SECURITY.md), listen on "
+                "loopback, or give --insecure-remote to accept the risk");
   }
   return absl::OkStatus();
 }

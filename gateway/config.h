@@ -58,6 +58,14 @@ struct GatewayConfig {
   // loopback must carry its token. "" = none (loopback only). Mode 0600 or the gateway refuses to
   // start.
   std::string admin_token_file;
+  // CurveZMQ on the front end (docs/SECURITY.md): the gateway's secret certificate (czmq's ZPL
+  // format, mode 0600) and the directory of the clients' public certificates (the allowlist; each
+  // one's metadata.name is that client's identity). Both or neither; "" = no CURVE.
+  std::string curve_secret_cert;
+  std::string curve_clients_dir;
+  // Lets `listen` bind beyond loopback without CURVE (anyone who reaches the port can trade); a
+  // warning is logged at every start. Without it such a configuration is refused.
+  bool insecure_remote = false;
   int64_t max_request_bytes = 16384;         // larger bodies: OVERSIZE
   int64_t max_message_bytes = 1 << 20;       // ZMQ_MAXMSGSIZE: larger frames disconnect the peer
   double max_volume = 1000.0;                // larger volumes: INVALID_VOLUME
@@ -72,6 +80,7 @@ enum class SettingType : uint8_t {
   kInteger,  // an integer (every *_ms, *_bytes, max_batch, ...)
   kNumber,   // a number, integer or floating point (max_volume)
   kString,   // a string (endpoints, paths, durability, retention, log_level)
+  kBoolean,  // true or false (insecure_remote; a flag without a value means true)
 };
 
 // One setting as documented: the TOML key (also the name used in every message), its flag, the
@@ -116,6 +125,11 @@ absl::StatusOr<absl::Duration> ParseRetention(absl::string_view s);
 // kInvalidArgument naming `setting`, the value and the accepted forms.
 absl::Status CheckEndpoint(absl::string_view setting, absl::string_view endpoint, bool bind);
 
+// True when `endpoint` (a bind endpoint CheckEndpoint accepts) is reachable from this host only:
+// tcp:// on 127.0.0.0/8, [::1] or localhost, and every ipc:// and inproc:// endpoint. Anything else
+// (0.0.0.0, *, another address, an interface name) is remote.
+bool IsLoopbackEndpoint(absl::string_view endpoint);
+
 // Checks a metrics address HOST:PORT (PORT 0..65535, 0 picks a free port; HOST may be [IPv6]) or
 // "" (off). kInvalidArgument naming the value and the accepted form.
 absl::Status CheckMetricsListen(absl::string_view host_port);
@@ -129,7 +143,9 @@ absl::Status CheckMetricsListen(absl::string_view host_port);
 absl::StatusOr<GatewayConfig> LoadConfigFile(const std::string& path);
 
 // Every setting within its range (Settings()), then the alignment rules of the contract, section
-// 3, computed without overflow. OK, or kInvalidArgument whose message names the setting, its value
+// 3, computed without overflow; then the security rules: curve_secret_cert and curve_clients_dir
+// both or neither, and a `listen` beyond loopback (IsLoopbackEndpoint) only with CURVE or
+// insecure_remote. OK, or kInvalidArgument whose message names the setting, its value
 // and its range, or the violated rule and the values, e.g.
 // "bridge_timeout_ms (6000) must exceed bridge_signature_ttl_ms (5000) + bridge_exec_margin_ms
 // (1500)".

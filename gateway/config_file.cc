@@ -67,6 +67,12 @@ absl::StatusOr<GatewayConfig> LoadConfigFile(const std::string& path) {
         text = ExactText(*v);
         break;
       }
+      case SettingType::kBoolean: {
+        auto v = node.value<bool>();
+        if (!v) return KeyError(path, node, absl::StrCat(key, " must be true or false"));
+        text = *v ? "true" : "false";
+        break;
+      }
       case SettingType::kString: {
         auto v = node.value<std::string>();
         if (!v) return KeyError(path, node, absl::StrCat(key, " must be a string"));

@@ -32,9 +32,10 @@ of the gateway's admin_token_file (--token-file).)";
 
 // Every subcommand: one row each (see ordergatectl.h).
 constexpr CtlCommand (*kCommands[])(CLI::App&) = {
-    AddOrdersCommand, AddResolveCommand,
+    AddOrdersCommand,     AddResolveCommand,
     AddStatusCommand,      // gateway/ctl_checkpoint.h
     AddCheckpointCommand,  // gateway/ctl_checkpoint.h
+    AddKeygenCommand,
 };
 
 // HOST:PORT (HOST may be [IPv6]) -> host without brackets, port; nullopt when malformed.

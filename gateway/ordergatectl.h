@@ -4,6 +4,7 @@
 //   ordergatectl [--gateway HOST:PORT] [--token-file FILE] SUBCOMMAND ...
 //   ordergatectl orders --state unknown [--json]
 //   ordergatectl resolve UUID (--filled TICKET [--price P] | --rejected REASON) [--operator NAME]
+//   ordergatectl keygen NAME DIR          (writes DIR/NAME.key and DIR/NAME.key_secret)
 //
 // Exit status: 0 when the command did what it says (for resolve: the resolution was applied and is
 // durable), 1 when the gateway refused it or could not be reached (the reason on stderr), 2 for a
@@ -72,6 +73,8 @@ struct CtlCommand {
 // The subcommands; each adds itself to `app`.
 CtlCommand AddOrdersCommand(CLI::App& app);
 CtlCommand AddResolveCommand(CLI::App& app);
+// ctl_keygen.cc: `keygen NAME DIR`, a CURVE keypair in czmq's certificate format (offline).
+CtlCommand AddKeygenCommand(CLI::App& app);
 
 // The whole program: parses argv, runs the subcommand given. Returns the exit status.
 int RunOrdergatectl(int argc, const char* const* argv, std::ostream& out, std::ostream& err);

@@ -39,7 +39,8 @@ absl::StatusOr<ordergate::gateway::CliOptions> Parse(std::vector<std::string> ar
 // The --help entry of `flag` (from its line to the next flag's), its wrapped lines joined by one
 // space each: CLI11 breaks a description onto lines indented to the description column.
 std::string HelpEntry(const std::string& help, const std::string& flag) {
-  const size_t start = help.find("\n  " + flag + " ");
+  size_t start = help.find("\n  " + flag + " ");
+  if (start == std::string::npos) start = help.find("\n  " + flag + "=");  // a switch
   if (start == std::string::npos) return "";
   size_t end = help.find("\n  -", start + 1);
   if (end == std::string::npos) end = help.find("\n\n", start + 1);
@@ -278,7 +279,8 @@ TEST_CASE("a TOML file with an unknown key or a wrong type is refused with file 
 
 TEST_CASE(
     "the shipped deploy/ordergate.toml loads, is aligned, and states every setting at the default "
-    "of GatewayConfig{} and --help, the data directory included",
+    "of GatewayConfig{} and --help, the data directory included, but for the CURVE certificates it "
+    "deploys with",
     "[gateway]") {
   const std::string path = std::string(ORDERGATE_SOURCE_DIR) + "/deploy/ordergate.toml";
   auto cfg = LoadConfigFile(path);
@@ -298,7 +300,12 @@ TEST_CASE(
   for (const auto& s : Settings()) {
     INFO(s.key);
     CHECK(std::find(stated.begin(), stated.end(), std::string(s.key)) != stated.end());
-    CHECK(SettingValueText(s.key, *cfg) == SettingValueText(s.key, defaults));
+    if (s.key == "curve_secret_cert" || s.key == "curve_clients_dir") {
+      // docs/SECURITY.md: the shipped configuration speaks CURVE.
+      CHECK(SettingValueText(s.key, *cfg) != SettingValueText(s.key, defaults));
+    } else {
+      CHECK(SettingValueText(s.key, *cfg) == SettingValueText(s.key, defaults));
+    }
     CHECK(SettingValueText(s.key, defaults) == s.default_value);
   }
   CHECK(cfg->data_dir == defaults.data_dir);
@@ -315,7 +322,7 @@ TEST_CASE(
   CHECK(c.bridge_receive_hwm == 1000);
   CHECK(ValidateConfig(c).ok());
   const std::string help = UsageText();
-  REQUIRE(Settings().size() == 21);  // one per field of GatewayConfig
+  REQUIRE(Settings().size() == 24);  // one per field of GatewayConfig
   for (const auto& s : Settings()) {
     INFO(s.key);
     CHECK_FALSE(s.range.empty());
@@ -323,8 +330,11 @@ TEST_CASE(
     // "  --bridge-timeout-ms N=6000   give up on ... accepts: 1..600000"
     const std::string entry = HelpEntry(help, s.flag);
     INFO(entry);
-    CHECK_THAT(entry, Catch::StartsWith(s.flag + " " + std::string(s.value) + "=" +
-                                        s.default_value + " "));
+    // A switch (insecure_remote) takes no value: "--insecure-remote=false   allow ...".
+    CHECK_THAT(entry, Catch::StartsWith(s.type == ordergate::gateway::SettingType::kBoolean
+                                            ? s.flag + "=" + s.default_value + " "
+                                            : s.flag + " " + std::string(s.value) + "=" +
+                                                  s.default_value + " "));
     CHECK_THAT(entry, Catch::EndsWith(" accepts: " + s.range));
     // Every setting has its TOML key and is parsed by the same table.
     GatewayConfig probe;
@@ -530,4 +540,76 @@ TEST_CASE(
   CHECK_THAT(version,
              Catch::StartsWith("ordergated " + std::string(ordergate::gateway::BuildVersion()) +
                                " (commit " + std::string(ordergate::gateway::BuildCommit()) + ")"));
+}
+
+TEST_CASE("curve_secret_cert and curve_clients_dir are refused one without the other",
+          "[gateway]") {
+  GatewayConfig c;
+  c.curve_secret_cert = "/etc/ordergate/curve/gateway.key_secret";
+  CHECK_THAT(Msg(ValidateConfig(c)), Catch::Contains("go together"));
+  c.curve_secret_cert.clear();
+  c.curve_clients_dir = "/etc/ordergate/curve/clients";
+  CHECK_THAT(Msg(ValidateConfig(c)), Catch::Contains("go together"));
+  c.curve_secret_cert = "/etc/ordergate/curve/gateway.key_secret";
+  CHECK(ValidateConfig(c).ok());
+  auto cli = Parse({"--curve-secret-cert", "s", "--curve-clients-dir", "d"});
+  REQUIRE(cli.ok());
+  CHECK(cli->config.curve_secret_cert == "s");
+  CHECK(cli->config.curve_clients_dir == "d");
+}
+
+TEST_CASE("listen beyond loopback is refused without CURVE unless insecure_remote is set",
+          "[gateway]") {
+  using ordergate::gateway::IsLoopbackEndpoint;
+  for (const char* local : {"tcp://127.0.0.1:5555", "tcp://127.1.2.3:*", "tcp://localhost:1",
+                            "tcp://[::1]:5555", "ipc:///run/ordergate.sock", "inproc://front"}) {
+    INFO(local);
+    CHECK(IsLoopbackEndpoint(local));
+    GatewayConfig c;
+    c.listen = local;
+    CHECK(ValidateConfig(c).ok());
+  }
+  for (const char* remote :
+       {"tcp://0.0.0.0:5555", "tcp://*:5555", "tcp://10.0.0.5:5555", "tcp://[::]:5555",
+        "tcp://eth0:5555", "tcp://127.0.0.1.evil:1", "tcp://128.0.0.1:1", "tcp://127.0.0:1"}) {
+    INFO(remote);
+    CHECK_FALSE(IsLoopbackEndpoint(remote));
+    GatewayConfig c;
+    c.listen = remote;
+    const absl::Status refused = ValidateConfig(c);
+    if (CheckEndpoint("listen", remote, true).ok()) {
+      CHECK_THAT(Msg(refused),
+                 Catch::Contains("without CURVE") && Catch::Contains("--insecure-remote"));
+    } else {
+      CHECK_FALSE(refused.ok());
+    }
+    c.insecure_remote = true;
+    if (CheckEndpoint("listen", remote, true).ok()) CHECK(ValidateConfig(c).ok());
+    c.insecure_remote = false;
+    c.curve_secret_cert = "s";
+    c.curve_clients_dir = "d";
+    if (CheckEndpoint("listen", remote, true).ok()) CHECK(ValidateConfig(c).ok());
+  }
+}
+
+TEST_CASE("insecure_remote is a switch on the command line and a boolean in the TOML file",
+          "[gateway]") {
+  auto on = Parse({"--listen", "tcp://0.0.0.0:5555", "--insecure-remote"});
+  REQUIRE(on.ok());
+  CHECK(on->config.insecure_remote);
+  CHECK(ValidateConfig(on->config).ok());
+  auto off = Parse({"--insecure-remote=false"});
+  REQUIRE(off.ok());
+  CHECK_FALSE(off->config.insecure_remote);
+  CHECK_THAT(Msg(Parse({"--insecure-remote=maybe"}).status()),
+             Catch::Contains("insecure_remote (\"maybe\") must be true or false"));
+  const std::string good = WriteTemp("og-insecure-", "insecure_remote = true\n");
+  auto loaded = LoadConfigFile(good);
+  REQUIRE(loaded.ok());
+  CHECK(loaded->insecure_remote);
+  const std::string bad = WriteTemp("og-insecure-bad-", "insecure_remote = \"yes\"\n");
+  CHECK_THAT(Msg(LoadConfigFile(bad).status()),
+             Catch::Contains(":1:") && Catch::Contains("insecure_remote must be true or false"));
+  std::filesystem::remove(good);
+  std::filesystem::remove(bad);
 }
