@@ -16,6 +16,7 @@
 #include "gateway/admin_access.h"
 #include "gateway/http_endpoint.h"
 #include "transport/codec.h"
+#include "transport/order_scope.h"
 
 namespace ordergate::gateway {
 
@@ -51,8 +52,18 @@ void AppendReply(absl::string_view reply, std::string* out) {
 }
 
 void AppendRecord(const Record& r, int64_t now_unix_ms, std::string* out) {
+  // The store key is the uuid, or the client's CURVE name and the uuid (transport/order_scope.h).
+  const ScopedUuid scope = SplitStoreKey(r.key);
   out->append("{\"uuid\":");
-  AppendJsonString(r.key, out);
+  AppendJsonString(scope.uuid, out);
+  if (!scope.identity.empty()) {
+    out->append(",\"client\":");
+    AppendJsonString(scope.identity, out);
+    out->append(",\"bridge_uuid\":");
+    std::string bridge_uuid;
+    AppendBridgeUuid(scope.identity, scope.uuid, &bridge_uuid);
+    AppendJsonString(bridge_uuid, out);
+  }
   out->append(",\"state\":");
   AppendJsonString(idempotency::StateName(r.state), out);
   out->append(",\"created_at\":");
@@ -217,10 +228,15 @@ absl::StatusOr<Resolution> ParseResolutionBody(absl::string_view uuid, absl::str
         return absl::InvalidArgumentError("operator must be a string");
       }
       r.operator_name = std::string(text);
+    } else if (key == "client") {
+      if (v.get(text) != simdjson::SUCCESS) {
+        return absl::InvalidArgumentError("client must be a string (the order's CURVE name)");
+      }
+      r.client = std::string(text);
     } else {
       return absl::InvalidArgumentError(
           absl::StrCat("unknown member \"", absl::string_view(key.data(), key.size()),
-                       "\": a resolution has outcome, ticket, price, reason and operator"));
+                       "\": a resolution has outcome, ticket, price, reason, operator and client"));
     }
   }
   if (!outcome || (*outcome != "FILLED" && *outcome != "REJECTED")) {
@@ -274,8 +290,11 @@ void RegisterAdminRoutes(httplib::Server& server, const WithGateway& with_gatewa
   server.Get(absl::StrCat("/admin/orders/", kUuidPattern),
              [with_gateway](const httplib::Request& req, httplib::Response& res) {
                const std::string uuid = req.matches[1];
-               with_gateway(res, [&res, &uuid](const Gateway& g) {
-                 auto found = g.LookupOrder(uuid);
+               // ?client=NAME: an order of that CURVE client (its uuids are its own).
+               std::string key;
+               AppendStoreKey(req.get_param_value("client"), uuid, &key);
+               with_gateway(res, [&res, &uuid, &key](const Gateway& g) {
+                 auto found = g.LookupOrder(key);
                  if (!found.ok()) {
                    Refuse(res, 503, "the store cannot be read");
                    return;

@@ -58,14 +58,18 @@ int RunOrders(Context& ctx, const OrdersOptions& o) {
             << "SINCE (UTC)"
             << "AGE\n";
   for (simdjson::dom::element e : orders) {
-    ctx.out() << std::left << std::setw(66) << Member<std::string_view>(e, "uuid", "?")
+    // A CURVE client's order: NAME/UUID (resolve it with --client NAME).
+    std::string label(Member<std::string_view>(e, "uuid", "?"));
+    const std::string_view client = Member<std::string_view>(e, "client", "");
+    if (!client.empty()) label = std::string(client) + "/" + label;
+    ctx.out() << std::left << std::setw(66) << label
               << std::setw(10) << Member<std::string_view>(e, "state", "?") << std::setw(28)
               << Member<std::string_view>(e, "created_at", "?")
               << Member<int64_t>(e, "age_seconds", 0) << "s\n";
   }
   if (state == "UNKNOWN") {
     ctx.out() << "Settle each one against MT5 (its comment or history), then: ordergatectl resolve "
-                 "UUID --filled TICKET [--price P] | --rejected REASON\n";
+                 "UUID [--client NAME] --filled TICKET [--price P] | --rejected REASON\n";
   }
   return 0;
 }
@@ -76,6 +80,7 @@ struct ResolveOptions {
   std::optional<double> price;
   std::optional<std::string> reason;
   std::string operator_name;
+  std::string client;
 };
 
 int RunResolve(Context& ctx, const ResolveOptions& o) {
@@ -93,6 +98,10 @@ int RunResolve(Context& ctx, const ResolveOptions& o) {
   if (!o.operator_name.empty()) {
     body += ",\"operator\":";
     AppendJsonString(o.operator_name, &body);
+  }
+  if (!o.client.empty()) {
+    body += ",\"client\":";
+    AppendJsonString(o.client, &body);
   }
   body += "}";
   // The uuid is limited to [A-Za-z0-9._:-] by --help's check: safe in a path as it is.
@@ -182,6 +191,10 @@ CtlCommand AddResolveCommand(CLI::App& app) {
           ->type_name("REASON");
   filled->excludes(rejected);
   sub->add_option("--operator", o->operator_name, "who resolves it, for the log and the record")
+      ->type_name("NAME");
+  sub->add_option("--client", o->client,
+                  "with CURVE: the client whose uuid it is (its certificate's name, as `orders`\n"
+                  "shows it before the '/')")
       ->type_name("NAME");
   sub->final_callback([filled, rejected] {
     if (filled->count() == 0 && rejected->count() == 0) {

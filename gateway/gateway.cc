@@ -70,11 +70,11 @@ absl::Status Gateway::Loop::Init() {
     // Open() recovered every RESERVED; a foreign store that did not is treated the same way.
     Request req;
     req.action = Action::kOpen;
-    if (!req.uuid.value.Assign(rec.key)) continue;
-    Order* o = NewOrder(req, {}, rec.fingerprint);
+    if (!req.uuid.value.Assign(SplitStoreKey(rec.key).uuid)) continue;
+    Order* o = NewOrder(rec.key, req, {}, rec.fingerprint);
     Move(o, LifecycleEvent::kRecoveredUnknown);
     o->signed_unix_us = start_unix_us_;
-    o->unknown_reply = rec.reply.empty() ? UnknownReply(rec.key, start_unix_us_) : rec.reply;
+    o->unknown_reply = rec.reply.empty() ? UnknownReply(o->uuid, start_unix_us_) : rec.reply;
     o->next_query_ns =
         now_ns + (cfg.bridge_signature_ttl_ms + cfg.bridge_exec_margin_ms + 100) * kNsPerMs;
   }
@@ -151,8 +151,8 @@ absl::Status Gateway::Loop::Init() {
   return absl::OkStatus();
 }
 
-Order* Gateway::Loop::NewOrder(const Request& req, absl::string_view canonical,
-                               absl::string_view fingerprint) {
+Order* Gateway::Loop::NewOrder(absl::string_view key, const Request& req,
+                               absl::string_view canonical, absl::string_view fingerprint) {
   std::unique_ptr<Order> owned;
   if (free_orders_.empty()) {
     owned = std::make_unique<Order>();
@@ -162,8 +162,13 @@ Order* Gateway::Loop::NewOrder(const Request& req, absl::string_view canonical,
   }
   Order* o = owned.get();
   o->id = next_id_++;
-  o->key.assign(req.uuid.view().data(), req.uuid.view().size());
+  o->key.assign(key.data(), key.size());
+  const ScopedUuid scope = SplitStoreKey(o->key);
+  o->uuid.assign(scope.uuid.data(), scope.uuid.size());
+  AppendBridgeUuid(scope.identity, scope.uuid, &o->bridge_uuid);
   o->request = req;
+  // Within the contract's length (34 <= 64 characters): cannot fail.
+  if (!scope.identity.empty()) (void)o->request.uuid.value.Assign(o->bridge_uuid);
   o->canonical.assign(canonical.data(), canonical.size());
   o->fingerprint.assign(fingerprint.data(), fingerprint.size());
   orders_by_id_[o->id] = o;
@@ -176,8 +181,8 @@ void Gateway::Loop::EraseOrder(Order* o) {
   constexpr size_t kMaxFreeOrders = 4096;
   if (o->phase != Phase::kDone) {
     // A bug: the lifecycle's counts would drift. Logged loudly; the order is forgotten anyway.
-    spdlog::error("order {} erased in phase {}: the pipeline's lifecycle is out of step", o->key,
-                  SV(PhaseName(o->phase)));
+    spdlog::error("order {} erased in phase {}: the pipeline's lifecycle is out of step",
+                  OrderLabel(o->key), SV(PhaseName(o->phase)));
   }
   ForgetToken(&o->order_token);
   ForgetToken(&o->query_token);
@@ -470,8 +475,8 @@ absl::StatusOr<ResolutionResult> Gateway::ResolveUnknown(const Resolution& r,
 absl::StatusOr<std::vector<Record>> Gateway::ListInFlightOrders() const {
   return loop_->store->ListInFlight();
 }
-absl::StatusOr<std::optional<Record>> Gateway::LookupOrder(absl::string_view uuid) const {
-  return loop_->store->Lookup(uuid);
+absl::StatusOr<std::optional<Record>> Gateway::LookupOrder(absl::string_view key) const {
+  return loop_->store->Lookup(key);
 }
 const std::string& Gateway::admin_token() const { return loop_->admin_token; }
 

@@ -189,11 +189,12 @@ class Gateway {
   absl::StatusOr<ResolutionResult> ResolveUnknown(const Resolution& r,
                                                   absl::Duration wait = absl::Seconds(2)) const;
   // The store's RESERVED and UNKNOWN records (Store::ListInFlight: proportional to their number,
-  // one consistent point in time) and one record by uuid (Store::Lookup), read on the calling
+  // one consistent point in time) and one record by its store key (Store::Lookup: the uuid, or
+  // with CURVE the client's name and the uuid, transport/order_scope.h), read on the calling
   // thread; terminal records are not indexed, so they are found only one at a time. Thread-safe;
   // statuses as the store's.
   absl::StatusOr<std::vector<idempotency::Record>> ListInFlightOrders() const;
-  absl::StatusOr<std::optional<idempotency::Record>> LookupOrder(absl::string_view uuid) const;
+  absl::StatusOr<std::optional<idempotency::Record>> LookupOrder(absl::string_view key) const;
   // The token read from cfg.admin_token_file at Start() ("" when none): gateway/admin_access.h.
   const std::string& admin_token() const;
 

@@ -17,7 +17,7 @@ void Gateway::Loop::SendOrder(Order* o, int64_t now_ns) {
   o->signed_unix_us = now_us;
   const bool idle = link->outstanding() == 0;
   const absl::Status sent =
-      link->Send(token, o->key, scratch_, now_ns + cfg.bridge_timeout_ms * kNsPerMs);
+      link->Send(token, o->bridge_uuid, scratch_, now_ns + cfg.bridge_timeout_ms * kNsPerMs);
   if (sent.ok()) {
     // Only a fresh reservation is sent (sent_ns is 0 until its one send): anything else would be
     // a second send of the uuid, which the windows report (duplicate_sends) and alerts watch.
@@ -43,12 +43,12 @@ void Gateway::Loop::SendOrder(Order* o, int64_t now_ns) {
     // The record stays RESERVED although nothing was sent. Treat it as UNKNOWN in memory: the
     // bridge will answer ORDER_STATUS "not found" and it resolves to REJECTED after the TTL.
     Move(o, LifecycleEvent::kReleaseFailed);
-    o->unknown_reply = UnknownReply(o->key, now_us);
+    o->unknown_reply = UnknownReply(o->uuid, now_us);
     o->next_query_ns = now_ns + cfg.unknown_query_interval_ms * kNsPerMs;
     ReplyAll(o, o->unknown_reply);
     return;
   }
-  for (const Waiter& w : o->waiters) ReplyError(w, o->key, ErrorCode::kBridgeDown, true);
+  for (const Waiter& w : o->waiters) ReplyError(w, o->uuid, ErrorCode::kBridgeDown, true);
   o->waiters.clear();
   Move(o, LifecycleEvent::kReleased);
   EraseOrder(o);
@@ -58,7 +58,17 @@ void Gateway::Loop::SetOutcome(Order* o, RecordEvent event, absl::string_view re
   // From kSent or kUnknown only: while one is being written (settling) the first outcome wins.
   if (!Move(o, LifecycleEvent::kOutcomeLearned)) return;
   o->outcome_event = event;
-  o->outcome_reply.assign(reply.data(), reply.size());
+  if (o->bridge_uuid == o->uuid) {
+    o->outcome_reply.assign(reply.data(), reply.size());
+  } else {
+    // The bridge's reply names the order by its bridge uuid; the client, whose outcome this is
+    // (and every replay of it), knows it by its own.
+    std::string uuid_json;
+    AppendJsonString(o->uuid, &uuid_json);
+    if (!SwapTopLevelUuid(reply, uuid_json, &o->outcome_reply, nullptr)) {
+      o->outcome_reply.assign(reply.data(), reply.size());  // not an object: never decoded so
+    }
+  }
   changes_.push_back(Change::Event(event, o->key, o->outcome_reply));
   items_.push_back({o, BatchPurpose::kOutcome});
 }
@@ -67,12 +77,14 @@ void Gateway::Loop::HandleOrderReply(Order* o, absl::string_view body, ReplyKind
   const BridgeReply r = DecodeBridgeReply(body);
   if (!r.parsed) {
     counters.bridge_anomalies.fetch_add(1, std::memory_order_relaxed);
-    spdlog::info("order {}: unparseable bridge reply ignored; outcome stays unknown", o->key);
+    spdlog::info("order {}: unparseable bridge reply ignored; outcome stays unknown",
+                 OrderLabel(o->key));
     return;
   }
-  if (r.has_uuid && r.uuid.view() != o->key) {
+  if (r.has_uuid && r.uuid.view() != o->bridge_uuid) {
     counters.bridge_anomalies.fetch_add(1, std::memory_order_relaxed);
-    spdlog::info("order {}: bridge reply carries uuid {}; ignored", o->key, SV(r.uuid.view()));
+    spdlog::info("order {}: bridge reply carries uuid {}; ignored", OrderLabel(o->key),
+                 SV(r.uuid.view()));
     return;
   }
   std::string own;
@@ -81,7 +93,7 @@ void Gateway::Loop::HandleOrderReply(Order* o, absl::string_view body, ReplyKind
       SetOutcome(o, RecordEvent::kOutcomeFilled, body);
       return;
     case BridgeStatus::kNoTicket:
-      EncodeErrorReply(o->key, ErrorCode::kBridgeNoTicket, true,
+      EncodeErrorReply(o->uuid, ErrorCode::kBridgeNoTicket, true,
                        "the bridge answered FILLED without a ticket: MT5 placed nothing", UnixUs(),
                        &own);
       SetOutcome(o, RecordEvent::kOutcomeRejected, own);
@@ -107,7 +119,7 @@ void Gateway::Loop::HandleOrderReply(Order* o, absl::string_view body, ReplyKind
             o->signed_unix_us + (cfg.bridge_signature_ttl_ms + cfg.bridge_exec_margin_ms) * 1000;
         if (kind == ReplyKind::kQuery && code == "NOT_FOUND" &&
             o->query_sent_unix_us > expired_after_us) {
-          EncodeStatusReply(o->key, "REJECTED", "BRIDGE_NOT_EXECUTED",
+          EncodeStatusReply(o->uuid, "REJECTED", "BRIDGE_NOT_EXECUTED",
                             "the bridge has no record of this order and its signature has "
                             "expired: it was never executed",
                             UnixUs(), &own);
@@ -121,7 +133,8 @@ void Gateway::Loop::HandleOrderReply(Order* o, absl::string_view body, ReplyKind
         SetOutcome(o, RecordEvent::kOutcomeRejected, body);
       } else {
         counters.bridge_anomalies.fetch_add(1, std::memory_order_relaxed);
-        spdlog::info("order {}: bridge error {} leaves the outcome unknown", o->key, SV(code));
+        spdlog::info("order {}: bridge error {} leaves the outcome unknown", OrderLabel(o->key),
+                     SV(code));
       }
       return;
     }
@@ -133,7 +146,7 @@ void Gateway::Loop::HandleOrderReply(Order* o, absl::string_view body, ReplyKind
       if (kind != ReplyKind::kQuery) {
         counters.bridge_anomalies.fetch_add(1, std::memory_order_relaxed);
         spdlog::info("order {}: bridge reply settles nothing; the outcome stays unknown: {}",
-                     o->key, SV(body.substr(0, 200)));
+                     OrderLabel(o->key), SV(body.substr(0, 200)));
       }
       return;
   }
@@ -195,7 +208,7 @@ void Gateway::Loop::MarkTimedOut(Order* o) {
   if (o->phase != Phase::kSent) return;
   Move(o, LifecycleEvent::kOutcomeLearned);
   o->outcome_event = RecordEvent::kBridgeTimedOut;
-  o->outcome_reply = UnknownReply(o->key, UnixUs());
+  o->outcome_reply = UnknownReply(o->uuid, UnixUs());
   changes_.push_back(Change::Event(RecordEvent::kBridgeTimedOut, o->key, o->outcome_reply));
   items_.push_back({o, BatchPurpose::kOutcome});
 }
@@ -231,10 +244,12 @@ void Gateway::Loop::SendDueQueries(int64_t now_ns) {
   for (Order* o : sorted_orders_) {
     if (!BridgeHasRoom(AdmissionNow(), /*relay=*/false)) return;  // asked in a later scan
     scratch_.clear();
-    EncodeBridgeOrderStatus(o->key, &scratch_);
+    EncodeBridgeOrderStatus(o->bridge_uuid, &scratch_);
     const uint64_t token = next_token_++;
     const bool idle = link->outstanding() == 0;
-    if (!link->Send(token, o->key, scratch_, now_ns + kQueryTimeoutMs * kNsPerMs).ok()) return;
+    if (!link->Send(token, o->bridge_uuid, scratch_, now_ns + kQueryTimeoutMs * kNsPerMs).ok()) {
+      return;
+    }
     capacity_->OnSent(SteadyNs(), idle);
     o->query_token = token;
     orders_by_token_[token] = o;

@@ -36,6 +36,7 @@
 #include "transport/codec.h"
 #include "transport/front_end.h"
 #include "transport/io.h"
+#include "transport/order_scope.h"
 #include "transport/order.h"
 #include "transport/relay_uuid.h"
 #include "transport/signing.h"
@@ -78,8 +79,13 @@ struct Waiter {
 
 struct Order {
   uint64_t id = 0;
-  std::string key;  // the store key: the uuid (global scope without CURVE)
-  Request request;
+  // The order's three names (transport/order_scope.h): the store key (the uuid, or the client's
+  // identity and the uuid with CURVE), the uuid the client sent (every reply to the client carries
+  // it) and the uuid the bridge knows it by (sends, ORDER_STATUS, reply correlation).
+  std::string key;
+  std::string uuid;
+  std::string bridge_uuid;
+  Request request;  // as the bridge is sent it: its uuid is bridge_uuid
   std::string canonical;
   std::string fingerprint;    // bytes of transport::Fingerprint
   Phase phase = Phase::kNew;  // moved only by Loop::Move (gateway/order_lifecycle.h)
@@ -110,6 +116,8 @@ struct Order {
   // so that the steady state allocates nothing per order.
   void Reset() {
     key.clear();
+    uuid.clear();
+    bridge_uuid.clear();
     request = Request{};
     canonical.clear();
     fingerprint.clear();
@@ -212,9 +220,13 @@ class Gateway::Loop {
   // Request handling (front end).
   void DrainFrontEnd(int64_t now_ns);
   void DrainEmbedded();
-  void HandleBody(const ReplyRoute& route, absl::string_view body, int64_t received_ns);
-  void HandleOrder(const Waiter& w, const Request& req);
-  void HandleOrderStatus(const ReplyRoute& route, const Request& req, int64_t received_ns);
+  // `identity`: the client's authenticated name ("" without CURVE, and for in-process callers);
+  // it scopes the uuid (transport/order_scope.h).
+  void HandleBody(const ReplyRoute& route, absl::string_view identity, absl::string_view body,
+                  int64_t received_ns);
+  void HandleOrder(const Waiter& w, absl::string_view identity, const Request& req);
+  void HandleOrderStatus(const ReplyRoute& route, absl::string_view identity, const Request& req,
+                         int64_t received_ns);
   void HandleRelay(const ReplyRoute& route, const Request& req, absl::string_view body,
                    int64_t received_ns, int64_t deadline_ns);
   void HandlePing(const ReplyRoute& route, const Request& req, absl::string_view body,
@@ -268,7 +280,10 @@ class Gateway::Loop {
   void ExpireWaiters(int64_t now_ns);
 
   // Orders.
-  Order* NewOrder(const Request& req, absl::string_view canonical, absl::string_view fingerprint);
+  // A new order for the store key `key` (transport/order_scope.h), its uuid and bridge uuid
+  // derived from it.
+  Order* NewOrder(absl::string_view key, const Request& req, absl::string_view canonical,
+                  absl::string_view fingerprint);
   // The one place an order's phase changes (OrderLifecycle's table; counts follow). False when the
   // table has no row: nothing changed.
   bool Move(Order* o, LifecycleEvent e) { return life_.Move(&o->phase, e); }
@@ -289,6 +304,7 @@ class Gateway::Loop {
   absl::flat_hash_map<absl::string_view, std::unique_ptr<Order>> orders_;
   std::vector<std::unique_ptr<Order>> free_orders_;  // erased orders, reused by NewOrder
   std::string canonical_;                            // HandleOrder's scratch
+  std::string scope_key_;  // HandleOrder's and HandleOrderStatus's scratch: the store key
   absl::flat_hash_map<uint64_t, Order*> orders_by_id_;
   absl::flat_hash_map<uint64_t, Order*> orders_by_token_;
   absl::flat_hash_map<uint64_t, Relay> relays_;

@@ -71,7 +71,7 @@ void Gateway::Loop::FinishBatch(PipelineBatch* pb, int64_t now_ns) {
       Order* o = item.order;
       if (item.purpose == BatchPurpose::kReserve) {
         for (const Waiter& w : o->waiters) {
-          ReplyError(w, o->key, ErrorCode::kStoreUnavailable, true);
+          ReplyError(w, o->uuid, ErrorCode::kStoreUnavailable, true);
         }
         o->waiters.clear();
         Move(o, LifecycleEvent::kNotReserved);
@@ -100,11 +100,11 @@ void Gateway::Loop::FinishBatch(PipelineBatch* pb, int64_t now_ns) {
       Move(o, LifecycleEvent::kNotReserved);
       if (res.outcome == ChangeOutcome::kExists && res.existing) {
         for (const Waiter& w : o->waiters) {
-          AnswerFromRecord(w, o->key, o->fingerprint, *res.existing, /*check_fingerprint=*/true);
+          AnswerFromRecord(w, o->uuid, o->fingerprint, *res.existing, /*check_fingerprint=*/true);
         }
       } else {
         for (const Waiter& w : o->waiters) {
-          ReplyError(w, o->key, ErrorCode::kStoreUnavailable, true);
+          ReplyError(w, o->uuid, ErrorCode::kStoreUnavailable, true);
         }
       }
       o->waiters.clear();
@@ -114,12 +114,12 @@ void Gateway::Loop::FinishBatch(PipelineBatch* pb, int64_t now_ns) {
     // An outcome (FILLED / REJECTED / UNKNOWN at the bridge deadline).
     if (res.outcome != ChangeOutcome::kApplied) {
       spdlog::error("order {}: store refused transition to {} (state {}); replaying the record",
-                    o->key, static_cast<int>(o->outcome_event),
+                    OrderLabel(o->key), static_cast<int>(o->outcome_event),
                     SV(idempotency::StateName(res.state_after)));
       Move(o, LifecycleEvent::kOutcomeRefused);
       if (res.existing) {
         for (const Waiter& w : o->waiters) {
-          AnswerFromRecord(w, o->key, {}, *res.existing, /*check_fingerprint=*/false);
+          AnswerFromRecord(w, o->uuid, {}, *res.existing, /*check_fingerprint=*/false);
         }
       }
       o->waiters.clear();
@@ -131,7 +131,8 @@ void Gateway::Loop::FinishBatch(PipelineBatch* pb, int64_t now_ns) {
       o->unknown_reply = std::move(o->outcome_reply);
       o->next_query_ns = now_ns + cfg.unknown_query_interval_ms * kNsPerMs;
       counters.orders_unknown.fetch_add(1, std::memory_order_relaxed);
-      spdlog::info("order {} UNKNOWN: no bridge reply within {} ms", o->key, cfg.bridge_timeout_ms);
+      spdlog::info("order {} UNKNOWN: no bridge reply within {} ms", OrderLabel(o->key),
+                   cfg.bridge_timeout_ms);
       ReplyAll(o, o->unknown_reply);
       continue;
     }
@@ -142,11 +143,12 @@ void Gateway::Loop::FinishBatch(PipelineBatch* pb, int64_t now_ns) {
     Move(o, LifecycleEvent::kOutcomeRecorded);
     if (was_unknown) {
       counters.unknown_resolved.fetch_add(1, std::memory_order_relaxed);
-      spdlog::info("order {} resolved UNKNOWN -> {}", o->key, filled ? "FILLED" : "REJECTED");
-      if (sink != nullptr) sink->Resolved(o->key, o->outcome_reply);
+      spdlog::info("order {} resolved UNKNOWN -> {}", OrderLabel(o->key),
+                   filled ? "FILLED" : "REJECTED");
+      if (sink != nullptr) sink->Resolved(o->uuid, o->outcome_reply);
     } else {
       // Per order: debug only, a synchronous log line per fill would cost more than the order.
-      spdlog::debug("order {} {}", o->key, filled ? "FILLED" : "REJECTED");
+      spdlog::debug("order {} {}", OrderLabel(o->key), filled ? "FILLED" : "REJECTED");
     }
     const bool timed_total = !was_unknown;  // not a resolved UNKNOWN
     const bool answered = !o->waiters.empty();
@@ -180,7 +182,9 @@ absl::StatusOr<ResolutionResult> Gateway::Loop::ApplyResolution(const Resolution
         absl::StrCat("order ", r.uuid, " is ", state,
                      ": only an UNKNOWN order can be resolved; nothing changed"));
   };
-  auto it = orders_.find(absl::string_view(r.uuid));
+  std::string key;
+  AppendStoreKey(r.client, r.uuid, &key);
+  auto it = orders_.find(absl::string_view(key));
   Order* o = it == orders_.end() ? nullptr : it->second.get();
   if (o != nullptr && IsSettling(o->phase)) {
     // An outcome learned from the bridge is being written (at the journal, or waiting to be
@@ -195,7 +199,7 @@ absl::StatusOr<ResolutionResult> Gateway::Loop::ApplyResolution(const Resolution
   }
   if (o == nullptr) {
     // Not in memory: an UNKNOWN of another gateway on a shared store, or no UNKNOWN at all.
-    auto rec = store->Lookup(r.uuid);
+    auto rec = store->Lookup(key);
     if (!rec.ok()) {
       return absl::UnavailableError(absl::StrCat("the store cannot be read (",
                                                  absl::StatusCodeToString(rec.status().code()),
@@ -219,12 +223,13 @@ absl::StatusOr<ResolutionResult> Gateway::Loop::ApplyResolution(const Resolution
   const bool filled = r.outcome == ResolvedOutcome::kFilled;
   const RecordEvent event = filled ? RecordEvent::kOutcomeFilled : RecordEvent::kOutcomeRejected;
   // The same transition table as a late bridge reply: Apply() moves UNKNOWN -> FILLED|REJECTED.
-  const Change change = Change::Event(event, r.uuid, done.reply);
+  const Change change = Change::Event(event, key, done.reply);
   ChangeResult result;
   const absl::Status applied = store->Apply({&change, 1}, done.resolved_unix_ms, {&result, 1});
   counters.store_batches.fetch_add(1, std::memory_order_relaxed);
   if (!applied.ok()) {
-    spdlog::error("order {}: operator resolution not recorded: store write failed ({})", r.uuid,
+    spdlog::error("order {}: operator resolution not recorded: store write failed ({})",
+                  OrderLabel(key),
                   absl::StatusCodeToString(applied.code()));
     return absl::UnavailableError(
         absl::StrCat("the store could not write (", absl::StatusCodeToString(applied.code()),
@@ -246,7 +251,7 @@ absl::StatusOr<ResolutionResult> Gateway::Loop::ApplyResolution(const Resolution
   std::string who = r.operator_name.empty() ? std::string("an operator who gave no name")
                                             : absl::StrCat("operator \"", r.operator_name, "\"");
   if (!r.admitted_as.empty()) absl::StrAppend(&who, " (", r.admitted_as, ")");
-  spdlog::info("order {} resolved UNKNOWN -> {} by {} at {}", r.uuid, what, who, at);
+  spdlog::info("order {} resolved UNKNOWN -> {} by {} at {}", OrderLabel(key), what, who, at);
   if (sink != nullptr) sink->Resolved(r.uuid, done.reply);
   if (o != nullptr) {
     ReplyAll(o, done.reply);  // an UNKNOWN order has no waiters; kept for any that joined

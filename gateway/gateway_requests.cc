@@ -63,7 +63,7 @@ void Gateway::Loop::ExpireWaiters(int64_t now_ns) {
     for (auto w = ws.begin(); w != ws.end(); ++w) {
       if (w->deadline_ns <= now_ns) {
         scratch_.clear();
-        EncodeStatusReply(o->key, "PENDING", {}, {}, UnixUs(), &scratch_);
+        EncodeStatusReply(o->uuid, "PENDING", {}, {}, UnixUs(), &scratch_);
         ReplyOrder(*w, scratch_, !w->original);
         counters.pending_replies.fetch_add(1, std::memory_order_relaxed);
       } else {
@@ -83,7 +83,7 @@ void Gateway::Loop::DrainEmbedded() {
   for (const EmbeddedSubmission& s : embedded_) {
     counters.requests.fetch_add(1, std::memory_order_relaxed);
     Waiter w{ReplyRoute{}, s.received_ns, kNoDeadline, true, s.id};
-    HandleOrder(w, s.request);
+    HandleOrder(w, /*identity=*/{}, s.request);
   }
   embedded_.clear();
 }
@@ -98,12 +98,12 @@ void Gateway::Loop::DrainFrontEnd(int64_t now_ns) {
       continue;
     }
     counters.requests.fetch_add(1, std::memory_order_relaxed);
-    HandleBody(inbound_.route, inbound_.body, now_ns);
+    HandleBody(inbound_.route, inbound_.identity, inbound_.body, now_ns);
   }
 }
 
-void Gateway::Loop::HandleBody(const ReplyRoute& route, absl::string_view body,
-                               int64_t received_ns) {
+void Gateway::Loop::HandleBody(const ReplyRoute& route, absl::string_view identity,
+                               absl::string_view body, int64_t received_ns) {
   Request req;
   const int64_t decode_start_ns = SteadyNs();
   const ErrorCode ec = DecodeRequest(body, limits_, UnixUs(), &req);
@@ -126,10 +126,10 @@ void Gateway::Loop::HandleBody(const ReplyRoute& route, absl::string_view body,
   switch (req.action) {
     case Action::kOpen:
     case Action::kClose:
-      HandleOrder(w, req);
+      HandleOrder(w, identity, req);
       return;
     case Action::kOrderStatus:
-      HandleOrderStatus(route, req, received_ns);
+      HandleOrderStatus(route, identity, req, received_ns);
       return;
     case Action::kPing:
       HandlePing(route, req, body, received_ns);
@@ -252,7 +252,7 @@ void Gateway::Loop::AnswerFromRecord(const Waiter& w, absl::string_view uuid,
 
 void Gateway::Loop::RefuseUnlessRecorded(const Waiter& w, const Request& req,
                                          absl::string_view fingerprint, ErrorCode refusal) {
-  auto rec = store->Lookup(req.uuid.view());
+  auto rec = store->Lookup(scope_key_);
   if (!rec.ok()) {
     ReplyError(w, req.uuid.view(), ErrorCode::kStoreUnavailable, true);
     return;
@@ -264,7 +264,10 @@ void Gateway::Loop::RefuseUnlessRecorded(const Waiter& w, const Request& req,
   ReplyError(w, req.uuid.view(), refusal, true);
 }
 
-void Gateway::Loop::HandleOrder(const Waiter& original, const Request& req) {
+void Gateway::Loop::HandleOrder(const Waiter& original, absl::string_view identity,
+                                const Request& req) {
+  scope_key_.clear();
+  AppendStoreKey(identity, req.uuid.view(), &scope_key_);
   canonical_.clear();
   CanonicalOrderFields(req, &canonical_);
   const Fingerprint fp = FingerprintOf(canonical_);
@@ -272,14 +275,14 @@ void Gateway::Loop::HandleOrder(const Waiter& original, const Request& req) {
   Waiter w = original;
   w.original = true;
 
-  auto it = orders_.find(req.uuid.view());
+  auto it = orders_.find(absl::string_view(scope_key_));
   if (it != orders_.end()) {
     Order* o = it->second.get();
     if (o->fingerprint != fp_bytes) {
       // A reservation still in the current batch may be a conflicting resend of a finished order
       // (it will meet kExists): then this request is that order, and the store has its outcome.
       if (o->phase == Phase::kReserving) {
-        auto rec = store->Lookup(req.uuid.view());
+        auto rec = store->Lookup(scope_key_);
         if (rec.ok() && rec->has_value()) {
           AnswerFromRecord(w, req.uuid.view(), fp_bytes, **rec, /*check_fingerprint=*/true);
           return;
@@ -306,7 +309,7 @@ void Gateway::Loop::HandleOrder(const Waiter& original, const Request& req) {
     RefuseUnlessRecorded(w, req, fp_bytes, a.refusal);
     return;
   }
-  Order* o = NewOrder(req, canonical_, fp_bytes);
+  Order* o = NewOrder(scope_key_, req, canonical_, fp_bytes);
   Move(o, LifecycleEvent::kAdmitted);
   o->arrived_ns = w.received_ns;
   AddWaiter(o, w);
@@ -314,10 +317,13 @@ void Gateway::Loop::HandleOrder(const Waiter& original, const Request& req) {
   items_.push_back({o, BatchPurpose::kReserve});
 }
 
-void Gateway::Loop::HandleOrderStatus(const ReplyRoute& route, const Request& req,
-                                      int64_t received_ns) {
+void Gateway::Loop::HandleOrderStatus(const ReplyRoute& route, absl::string_view identity,
+                                      const Request& req, int64_t received_ns) {
   Waiter w{route, received_ns, received_ns, true};
-  auto it = orders_.find(req.uuid.view());
+  // The client's own scope only: another client's order of the same uuid is another order.
+  scope_key_.clear();
+  AppendStoreKey(identity, req.uuid.view(), &scope_key_);
+  auto it = orders_.find(absl::string_view(scope_key_));
   // An order still being reserved in the current batch may be a resend of a finished one: the
   // store answers for it (PENDING only when it has no record yet).
   if (it != orders_.end() && it->second->phase != Phase::kReserving) {
@@ -326,12 +332,12 @@ void Gateway::Loop::HandleOrderStatus(const ReplyRoute& route, const Request& re
       ReplyOrder(w, o->unknown_reply, true);
     } else {
       scratch_.clear();
-      EncodeStatusReply(o->key, "PENDING", {}, {}, UnixUs(), &scratch_);
+      EncodeStatusReply(o->uuid, "PENDING", {}, {}, UnixUs(), &scratch_);
       ReplyOrder(w, scratch_, true);
     }
     return;
   }
-  auto rec = store->Lookup(req.uuid.view());
+  auto rec = store->Lookup(scope_key_);
   if (!rec.ok()) {
     ReplyError(w, req.uuid.view(), ErrorCode::kStoreUnavailable, false);
     return;
@@ -339,7 +345,7 @@ void Gateway::Loop::HandleOrderStatus(const ReplyRoute& route, const Request& re
   if (!rec->has_value()) {
     if (it != orders_.end()) {
       scratch_.clear();
-      EncodeStatusReply(it->second->key, "PENDING", {}, {}, UnixUs(), &scratch_);
+      EncodeStatusReply(it->second->uuid, "PENDING", {}, {}, UnixUs(), &scratch_);
       ReplyOrder(w, scratch_, true);
       return;
     }

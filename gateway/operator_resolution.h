@@ -37,6 +37,8 @@ enum class ResolvedOutcome : uint8_t {
 // What the operator asks. Checked by CheckResolution (fields) and by the loop (the order's state).
 struct Resolution {
   std::string uuid;
+  // The client whose uuid it is: its CURVE name (transport/order_scope.h), "" without CURVE.
+  std::string client;
   ResolvedOutcome outcome = ResolvedOutcome::kFilled;
   int64_t ticket = 0;           // kFilled: the MT5 ticket, > 0
   std::optional<double> price;  // kFilled, optional: the execution price, finite and > 0
@@ -50,6 +52,7 @@ struct Resolution {
 
 inline constexpr size_t kMaxReasonBytes = 256;
 inline constexpr size_t kMaxOperatorNameBytes = 64;
+inline constexpr size_t kMaxClientNameBytes = 255;
 
 // The fields of `r` alone (not the order's state): a uuid as the contract allows (1..64 of
 // [A-Za-z0-9._:-]), a positive ticket and a finite positive price for kFilled, a reason of
