@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 
+#include "gateway/front_end_security.h"
 #include "gateway/gateway_loop.h"
 
 namespace ordergate::gateway {
@@ -95,6 +96,9 @@ absl::Status Gateway::Loop::Init() {
     transport::FrontEndOptions fopts;
     fopts.endpoint = cfg.listen;
     fopts.max_message_bytes = cfg.max_message_bytes;
+    if (absl::Status secured = ConfigureFrontEndSecurity(cfg, &fopts); !secured.ok()) {
+      return secured;
+    }
     auto fe = transport::FrontEnd::Bind(*io, fopts);
     if (!fe.ok()) {
       return absl::Status(fe.status().code(), absl::StrCat("cannot listen on ", cfg.listen, ": ",
