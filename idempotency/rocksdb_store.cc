@@ -26,9 +26,11 @@
 #include "idempotency/store_damage.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/compaction_filter.h"
+#include "rocksdb/convenience.h"
 #include "rocksdb/db.h"
 #include "rocksdb/env.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/listener.h"
 #include "rocksdb/options.h"
 #include "rocksdb/table.h"
 #include "rocksdb/write_batch.h"
@@ -93,6 +95,46 @@ class RetentionFilter final : public rocksdb::CompactionFilter {
 
  private:
   const int64_t retention_ms_;
+};
+
+// Writes the durable mark (its MANIFEST part) as each flush or compaction completes, so that the
+// mark covers a MANIFEST edit before the files it made obsolete are deleted. Checked against
+// RocksDB 7.8.3's db/db_impl/db_impl_compaction_flush.cc: BackgroundCallFlush() runs the flush
+// (FlushMemTableToOutputFile: the table file written, the edit appended to the MANIFEST and synced
+// by LogAndApply, the new version installed) and then NotifyOnFlushCompleted(), which calls this
+// listener on the same background thread with the DB mutex released; only after it returns does
+// BackgroundCallFlush() run FindObsoleteFiles() and PurgeObsoleteFiles(), which delete the WAL the
+// flush retired. BackgroundCallCompaction() has the same order (NotifyOnCompactionCompleted() in
+// BackgroundCompaction(), then the purge of the replaced table files). So when a WAL's records
+// exist only in a new table file, the mark already names the MANIFEST bytes that list that file.
+// What it does not cover: RocksDB skips these calls once shutting down (the store's close waits for
+// background work before its final mark instead) and after a flush that became a mempurge (off by
+// default); and another thread's purge (a compaction ending, an iterator's cleanup) may delete the
+// retired WAL while this call writes the mark (one fdatasync), a window in which a crash followed
+// by a truncation of the MANIFEST goes unnoticed. Both run on RocksDB's background threads, never
+// on the request path.
+class MarkOnManifestEdit final : public rocksdb::EventListener {
+ public:
+  // Null until the store's Open() has passed its checks: a refused store's mark never moves.
+  void Attach(internal::DurableMarkWriter* writer) {
+    writer_.store(writer, std::memory_order_release);
+  }
+  void OnFlushCompleted(rocksdb::DB* /*db*/, const rocksdb::FlushJobInfo& /*info*/) override {
+    Write();
+  }
+  void OnCompactionCompleted(rocksdb::DB* /*db*/,
+                             const rocksdb::CompactionJobInfo& /*info*/) override {
+    Write();
+  }
+
+ private:
+  void Write() {
+    // A failed write is retried by the writer's thread within 100 ms.
+    if (internal::DurableMarkWriter* w = writer_.load(std::memory_order_acquire); w != nullptr) {
+      w->WriteNow().IgnoreError();
+    }
+  }
+  std::atomic<internal::DurableMarkWriter*> writer_{nullptr};
 };
 
 // Format 1 kept every record in "records" and only the keys of in-flight ones in "inflight". Moves
@@ -208,6 +250,8 @@ struct RocksDbStore::Impl {
   // written sequence to it. Null while Open() runs, and for good when it refused the store: a
   // refused store must keep its mark, or the next start would accept what this one refused.
   std::unique_ptr<internal::DurableMarkWriter> mark_writer;
+  // In the DB's options (RocksDB holds it too); given mark_writer once Open() has written the mark.
+  std::shared_ptr<MarkOnManifestEdit> mark_listener = std::make_shared<MarkOnManifestEdit>();
 
   ~Impl() {
     if (db == nullptr) return;
@@ -222,7 +266,13 @@ struct RocksDbStore::Impl {
       synced.sync = true;
       if (db->Put(synced, db->DefaultColumnFamily(), kLastCloseKey, absl::StrCat(WallClockUnixMs()))
               .ok()) {
-        internal::WriteDurableMark(path, db->GetLatestSequenceNumber()).IgnoreError();
+        // A flush or compaction still running would install its MANIFEST edit without telling
+        // the listener (RocksDB skips it once shutting down) and then delete the files it made
+        // obsolete: wait for them (compactions abort early), so the final mark covers the
+        // MANIFEST as the store leaves it. Close() does the same wait anyway.
+        rocksdb::CancelAllBackgroundWork(db, /*wait=*/true);
+        mark_writer->Publish(db->GetLatestSequenceNumber());
+        mark_writer->WriteNow().IgnoreError();
       }
     } else if (!needs_resume) {
       db->SyncWAL().PermitUncheckedError();
@@ -401,7 +451,8 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
   // opened as it is or not at all. Asked before Open() creates anything in the directory.
   impl->path = options.path;
   const bool existing = internal::HoldsStoreFiles(options.path);
-  absl::StatusOr<std::optional<uint64_t>> mark = internal::ReadDurableMark(options.path);
+  absl::StatusOr<std::optional<internal::DurableMark>> mark =
+      internal::ReadDurableMark(options.path);
   if (!mark.ok()) {
     return absl::Status(mark.status().code(),
                         absl::StrCat("RocksDbStore: ", options.path, ": ", mark.status().message(),
@@ -441,6 +492,8 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
   // after "records" flushed: 113 MB of WAL against 11 MB of tables after a 10-minute soak, all of
   // it replayed at the next open. Past this size RocksDB flushes whatever pins the oldest WAL.
   db_options.max_total_wal_size = 128ull << 20;
+  // Moves the durable mark's MANIFEST part as each flush or compaction completes (see the class).
+  db_options.listeners.push_back(impl->mark_listener);
   // Created here (for the log), remembering what did not exist before.
   absl::StatusOr<internal::CreatedDirectories> created =
       internal::CreateDataDirectory(options.path);
@@ -452,6 +505,14 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
   // know: written by something else; one missing: lost to a damaged MANIFEST).
   if (existing) {
     if (absl::Status checked = internal::CheckExistingStore(db_options, options.path);
+        !checked.ok()) {
+      return checked;
+    }
+  }
+  // Then the MANIFEST against the mark's (CURRENT pointed back, the MANIFEST truncated), before
+  // RocksDB reads it: it would drop the lost edits silently, and delete the table files they added.
+  if (existing && mark->has_value()) {
+    if (absl::Status checked = internal::CheckManifestAgainstMark(options.path, **mark);
         !checked.ok()) {
       return checked;
     }
@@ -475,7 +536,7 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
   // store that loses records is refused before the read-write recovery below rewrites it.
   if (existing && mark->has_value()) {
     if (absl::Status whole =
-            internal::CheckRecoveredReadOnly(db_options, options.path, cfs, **mark);
+            internal::CheckRecoveredReadOnly(db_options, options.path, cfs, (*mark)->sequence);
         !whole.ok()) {
       return whole;
     }
@@ -491,8 +552,10 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
   // Before anything is written: what RocksDB recovered against what had been made durable (again:
   // the WAL may have changed since the read-only check).
   const uint64_t recovered_sequence = impl->db->GetLatestSequenceNumber();
+  const std::optional<uint64_t> mark_sequence =
+      mark->has_value() ? std::optional<uint64_t>((*mark)->sequence) : std::nullopt;
   if (absl::Status whole =
-          internal::CheckRecoveredSequence(options.path, recovered_sequence, *mark);
+          internal::CheckRecoveredSequence(options.path, recovered_sequence, mark_sequence);
       !whole.ok()) {
     return whole;
   }
@@ -567,24 +630,29 @@ absl::StatusOr<std::unique_ptr<RocksDbStore>> RocksDbStore::Open(
     for (const ChangeResult& r : results) recovered += r.outcome == ChangeOutcome::kApplied ? 1 : 0;
   }
 
-  // Everything up to here is synced (the recovered WAL, the format and recovery writes), so the
-  // mark moves to the latest sequence now. A store without a mark (a new one, or one written by a
+  // Everything up to here is synced (the recovered WAL, the format and recovery writes, and the
+  // MANIFEST that DB::Open() started), so the mark moves to the latest sequence and to the new
+  // MANIFEST now (a v1 mark becomes v2). A store without a mark (a new one, or one written by a
   // version before the mark) gets its first one here. A failed write (a full disk) does not fail
   // the open, whose checks have passed: the mark stays where it was, which is safe (it lags, never
-  // leads), and the background writer tries again every 100 ms.
+  // leads: CURRENT names a newer MANIFEST than its own), and the background writer tries again
+  // every 100 ms.
   const uint64_t durable = impl->db->GetLatestSequenceNumber();
-  uint64_t written = mark->value_or(0);
-  if (!mark->has_value() || durable > written) {
-    if (internal::WriteDurableMark(options.path, durable).ok()) written = durable;
-    if (existing && !mark->has_value()) {
-      rocksdb::Log(rocksdb::InfoLogLevel::WARN_LEVEL, db_options.info_log,
-                   "ordergate: this store had no durable mark (%s): accepted as recovered, up to "
-                   "sequence %llu, and marked so",
-                   internal::kDurableMarkFile, static_cast<unsigned long long>(durable));
-    }
-  }
-  impl->mark_writer = std::make_unique<internal::DurableMarkWriter>(options.path, written);
+  internal::DurableMark written = mark->value_or(internal::DurableMark{});
+  rocksdb::DB* const db = impl->db;
+  impl->mark_writer = std::make_unique<internal::DurableMarkWriter>(
+      options.path, written, [db] { return internal::CurrentManifest(db); });
   impl->mark_writer->Publish(durable);
+  const bool marked = impl->mark_writer->WriteNow().ok();
+  if (existing && !mark->has_value()) {
+    rocksdb::Log(rocksdb::InfoLogLevel::WARN_LEVEL, db_options.info_log,
+                 "ordergate: this store had no durable mark (%s): accepted as recovered, up to "
+                 "sequence %llu, and %s",
+                 internal::kDurableMarkFile, static_cast<unsigned long long>(durable),
+                 marked ? "marked so" : "its mark could not be written yet");
+  }
+  // From now on each flush and compaction moves the mark as it completes.
+  impl->mark_listener->Attach(impl->mark_writer.get());
   impl->remove_created_if_unused = options.remove_created_directory_if_unused;
   impl->created = std::move(created_guard.created);
   created_guard.created = {};
@@ -731,6 +799,19 @@ absl::Status RocksDbStore::CompactForTest() {
   o.bottommost_level_compaction = rocksdb::BottommostLevelCompaction::kForce;
   rocksdb::Status s = impl_->db->CompactRange(o, impl_->records, nullptr, nullptr);
   if (!s.ok()) return absl::UnavailableError(absl::StrCat("CompactRange: ", s.ToString()));
+  return absl::OkStatus();
+}
+
+absl::Status RocksDbStore::FlushForTest() {
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  {
+    std::lock_guard<std::mutex> lock(impl_->mu);  // WriteMeta() may add "meta"'s handle
+    handles = impl_->handles;
+  }
+  rocksdb::FlushOptions o;
+  o.wait = true;
+  const rocksdb::Status s = impl_->db->Flush(o, handles);
+  if (!s.ok()) return absl::UnavailableError(absl::StrCat("Flush: ", s.ToString()));
   return absl::OkStatus();
 }
 

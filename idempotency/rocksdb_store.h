@@ -24,11 +24,15 @@
 //
 // Damage fails closed (docs/STORE_RECOVERY.md): a directory that already holds a store is opened
 // as it is or not at all; nothing of it is created anew. Beside the store, <path>/ORDERGATE-
-// DURABLE-MARK (durable_mark.h) holds the highest WAL sequence number known to be on disk, moved by
-// a background thread at most every 100 ms (never on the request path), at open and at a clean
-// close; Open() refuses a store whose WAL recovered less than that: acknowledged records were lost.
-// That check runs on a read-only recovery first (DB::OpenForReadOnly), so a store refused for it is
-// left as it was found; only then does the read-write open's recovery rewrite the WAL into tables.
+// DURABLE-MARK (durable_mark.h) holds the highest WAL sequence number known to be on disk and the
+// MANIFEST RocksDB had synced with it (number and size), moved by a background thread at most every
+// 100 ms (never on the request path), as each flush or compaction completes (on RocksDB's
+// background thread, before it deletes the files the flush made obsolete), at open and at a clean
+// close. Open() refuses a store whose CURRENT names an older MANIFEST or whose MANIFEST is shorter
+// than the mark's (checked on the files, before RocksDB reads them), and one whose WAL recovered
+// less than the mark: acknowledged records were lost. That check runs on a read-only recovery
+// first (DB::OpenForReadOnly), so a store refused for either is left as it was found; only then
+// does the read-write open's recovery rewrite the WAL into tables.
 //
 // The directory: RocksDB's <path>/LOCK keeps a second process out while the store is open; Open()
 // names that process (pid and program, from the kernel's lock table, never from a pid file that a
@@ -84,6 +88,8 @@ class RocksDbStore final : public Store {
   //   kDataLoss: the store is damaged and records may be lost; ordergate wrote nothing to it:
   //     - the WAL recovered to a sequence below the durable mark (WAL damaged, truncated, deleted);
   //       found by a read-only recovery, so nothing of the store was rewritten (only LOG grows),
+  //     - the MANIFEST is shorter than the durable mark recorded, or CURRENT names an older one
+  //       (found on the files before RocksDB opens anything: the store is left as found),
   //     - CURRENT is missing, or the MANIFEST no longer lists "records" or "inflight",
   //     - RocksDB reports corruption (MANIFEST, a table file) or a file it lists is missing (when
   //       found by the read-write open, its recovery may already have rewritten part of the store),
@@ -94,8 +100,10 @@ class RocksDbStore final : public Store {
   //   kInvalidArgument: an empty path or a non-positive retention.
   static absl::StatusOr<std::unique_ptr<RocksDbStore>> Open(const RocksDbStoreOptions& options);
 
-  // Writes a synced closing record (a clean close makes async-mode writes power-safe) and moves the
-  // durable mark to it, so that any later loss of the WAL's tail is detected. Blocks on ~3 fsyncs.
+  // Writes a synced closing record (a clean close makes async-mode writes power-safe), waits for
+  // RocksDB's background work (a running compaction aborts), and moves the durable mark to the
+  // closing record and the MANIFEST as it is left, so that any later loss of the WAL's tail or of
+  // the MANIFEST's is detected. Blocks on ~3 fsyncs and a flush in progress.
   // Then, only under remove_created_directory_if_unused, removes a directory Open() created that
   // never received a record (after RocksDB released the LOCK; see data_directory.h).
   ~RocksDbStore() override;
@@ -133,6 +141,11 @@ class RocksDbStore final : public Store {
 
   // Runs a full manual compaction (retention expiry applies). For tests and operators; blocks.
   absl::Status CompactForTest();
+
+  // Flushes every column family's memtable into a table file and waits for it (a MANIFEST edit
+  // per family that had data; a WAL whose records are all in table files then becomes obsolete and
+  // is deleted or recycled). For tests; blocks. kUnavailable when RocksDB fails the flush.
+  absl::Status FlushForTest();
 
  private:
   struct Impl;

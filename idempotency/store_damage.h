@@ -5,10 +5,12 @@
 //
 //   const bool existing = HoldsStoreFiles(dir);             // before anything is created in dir
 //   if (existing) RETURN_IF_ERROR(CheckExistingStore(db_options, dir));
-//   if (existing && mark) RETURN_IF_ERROR(CheckRecoveredReadOnly(db_options, dir, cfs, *mark));
+//   if (existing && mark) RETURN_IF_ERROR(CheckManifestAgainstMark(dir, *mark));
+//   if (existing && mark) RETURN_IF_ERROR(CheckRecoveredReadOnly(db_options, dir, cfs, seq));
 //   rocksdb::Status s = rocksdb::DB::Open(...);             // never creating anything if existing
 //   if (!s.ok()) return OpenFailure(dir, existing, s);
-//   RETURN_IF_ERROR(CheckRecoveredSequence(dir, db->GetLatestSequenceNumber(), mark));
+//   RETURN_IF_ERROR(CheckRecoveredSequence(dir, db->GetLatestSequenceNumber(), seq));
+//   WriteDurableMark(dir, {sequence, *CurrentManifest(db)});  // and as the store runs
 //
 // Every status carries a message (start-up path) that starts with "RocksDbStore: <dir>: ".
 #ifndef ORDERGATE_IDEMPOTENCY_STORE_DAMAGE_H_
@@ -20,6 +22,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "idempotency/durable_mark.h"
 #include "rocksdb/db.h"
 #include "rocksdb/options.h"
 #include "rocksdb/status.h"
@@ -40,6 +43,30 @@ bool HoldsStoreFiles(const std::string& dir);
 //     "meta" (rocksdb_layout.h) is known and optional: its absence is no damage.
 // A MANIFEST RocksDB cannot read at all passes here: DB::Open() then reports it (OpenFailure).
 absl::Status CheckExistingStore(const rocksdb::DBOptions& db_options, const std::string& dir);
+
+// The durable mark's MANIFEST part against the directory, before RocksDB reads it (nothing is
+// written): CURRENT names the MANIFEST RocksDB will open, and a MANIFEST that had been made durable
+// up to mark.manifest.bytes must still have them. RocksDB drops a truncated MANIFEST's tail
+// silently, and with it the edits of the flushes since the store's last open: the table files they
+// added are forgotten (and deleted as obsolete by a read-write open) while the WAL that held their
+// records is gone, and the newest WAL still replays up to the sequence mark, so
+// CheckRecoveredSequence() cannot see it. kDataLoss (refusal, restore, the operator's override):
+//   - CURRENT names a MANIFEST numbered below the mark's (pointed back at an older MANIFEST),
+//   - CURRENT names the mark's MANIFEST and the file is shorter than mark.manifest.bytes, or gone,
+//   - CURRENT cannot be read or does not name a MANIFEST.
+// OK when the mark has no MANIFEST part (a v1 mark), and when CURRENT names a higher number:
+// RocksDB started a new MANIFEST after the mark was written (every DB::Open does; the store writes
+// the mark right after, and at every flush). A truncation of that newer MANIFEST before the mark
+// caught up with it (a crash within that window, about one fdatasync after DB::Open or after a
+// MANIFEST roll) goes unnoticed. Blocks on reading CURRENT and one stat().
+absl::Status CheckManifestAgainstMark(const std::string& dir, const DurableMark& mark);
+
+// What `db` has made durable of its current MANIFEST: its number and the size RocksDB wrote and
+// synced (DB::GetLiveFiles() without a flush: VersionSet sets that size after the MANIFEST's sync
+// and after CURRENT names it), so a mark holding it never claims more than the disk has. nullopt
+// when RocksDB does not answer. Blocks on RocksDB's DB mutex for a walk over the live table files
+// (a few microseconds per hundred files; the write path does not take that mutex).
+std::optional<ManifestState> CurrentManifest(rocksdb::DB* db);
 
 // The status for a failed DB::Open(): kDataLoss when RocksDB found an existing store damaged
 // (corruption of the MANIFEST, a table file or the WAL's middle, or a file it lists missing);

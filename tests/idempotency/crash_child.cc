@@ -1,9 +1,11 @@
-// Crash helper: idempotency_crash_child <db path> <sync|async> <count> <fd>
+// Crash helper: idempotency_crash_child <db path> <sync|async> <count> <fd> [<flush_every>]
 //
 // Opens the store, reserves keys k000000, k000001, ... in small batches and, after each Apply()
-// returns OK, writes the number of keys applied so far (uint32, native endian) to <fd>. After
-// <count> keys it waits to be killed. The parent SIGKILLs it at some point and checks that every
-// reported key survived.
+// returns OK, writes the number of keys applied so far (uint32, native endian) to <fd>. With
+// <flush_every> (a multiple of 4, the batch size), every time that many more keys are applied it
+// first flushes every column family (RocksDbStore::FlushForTest: table files and MANIFEST edits,
+// the WAL retired). After <count> keys it waits to be killed. The parent SIGKILLs it at some
+// point and checks that every reported key survived.
 #include <unistd.h>
 
 #include <cstdint>
@@ -29,8 +31,8 @@ std::string KeyOf(uint32_t i) {
 }
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    std::fprintf(stderr, "usage: %s <db> <sync|async> <count> <fd>\n", argv[0]);
+  if (argc != 5 && argc != 6) {
+    std::fprintf(stderr, "usage: %s <db> <sync|async> <count> <fd> [<flush_every>]\n", argv[0]);
     return 64;
   }
   RocksDbStoreOptions o;
@@ -39,6 +41,8 @@ int main(int argc, char** argv) {
   o.block_cache_bytes = 8u << 20;
   const uint32_t count = static_cast<uint32_t>(std::strtoul(argv[3], nullptr, 10));
   const int fd = std::atoi(argv[4]);
+  const uint32_t flush_every =
+      argc == 6 ? static_cast<uint32_t>(std::strtoul(argv[5], nullptr, 10)) : 0;
 
   auto store = RocksDbStore::Open(o);
   if (!store.ok()) {
@@ -61,6 +65,7 @@ int main(int argc, char** argv) {
       if (r.outcome != ChangeOutcome::kApplied) return 4;
     }
     done += n;
+    if (flush_every > 0 && done % flush_every == 0 && !(*store)->FlushForTest().ok()) return 6;
     if (::write(fd, &done, sizeof(done)) != static_cast<ssize_t>(sizeof(done))) return 5;
   }
   for (;;) ::pause();

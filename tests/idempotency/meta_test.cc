@@ -94,7 +94,7 @@ TEST_CASE(
   CHECK(rec->reply == "reply");
 }
 
-TEST_CASE("a metadata write never moves the durable mark", "[idempotency][meta]") {
+TEST_CASE("a metadata write never moves the durable mark's sequence", "[idempotency][meta]") {
   TempDir dir;
   auto store = OpenOrDie(dir.db(), Durability::kSync);
   ApplyOne(*store, Change::Reserve("k", "fp"), 1'000);
@@ -102,15 +102,18 @@ TEST_CASE("a metadata write never moves the durable mark", "[idempotency][meta]"
   std::this_thread::sleep_for(std::chrono::milliseconds(600));
   auto marked = internal::ReadDurableMark(dir.db());
   REQUIRE(marked.ok());
-  const std::optional<uint64_t> before = *marked;
-  REQUIRE(before.has_value());
+  REQUIRE(marked->has_value());
+  const uint64_t before = (*marked)->sequence;
   for (int i = 0; i < 20; ++i) {
     REQUIRE(store->WriteMeta({MetaWrite::Put("minute/" + std::to_string(i), "v")}).ok());
   }
   std::this_thread::sleep_for(std::chrono::milliseconds(400));
+  // The first WriteMeta() creates the "meta" family, a MANIFEST edit: the mark's MANIFEST part
+  // follows it, its sequence does not.
   auto after = internal::ReadDurableMark(dir.db());
   REQUIRE(after.ok());
-  CHECK(*after == before);
+  REQUIRE(after->has_value());
+  CHECK((*after)->sequence == before);
 }
 
 TEST_CASE("a metadata write with an empty key writes nothing and answers InvalidArgument",
