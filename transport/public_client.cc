@@ -16,6 +16,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "ordergate/client.h"
+#include "transport/curve_cert.h"
 #include "transport/public_client_impl.h"
 #include "transport/public_client_wire.h"
 
@@ -46,6 +47,31 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const ClientOptions& opt
     return absl::InvalidArgumentError(
         absl::StrCat("order_deadline_ms (", o.order_deadline_ms, ") must be within 0..86400000"));
   }
+  if (o.curve_server_key.empty() != o.curve_secret_cert.empty()) {
+    return absl::InvalidArgumentError(
+        "curve_server_key and curve_secret_cert go together: give both (CURVE) or neither");
+  }
+  transport::CurveKeyPair curve;  // this client's keys; empty without CURVE
+  std::string server_key;
+  if (!o.curve_secret_cert.empty()) {
+    auto mine = transport::ReadCurveSecretCertificate(o.curve_secret_cert);
+    if (!mine.ok()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("curve_secret_cert: ", mine.status().message()));
+    }
+    curve = {mine->public_key, mine->secret_key};
+    if (transport::IsCurveKey(o.curve_server_key)) {
+      server_key = o.curve_server_key;
+    } else {
+      auto server = transport::ReadCurveCertificate(o.curve_server_key);
+      if (!server.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "curve_server_key is neither 40 characters of Z85 nor a readable certificate: ",
+            server.status().message()));
+      }
+      server_key = server->public_key;
+    }
+  }
   std::unique_ptr<Client> c(new Client());
   c->impl_ = std::make_unique<Impl>();
   Impl& im = *c->impl_;
@@ -61,6 +87,11 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const ClientOptions& opt
     im.socket = std::make_unique<zmq::socket_t>(im.ctx, zmq::socket_type::dealer);
     // Nothing queued is worth holding the process for once the client is gone.
     im.socket->set(zmq::sockopt::linger, 0);
+    if (!server_key.empty()) {
+      im.socket->set(zmq::sockopt::curve_serverkey, server_key);
+      im.socket->set(zmq::sockopt::curve_publickey, curve.public_key);
+      im.socket->set(zmq::sockopt::curve_secretkey, curve.secret_key);
+    }
     if (zmq_socket_monitor(im.socket->handle(), monitor_endpoint.c_str(), kMonitorEvents) != 0) {
       return absl::InternalError(absl::StrCat("zmq_socket_monitor: ", zmq_strerror(zmq_errno())));
     }

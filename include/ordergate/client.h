@@ -105,6 +105,18 @@ struct ClientOptions {
   // Retry REJECTED "GATEWAY_BUSY" / "BRIDGE_DOWN" and error "STORE_UNAVAILABLE" (nothing recorded,
   // nothing sent) with the same uuid until the deadline. Default: true. false: they are final.
   bool retry_not_now = true;
+
+  // CurveZMQ, for a gateway that speaks it (its curve_secret_cert; docs/SECURITY.md). Both or
+  // neither; default: neither (plain ZMTP, as before).
+  // The gateway's public key: its 40 characters of Z85 (ordergated logs it at start), or the path
+  // of its public certificate (czmq's format: `ordergatectl keygen gateway DIR` writes
+  // DIR/gateway.key).
+  std::string curve_server_key;
+  // This client's secret certificate (`ordergatectl keygen NAME DIR` writes DIR/NAME.key_secret),
+  // mode 0600: group or others able to read it refuse Connect(). Its public half must be in the
+  // gateway's curve_clients_dir, where its metadata.name is this client's identity; a key the
+  // gateway does not know gets no PING reply (kUnavailable).
+  std::string curve_secret_cert;
 };
 
 // What the gateway said of itself in its last PING reply (docs/protocol.md section 2).
@@ -134,7 +146,8 @@ class Client {
 
   // Checks `options`, connects a DEALER to options.endpoint, starts the I/O thread and sends PING.
   // Blocks until the PING reply, at most connect_timeout_ms. Results (with messages):
-  //   kInvalidArgument: an option out of range, or an endpoint ZeroMQ refuses;
+  //   kInvalidArgument: an option out of range, or an endpoint ZeroMQ refuses; one CURVE option
+  //     without the other, or a certificate that cannot be used (the message names the file);
   //   kUnavailable: no PING reply within connect_timeout_ms (nothing listens, or not ordergated);
   //   kInternal: a ZeroMQ context, socket or eventfd could not be made.
   // The gateway's bridge need not be up (gateway_info().bridge_up says; orders are retried on
