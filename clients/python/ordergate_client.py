@@ -159,6 +159,26 @@ class _Request:
         self.backoff_s = _BACKOFF_FIRST_S  # the next wait after a not-now refusal
 
 
+def _load_curve(server_key: Optional[Any], secret_cert: Optional[str]):
+    """(server public key, client public key, client secret key) as Z85 bytes, or None."""
+    if server_key is None and secret_cert is None:
+        return None
+    if server_key is None or secret_cert is None:
+        raise ValueError("curve_server_key and curve_secret_cert go together: give both or neither")
+    import zmq.auth  # only CURVE users need it
+    public_key, secret_key = zmq.auth.load_certificate(secret_cert)
+    if not public_key or not secret_key:
+        raise ValueError("curve_secret_cert %s holds no secret-key: give NAME.key_secret, not the "
+                         "public NAME.key" % secret_cert)
+    key = server_key.encode() if isinstance(server_key, str) else bytes(server_key)
+    if len(key) != 40:  # not Z85 text: the gateway's public certificate
+        key, _ = zmq.auth.load_certificate(server_key)
+        if not key or len(key) != 40:
+            raise ValueError("curve_server_key %r is neither 40 characters of Z85 nor a "
+                             "certificate with a public-key" % (server_key,))
+    return key, public_key, secret_key
+
+
 class Client:
     """A DEALER connection to one ordergated front end. Not thread-safe: one Client per thread.
 
@@ -176,15 +196,26 @@ class Client:
     max_in_flight: requests of one submit_many unanswered at once (the rest wait their turn);
         below the socket's high-water mark (1000), so that sending never blocks.
     context: a zmq.Context to share; None: zmq.Context.instance().
+    curve_server_key: for a gateway that speaks CurveZMQ (its curve_secret_cert; docs/SECURITY.md):
+        its public key, as 40 characters of Z85 (str or bytes; ordergated logs it at start) or the
+        path of its public certificate (``ordergatectl keygen gateway DIR`` writes DIR/gateway.key).
+    curve_secret_cert: this client's secret certificate (``ordergatectl keygen NAME DIR`` writes
+        DIR/NAME.key_secret), read with zmq.auth.load_certificate; its public half must be in the
+        gateway's curve_clients_dir, where its metadata.name is this client's identity. Both CURVE
+        arguments or neither (ValueError otherwise, or when a certificate has no key); a key the
+        gateway does not know gets no reply at all (ping raises TimeoutError).
 
-    Construction does not block and does not contact the gateway.
+    Construction does not block and does not contact the gateway (it reads the certificates).
     """
 
     def __init__(self, endpoint: str, *, request_timeout_ms: Optional[int] = None,
                  deadline_ms: Optional[int] = None, retry_not_now: bool = True,
-                 max_in_flight: int = 256, context: Optional[zmq.Context] = None):
+                 max_in_flight: int = 256, context: Optional[zmq.Context] = None,
+                 curve_server_key: Optional[Any] = None,
+                 curve_secret_cert: Optional[str] = None):
         if request_timeout_ms is not None and not 100 <= request_timeout_ms <= 600000:
             raise ValueError("request_timeout_ms must be within 100..600000")
+        self._curve = _load_curve(curve_server_key, curve_secret_cert)
         self.endpoint = endpoint
         self._ctx = context or zmq.Context.instance()
         self._fixed_timeout_ms = request_timeout_ms
@@ -385,6 +416,11 @@ class Client:
                 self.reconnects += 1
             sock = self._ctx.socket(zmq.DEALER)
             sock.setsockopt(zmq.LINGER, 0)
+            if self._curve is not None:
+                server_key, public_key, secret_key = self._curve
+                sock.curve_serverkey = server_key
+                sock.curve_publickey = public_key
+                sock.curve_secretkey = secret_key
             sock.setsockopt(zmq.RECONNECT_IVL, 100)
             sock.setsockopt(zmq.RECONNECT_IVL_MAX, 1000)
             sock.connect(self.endpoint)

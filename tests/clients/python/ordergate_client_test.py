@@ -101,7 +101,7 @@ class World:
             "ordergate-bridge-sim listening on ", 15)
         self.sim_endpoint = line.split(" on ")[1]
 
-    def start_gateway(self, *extra, listen="tcp://127.0.0.1:*"):
+    def start_gateway(self, *extra, listen="tcp://127.0.0.1:*", client_kwargs=None):
         self.gw, line = self._start(
             "ordergated", ["--listen", listen, "--bridge", self.sim_endpoint, "--data-dir",
                            os.path.join(self.dir, "data"), "--log-level",
@@ -109,11 +109,12 @@ class World:
                            "--metrics-listen", "127.0.0.1:0"] + list(extra),
             "ordergated ready ", 20)
         self.gw_endpoint = re.search(r"listen=(\S+)", line).group(1)
+        self.metrics_port = int(re.search(r"metrics_port=(\d+)", line).group(1))
         check(self.gw_endpoint.startswith("tcp://127.0.0.1:"), line)
-        self.wait_bridge_up()
+        self.wait_bridge_up(client_kwargs=client_kwargs)
 
-    def wait_bridge_up(self, timeout_s=10):
-        with og.Client(self.gw_endpoint, request_timeout_ms=1000) as c:
+    def wait_bridge_up(self, timeout_s=10, client_kwargs=None):
+        with og.Client(self.gw_endpoint, request_timeout_ms=1000, **(client_kwargs or {})) as c:
             end = time.monotonic() + timeout_s
             while time.monotonic() < end:
                 try:
@@ -341,8 +342,80 @@ def example_strategy():
               "journal: %r, strategy: %r" % (dict(ex), summary))
 
 
+def _metric(port, name):
+    import urllib.request
+    body = urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5).read().decode()
+    for line in body.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    return -1.0
+
+
+def curve_allowlist():
+    """Over CURVE the Python client trades with a key from ordergatectl keygen and with one pyzmq
+    made, and a pyzmq key the gateway does not know gets nothing and is counted"""
+    import zmq.auth
+    with World() as w:
+        keys = os.path.join(w.dir, "keys")
+        clients = os.path.join(w.dir, "clients")
+        mine = os.path.join(w.dir, "mine")
+        os.makedirs(clients)
+        os.makedirs(mine)
+        for name, where in (("gateway", keys), ("strategy-py", mine)):
+            out = subprocess.run([os.path.join(BIN_DIR, "ordergatectl"), "keygen", name, where],
+                                 capture_output=True, text=True, timeout=30)
+            check(out.returncode == 0, out.stderr)
+        shutil.copy(os.path.join(mine, "strategy-py.key"), clients)
+        # pyzmq's own writer: the gateway reads its certificates too. pyzmq writes the metadata
+        # into the secret file only, so the public one gets its name by hand, unquoted as pyzmq
+        # writes values.
+        made_pub, made_secret = zmq.auth.create_certificates(mine, "pyzmq-made",
+                                                             metadata={"name": "pyzmq-made"})
+        with open(made_pub) as f:
+            text = f.read()
+        check("\nmetadata\n" in text, text)
+        with open(os.path.join(clients, "pyzmq-made.key"), "w") as f:
+            f.write(text.replace("\nmetadata\n", "\nmetadata\n    name = pyzmq-made\n"))
+        _, stranger_secret = zmq.auth.create_certificates(mine, "stranger",
+                                                          metadata={"name": "stranger"})
+        server_cert = os.path.join(keys, "gateway.key")
+        server_key, _ = zmq.auth.load_certificate(server_cert)
+        ours = dict(curve_server_key=server_cert,
+                    curve_secret_cert=os.path.join(mine, "strategy-py.key_secret"))
+        w.start_sim("--latency", "uniform:1:5")
+        w.start_gateway("--curve-secret-cert", os.path.join(keys, "gateway.key_secret"),
+                        "--curve-clients-dir", clients, client_kwargs=ours)
+        with og.Client(w.gw_endpoint, **ours) as c:
+            first = c.submit_many([og.Order("EURUSD", "BUY", 0.01) for _ in range(10)])
+            check(all(o.filled for o in first), [o for o in first if not o.filled])
+        with og.Client(w.gw_endpoint, curve_server_key=server_key.decode(),
+                       curve_secret_cert=made_secret) as c:
+            check(c.submit("EURUSD", "SELL", 0.02).filled, "the pyzmq-made key's order")
+        with og.Client(w.gw_endpoint, request_timeout_ms=500, curve_server_key=server_key,
+                       curve_secret_cert=stranger_secret) as c:
+            try:
+                c.ping(1000)
+                raise Failed("an unknown key got a PING reply")
+            except TimeoutError:
+                pass
+        for bad in (dict(curve_server_key=server_key),
+                    dict(curve_server_key=server_key, curve_secret_cert=made_pub)):
+            try:
+                og.Client(w.gw_endpoint, **bad)
+                raise Failed("accepted %r" % bad)
+            except ValueError:
+                pass
+        name = 'ordergate_front_auth_refused_total{reason="unknown_key"}'
+        end = time.monotonic() + 10
+        while _metric(w.metrics_port, name) < 1 and time.monotonic() < end:
+            time.sleep(0.05)
+        check(_metric(w.metrics_port, name) >= 1, "unknown keys counted: %s" %
+              _metric(w.metrics_port, name))
+        check(sum(len(v) for v in w.executions().values()) == 11, "executions")
+
+
 CASES = [fills_and_replays, pending_then_final, unknown_then_status, kill9_mid_burst,
-         gateway_starts_late, example_strategy]
+         gateway_starts_late, example_strategy, curve_allowlist]
 
 
 def main():
