@@ -2,7 +2,11 @@
 // wire through the simulated front end, with their own receive timeout (timeout_ms), so PENDING,
 // joins under a deadline and ORDER_STATUS are exercised. Every client keeps a few uuids in
 // progress, retries them (never a new uuid for an order whose outcome it does not know), sends a
-// conflicting body now and then, gives up on some, and re-sends orders it saw settle.
+// conflicting body now and then, gives up on some, and re-sends orders it saw settle. Half the wire
+// clients are CURVE clients with names of their own that send the same uuids as each other: the
+// gateway must keep them apart (two orders, each executed at most once, each client seeing only
+// its own), and the checker judges them by "name/uuid", their executions found under their
+// bridge uuids.
 #include <simdjson.h>
 
 #include <algorithm>
@@ -205,8 +209,12 @@ void World::Submit(int c, const std::string& uuid, double volume, char kind) {
   ExpectReply(s.id, kEmbeddedPatienceUs);
 }
 
-void World::SubmitWire(int c, const std::string& uuid, double volume, char kind) {
-  OrderHistory& h = orders_[uuid];
+void World::SubmitWire(int c, const std::string& label, double volume, char kind) {
+  OrderHistory& h = orders_[label];
+  // "identity/uuid" for a named client's order ('/' is outside the uuid charset).
+  const size_t slash = label.find('/');
+  const std::string identity = slash == std::string::npos ? std::string() : label.substr(0, slash);
+  const std::string uuid = slash == std::string::npos ? label : label.substr(slash + 1);
   if (kind != 'c' && kind != 'q') ++h.submissions;
   ++res_.submissions;
   const int64_t timeout_ms = core_.Uniform(300, 2500);  // some below the bridge's deadline
@@ -216,17 +224,17 @@ void World::SubmitWire(int c, const std::string& uuid, double volume, char kind)
                                  "\",\"symbol\":\"EURUSD\",\"type\":\"BUY\",\"volume\":", volume,
                                  ",\"timeout_ms\":", timeout_ms, "}");
   const uint64_t id = next_id_++;
-  pending_[id] = Submission{c, uuid, kind, true, incarnation_};
+  pending_[id] = Submission{c, label, kind, true, incarnation_};
   const bool lost = faults_on_ && core_.Chance(0.002);
   if (!lost) {
     // In order per client (one connection), as the replies.
     int64_t& last = to_gateway_at_us_[c];
     last = std::max(core_.now_us() + core_.Uniform(20, 400), last);
-    core_.At(last, [this, id, body] {
+    core_.At(last, [this, id, body, identity] {
       auto it = pending_.find(id);
       if (it == pending_.end() || front_ == nullptr) return;  // nobody listening: lost
       it->second.incarnation = incarnation_;
-      front_->Push(id, body);
+      front_->Push(id, body, identity);
       Wake();
     });
   }
@@ -251,8 +259,12 @@ void World::ClientAct(int c) {
     send(uuid, orders_[uuid].volume, cl.wire && core_.Chance(0.5) ? 'q' : 'o');
   } else if (static_cast<int>(cl.window.size()) < kWindow) {
     char buf[48];
-    std::snprintf(buf, sizeof buf, "c%d-%06" PRIu64, c, cl.next_n++);
-    const std::string uuid(buf);
+    if (cl.identity.empty()) {
+      std::snprintf(buf, sizeof buf, "c%d-%06" PRIu64, c, cl.next_n++);
+    } else {
+      std::snprintf(buf, sizeof buf, "w-%06" PRIu64, cl.next_n++);  // the same as the other's
+    }
+    const std::string uuid = cl.identity.empty() ? std::string(buf) : cl.identity + "/" + buf;
     const double volume = static_cast<double>(core_.Uniform(1, 100)) / 100.0;
     orders_[uuid].volume = volume;
     cl.window.push_back(uuid);

@@ -21,14 +21,18 @@ class SimFrontPort final : public transport::RequestPort {
   explicit SimFrontPort(std::function<void(uint64_t id, std::string body)> deliver)
       : deliver_(std::move(deliver)) {}
 
-  void Push(uint64_t id, std::string body) { queued_.push_back({id, std::move(body)}); }
+  // `identity`: the client's authenticated name, as the ZeroMQ front end reads it from CURVE.
+  void Push(uint64_t id, std::string body, std::string identity = {}) {
+    queued_.push_back({id, std::move(body), std::move(identity)});
+  }
 
   transport::ReceiveResult TryReceive(transport::InboundRequest* out) override {
     if (queued_.empty()) return transport::ReceiveResult::kNone;
     out->route = transport::ReplyRoute{};
     out->route.id_size = sizeof(uint64_t);
-    std::memcpy(out->route.id, &queued_.front().first, sizeof(uint64_t));
-    out->body = std::move(queued_.front().second);
+    std::memcpy(out->route.id, &queued_.front().id, sizeof(uint64_t));
+    out->body = std::move(queued_.front().body);
+    out->identity = std::move(queued_.front().identity);
     queued_.pop_front();
     return transport::ReceiveResult::kMessage;
   }
@@ -42,7 +46,12 @@ class SimFrontPort final : public transport::RequestPort {
 
  private:
   std::function<void(uint64_t, std::string)> deliver_;
-  std::deque<std::pair<uint64_t, std::string>> queued_;
+  struct Queued {
+    uint64_t id;
+    std::string body;
+    std::string identity;
+  };
+  std::deque<Queued> queued_;
 };
 
 }  // namespace ordergate::sim

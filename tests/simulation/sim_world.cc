@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "transport/order_scope.h"
 
 namespace ordergate::sim {
 namespace {
@@ -213,7 +214,7 @@ std::map<std::string, FinalRecord> World::Finals() const {
       std::string_view code;
       if (obj["error_code"].get(code) == simdjson::SUCCESS) f.code = std::string(code);
     }
-    finals[key] = f;
+    finals[OrderLabel(key)] = f;  // "identity/uuid" for a named client's order, as the world
   }
   return finals;
 }
@@ -226,6 +227,8 @@ SimResult World::Run() {
   for (int c = 0; c < opt_.clients; ++c) {
     clients_[static_cast<size_t>(c)].id = c;
     clients_[static_cast<size_t>(c)].wire = c % 2 == 1;  // half each door
+    // Half the wire clients are CURVE clients with names of their own, sending the same uuids.
+    if (c % 4 == 3) clients_[static_cast<size_t>(c)].identity = absl::StrCat("strategy-", c);
     core_.After(core_.Uniform(0, opt_.client_pause_us), [this, c] { ClientAct(c); });
   }
   StartGateway();
@@ -258,7 +261,11 @@ SimResult World::Run() {
   for (const auto& [uuid, h] : orders_) {
     for (const SeenReply& r : h.replies) {
       if (r.kind != 'c' && r.recorded && (r.status == "FILLED" || r.status == "REJECTED")) {
-        Submit(-1, uuid, h.volume, 'r');
+        if (uuid.find('/') != std::string::npos) {
+          SubmitWire(-1, uuid, h.volume, 'r');  // a named client's order: only on the wire
+        } else {
+          Submit(-1, uuid, h.volume, 'r');
+        }
         break;
       }
     }
@@ -277,7 +284,25 @@ SimResult World::Run() {
     }
     h.only_refused = any_own && !any_recorded && h.unanswered == 0;
   }
-  res_.violations = check::CheckHistory(orders_, net_.journal, Finals(), {}, &res_.counts);
+  // The bridge knows a named client's order by its bridge uuid: back to the world's label.
+  std::map<std::string, std::string> label_of;
+  std::map<std::string, int> clients_of_uuid;
+  for (const auto& [label, h] : orders_) {
+    const size_t slash = label.find('/');
+    if (slash == std::string::npos) continue;
+    ++res_.named_orders;
+    if (++clients_of_uuid[label.substr(slash + 1)] == 2) ++res_.shared_uuids;
+    std::string bridge_uuid;
+    AppendBridgeUuid(absl::string_view(label).substr(0, slash),
+                     absl::string_view(label).substr(slash + 1), &bridge_uuid);
+    label_of[bridge_uuid] = label;
+  }
+  std::map<std::string, std::vector<Execution>> journal;
+  for (const auto& [bridge_uuid, executions] : net_.journal) {
+    auto named = label_of.find(bridge_uuid);
+    journal[named == label_of.end() ? bridge_uuid : named->second] = executions;
+  }
+  res_.violations = check::CheckHistory(orders_, journal, Finals(), {}, &res_.counts);
   // The history of the first violating uuids, to read beside the replay.
   for (size_t i = 0; i < res_.violations.size() && i < 3; ++i) {
     const std::string uuid = res_.violations[i].substr(0, res_.violations[i].find(':'));
@@ -288,8 +313,8 @@ SimResult World::Run() {
       res_.details += absl::StrCat("  t=", r.at_us, "us ", std::string(1, r.kind),
                                    r.wire ? " wire " : " in-process ", r.raw, "\n");
     }
-    auto jt = net_.journal.find(uuid);
-    if (jt != net_.journal.end()) {
+    auto jt = journal.find(uuid);
+    if (jt != journal.end()) {
       for (const Execution& e : jt->second) {
         res_.details += absl::StrCat("  executed t=", e.at_us, "us ticket ", e.ticket, "\n");
       }

@@ -46,6 +46,10 @@ class World final : public gateway::EmbeddedSink {
   struct Client {
     int id = 0;
     bool wire = false;  // speaks the wire through the front end; else the in-process door
+    // A CURVE client's name (wire clients only; "" is the global scope). Two named clients use
+    // the same uuids: their orders are distinct (transport/order_scope.h). The world names an
+    // order "identity/uuid" then (its label), and the raw uuid travels in the body.
+    std::string identity;
     uint64_t next_n = 0;
     std::vector<std::string> window;  // uuids in progress
     std::vector<std::string> done;    // the last uuids it saw settle, re-asked now and then

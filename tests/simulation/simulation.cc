@@ -33,6 +33,8 @@ std::string SimResult::Report() const {
     << "; only refused " << counts.refused_only << "; executions " << counts.executed
     << ", duplicates " << counts.duplicates << "; fresh orders after the faults " << counts.liveness
     << "\n";
+  o << "named clients: " << named_orders << " orders, " << shared_uuids
+    << " uuids sent by more than one client\n";
   o << "refusals that record nothing:";
   for (const auto& [k, n] : refusals) o << " " << k << "=" << n;
   o << "\n";

@@ -53,6 +53,9 @@ struct SimResult {
   SimNet::Counters bridge;
   uint64_t gateway_starts = 0, gateway_crashes = 0, clean_restarts = 0, store_outages = 0,
            failed_applies = 0, torn_applied = 0, recovered = 0, submissions = 0, lost_replies = 0;
+  // Orders of the named (CURVE) clients, and the uuids more than one of them sent: each such uuid
+  // is several orders (transport/order_scope.h).
+  uint64_t named_orders = 0, shared_uuids = 0;
   std::map<std::string, uint64_t> refusals;  // status/code -> replies that recorded nothing
   uint64_t history_hash = 0;                 // of every reply in order: equal hashes, equal runs
   std::vector<std::string> violations;
