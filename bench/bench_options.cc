@@ -5,6 +5,7 @@
 #include <string>
 
 #include "transport/cli_style.h"
+#include "transport/curve_cert.h"
 
 namespace ordergate::bench {
 
@@ -238,6 +239,16 @@ void AddOutputFlags(CLI::App& app, Options& o, Given& g) {
       ->type_name("N")
       ->check(cli::AtLeast<int64_t>(0))
       ->group(group);
+  app.add_option("--curve-server-key", o.curve_server_key,
+                 "CURVE to a gateway with curve_secret_cert: its public key (Z85,\n"
+                 "as ordergated logs it) or its public certificate (default: none)")
+      ->type_name("KEY|FILE")
+      ->group(group);
+  app.add_option("--curve-secret-cert", o.curve_secret_cert,
+                 "with --curve-server-key: this harness's secret certificate\n"
+                 "(ordergatectl keygen bench DIR; DIR/bench.key allowlisted)")
+      ->type_name("FILE")
+      ->group(group);
   app.add_option("--min-success-rate", o.min_success_rate,
                  "below this share of measured orders FILLED under ordergate the\n"
                  "run is mostly refused: a WARNING line and exit code 3; 0 = never")
@@ -266,6 +277,29 @@ void CheckTogether(Options& o, const Given& g) {
   }
   if (o.rate == 0 && o.poisson) {
     throw CLI::ValidationError("--arrival", "poisson needs --rate");
+  }
+  if (o.curve_server_key.empty() != o.curve_secret_cert.empty()) {
+    throw CLI::ValidationError("--curve-server-key",
+                               "and --curve-secret-cert go together: give both or neither");
+  }
+  if (!o.curve_secret_cert.empty()) {
+    auto mine = transport::ReadCurveSecretCertificate(o.curve_secret_cert);
+    if (!mine.ok()) {
+      throw CLI::ValidationError("--curve-secret-cert", std::string(mine.status().message()));
+    }
+    o.curve_public_z85 = mine->public_key;
+    o.curve_secret_z85 = mine->secret_key;
+    if (transport::IsCurveKey(o.curve_server_key)) {
+      o.curve_server_z85 = o.curve_server_key;
+    } else {
+      auto server = transport::ReadCurveCertificate(o.curve_server_key);
+      if (!server.ok()) {
+        throw CLI::ValidationError("--curve-server-key",
+                                   "neither 40 characters of Z85 nor a certificate: " +
+                                       std::string(server.status().message()));
+      }
+      o.curve_server_z85 = server->public_key;
+    }
   }
 }
 

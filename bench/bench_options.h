@@ -54,6 +54,16 @@ struct Options {
   // Below this share of measured orders FILLED under ordergate the run is "mostly refused": a loud
   // warning and exit code 3. 0 turns the check off.
   double min_success_rate = 0.5;
+  // CurveZMQ to a daemon that speaks it (docs/SECURITY.md): the gateway's public key (40
+  // characters of Z85, or its public certificate) and this harness's secret certificate, whose
+  // public half the gateway allowlists. Both or neither. Only the load on --endpoint uses them
+  // (the forwarder of --baseline and the in-process --embedded gateway stay plain).
+  std::string curve_server_key;
+  std::string curve_secret_cert;
+  // Resolved by ParseCommandLine from the two above (Z85 each); empty without CURVE.
+  std::string curve_server_z85;
+  std::string curve_public_z85;
+  std::string curve_secret_z85;
 };
 
 // Exit codes of ordergate-bench (also in --help and the JSON report's "exit_code").
@@ -65,9 +75,10 @@ constexpr int kExitMostlyRefused = 3;  // ordergate FILLED fewer than --min-succ
 // Parses argv into *o (which holds the defaults on entry): each flag's value and range, then the
 // rules between flags (--orders or --duration-s, not both, 1000 orders when neither; --baseline
 // and --embedded need --bridge; --rounds above 1 needs --baseline; --arrival poisson needs
-// --rate). nullopt: go on with *o. Otherwise the exit code main returns: kExitOk after --help/-h
-// (the usage printed on stdout), kExitUsage after a bad command line (on stderr: the message,
-// naming the flag, and a line pointing at --help). Prints nothing else; never throws.
+// --rate; --curve-server-key and --curve-secret-cert together, their certificates readable).
+// nullopt: go on with *o. Otherwise the exit code main returns: kExitOk after --help/-h (the usage
+// printed on stdout), kExitUsage after a bad command line (on stderr: the message, naming the flag,
+// and a line pointing at --help). Prints nothing else; never throws.
 std::optional<int> ParseCommandLine(int argc, const char* const* argv, Options* o);
 
 }  // namespace ordergate::bench

@@ -118,6 +118,15 @@ class LoadRun {
       zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof zero);
       zmq_setsockopt(s, ZMQ_SNDHWM, &zero, sizeof zero);
       zmq_setsockopt(s, ZMQ_RCVHWM, &zero, sizeof zero);
+      if (kind_ == Kind::kGateway && !opt_.curve_server_z85.empty()) {
+        // CURVE to the daemon (--curve-server-key): each client is the harness's allowlisted key.
+        const std::string& server = opt_.curve_server_z85;
+        const std::string& pub = opt_.curve_public_z85;
+        const std::string& sec = opt_.curve_secret_z85;
+        zmq_setsockopt(s, ZMQ_CURVE_SERVERKEY, server.data(), server.size());
+        zmq_setsockopt(s, ZMQ_CURVE_PUBLICKEY, pub.data(), pub.size());
+        zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, sec.data(), sec.size());
+      }
       if (zmq_connect(s, endpoint_.c_str()) != 0) {
         result_.error = absl::StrCat("cannot connect to ", endpoint_, ": ", zmq_strerror(errno));
         zmq_close(s);

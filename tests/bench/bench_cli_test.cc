@@ -113,6 +113,10 @@ TEST_CASE(
       {{"--arrival", "poisson"}, "ordergate-bench: --arrival: poisson needs --rate"},
       {{"--gateway-pid", "0"}, "ordergate-bench: --gateway-pid: "},
       {{"--bridge-pid", "x"}, "ordergate-bench: --bridge-pid: "},
+      {{"--curve-server-key", "/nonexistent/gateway.key"},
+       "ordergate-bench: --curve-server-key: and --curve-secret-cert go together"},
+      {{"--curve-server-key", "x", "--curve-secret-cert", "/nonexistent/bench.key_secret"},
+       "ordergate-bench: --curve-secret-cert: cannot stat /nonexistent/bench.key_secret"},
   };
   for (const Case& c : cases) {
     const Outcome o = RunBench(c.args);
