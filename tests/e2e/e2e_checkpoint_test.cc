@@ -114,26 +114,6 @@ Json WaitForWindow(World& w, size_t orders) {
   return *last;
 }
 
-struct CtlRun {
-  int exit_code = -1;
-  std::string out;
-};
-
-CtlRun Ctl(World& w, const std::vector<std::string>& args) {
-  static int runs = 0;
-  std::vector<std::string> full = {"--gateway", "127.0.0.1:" + std::to_string(w.metrics_port)};
-  full.insert(full.end(), args.begin(), args.end());
-  Process p(BinDir() + "/ordergatectl", full,
-            w.dir.File("ctl-checkpoint-" + std::to_string(++runs) + ".stderr"));
-  const auto st = p.Wait(Ms(20000));
-  REQUIRE(st.has_value());
-  CtlRun r;
-  r.exit_code = Process::Decode(*st);
-  for (const std::string& line : p.StdoutLines()) r.out += line + "\n";
-  INFO("ordergatectl stderr: " << p.Stderr());
-  return r;
-}
-
 }  // namespace
 
 TEST_CASE(

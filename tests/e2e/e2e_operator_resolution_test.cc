@@ -39,28 +39,6 @@ const std::vector<std::string> kGatewayArgs = {"--bridge-signature-ttl-ms",
 const std::vector<std::string> kSilentBridge = {"--fault-no-reply", "1", "--signature-ttl-ms",
                                                 "300", "--no-order-status"};
 
-struct CtlRun {
-  int exit_code = -1;
-  std::string out;
-  std::string err;
-};
-
-// Runs ordergatectl against the world's gateway (--gateway 127.0.0.1:<metrics port>).
-CtlRun Ctl(World& w, const std::vector<std::string>& args) {
-  static int runs = 0;
-  std::vector<std::string> full = {"--gateway", "127.0.0.1:" + std::to_string(w.metrics_port)};
-  full.insert(full.end(), args.begin(), args.end());
-  const std::string err_file = w.dir.File("ctl-" + std::to_string(++runs) + ".stderr");
-  Process p(BinDir() + "/ordergatectl", full, err_file);
-  const auto st = p.Wait(Ms(20000));
-  REQUIRE(st.has_value());
-  CtlRun r;
-  r.exit_code = Process::Decode(*st);
-  for (const std::string& line : p.StdoutLines()) r.out += line + "\n";
-  r.err = p.Stderr();
-  return r;
-}
-
 // Sends an OPEN of `uuid` and REQUIREs the UNKNOWN reply; then waits for the simulator's journal
 // to show its one execution and returns its ticket.
 int64_t MakeUnknown(World& w, ReqClient& c, const std::string& uuid) {

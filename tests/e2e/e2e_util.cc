@@ -430,4 +430,19 @@ bool World::WaitBridge(const std::string& want, Ms timeout) {
       timeout, Ms(50));
 }
 
+CtlRun Ctl(World& w, const std::vector<std::string>& args) {
+  static int runs = 0;
+  std::vector<std::string> full = {"--gateway", "127.0.0.1:" + std::to_string(w.metrics_port)};
+  full.insert(full.end(), args.begin(), args.end());
+  const std::string err_file = w.dir.File("ctl-" + std::to_string(++runs) + ".stderr");
+  Process p(BinDir() + "/ordergatectl", full, err_file);
+  const auto st = p.Wait(Ms(20000));
+  REQUIRE(st.has_value());
+  CtlRun r;
+  r.exit_code = Process::Decode(*st);
+  for (const std::string& line : p.StdoutLines()) r.out += line + "\n";
+  r.err = p.Stderr();
+  return r;
+}
+
 }  // namespace e2e

@@ -164,4 +164,13 @@ struct World {
   bool WaitBridge(const std::string& want, Ms timeout = Ms(10000));
 };
 
+// One run of the real ordergatectl against the world's gateway (--gateway 127.0.0.1:<metrics
+// port> before `args`); REQUIREs it exits within 20 s.
+struct CtlRun {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+CtlRun Ctl(World& w, const std::vector<std::string>& args);
+
 }  // namespace e2e
