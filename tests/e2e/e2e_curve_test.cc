@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "e2e_checks.h"
+#include "e2e_curve_keys.h"
 #include "e2e_util.h"
 #include "ordergate/client.h"
 
@@ -25,73 +26,6 @@ using namespace e2e;
 namespace {
 
 namespace fs = std::filesystem;
-
-// `ordergatectl keygen NAME DIR`; REQUIREs exit 0 and returns the public key it printed.
-std::string Keygen(const TempDir& dir, const std::string& name, const std::string& key_dir) {
-  Process ctl(BinDir() + "/ordergatectl", {"keygen", name, key_dir},
-              dir.File("keygen-" + name + ".stderr"));
-  auto st = ctl.Wait(Ms(10000));
-  INFO("ordergatectl stderr:\n" << ctl.Stderr());
-  REQUIRE(st.has_value());
-  REQUIRE(Process::Decode(*st) == 0);
-  for (const std::string& line : ctl.StdoutLines()) {
-    if (line.rfind("public key: ", 0) == 0) return line.substr(12);
-  }
-  FAIL("ordergatectl keygen printed no public key");
-  return "";
-}
-
-// Keys for a gateway and its clients under one test directory: keys/gateway.key{,_secret},
-// clients/ (the allowlist), and each client's own pair under client-keys/.
-struct Keys {
-  explicit Keys(const TempDir& d) : dir(d) {
-    gateway_public = Keygen(dir, "gateway", dir.File("keys"));
-    fs::create_directories(clients_dir());
-  }
-  std::string secret_cert() const { return dir.File("keys/gateway.key_secret"); }
-  std::string public_cert() const { return dir.File("keys/gateway.key"); }
-  std::string clients_dir() const { return dir.File("clients"); }
-  std::string client_secret(const std::string& name) const {
-    return dir.File("client-keys/" + name + ".key_secret");
-  }
-  // A client pair; its public certificate goes into the allowlist when `allow`.
-  void AddClient(const std::string& name, bool allow) {
-    Keygen(dir, name, dir.File("client-keys"));
-    if (allow) {
-      fs::copy_file(dir.File("client-keys/" + name + ".key"), clients_dir() + "/" + name + ".key");
-    }
-  }
-  std::vector<std::string> Flags() const {
-    return {"--curve-secret-cert", secret_cert(), "--curve-clients-dir",
-            clients_dir(),         "--log-level", "info"};
-  }
-  const TempDir& dir;
-  std::string gateway_public;
-};
-
-// Waits for /readyz 200 (the bridge link up): World::WaitBridge asks PING, which a CURVE front end
-// answers only to an allowlisted key.
-bool WaitReady(const World& w) {
-  const auto deadline = std::chrono::steady_clock::now() + Ms(10000);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (HttpGet(w.metrics_port, "/readyz").first == 200) return true;
-    std::this_thread::sleep_for(Ms(50));
-  }
-  return false;
-}
-
-std::unique_ptr<ordergate::Client> ConnectCurve(const World& w, const std::string& server_key,
-                                                const std::string& secret_cert) {
-  ordergate::ClientOptions o;
-  o.endpoint = w.gw_endpoint;
-  o.connect_timeout_ms = 5000;
-  o.curve_server_key = server_key;
-  o.curve_secret_cert = secret_cert;
-  auto c = ordergate::Client::Connect(o);
-  INFO(c.status().message());
-  REQUIRE(c.ok());
-  return std::move(c).value();
-}
 
 ordergate::Order Buy() {
   ordergate::Order o;
@@ -125,7 +59,7 @@ TEST_CASE(
     "and a plain TCP connection get nothing and are counted in /metrics and the log",
     "[e2e][curve]") {
   World w;
-  Keys keys(w.dir);
+  CurveKeys keys(w.dir);
   keys.AddClient("strategy-a", true);
   keys.AddClient("stranger", false);
   w.StartSim({});
@@ -210,7 +144,7 @@ TEST_CASE(
     "file, its mode and chmod 600, and when two allowlisted certificates share a name",
     "[e2e][curve]") {
   TempDir dir;
-  Keys keys(dir);
+  CurveKeys keys(dir);
   keys.AddClient("strategy-a", true);
   const std::vector<std::string> base = {
       "--listen",   "tcp://127.0.0.1:*", "--bridge",         "tcp://127.0.0.1:1",
