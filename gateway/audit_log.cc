@@ -11,6 +11,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "simdjson.h"
 #include "spdlog/spdlog.h"
 #include "transport/iso_time.h"
 #include "transport/json_write.h"
@@ -31,6 +32,7 @@ struct AuditLog::Entry {
   std::string ticket;
   std::string error_code;
   std::string message;
+  std::string reply;
 
   // assign() keeps each string's capacity: a reused entry allocates nothing.
   void Set(const AuditEvent& e) {
@@ -47,6 +49,41 @@ struct AuditLog::Entry {
     ticket.assign(e.ticket.data(), e.ticket.size());
     error_code.assign(e.error_code.data(), e.error_code.size());
     message.assign(e.message.data(), e.message.size());
+    reply.assign(e.reply.data(), e.reply.size());
+  }
+};
+
+// The writer's parser of outcomes' replies (a recorded bridge reply: valid JSON).
+struct ReplyReader {
+  simdjson::dom::parser parser;
+  std::string ticket;
+  std::string error_code;
+
+  // Fills ticket and error_code from `reply` (each "" when absent).
+  void Read(absl::string_view reply) {
+    ticket.clear();
+    error_code.clear();
+    if (reply.empty()) return;
+    simdjson::dom::element root;
+    if (parser.parse(reply.data(), reply.size()).get(root) != simdjson::SUCCESS) return;
+    simdjson::dom::element v;
+    if (root["ticket"].get(v) == simdjson::SUCCESS) {
+      int64_t i = 0;
+      uint64_t u = 0;
+      std::string_view str;
+      if (v.get_int64().get(i) == simdjson::SUCCESS) {
+        ticket = absl::StrCat(i);
+      } else if (v.get_uint64().get(u) == simdjson::SUCCESS) {
+        ticket = absl::StrCat(u);
+      } else if (v.get_string().get(str) == simdjson::SUCCESS) {
+        ticket.assign(str.data(), str.size());
+      }
+      if (ticket == "0") ticket.clear();
+    }
+    std::string_view code;
+    if (root["error_code"].get_string().get(code) == simdjson::SUCCESS) {
+      error_code.assign(code.data(), code.size());
+    }
   }
 };
 
@@ -105,7 +142,7 @@ std::string AuditLogPath(absl::string_view setting, absl::string_view data_dir) 
   return absl::StrCat(data_dir, "/", setting);
 }
 
-void AuditLog::AppendLine(const Entry& e, std::string* out) {
+void AuditLog::AppendLine(const Entry& e, ReplyReader* reader, std::string* out) {
   out->append("{\"time\":\"");
   AppendIsoTimestamp(e.unix_us, /*basic=*/false, out);
   out->append("\",\"event\":\"");
@@ -121,8 +158,10 @@ void AuditLog::AppendLine(const Entry& e, std::string* out) {
   Field("type", e.type, out);
   Number("volume", e.volume, out);
   Number("price", e.price, out);
-  Field("ticket", e.ticket, out);
-  Field("error_code", e.error_code, out);
+  reader->Read(e.reply);
+  Field("ticket", e.ticket.empty() ? absl::string_view(reader->ticket) : e.ticket, out);
+  Field("error_code", e.error_code.empty() ? absl::string_view(reader->error_code) : e.error_code,
+        out);
   Field("message", e.message, out);
   out->append("}\n");
 }
@@ -152,6 +191,7 @@ AuditLog::AuditLog(AuditLogOptions options, int fd, int64_t size_bytes)
     : options_(std::move(options)),
       fd_(fd),
       size_bytes_(size_bytes),
+      reader_(std::make_unique<ReplyReader>()),
       pending_(std::make_unique<Batch>()),
       writing_(std::make_unique<Batch>()) {
   writer_ = std::thread([this] { Main(); });
@@ -252,7 +292,7 @@ void AuditLog::WriteBatch(const Batch& batch) {
   };
   for (size_t i = 0; i < batch.count; ++i) {
     line_start = buf_.size();
-    AppendLine(batch.entries[i], &buf_);
+    AppendLine(batch.entries[i], reader_.get(), &buf_);
     const int64_t line_bytes = static_cast<int64_t>(buf_.size() - line_start);
     const int64_t before = size_bytes_ + static_cast<int64_t>(line_start);
     if (before > 0 && before + line_bytes > options_.max_bytes) {

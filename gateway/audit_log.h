@@ -57,6 +57,8 @@
 
 namespace ordergate::gateway {
 
+struct ReplyReader;  // audit_log.cc
+
 enum class AuditEventKind : uint8_t {
   kSent,         // reserved durably and sent to the bridge
   kDuplicate,    // a resend answered from the order in flight or its record (replayed)
@@ -87,6 +89,9 @@ struct AuditEvent {
   absl::string_view ticket = {};
   absl::string_view error_code = {};
   absl::string_view message = {};
+  // An outcome's reply as recorded (the bridge's JSON): the writer takes its ticket and
+  // error_code from it, so that the order path copies it rather than parsing it.
+  absl::string_view reply = {};
 };
 
 struct AuditLogOptions {
@@ -131,7 +136,7 @@ class AuditLog {
  private:
   struct Entry;  // an AuditEvent's copy (audit_log.cc)
   // One event as its line (newline included), appended to *out.
-  static void AppendLine(const Entry& e, std::string* out);
+  static void AppendLine(const Entry& e, ReplyReader* reader, std::string* out);
   struct Batch {
     std::vector<Entry> entries;  // [0, count) hold events; the rest keep their strings' capacity
     size_t count = 0;
@@ -146,9 +151,10 @@ class AuditLog {
 
   const AuditLogOptions options_;
   int fd_;
-  int64_t size_bytes_;  // of the live file (writer thread)
-  std::string buf_;     // writer thread: the lines of the current batch
-  bool dirty_ = false;  // written since the last sync (writer thread)
+  int64_t size_bytes_;                   // of the live file (writer thread)
+  std::string buf_;                      // writer thread: the lines of the current batch
+  std::unique_ptr<ReplyReader> reader_;  // writer thread: reads outcomes' replies
+  bool dirty_ = false;                   // written since the last sync (writer thread)
 
   std::mutex mu_;
   std::condition_variable wake_;     // the writer: events queued, or stop

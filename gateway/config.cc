@@ -202,6 +202,26 @@ const Setting kSettings[] = {
      .int_field = &GatewayConfig::max_batch,
      .min = 1,
      .max = 65536},
+    {.key = "audit_log",
+     .kind = Kind::kOptionalPath,
+     .value = "FILE",
+     .help = "one JSON line per decision (sent, duplicate, conflict, risk refusal, outcome, "
+             "UNKNOWN, resolution); relative to data_dir unless absolute; \"\": off",
+     .string_field = &GatewayConfig::audit_log},
+    {.key = "audit_log_max_bytes",
+     .kind = Kind::kInt,
+     .value = "N",
+     .help = "the audit log is rotated before a line would take it past this size",
+     .int_field = &GatewayConfig::audit_log_max_bytes,
+     .min = 4096,
+     .max = int64_t{1} << 40},
+    {.key = "audit_log_keep",
+     .kind = Kind::kInt,
+     .value = "N",
+     .help = "rotated audit logs kept (FILE.1 ... FILE.N; older ones are deleted)",
+     .int_field = &GatewayConfig::audit_log_keep,
+     .min = 1,
+     .max = 1000},
 };
 
 const Setting* FindSetting(absl::string_view key) {

@@ -72,6 +72,13 @@ struct GatewayConfig {
   int64_t unknown_query_interval_ms = 5000;  // how often an UNKNOWN is asked about (ORDER_STATUS)
   int64_t late_reply_window_ms = 600000;     // how long a timed-out order still accepts its reply
   int64_t max_batch = 256;                   // requests drained into one store batch (one fsync)
+  // The audit log (gateway/audit_log.h): one JSON line per decision. Relative to data_dir unless
+  // absolute; "" = off, the default of the library (an embedded or test gateway writes no file
+  // it was not asked for); deploy/ordergate.toml turns it on ("audit.jsonl", beside the store).
+  // Rotated before it passes audit_log_max_bytes; audit_log_keep rotated files are kept.
+  std::string audit_log;
+  int64_t audit_log_max_bytes = 64 << 20;
+  int64_t audit_log_keep = 10;
 };
 
 // How a setting's value is written in a TOML file: the loader (LoadConfigFile) asks for this type

@@ -148,6 +148,15 @@ absl::Status Gateway::Loop::Init() {
       simulated ? Journal::StartManual(store.get(), *clock) : Journal::Start(store.get(), *clock);
   if (!started.ok()) return started.status();
   journal = std::move(*started);
+  // Last, so that a start failing before it leaves no audit file behind (in a data directory the
+  // store would remove). A simulated pipeline does no I/O of its own.
+  if (!cfg.audit_log.empty() && !simulated) {
+    auto opened = AuditLog::Open({.path = AuditLogPath(cfg.audit_log, cfg.data_dir),
+                                  .max_bytes = cfg.audit_log_max_bytes,
+                                  .keep = cfg.audit_log_keep});
+    if (!opened.ok()) return opened.status();
+    audit = std::move(*opened);
+  }
   return absl::OkStatus();
 }
 
@@ -186,6 +195,7 @@ void Gateway::Loop::EraseOrder(Order* o) {
   }
   ForgetToken(&o->order_token);
   ForgetToken(&o->query_token);
+  if (o->risk_counted) risk.OnSettled(SplitStoreKey(o->key).identity);
   orders_by_id_.erase(o->id);
   auto it = orders_.find(absl::string_view(o->key));
   std::unique_ptr<Order> owned = std::move(it->second);
@@ -278,6 +288,7 @@ absl::Status Gateway::Loop::Run() {
 }
 
 bool Gateway::Loop::Turn(int64_t now_ns) {
+  if (limits_pending.load(std::memory_order_acquire)) ApplyPendingLimits();
   events_.clear();
   link->Poll(now_ns, &events_);
   events_ns_ = now_ns;
@@ -464,6 +475,16 @@ int Gateway::front_end_max_connections() const {
 }
 uint64_t Gateway::in_flight() const { return loop_->in_flight.load(); }
 const GatewayCounters& Gateway::counters() const { return loop_->counters; }
+void Gateway::ReplaceLimits(LimitsTable table) const {
+  std::lock_guard<std::mutex> lock(loop_->limits_mu);
+  loop_->pending_limits = std::move(table);
+  loop_->limits_pending.store(true, std::memory_order_release);
+}
+AuditLogStats Gateway::audit_log_stats() const {
+  const AuditLog* log = loop_->audit.get();
+  if (log == nullptr) return {};
+  return {true, log->lines_written(), log->lines_dropped(), log->write_errors()};
+}
 const GatewayConfig& Gateway::config() const { return loop_->cfg; }
 const StageLatency& Gateway::stage_latency() const { return loop_->latency; }
 const MinuteWindows& Gateway::minute_windows() const { return *loop_->windows; }

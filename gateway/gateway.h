@@ -26,6 +26,7 @@
 #ifndef ORDERGATE_GATEWAY_GATEWAY_H_
 #define ORDERGATE_GATEWAY_GATEWAY_H_
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -40,6 +41,7 @@
 #include "gateway/embedded_port.h"
 #include "gateway/latency_histogram.h"
 #include "gateway/operator_resolution.h"
+#include "gateway/risk_limits.h"
 #include "idempotency/store.h"
 #include "transport/bridge_port.h"
 #include "transport/front_end.h"
@@ -76,6 +78,16 @@ struct GatewayCounters {
   // uuid is sent once, after its reservation); counted at the send so that an alert would see a
   // regression of the at-most-once invariant rather than trust it.
   std::atomic<uint64_t> duplicate_sends{0};
+  // RISK_LIMIT refusals, by the limit that refused (index: RiskLimit; kNone stays 0).
+  std::array<std::atomic<uint64_t>, kRiskLimitCount> risk_refusals{};
+};
+
+// The audit log's counters (gateway/audit_log.h); all 0 when it is off.
+struct AuditLogStats {
+  bool enabled = false;
+  uint64_t lines_written = 0;
+  uint64_t lines_dropped = 0;
+  uint64_t write_errors = 0;
 };
 
 class Gateway {
@@ -197,6 +209,15 @@ class Gateway {
   absl::StatusOr<std::optional<idempotency::Record>> LookupOrder(absl::string_view key) const;
   // The token read from cfg.admin_token_file at Start() ("" when none): gateway/admin_access.h.
   const std::string& admin_token() const;
+
+  // New pre-trade limits (gateway/risk_limits.h), e.g. a reload on SIGHUP. Thread-safe; never
+  // blocks on the pipeline: the table is handed to Run()'s thread, which applies it before the
+  // next request it handles (a later call replaces one not yet applied). Every client's state —
+  // its rate bucket, in-flight count and minute window — is kept; no connection or order is
+  // touched. Before Run() starts, the first turn applies it before any request.
+  void ReplaceLimits(LimitsTable table) const;
+  // The audit log's counters, from any thread.
+  AuditLogStats audit_log_stats() const;
 
  private:
   Gateway();

@@ -28,6 +28,7 @@ void Gateway::Loop::SendOrder(Order* o, int64_t now_ns) {
     o->sent_ns = SteadyNs();
     capacity_->OnSent(o->sent_ns, idle);
     Move(o, LifecycleEvent::kSent);
+    Audit(OrderAudit(AuditEventKind::kSent, *o));
     o->order_token = token;
     o->bridge_deadline_ns = now_ns + cfg.bridge_timeout_ms * kNsPerMs;
     bridge_deadlines_.push({o->bridge_deadline_ns, o->id});

@@ -23,6 +23,7 @@
 #include "absl/strings/str_cat.h"
 #include "gateway/admin_access.h"
 #include "gateway/admission.h"
+#include "gateway/audit_log.h"
 #include "gateway/bridge_capacity.h"
 #include "gateway/clock.h"
 #include "gateway/embedded_port.h"
@@ -30,14 +31,15 @@
 #include "gateway/journal.h"
 #include "gateway/minute_windows.h"
 #include "gateway/order_lifecycle.h"
+#include "gateway/risk_limits.h"
 #include "idempotency/rocksdb_store.h"
 #include "spdlog/spdlog.h"
 #include "transport/bridge_link.h"
 #include "transport/codec.h"
 #include "transport/front_end.h"
 #include "transport/io.h"
-#include "transport/order_scope.h"
 #include "transport/order.h"
+#include "transport/order_scope.h"
 #include "transport/relay_uuid.h"
 #include "transport/signing.h"
 
@@ -111,6 +113,9 @@ struct Order {
   // Latency stages (StageLatency): when the order arrived in the loop and when it was sent.
   int64_t arrived_ns = 0;
   int64_t sent_ns = 0;
+  // Counted in RiskGate's in-flight (OnReserved at admission): OnSettled when it is erased. An
+  // order recovered from the store at start was never counted.
+  bool risk_counted = false;
 
   // Back to a fresh order, keeping the strings' and the waiter list's capacity: orders are pooled
   // so that the steady state allocates nothing per order.
@@ -130,6 +135,7 @@ struct Order {
     outcome_event = RecordEvent::kOutcomeFilled;
     outcome_reply.clear();
     arrived_ns = sent_ns = 0;
+    risk_counted = false;
   }
 };
 
@@ -182,6 +188,15 @@ class Gateway::Loop {
   std::string front_endpoint;
   ResolutionQueue resolutions;  // operator resolutions, applied by Run() (ApplyResolutions)
   std::string admin_token;      // read from cfg.admin_token_file at Start()
+  // Pre-trade limits (gateway/risk_limits.h), owned by this thread: Gateway::ReplaceLimits (any
+  // thread) hands a table over under limits_mu, and the next Turn takes it before any request.
+  RiskGate risk;
+  std::mutex limits_mu;
+  std::optional<LimitsTable> pending_limits;  // guarded by limits_mu
+  std::atomic<bool> limits_pending{false};
+  // The audit log (gateway/audit_log.h): null when cfg.audit_log is "" or the pipeline is
+  // simulated. Record() only queues: this thread never waits on its disk.
+  std::unique_ptr<AuditLog> audit;
 
   std::unique_ptr<idempotency::Store> store;
   std::unique_ptr<transport::IoContext> io;
@@ -233,7 +248,15 @@ class Gateway::Loop {
                   int64_t received_ns);
   // Refuses an order that cannot be reserved now, unless the store already has its outcome.
   void RefuseUnlessRecorded(const Waiter& w, const Request& req, absl::string_view fingerprint,
-                            ErrorCode refusal);
+                            ErrorCode refusal, absl::string_view msg = {});
+  // The audit log's line for a decision (gateway/audit_log.h); nothing when it is off. Audit
+  // stamps the time; OrderAudit fills what `o` knows (its identity from its store key, its uuids,
+  // the order's fields).
+  void Audit(AuditEvent e);
+  AuditEvent OrderAudit(AuditEventKind kind, const Order& o) const;
+  // Takes the limits Gateway::ReplaceLimits handed over (RiskGate::Replace keeps every client's
+  // state).
+  void ApplyPendingLimits();
   void AnswerFromRecord(const Waiter& w, absl::string_view uuid, absl::string_view fingerprint,
                         const Record& rec, bool check_fingerprint);
 
@@ -335,6 +358,9 @@ class Gateway::Loop {
   int64_t start_unix_us_ = 0;
 
   transport::InboundRequest inbound_;
+  // The identity of the request being handled (HandleOrder, HandleOrderStatus, a reservation that
+  // met a record): AnswerFromRecord's duplicates and conflicts are audited under it.
+  absl::string_view audit_identity_;
   std::vector<EmbeddedSubmission> embedded_;  // DrainEmbedded's batch
   std::vector<BridgeEvent> events_;
   std::string scratch_;

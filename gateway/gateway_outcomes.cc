@@ -99,6 +99,7 @@ void Gateway::Loop::FinishBatch(PipelineBatch* pb, int64_t now_ns) {
       }
       Move(o, LifecycleEvent::kNotReserved);
       if (res.outcome == ChangeOutcome::kExists && res.existing) {
+        audit_identity_ = SplitStoreKey(o->key).identity;
         for (const Waiter& w : o->waiters) {
           AnswerFromRecord(w, o->uuid, o->fingerprint, *res.existing, /*check_fingerprint=*/true);
         }
@@ -133,6 +134,11 @@ void Gateway::Loop::FinishBatch(PipelineBatch* pb, int64_t now_ns) {
       counters.orders_unknown.fetch_add(1, std::memory_order_relaxed);
       spdlog::info("order {} UNKNOWN: no bridge reply within {} ms", OrderLabel(o->key),
                    cfg.bridge_timeout_ms);
+      {
+        AuditEvent unknown = OrderAudit(AuditEventKind::kUnknown, *o);
+        unknown.error_code = "BRIDGE_TIMEOUT";
+        Audit(unknown);
+      }
       ReplyAll(o, o->unknown_reply);
       continue;
     }
@@ -140,6 +146,13 @@ void Gateway::Loop::FinishBatch(PipelineBatch* pb, int64_t now_ns) {
     (filled ? counters.orders_filled : counters.orders_rejected)
         .fetch_add(1, std::memory_order_relaxed);
     const bool was_unknown = o->phase == Phase::kUnknownSettling;
+    {
+      AuditEvent outcome =
+          OrderAudit(filled ? AuditEventKind::kFilled : AuditEventKind::kRejected, *o);
+      outcome.reply = o->outcome_reply;  // its ticket / error_code, read by the log's writer
+      if (was_unknown) outcome.message = "was UNKNOWN";
+      Audit(outcome);
+    }
     Move(o, LifecycleEvent::kOutcomeRecorded);
     if (was_unknown) {
       counters.unknown_resolved.fetch_add(1, std::memory_order_relaxed);
@@ -229,8 +242,7 @@ absl::StatusOr<ResolutionResult> Gateway::Loop::ApplyResolution(const Resolution
   counters.store_batches.fetch_add(1, std::memory_order_relaxed);
   if (!applied.ok()) {
     spdlog::error("order {}: operator resolution not recorded: store write failed ({})",
-                  OrderLabel(key),
-                  absl::StatusCodeToString(applied.code()));
+                  OrderLabel(key), absl::StatusCodeToString(applied.code()));
     return absl::UnavailableError(
         absl::StrCat("the store could not write (", absl::StatusCodeToString(applied.code()),
                      "): the resolution is not recorded; as with any failed write, a restart "
@@ -252,6 +264,18 @@ absl::StatusOr<ResolutionResult> Gateway::Loop::ApplyResolution(const Resolution
                                             : absl::StrCat("operator \"", r.operator_name, "\"");
   if (!r.admitted_as.empty()) absl::StrAppend(&who, " (", r.admitted_as, ")");
   spdlog::info("order {} resolved UNKNOWN -> {} by {} at {}", OrderLabel(key), what, who, at);
+  {
+    const std::string resolution = absl::StrCat(what, " by ", who);
+    AuditEvent resolved{.kind = AuditEventKind::kResolved,
+                        .identity = SplitStoreKey(key).identity,
+                        .uuid = r.uuid,
+                        .message = resolution,
+                        .reply = done.reply};
+    if (o != nullptr) resolved = OrderAudit(AuditEventKind::kResolved, *o);
+    resolved.message = resolution;
+    resolved.reply = done.reply;
+    Audit(resolved);
+  }
   if (sink != nullptr) sink->Resolved(r.uuid, done.reply);
   if (o != nullptr) {
     ReplyAll(o, done.reply);  // an UNKNOWN order has no waiters; kept for any that joined

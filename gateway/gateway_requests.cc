@@ -222,6 +222,11 @@ void Gateway::Loop::AnswerFromRecord(const Waiter& w, absl::string_view uuid,
                                      absl::string_view fingerprint, const Record& rec,
                                      bool check_fingerprint) {
   if (check_fingerprint && rec.fingerprint != fingerprint) {
+    Audit({.kind = AuditEventKind::kConflict,
+           .identity = audit_identity_,
+           .uuid = uuid,
+           .error_code = "IDEMPOTENCY_CONFLICT",
+           .message = "the uuid's record is another order"});
     ReplyError(w, uuid, ErrorCode::kIdempotencyConflict, true,
                "this uuid was already used for a different order; the record is unchanged");
     return;
@@ -229,6 +234,11 @@ void Gateway::Loop::AnswerFromRecord(const Waiter& w, absl::string_view uuid,
   // A resubmitted order answered from its record (a joined one was counted when it joined).
   if (check_fingerprint && w.original) {
     window_counters.duplicate_requests.fetch_add(1, std::memory_order_relaxed);
+    Audit({.kind = AuditEventKind::kDuplicate,
+           .identity = audit_identity_,
+           .uuid = uuid,
+           .message = idempotency::StateName(rec.state),
+           .reply = rec.reply});
   }
   switch (rec.state) {
     case RecordState::kFilled:
@@ -251,7 +261,8 @@ void Gateway::Loop::AnswerFromRecord(const Waiter& w, absl::string_view uuid,
 }
 
 void Gateway::Loop::RefuseUnlessRecorded(const Waiter& w, const Request& req,
-                                         absl::string_view fingerprint, ErrorCode refusal) {
+                                         absl::string_view fingerprint, ErrorCode refusal,
+                                         absl::string_view msg) {
   auto rec = store->Lookup(scope_key_);
   if (!rec.ok()) {
     ReplyError(w, req.uuid.view(), ErrorCode::kStoreUnavailable, true);
@@ -261,13 +272,59 @@ void Gateway::Loop::RefuseUnlessRecorded(const Waiter& w, const Request& req,
     AnswerFromRecord(w, req.uuid.view(), fingerprint, **rec, /*check_fingerprint=*/true);
     return;
   }
-  ReplyError(w, req.uuid.view(), refusal, true);
+  if (refusal == ErrorCode::kRiskLimit) {
+    Audit({.kind = AuditEventKind::kRiskRefused,
+           .identity = audit_identity_,
+           .uuid = req.uuid.view(),
+           .action = ActionName(req.action),
+           .symbol = req.symbol.view(),
+           .type = req.action == Action::kOpen ? OrderTypeName(req.type) : absl::string_view(),
+           .volume = req.volume,
+           .price = req.price,
+           .error_code = ErrorCodeName(refusal),
+           .message = msg});
+  }
+  ReplyError(w, req.uuid.view(), refusal, true, msg);
+}
+
+void Gateway::Loop::Audit(AuditEvent e) {
+  if (audit == nullptr) return;
+  e.unix_us = UnixUs();
+  (void)audit->Record(e);  // a full queue drops and counts (audit_log_stats): never waits
+}
+
+AuditEvent Gateway::Loop::OrderAudit(AuditEventKind kind, const Order& o) const {
+  const bool open = o.request.action == Action::kOpen;
+  AuditEvent e{.kind = kind,
+               .identity = SplitStoreKey(o.key).identity,
+               .uuid = o.uuid,
+               .action = ActionName(o.request.action),
+               .symbol = open ? o.request.symbol.view() : absl::string_view(),
+               .type = open ? OrderTypeName(o.request.type) : absl::string_view(),
+               .volume = open ? o.request.volume : 0,
+               .price = open ? o.request.price : 0};
+  if (o.bridge_uuid != o.uuid) e.bridge_uuid = o.bridge_uuid;
+  return e;
+}
+
+void Gateway::Loop::ApplyPendingLimits() {
+  std::optional<LimitsTable> table;
+  {
+    std::lock_guard<std::mutex> lock(limits_mu);
+    table.swap(pending_limits);
+    limits_pending.store(false, std::memory_order_relaxed);
+  }
+  if (!table) return;
+  spdlog::info("pre-trade limits applied: {} named client(s){}", table->by_identity.size(),
+               table->default_limits == ClientLimits{} ? "" : " and a default");
+  risk.Replace(*std::move(table));
 }
 
 void Gateway::Loop::HandleOrder(const Waiter& original, absl::string_view identity,
                                 const Request& req) {
   scope_key_.clear();
   AppendStoreKey(identity, req.uuid.view(), &scope_key_);
+  audit_identity_ = identity;
   canonical_.clear();
   CanonicalOrderFields(req, &canonical_);
   const Fingerprint fp = FingerprintOf(canonical_);
@@ -288,12 +345,22 @@ void Gateway::Loop::HandleOrder(const Waiter& original, absl::string_view identi
           return;
         }
       }
+      Audit({.kind = AuditEventKind::kConflict,
+             .identity = identity,
+             .uuid = req.uuid.view(),
+             .error_code = "IDEMPOTENCY_CONFLICT",
+             .message = "the uuid is in flight for another order"});
       ReplyError(w, req.uuid.view(), ErrorCode::kIdempotencyConflict, true,
                  "this uuid is in flight for a different order; the record is unchanged");
       return;
     }
     w.original = false;
     window_counters.duplicate_requests.fetch_add(1, std::memory_order_relaxed);
+    {
+      AuditEvent dup = OrderAudit(AuditEventKind::kDuplicate, *o);
+      dup.message = PhaseName(o->phase);
+      Audit(dup);
+    }
     if (IsUnknown(o->phase)) {
       ReplyOrder(w, o->unknown_reply, /*duplicate=*/true);
       return;
@@ -309,7 +376,20 @@ void Gateway::Loop::HandleOrder(const Waiter& original, absl::string_view identi
     RefuseUnlessRecorded(w, req, fp_bytes, a.refusal);
     return;
   }
+  // Pre-trade limits (gateway/risk_limits.h): a refusal records nothing and sends nothing, unless
+  // the store already has this order's outcome (a resend is answered from its record).
+  const RiskOrder risk_order{.is_close = req.action == Action::kClose,
+                             .symbol = req.symbol.view(),
+                             .volume = req.volume,
+                             .price = req.price};
+  if (RiskDecision d = risk.Check(identity, risk_order, SteadyNs()); !d.ok()) {
+    counters.risk_refusals[static_cast<size_t>(d.limit)].fetch_add(1, std::memory_order_relaxed);
+    RefuseUnlessRecorded(w, req, fp_bytes, ErrorCode::kRiskLimit, d.message);
+    return;
+  }
   Order* o = NewOrder(scope_key_, req, canonical_, fp_bytes);
+  risk.OnReserved(identity);
+  o->risk_counted = true;
   Move(o, LifecycleEvent::kAdmitted);
   o->arrived_ns = w.received_ns;
   AddWaiter(o, w);

@@ -69,7 +69,7 @@ std::optional<double> AsDouble(std::optional<uint64_t> v) {
 
 // Every field of GatewayCounters is one std::atomic<uint64_t>, each exported by RenderMetrics: a
 // field added there changes the size and stops the build here until it is exported too.
-constexpr size_t kExportedCounters = 19;
+constexpr size_t kExportedCounters = 19 + kRiskLimitCount;  // risk_refusals: one per limit
 static_assert(sizeof(GatewayCounters) == kExportedCounters * sizeof(std::atomic<uint64_t>),
               "GatewayCounters changed: export the new field in RenderMetrics, then update "
               "kExportedCounters");
@@ -279,6 +279,26 @@ std::string RenderMetrics(const Gateway& gw) {
           c.duplicate_sends.load());
   Gauge(&out, "ordergate_recovered_unknown_orders",
         "RESERVED records made UNKNOWN at the last start.", c.recovered_unknown.load());
+  // Pre-trade limits (gateway/risk_limits.h): RISK_LIMIT refusals by the limit that refused.
+  Header(&out, "ordergate_risk_refusals_total", "counter",
+         "Orders refused RISK_LIMIT (nothing recorded, nothing sent), by limit.");
+  for (size_t i = 1; i < kRiskLimitCount; ++i) {
+    absl::StrAppend(&out, "ordergate_risk_refusals_total{limit=\"",
+                    RiskLimitName(static_cast<RiskLimit>(i)), "\"} ", c.risk_refusals[i].load(),
+                    "\n");
+  }
+  // The audit log (gateway/audit_log.h): lines written, and dropped when its queue was full or
+  // a write failed (each visible here; the order path never waits for it).
+  const AuditLogStats audit = gw.audit_log_stats();
+  Gauge(&out, "ordergate_audit_log_enabled", "1 when the audit log is on (audit_log).",
+        audit.enabled ? 1 : 0);
+  Counter(&out, "ordergate_audit_lines_written_total", "Audit log lines written.",
+          audit.lines_written);
+  Counter(&out, "ordergate_audit_lines_dropped_total",
+          "Audit events dropped: queue full (the disk stalled) or a failed write.",
+          audit.lines_dropped);
+  Counter(&out, "ordergate_audit_write_errors_total",
+          "Audit log write, sync or rotation failures (each logged).", audit.write_errors);
   Gauge(&out, "ordergate_orders_in_flight", "Orders reserved and not yet terminal or UNKNOWN.",
         gw.in_flight());
   // What clients cost the front end (transport/front_end.h): connections against the cap, and

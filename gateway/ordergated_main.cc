@@ -25,12 +25,14 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 
 #include "gateway/build_info.h"
 #include "gateway/cli.h"
 #include "gateway/gateway.h"
 #include "gateway/http_endpoint.h"
+#include "gateway/limits_file.h"
 #include "spdlog/spdlog.h"
 #include "transport/log_format.h"
 
@@ -43,11 +45,70 @@ constexpr std::chrono::milliseconds kShutdownBound{5000};
 constexpr std::chrono::milliseconds kBridgeGrace{1000};
 
 std::atomic<ordergate::gateway::Gateway*> g_gateway{nullptr};
+// SIGHUP: reload the pre-trade limits. The handler only sets this; LimitsReloader reads the file
+// on its own thread and hands the table to the loop (Gateway::ReplaceLimits).
+std::atomic<bool> g_reload_limits{false};
 
 extern "C" void OnSignal(int) {
   // A lock-free atomic load is async-signal-safe; Stop() is too (gateway.h).
   if (auto* gw = g_gateway.load(); gw != nullptr) gw->Stop();
 }
+
+extern "C" void OnReloadSignal(int) { g_reload_limits.store(true); }
+
+// The --config file of the command line ("" without one): the file SIGHUP reloads limits from.
+std::string ConfigPath(int argc, char** argv) {
+  std::string path;
+  for (int i = 1; i < argc; ++i) {
+    const std::string_view arg = argv[i];
+    if (arg == "--config" && i + 1 < argc) path = argv[++i];
+    if (arg.substr(0, 9) == "--config=") path = std::string(arg.substr(9));
+  }
+  return path;
+}
+
+// Reloads the limits (gateway/limits_file.h) at each SIGHUP: polls the handler's flag every
+// 50 ms, reads the file on this thread, never on the loop's or in the handler. A file that does
+// not load keeps the limits in force, and says why. Nothing else of the file is reloaded.
+class LimitsReloader {
+ public:
+  LimitsReloader(std::string path, const ordergate::gateway::Gateway& gw)
+      : path_(std::move(path)), gw_(gw), thread_([this] { Watch(); }) {}
+  ~LimitsReloader() {
+    stop_.store(true);
+    thread_.join();
+  }
+  LimitsReloader(const LimitsReloader&) = delete;
+  LimitsReloader& operator=(const LimitsReloader&) = delete;
+
+ private:
+  void Watch() {
+    while (!stop_.load()) {
+      if (g_reload_limits.exchange(false)) Reload();
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
+  void Reload() {
+    if (path_.empty()) {
+      spdlog::warn("SIGHUP: no --config file, so no limits to reload");
+      return;
+    }
+    auto table = ordergate::gateway::LoadLimitsFile(path_);
+    if (!table.ok()) {
+      spdlog::error("SIGHUP: limits not reloaded, the current ones stay in force: {}",
+                    std::string(table.status().message()));
+      return;
+    }
+    spdlog::info("SIGHUP: limits reloaded from {} ({} named client(s))", path_,
+                 table->by_identity.size());
+    gw_.ReplaceLimits(*std::move(table));
+  }
+
+  const std::string path_;
+  const ordergate::gateway::Gateway& gw_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;  // last: starts after the members it reads
+};
 
 // Exits the process when the shutdown after the loop takes longer than its bound.
 class ShutdownWatchdog {
@@ -121,6 +182,19 @@ int Main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
   ordergate::transport::UseLogFormat("ordergated");
 
+  // The pre-trade limits of the same file, checked before anything starts.
+  const std::string config_path = ConfigPath(argc, argv);
+  LimitsTable limits;
+  if (!config_path.empty()) {
+    auto loaded = LoadLimitsFile(config_path);
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "ordergated: refusing to start: --config: %s\n",
+                   std::string(loaded.status().message()).c_str());
+      return 2;
+    }
+    limits = *std::move(loaded);
+  }
+
   auto gw = Gateway::Start(cfg);
   if (!gw.ok()) {
     std::fprintf(stderr, "ordergated: cannot start: %s\n",
@@ -144,6 +218,14 @@ int Main(int argc, char** argv) {
     http_port = http->port();
   }
   g_gateway.store(gw->get());
+  // Applied by the loop's first turn, before any request.
+  (*gw)->ReplaceLimits(std::move(limits));
+  struct sigaction hup = {};
+  hup.sa_handler = OnReloadSignal;
+  sigemptyset(&hup.sa_mask);
+  hup.sa_flags = SA_RESTART;
+  sigaction(SIGHUP, &hup, nullptr);
+  auto reloader = std::make_unique<LimitsReloader>(config_path, **gw);
   struct sigaction sa = {};
   sa.sa_handler = OnSignal;
   sigemptyset(&sa.sa_mask);
@@ -190,6 +272,7 @@ int Main(int argc, char** argv) {
     std::fflush(stdout);
   }
   loop.join();
+  reloader.reset();  // before the gateway it hands limits to goes
   // Later signals find no gateway: the shutdown below is bounded on its own.
   g_gateway.store(nullptr);
   {
