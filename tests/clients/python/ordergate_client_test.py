@@ -414,8 +414,72 @@ def curve_allowlist():
         check(sum(len(v) for v in w.executions().values()) == 11, "executions")
 
 
+def curve_identities():
+    """Over CURVE two plain pyzmq REQ clients with keys of their own send the same uuid: each
+    executes once and replays its own ticket, and neither can read the other's order by uuid"""
+    import zmq.auth
+    with World() as w:
+        keys = os.path.join(w.dir, "keys")
+        clients = os.path.join(w.dir, "clients")
+        os.makedirs(clients)
+        for name in ("gateway", "alpha", "beta"):
+            out = subprocess.run([os.path.join(BIN_DIR, "ordergatectl"), "keygen", name, keys],
+                                 capture_output=True, text=True, timeout=30)
+            check(out.returncode == 0, out.stderr)
+        for name in ("alpha", "beta"):
+            shutil.copy(os.path.join(keys, name + ".key"), clients)
+        server_key, _ = zmq.auth.load_certificate(os.path.join(keys, "gateway.key"))
+        ours = dict(curve_server_key=os.path.join(keys, "gateway.key"),
+                    curve_secret_cert=os.path.join(keys, "alpha.key_secret"))
+        w.start_sim("--latency", "uniform:1:5")
+        w.start_gateway("--curve-secret-cert", os.path.join(keys, "gateway.key_secret"),
+                        "--curve-clients-dir", clients, client_kwargs=ours)
+        ctx = zmq.Context.instance()
+
+        def req(name):
+            public, secret = zmq.auth.load_certificate(os.path.join(keys, name + ".key_secret"))
+            s = ctx.socket(zmq.REQ)
+            s.curve_serverkey = server_key
+            s.curve_publickey = public
+            s.curve_secretkey = secret
+            s.linger = 0
+            s.rcvtimeo = 5000
+            s.connect(w.gw_endpoint)
+            return s
+
+        def call(sock, body):
+            sock.send_string(json.dumps(body))
+            return json.loads(sock.recv_string())
+
+        alpha, beta = req("alpha"), req("beta")
+        order = {"action": "OPEN", "uuid": "same-uuid-1", "symbol": "EURUSD", "type": "BUY",
+                 "volume": 0.1}
+        a = call(alpha, order)
+        b = call(beta, order)
+        check(a["status"] == "FILLED" and b["status"] == "FILLED", (a, b))
+        check(a["uuid"] == "same-uuid-1" and b["uuid"] == "same-uuid-1", (a, b))
+        check(not b["duplicate"], "beta's order is its own, not alpha's replayed: %r" % b)
+        check(a["ticket"] != b["ticket"], (a, b))
+        for _ in range(2):
+            ra, rb = call(alpha, order), call(beta, order)
+            check(ra["duplicate"] and ra["ticket"] == a["ticket"], ra)
+            check(rb["duplicate"] and rb["ticket"] == b["ticket"], rb)
+        only_alpha = {"action": "OPEN", "uuid": "alpha-only-1", "symbol": "EURUSD",
+                      "type": "SELL", "volume": 0.2}
+        check(call(alpha, only_alpha)["status"] == "FILLED", "alpha's second order")
+        asked = call(beta, {"action": "ORDER_STATUS", "uuid": "alpha-only-1"})
+        check(asked.get("error_code") == "NOT_FOUND", "beta reads alpha's order: %r" % asked)
+        mine = call(alpha, {"action": "ORDER_STATUS", "uuid": "alpha-only-1"})
+        check(mine.get("status") == "FILLED", mine)
+        alpha.close()
+        beta.close()
+        execs = w.executions()
+        check("same-uuid-1" not in execs, "the bridge saw a client's uuid: %r" % dict(execs))
+        check(sorted(len(v) for v in execs.values()) == [1, 1, 1], dict(execs))
+
+
 CASES = [fills_and_replays, pending_then_final, unknown_then_status, kill9_mid_burst,
-         gateway_starts_late, example_strategy, curve_allowlist]
+         gateway_starts_late, example_strategy, curve_allowlist, curve_identities]
 
 
 def main():
