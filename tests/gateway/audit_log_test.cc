@@ -114,6 +114,37 @@ TEST_CASE(
   CHECK((st.st_mode & 0777) == 0600);
 }
 
+TEST_CASE("An outcome's ticket and error_code are read from its recorded reply by the writer",
+          "[gateway][audit]") {
+  Dir dir;
+  const std::string path = dir.path + "/audit.jsonl";
+  {
+    auto log = AuditLog::Open({.path = path});
+    REQUIRE(log.ok());
+    (*log)->Record(AuditEvent{.kind = AuditEventKind::kFilled,
+                              .uuid = "f",
+                              .reply = R"({"uuid":"f","status":"FILLED","ticket":100000001})"});
+    (*log)->Record(AuditEvent{
+        .kind = AuditEventKind::kRejected,
+        .uuid = "r",
+        .reply = R"({"uuid":"r","status":"REJECTED","error_code":"NO_MONEY","ticket":0})"});
+    (*log)->Record(AuditEvent{.kind = AuditEventKind::kFilled, .uuid = "x", .reply = "not json"});
+    (*log)->Flush();
+  }
+  const std::vector<std::string> lines = Lines(path);
+  REQUIRE(lines.size() == 3);
+  simdjson::dom::parser parser;
+  simdjson::dom::element filled = parser.parse(lines[0]);
+  CHECK(std::string(filled["ticket"].get_string().value()) == "100000001");
+  CHECK(filled["reply"].error() == simdjson::NO_SUCH_FIELD);  // the reply itself is not copied
+  simdjson::dom::element rejected = parser.parse(lines[1]);
+  CHECK(std::string(rejected["error_code"].get_string().value()) == "NO_MONEY");
+  CHECK(rejected["ticket"].error() == simdjson::NO_SUCH_FIELD);  // ticket 0: none
+  simdjson::dom::element odd = parser.parse(lines[2]);
+  CHECK(std::string(odd["uuid"].get_string().value()) == "x");
+  CHECK(odd["ticket"].error() == simdjson::NO_SUCH_FIELD);
+}
+
 TEST_CASE("Every event kind has its own name", "[gateway][audit]") {
   std::vector<std::string> names;
   for (size_t k = 0; k < kAuditEventKindCount; ++k) {
