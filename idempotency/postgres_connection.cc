@@ -1,0 +1,237 @@
+// PgConnection (postgres_connection.h): libpq behind a small text-format interface.
+#include "idempotency/postgres_connection.h"
+
+#include <libpq-fe.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+
+namespace ordergate::idempotency::pg {
+namespace {
+
+PGconn* AsConn(void* p) { return static_cast<PGconn*>(p); }
+
+constexpr char kHex[] = "0123456789abcdef";
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+PgConnection::~PgConnection() { Close(); }
+
+void PgConnection::Close() {
+  if (conn_ != nullptr) PQfinish(AsConn(conn_));
+  conn_ = nullptr;
+}
+
+bool PgConnection::Connected() const {
+  return conn_ != nullptr && PQstatus(AsConn(conn_)) == CONNECTION_OK;
+}
+
+absl::Status PgConnection::Connect(
+    const std::string& dsn, int connect_timeout_ms, int statement_timeout_ms,
+    const std::vector<std::pair<std::string, std::string>>& prepared) {
+  Close();
+  const int connect_s = std::max(1, (connect_timeout_ms + 999) / 1000);
+  const std::string timeout = absl::StrCat(connect_s);
+  // expand_dbname=1: `dsn` may be a key=value string or a URI; the keys after it override it.
+  // (statement_timeout is SET after connecting, so the dsn's own `options`, e.g. a search_path,
+  // stay in force.)
+  const char* keys[] = {"dbname", "connect_timeout", "application_name", nullptr};
+  const char* values[] = {dsn.c_str(), timeout.c_str(), "ordergate", nullptr};
+  PGconn* c = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
+  conn_ = c;
+  if (c == nullptr || PQstatus(c) != CONNECTION_OK) {
+    failure_ = PgFailure::kConnection;
+    last_error_ = c != nullptr ? PQerrorMessage(c) : "out of memory";
+    Close();
+    return absl::UnavailableError(absl::StrCat("PostgreSQL connect failed: ", last_error_));
+  }
+  // NOTICEs (CREATE … IF NOT EXISTS skipping) would go to stderr: warnings and errors only.
+  const std::string set_timeout = absl::StrCat("SET statement_timeout = ", statement_timeout_ms,
+                                               "; SET client_min_messages = warning");
+  if (!ExecSimple(set_timeout.c_str()).ok()) {
+    Close();
+    return absl::UnavailableError(absl::StrCat("PostgreSQL SET statement_timeout: ", last_error_));
+  }
+  for (const auto& [name, sql] : prepared) {
+    PGresult* r = PQprepare(c, name.c_str(), sql.c_str(), 0, nullptr);
+    const bool ok = r != nullptr && PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok) {
+      last_error_ = r != nullptr ? PQresultErrorMessage(r) : PQerrorMessage(c);
+      PQclear(r);
+      failure_ = PgFailure::kOther;
+      Close();
+      return absl::UnavailableError(absl::StrCat("PostgreSQL PREPARE ", name, ": ", last_error_));
+    }
+    PQclear(r);
+  }
+  failure_ = PgFailure::kNone;
+  return absl::OkStatus();
+}
+
+absl::Status PgConnection::Finish(void* res, PgResult* result) {
+  PGresult* r = static_cast<PGresult*>(res);
+  const ExecStatusType st = r != nullptr ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+  if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) {
+    if (result != nullptr) {
+      const int rows = PQntuples(r);
+      const int cols = PQnfields(r);
+      result->Reset(rows, cols);
+      for (int i = 0; i < rows; ++i) {
+        for (int j = 0; j < cols; ++j) {
+          if (PQgetisnull(r, i, j)) {
+            result->SetNull(i, j);
+            result->Cell(i, j)->clear();
+          } else {
+            result->Cell(i, j)->assign(PQgetvalue(r, i, j),
+                                       static_cast<size_t>(PQgetlength(r, i, j)));
+          }
+        }
+      }
+    }
+    PQclear(r);
+    failure_ = PgFailure::kNone;
+    return absl::OkStatus();
+  }
+  const char* state = r != nullptr ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  last_error_ = r != nullptr ? PQresultErrorMessage(r) : PQerrorMessage(AsConn(conn_));
+  PQclear(r);
+  if (PQstatus(AsConn(conn_)) != CONNECTION_OK) {
+    failure_ = PgFailure::kConnection;
+    Close();
+  } else if (state != nullptr && std::strcmp(state, "57014") == 0) {
+    failure_ = PgFailure::kTimeout;
+  } else if (state != nullptr &&
+             (std::strcmp(state, "40P01") == 0 || std::strcmp(state, "40001") == 0)) {
+    failure_ = PgFailure::kConflict;
+  } else if (state == nullptr || std::strncmp(state, "08", 2) == 0 ||
+             std::strncmp(state, "57P", 3) == 0) {
+    // No SQLSTATE (libpq-side failure), connection exceptions, or the server shutting down / the
+    // backend terminated: the connection cannot be trusted any more.
+    failure_ = PgFailure::kConnection;
+    Close();
+  } else {
+    failure_ = PgFailure::kOther;
+  }
+  return absl::Status(absl::StatusCode::kUnavailable, "");
+}
+
+absl::Status PgConnection::Exec(const char* sql, std::initializer_list<absl::string_view> params,
+                                PgResult* result) {
+  if (!Connected()) {
+    failure_ = PgFailure::kConnection;
+    return absl::Status(absl::StatusCode::kUnavailable, "");
+  }
+  if (params.size() > 16) return absl::Status(absl::StatusCode::kInvalidArgument, "");
+  // Text parameters need NUL-terminated copies.
+  std::string copies[16];
+  const char* values[16];
+  int n = 0;
+  for (absl::string_view p : params) {
+    copies[n].assign(p.data(), p.size());
+    values[n] = copies[n].c_str();
+    ++n;
+  }
+  return Finish(PQexecParams(AsConn(conn_), sql, n, nullptr, values, nullptr, nullptr, 0), result);
+}
+
+absl::Status PgConnection::ExecPrepared(const char* name,
+                                        std::initializer_list<absl::string_view> params,
+                                        PgResult* result) {
+  if (!Connected()) {
+    failure_ = PgFailure::kConnection;
+    return absl::Status(absl::StatusCode::kUnavailable, "");
+  }
+  if (params.size() > 16) return absl::Status(absl::StatusCode::kInvalidArgument, "");
+  std::string copies[16];
+  const char* values[16];
+  int n = 0;
+  for (absl::string_view p : params) {
+    copies[n].assign(p.data(), p.size());
+    values[n] = copies[n].c_str();
+    ++n;
+  }
+  return Finish(PQexecPrepared(AsConn(conn_), name, n, values, nullptr, nullptr, 0), result);
+}
+
+absl::Status PgConnection::ExecSimple(const char* sql) {
+  if (!Connected()) {
+    failure_ = PgFailure::kConnection;
+    return absl::Status(absl::StatusCode::kUnavailable, "");
+  }
+  return Finish(PQexec(AsConn(conn_), sql), nullptr);
+}
+
+std::string EncodeBytea(absl::string_view bytes) {
+  std::string out;
+  out.reserve(2 + bytes.size() * 2);
+  out += "\\x";
+  for (unsigned char c : bytes) {
+    out.push_back(kHex[c >> 4]);
+    out.push_back(kHex[c & 15]);
+  }
+  return out;
+}
+
+bool DecodeBytea(absl::string_view text, std::string* bytes) {
+  if (text.size() < 2 || text[0] != '\\' || text[1] != 'x' || text.size() % 2 != 0) return false;
+  bytes->clear();
+  bytes->reserve((text.size() - 2) / 2);
+  for (size_t i = 2; i < text.size(); i += 2) {
+    const int hi = HexValue(text[i]);
+    const int lo = HexValue(text[i + 1]);
+    if (hi < 0 || lo < 0) return false;
+    bytes->push_back(static_cast<char>(hi * 16 + lo));
+  }
+  return true;
+}
+
+void ArrayLiteral::Separator() {
+  if (count_++ > 0) text_.push_back(',');
+}
+
+void ArrayLiteral::AddBytea(absl::string_view bytes) {
+  Separator();
+  // "\\x…": the array parser turns \\ into \, leaving bytea's own \x prefix.
+  text_ += "\"\\\\x";
+  for (unsigned char c : bytes) {
+    text_.push_back(kHex[c >> 4]);
+    text_.push_back(kHex[c & 15]);
+  }
+  text_.push_back('"');
+}
+
+void ArrayLiteral::AddText(absl::string_view text) {
+  Separator();
+  text_.push_back('"');
+  for (char c : text) {
+    if (c == '"' || c == '\\') text_.push_back('\\');
+    text_.push_back(c);
+  }
+  text_.push_back('"');
+}
+
+void ArrayLiteral::AddInt(int64_t v) {
+  Separator();
+  absl::StrAppend(&text_, v);
+}
+
+const std::string& ArrayLiteral::Finish() {
+  if (!finished_) text_.push_back('}');
+  finished_ = true;
+  return text_;
+}
+
+bool ParseInt(const std::string& cell, int64_t* v) { return absl::SimpleAtoi(cell, v); }
+
+}  // namespace ordergate::idempotency::pg
