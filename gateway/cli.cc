@@ -164,6 +164,7 @@ absl::StatusOr<CliOptions> ParseCommandLine(int argc, const char* const* argv) {
     return out;
   }
   if (f.config->count() > 0) {
+    out.config_path = f.config_path;
     auto loaded = LoadConfigFile(f.config_path);
     if (!loaded.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("--config: ", loaded.status().message()));

@@ -22,6 +22,7 @@ namespace ordergate::gateway {
 
 struct CliOptions {
   GatewayConfig config;
+  std::string config_path;  // the --config file ("" without one): SIGHUP reloads its limits
   bool help = false;
   bool version = false;
 };

@@ -56,17 +56,6 @@ extern "C" void OnSignal(int) {
 
 extern "C" void OnReloadSignal(int) { g_reload_limits.store(true); }
 
-// The --config file of the command line ("" without one): the file SIGHUP reloads limits from.
-std::string ConfigPath(int argc, char** argv) {
-  std::string path;
-  for (int i = 1; i < argc; ++i) {
-    const std::string_view arg = argv[i];
-    if (arg == "--config" && i + 1 < argc) path = argv[++i];
-    if (arg.substr(0, 9) == "--config=") path = std::string(arg.substr(9));
-  }
-  return path;
-}
-
 // Reloads the limits (gateway/limits_file.h) at each SIGHUP: polls the handler's flag every
 // 50 ms, reads the file on this thread, never on the loop's or in the handler. A file that does
 // not load keeps the limits in force, and says why. Nothing else of the file is reloaded.
@@ -183,7 +172,7 @@ int Main(int argc, char** argv) {
   ordergate::transport::UseLogFormat("ordergated");
 
   // The pre-trade limits of the same file, checked before anything starts.
-  const std::string config_path = ConfigPath(argc, argv);
+  const std::string& config_path = cli->config_path;
   LimitsTable limits;
   if (!config_path.empty()) {
     auto loaded = LoadLimitsFile(config_path);
@@ -194,6 +183,14 @@ int Main(int argc, char** argv) {
     }
     limits = *std::move(loaded);
   }
+
+  // Before anything slow: a SIGHUP during start-up (the store's recovery can take seconds) must
+  // not kill the process with the default action; the reloader below acts on it once running.
+  struct sigaction hup = {};
+  hup.sa_handler = OnReloadSignal;
+  sigemptyset(&hup.sa_mask);
+  hup.sa_flags = SA_RESTART;
+  sigaction(SIGHUP, &hup, nullptr);
 
   auto gw = Gateway::Start(cfg);
   if (!gw.ok()) {
@@ -220,11 +217,6 @@ int Main(int argc, char** argv) {
   g_gateway.store(gw->get());
   // Applied by the loop's first turn, before any request.
   (*gw)->ReplaceLimits(std::move(limits));
-  struct sigaction hup = {};
-  hup.sa_handler = OnReloadSignal;
-  sigemptyset(&hup.sa_mask);
-  hup.sa_flags = SA_RESTART;
-  sigaction(SIGHUP, &hup, nullptr);
   auto reloader = std::make_unique<LimitsReloader>(config_path, **gw);
   struct sigaction sa = {};
   sa.sa_handler = OnSignal;

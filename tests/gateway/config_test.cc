@@ -12,6 +12,7 @@
 
 #include "gateway/build_info.h"
 #include "gateway/cli.h"
+#include "gateway/limits_file.h"
 
 using ordergate::gateway::CheckEndpoint;
 using ordergate::gateway::CheckMetricsListen;
@@ -291,6 +292,7 @@ TEST_CASE(
   std::vector<std::string> stated;
   std::ifstream in(path);
   for (std::string line; std::getline(in, line);) {
+    if (!line.empty() && line[0] == '[') break;  // the limits tables (limits_file.h) follow
     const size_t eq = line.find(" =");
     if (line.empty() || line[0] == '#' || eq == std::string::npos) continue;
     stated.push_back(line.substr(0, eq));
@@ -309,6 +311,13 @@ TEST_CASE(
     CHECK(SettingValueText(s.key, defaults) == s.default_value);
   }
   CHECK(cfg->data_dir == defaults.data_dir);
+  // Its limits tables load too: a default for every client and one client of its own.
+  auto limits = ordergate::gateway::LoadLimitsFile(path);
+  INFO(limits.status().ToString());
+  REQUIRE(limits.ok());
+  CHECK(limits->default_limits.max_volume == 100.0);
+  CHECK(limits->by_identity.count("strategy-a") == 1);
+  CHECK(limits->For("strategy-a").max_volume == 100.0);  // the default's, key by key
   CHECK(UsageText().find("--data-dir DIR") != std::string::npos);
   CHECK(UsageText().find("--data-dir DIR=\"" + defaults.data_dir + "\"") != std::string::npos);
 }
