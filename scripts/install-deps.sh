@@ -15,6 +15,8 @@ PACKAGES=(
   gnuplot-nox                                         # latency and soak plots (PNG)
   prometheus prometheus-alertmanager                  # promtool/amtool checks, the alert path test (tests/deploy)
   fuse3 libfuse3-dev                                  # the power-loss test's file system (tests/reliability/power_loss)
+  postgresql-15 libpq-dev                             # the shared guard (idempotency/postgres_store.h): libpq to link,
+                                                      # the server binaries deploy/postgres/cluster.sh runs for its tests
 )
 missing=()
 for p in "${PACKAGES[@]}"; do
