@@ -142,11 +142,14 @@ absl::StatusOr<std::vector<int64_t>> PostgresStore::DropExpiredPartitions(int64_
   for (int64_t d : *days) {
     if (d >= cutoff) continue;
     // In-flight records never expire: carried into today's partition (row movement), then the
-    // day's table goes as a whole. One transaction, so a failure leaves the day as it was.
-    const std::string sql = absl::StrCat(
-        "BEGIN;", kDdlLock, "UPDATE ordergate_records SET day = ", today, " WHERE day = ", d,
-        " AND state IN (1, 4);", "ALTER TABLE ordergate_records DETACH PARTITION ",
-        PartitionName(d), ";DROP TABLE ", PartitionName(d), ";COMMIT;");
+    // day's table goes as a whole. One transaction, so a failure leaves the day as it was. The
+    // parent is locked first, whole: DETACH needs that lock anyway, and taking it before the row
+    // movement means no batch holds a row this moves (no deadlock, no "tuple moved" conflict).
+    const std::string sql =
+        absl::StrCat("BEGIN;", kDdlLock, "LOCK TABLE ordergate_records IN ACCESS EXCLUSIVE MODE;",
+                     "UPDATE ordergate_records SET day = ", today, " WHERE day = ", d,
+                     " AND state IN (1, 4);", "ALTER TABLE ordergate_records DETACH PARTITION ",
+                     PartitionName(d), ";DROP TABLE ", PartitionName(d), ";COMMIT;");
     if (!c->ExecSimple(sql.c_str()).ok()) {
       if (c->Connected()) (void)c->ExecSimple("ROLLBACK");
       return Failed(absl::StrCat("dropping the partition of day ", d), *c);
