@@ -49,7 +49,7 @@ struct SharedCluster {
   ~SharedCluster() {
     if (owned) {
       std::system(absl::StrCat(ORDERGATE_SOURCE_DIR, "/deploy/postgres/cluster.sh stop ", dir,
-                               " >/dev/null 2>&1; rm -rf ", dir)
+                               " >/dev/null 2>&1; rm -rf ", dir.substr(0, dir.rfind('/')))
                       .c_str());
     }
   }
