@@ -4,6 +4,7 @@
 // neither read nor replay another's outcome by its uuid; an UNKNOWN of a named client is listed
 // and resolved by name, the other client's order of the same uuid untouched.
 #include <catch2/catch.hpp>
+#include <memory>
 #include <optional>
 #include <string>
 #include <thread>
@@ -33,21 +34,37 @@ std::string BridgeUuidOf(const std::string& name, const std::string& uuid) {
   return out;
 }
 
+// A simulator, an ordergated over CURVE started with `gateway_flags` besides its keys, and two
+// allowlisted C++ clients connected: a (strategy-a) and b (strategy-b).
+struct TwoClients {
+  explicit TwoClients(const std::vector<std::string>& sim_flags = {},
+                      const std::vector<std::string>& gateway_flags = {}) {
+    keys.AddClient("strategy-a", true);
+    keys.AddClient("strategy-b", true);
+    w.StartSim(sim_flags);
+    std::vector<std::string> flags = keys.Flags();
+    flags.insert(flags.end(), gateway_flags.begin(), gateway_flags.end());
+    w.StartGateway(flags);
+    REQUIRE(WaitReady(w));
+    a = ConnectCurve(w, keys.gateway_public, keys.client_secret("strategy-a"));
+    b = ConnectCurve(w, keys.gateway_public, keys.client_secret("strategy-b"));
+  }
+  World w;
+  CurveKeys keys{w.dir};
+  std::unique_ptr<ordergate::Client> a;
+  std::unique_ptr<ordergate::Client> b;
+};
+
 }  // namespace
 
 TEST_CASE(
     "Two CURVE clients sending the same uuid are two orders: each executes once at the bridge "
     "under its own bridge uuid, and each retry replays that client's own ticket",
     "[e2e][curve][identity]") {
-  World w;
-  CurveKeys keys(w.dir);
-  keys.AddClient("strategy-a", true);
-  keys.AddClient("strategy-b", true);
-  w.StartSim({});
-  w.StartGateway(keys.Flags());
-  REQUIRE(WaitReady(w));
-  auto a = ConnectCurve(w, keys.gateway_public, keys.client_secret("strategy-a"));
-  auto b = ConnectCurve(w, keys.gateway_public, keys.client_secret("strategy-b"));
+  TwoClients t;
+  World& w = t.w;
+  ordergate::Client* a = t.a.get();
+  ordergate::Client* b = t.b.get();
 
   const std::string uuid = "shared-0001";
   const ordergate::Outcome fa = a->SubmitAndWait(BuyOf(uuid, 0.1));
@@ -91,15 +108,10 @@ TEST_CASE(
     "A CURVE client can neither read nor replay another client's outcome by its uuid: "
     "ORDER_STATUS says NOT_FOUND and a different body is its own new order, not a conflict",
     "[e2e][curve][identity]") {
-  World w;
-  CurveKeys keys(w.dir);
-  keys.AddClient("strategy-a", true);
-  keys.AddClient("strategy-b", true);
-  w.StartSim({});
-  w.StartGateway(keys.Flags());
-  REQUIRE(WaitReady(w));
-  auto a = ConnectCurve(w, keys.gateway_public, keys.client_secret("strategy-a"));
-  auto b = ConnectCurve(w, keys.gateway_public, keys.client_secret("strategy-b"));
+  TwoClients t;
+  World& w = t.w;
+  ordergate::Client* a = t.a.get();
+  ordergate::Client* b = t.b.get();
 
   const std::string uuid = "private-0001";
   const ordergate::Outcome fa = a->SubmitAndWait(BuyOf(uuid, 0.2));
@@ -146,21 +158,13 @@ TEST_CASE(
     "An UNKNOWN order of a CURVE client is listed as NAME/UUID, resolved with ordergatectl "
     "resolve --client, and replayed to that client only",
     "[e2e][curve][identity]") {
-  World w;
-  CurveKeys keys(w.dir);
-  keys.AddClient("strategy-a", true);
-  keys.AddClient("strategy-b", true);
   // The real bridge's shape: executes and journals but never answers, and has no ORDER_STATUS.
-  w.StartSim({"--fault-no-reply", "1", "--signature-ttl-ms", "300", "--no-order-status"});
-  std::vector<std::string> flags = keys.Flags();
-  for (const char* f : {"--bridge-signature-ttl-ms", "300", "--bridge-exec-margin-ms", "100",
-                        "--bridge-timeout-ms", "500", "--client-timeout-ms", "2000"}) {
-    flags.emplace_back(f);
-  }
-  w.StartGateway(flags);
-  REQUIRE(WaitReady(w));
-  auto a = ConnectCurve(w, keys.gateway_public, keys.client_secret("strategy-a"));
-  auto b = ConnectCurve(w, keys.gateway_public, keys.client_secret("strategy-b"));
+  TwoClients t({"--fault-no-reply", "1", "--signature-ttl-ms", "300", "--no-order-status"},
+               {"--bridge-signature-ttl-ms", "300", "--bridge-exec-margin-ms", "100",
+                "--bridge-timeout-ms", "500", "--client-timeout-ms", "2000"});
+  World& w = t.w;
+  ordergate::Client* a = t.a.get();
+  ordergate::Client* b = t.b.get();
 
   const std::string uuid = "dark-0001";
   const ordergate::Outcome ua = a->SubmitAndWait(BuyOf(uuid, 0.1));
