@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -65,6 +66,24 @@ std::string Z85(const std::string& raw) {
   return text;
 }
 
+// Raw 32-byte key -> the User-Id of a connection admitted with it (CurveUserId).
+using CurveClients = std::map<std::string, std::string>;
+
+absl::StatusOr<std::shared_ptr<const CurveClients>> DecodeClients(
+    const std::map<std::string, std::string>& z85_to_name) {
+  auto clients = std::make_shared<CurveClients>();
+  for (const auto& [z85, name] : z85_to_name) {
+    uint8_t raw[kCurveKeyBytes];
+    if (z85.size() != kCurveKeyBytes * 5 / 4 || zmq_z85_decode(raw, z85.c_str()) == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the allowlisted key of \"", name, "\" is not 40 characters of Z85"));
+    }
+    clients->emplace(std::string(reinterpret_cast<const char*>(raw), kCurveKeyBytes),
+                     CurveUserId(name, z85));
+  }
+  return clients;
+}
+
 int64_t SteadyMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
@@ -72,6 +91,16 @@ int64_t SteadyMs() {
 }
 
 }  // namespace
+
+std::string CurveUserId(absl::string_view name, absl::string_view z85_key) {
+  return absl::StrCat(name, " ", z85_key);
+}
+
+std::pair<absl::string_view, absl::string_view> SplitCurveUserId(absl::string_view user_id) {
+  const size_t space = user_id.find(' ');
+  if (space == absl::string_view::npos) return {user_id, absl::string_view()};
+  return {user_id.substr(0, space), user_id.substr(space + 1)};
+}
 
 struct ConnectionGuard::Impl {
   explicit Impl(zmq::context_t& ctx)
@@ -111,12 +140,17 @@ struct ConnectionGuard::Impl {
     // The request's connection was accepted before libzmq sent it, and the monitor event of that
     // accept was queued first (both are written by the same I/O thread): read it now.
     DrainMonitor();
-    const std::string* name = nullptr;
+    std::string user_id;
     if (opts.curve) {
+      std::shared_ptr<const CurveClients> now;
+      {
+        std::lock_guard<std::mutex> lock(clients_mu);
+        now = clients;
+      }
       auto known = req.mechanism == "CURVE" && !req.credentials.empty()
-                       ? clients.find(req.credentials[0])
-                       : clients.end();
-      if (known == clients.end()) {
+                       ? now->find(req.credentials[0])
+                       : now->end();
+      if (known == now->end()) {
         AttributeVerdict(false);
         curve_unknown_key.fetch_add(1, std::memory_order_relaxed);
         NoteRefusal(req.address, req.credentials.empty()
@@ -124,11 +158,11 @@ struct ConnectionGuard::Impl {
                                      : absl::StrCat("unknown CURVE key ", Z85(req.credentials[0])));
         return ZapVerdict{400, "unknown key", ""};
       }
-      name = &known->second;
+      user_id = known->second;
     }
     const bool admit = admitted < opts.max_connections;
     AttributeVerdict(admit);
-    if (admit) return ZapVerdict{200, "OK", name != nullptr ? *name : std::string()};
+    if (admit) return ZapVerdict{200, "OK", std::move(user_id)};
     refused.fetch_add(1, std::memory_order_relaxed);
     return ZapVerdict{400, "connection limit reached", ""};
   }
@@ -250,8 +284,11 @@ struct ConnectionGuard::Impl {
 
   // --- set before the thread starts, then read-only -------------------------------------------
   ConnectionGuardOptions opts;
-  std::map<std::string, std::string> clients;  // raw 32-byte public key -> name
   void* router = nullptr;
+
+  // --- any thread, under clients_mu: the allowlist in force (ReplaceClients swaps it whole) -----
+  std::mutex clients_mu;
+  std::shared_ptr<const CurveClients> clients;
 
   // --- the guard thread's (created and closed by the owner while the thread is not running) ----
   std::unique_ptr<ZapHandler> zap;
@@ -306,15 +343,8 @@ absl::StatusOr<std::unique_ptr<ConnectionGuard>> ConnectionGuard::Start(
     return absl::InvalidArgumentError(
         absl::StrCat("max_connections must be at least 1, got ", opts.max_connections));
   }
-  std::map<std::string, std::string> clients;
-  for (const auto& [z85, name] : opts.curve_clients) {
-    uint8_t raw[kCurveKeyBytes];
-    if (z85.size() != kCurveKeyBytes * 5 / 4 || zmq_z85_decode(raw, z85.c_str()) == nullptr) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("the allowlisted key of \"", name, "\" is not 40 characters of Z85"));
-    }
-    clients.emplace(std::string(reinterpret_cast<const char*>(raw), kCurveKeyBytes), name);
-  }
+  auto clients = DecodeClients(opts.curve_clients);
+  if (!clients.ok()) return clients.status();
   zmq::context_t& ctx = *static_cast<zmq::context_t*>(io.native());
   std::unique_ptr<ConnectionGuard> guard(new ConnectionGuard());
   const uint64_t seq = g_guard_seq.fetch_add(1);
@@ -327,7 +357,7 @@ absl::StatusOr<std::unique_ptr<ConnectionGuard>> ConnectionGuard::Start(
   }
   Impl& im = *guard->impl_;
   im.opts = std::move(opts);
-  im.clients = std::move(clients);
+  im.clients = *std::move(clients);
   im.router = router_handle;
   const std::string& zap_domain = im.opts.zap_domain;
 
@@ -362,6 +392,16 @@ absl::StatusOr<std::unique_ptr<ConnectionGuard>> ConnectionGuard::Start(
     return absl::InternalError(absl::StrCat("connection guard thread: ", e.what()));
   }
   return guard;
+}
+
+absl::Status ConnectionGuard::ReplaceClients(const std::map<std::string, std::string>& clients) {
+  auto decoded = DecodeClients(clients);
+  if (!decoded.ok()) return decoded.status();
+  Impl& im = *impl_;
+  std::shared_ptr<const CurveClients> old;  // freed outside the lock
+  std::lock_guard<std::mutex> lock(im.clients_mu);
+  old = std::exchange(im.clients, *std::move(decoded));
+  return absl::OkStatus();
 }
 
 ConnectionGuardStats ConnectionGuard::stats() const {

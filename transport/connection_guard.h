@@ -17,7 +17,9 @@
 // closes until the admitted one closes (never high: a refusal is never attributed to nobody).
 //
 // With CURVE the same ZAP request also carries the client's public key: the guard admits it only
-// when the key is allowlisted, naming the connection with the certificate's name. A connection that
+// when the key is allowlisted, naming the connection CurveUserId(name, key) (its messages'
+// "User-Id": the front end splits it back into the identity and the key). ReplaceClients swaps the
+// allowlist while connections stay open: the next verdict uses the new one. A connection that
 // closes while still awaiting its verdict never completed the handshake (a NULL-mechanism client
 // on a CURVE server, a peer that is not ZMTP at all, a handshake timeout): with CURVE it is counted
 // as a refused handshake, with its peer's address (getpeername at accept) and the reason of the
@@ -27,7 +29,8 @@
 // monitor and a stop pipe, so refusals cost the gateway's loop nothing, however many come. The
 // ROUTER itself stays with its owner thread: Start() must be called on it before the ROUTER binds,
 // and the destructor on it too (it stops the monitor on the ROUTER). stats() is safe from any
-// thread (relaxed atomics).
+// thread (relaxed atomics); ReplaceClients from any thread (a mutex the guard thread also takes,
+// briefly, once per verdict).
 #ifndef ORDERGATE_TRANSPORT_CONNECTION_GUARD_H_
 #define ORDERGATE_TRANSPORT_CONNECTION_GUARD_H_
 
@@ -36,7 +39,9 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "transport/io.h"
@@ -71,6 +76,13 @@ struct ConnectionGuardOptions {
   int refusal_report_interval_ms = 1000;
 };
 
+// The "User-Id" the guard gives an admitted CURVE connection: "NAME KEY" (the certificate's name,
+// one space, the client's public key in Z85). Neither part can hold a space (curve_cert.h: names
+// are [A-Za-z0-9._-], Z85 has no space), so SplitCurveUserId undoes it exactly.
+std::string CurveUserId(absl::string_view name, absl::string_view z85_key);
+// {name, key}; {user_id, ""} when it has no space (not made by CurveUserId).
+std::pair<absl::string_view, absl::string_view> SplitCurveUserId(absl::string_view user_id);
+
 class ConnectionGuard {
  public:
   // Binds the context's ZAP handler, sets ZMQ_ZAP_DOMAIN opts.zap_domain on `router_handle` (a
@@ -86,6 +98,13 @@ class ConnectionGuard {
   ConnectionGuard& operator=(const ConnectionGuard&) = delete;
 
   ConnectionGuardStats stats() const;
+
+  // Replaces the allowlist (public key in Z85 -> name; ignored without opts.curve). Any thread;
+  // blocks only for the mutex the guard thread holds during one verdict. Connections already
+  // admitted are not touched (the front end filters their requests); every verdict after the call
+  // returns uses `clients`. kInvalidArgument when a key is not 40 characters of Z85: nothing
+  // changes then.
+  absl::Status ReplaceClients(const std::map<std::string, std::string>& clients);
 
  private:
   ConnectionGuard();

@@ -3,8 +3,13 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <functional>
 #include <limits>
+#include <mutex>
+#include <set>
+#include <utility>
 #include <zmq.hpp>
 
 #include "absl/strings/str_cat.h"
@@ -17,6 +22,16 @@ namespace {
 constexpr int kLingerMs = 1000;
 // The ZAP domain of the front end's ROUTER (the connection cap's requests carry it).
 constexpr char kZapDomain[] = "ordergate-front";
+// At most one warning a second about requests dropped from revoked clients.
+constexpr int64_t kRevokedReportIntervalMs = 1000;
+
+using KeySet = std::set<std::string, std::less<>>;
+
+int64_t SteadyMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 absl::Status CheckOptions(const FrontEndOptions& o) {
   const auto range = [](const char* name, int64_t v, int64_t lo, int64_t hi) -> absl::Status {
@@ -71,6 +86,37 @@ struct FrontEnd::Impl {
     return ReceiveResult::kDropped;
   }
 
+  // Reads one message (kMessage, kNone or kDropped as TryReceive). *revoked: a request of a revoked
+  // connection was read whole; its identity and key are in *name and *key.
+  ReceiveResult ReceiveOne(InboundRequest* out, bool* revoked, absl::string_view* name,
+                           absl::string_view* key);
+
+  // Owner thread: picks up the revoked keys a ReplaceCurveClients published.
+  void RefreshRevoked() {
+    std::lock_guard<std::mutex> lock(curve_mu);
+    revoked_in_use = revoked_published;
+    revoked_seen = revoked_generation.load(std::memory_order_relaxed);
+  }
+
+  // Owner thread: counts one request of a revoked connection and reports (rate-limited).
+  void NoteRevoked(absl::string_view name, absl::string_view key) {
+    const uint64_t total = revoked_requests.fetch_add(1, std::memory_order_relaxed) + 1;
+    ++revoked_unreported;
+    if (!on_auth_refusals) return;
+    const int64_t now_ms = SteadyMs();
+    if (revoked_reported_ms != 0 && now_ms - revoked_reported_ms < kRevokedReportIntervalMs) {
+      return;
+    }
+    on_auth_refusals(absl::StrCat(
+        "front end dropped ", revoked_unreported,
+        " request(s) from revoked client(s) since the last report (", total,
+        " in all); the last from \"", name, "\" (key ", key,
+        ", no longer in the allowlist): nothing it sends is read, its connection stays open until "
+        "it closes it"));
+    revoked_unreported = 0;
+    revoked_reported_ms = now_ms;
+  }
+
   // Destroyed in reverse: the guard (its thread joined, the monitor stopped) before the ROUTER.
   zmq::socket_t socket;
   std::unique_ptr<ConnectionGuard> guard;
@@ -81,6 +127,23 @@ struct FrontEnd::Impl {
   std::atomic<uint64_t> dropped{0};
   std::atomic<uint64_t> replies_dropped_full{0};
   std::atomic<uint64_t> replies_dropped_gone{0};
+  std::atomic<uint64_t> revoked_requests{0};
+
+  // CURVE allowlist replacement. Under curve_mu (ReplaceCurveClients, any thread): the list in
+  // force, every key allowlisted since Bind, and the revoked ones (the difference; null when
+  // none) published with a generation the owner thread compares per request.
+  bool curve = false;
+  std::function<void(absl::string_view)> on_auth_refusals;
+  std::mutex curve_mu;
+  std::map<std::string, std::string> curve_clients;
+  KeySet ever_allowlisted;
+  std::shared_ptr<const KeySet> revoked_published;
+  std::atomic<uint64_t> revoked_generation{0};
+  // The owner thread's copy.
+  uint64_t revoked_seen = 0;
+  std::shared_ptr<const KeySet> revoked_in_use;
+  uint64_t revoked_unreported = 0;
+  int64_t revoked_reported_ms = 0;
 };
 
 FrontEnd::FrontEnd() = default;
@@ -136,6 +199,12 @@ absl::StatusOr<std::unique_ptr<FrontEnd>> FrontEnd::Bind(IoContext& io,
     }
   }
   fe->impl_->max_connections = max_connections;
+  fe->impl_->curve = !opts.curve_secret_key.empty();
+  fe->impl_->on_auth_refusals = opts.on_auth_refusals;
+  if (fe->impl_->curve) {
+    fe->impl_->curve_clients = opts.curve_clients;
+    for (const auto& entry : opts.curve_clients) fe->impl_->ever_allowlisted.insert(entry.first);
+  }
   ConnectionGuardOptions gopts;
   gopts.max_connections = max_connections;
   gopts.zap_domain = kZapDomain;
@@ -167,6 +236,20 @@ const std::string& FrontEnd::endpoint() const { return impl_->endpoint; }
 
 ReceiveResult FrontEnd::TryReceive(InboundRequest* out) {
   Impl& im = *impl_;
+  for (int skipped = 0; skipped < kMaxRevokedPerReceive; ++skipped) {
+    bool revoked = false;
+    absl::string_view name;
+    absl::string_view key;
+    const ReceiveResult r = im.ReceiveOne(out, &revoked, &name, &key);
+    if (!revoked) return r;
+    im.NoteRevoked(name, key);
+  }
+  return ReceiveResult::kNone;
+}
+
+ReceiveResult FrontEnd::Impl::ReceiveOne(InboundRequest* out, bool* revoked,
+                                         absl::string_view* name, absl::string_view* key) {
+  Impl& im = *this;
   zmq::message_t& f = im.frame;
   try {
     // Frame 0: the routing id the ROUTER prepends.
@@ -193,12 +276,23 @@ ReceiveResult FrontEnd::TryReceive(InboundRequest* out) {
     out->body.assign(static_cast<const char*>(f.data()), f.size());
     // The body frame came from the peer's connection and carries its metadata (the routing-id
     // frame is the ROUTER's own and does not). Without CURVE there is no User-Id: "".
+    // With CURVE it is CurveUserId(name, key) (connection_guard.h).
     const char* user_id = zmq_msg_gets(f.handle(), "User-Id");
-    if (user_id != nullptr) {
-      out->identity.assign(user_id);
-    } else {
+    if (user_id == nullptr) {
       out->identity.clear();
+      return ReceiveResult::kMessage;
     }
+    const auto [who, with_key] = SplitCurveUserId(user_id);
+    if (im.revoked_generation.load(std::memory_order_acquire) != im.revoked_seen) {
+      im.RefreshRevoked();
+    }
+    if (im.revoked_in_use != nullptr && im.revoked_in_use->contains(with_key)) {
+      *revoked = true;
+      *name = who;  // points into the metadata of `frame`, valid until the next recv
+      *key = with_key;
+      return ReceiveResult::kNone;
+    }
+    out->identity.assign(who.data(), who.size());
     return ReceiveResult::kMessage;
   } catch (const zmq::error_t&) {
     // EINTR or a terminating context mid-message: the parts read are discarded with it.
@@ -236,6 +330,32 @@ absl::Status FrontEnd::Reply(const ReplyRoute& route, absl::string_view body) {
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::map<std::string, std::string>> FrontEnd::ReplaceCurveClients(
+    std::map<std::string, std::string> clients) {
+  Impl& im = *impl_;
+  if (!im.curve) {
+    return absl::FailedPreconditionError("the front end has no CURVE: there is no allowlist");
+  }
+  for (const auto& [key, name] : clients) {
+    if (!IsCurveKey(key)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("the allowlisted key of \"", name, "\" is not 40 characters of Z85"));
+    }
+  }
+  std::lock_guard<std::mutex> lock(im.curve_mu);
+  // The filter first, then the handshakes: a connection admitted under a removed key a moment
+  // before the guard's swap is caught by the filter all the same (it matches keys, not times).
+  auto revoked = std::make_shared<KeySet>();
+  for (const auto& entry : clients) im.ever_allowlisted.insert(entry.first);
+  for (const std::string& key : im.ever_allowlisted) {
+    if (!clients.contains(key)) revoked->insert(key);
+  }
+  im.revoked_published = revoked->empty() ? nullptr : std::move(revoked);
+  im.revoked_generation.fetch_add(1, std::memory_order_release);
+  if (absl::Status swapped = im.guard->ReplaceClients(clients); !swapped.ok()) return swapped;
+  return std::exchange(im.curve_clients, std::move(clients));
+}
+
 void* FrontEnd::poll_handle() { return impl_->socket.handle(); }
 
 uint64_t FrontEnd::dropped_count() const { return impl_->dropped.load(std::memory_order_relaxed); }
@@ -256,6 +376,7 @@ FrontEndStats FrontEnd::stats() const {
   s.requests_dropped = im.dropped.load(std::memory_order_relaxed);
   s.curve_unknown_key = g.curve_unknown_key;
   s.curve_handshake_failed = g.curve_handshake_failed;
+  s.curve_revoked_requests = im.revoked_requests.load(std::memory_order_relaxed);
   return s;
 }
 

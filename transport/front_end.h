@@ -27,13 +27,18 @@
 // connection cap also checks the client's key against the allowlist; the name it answers becomes
 // libzmq's "User-Id" property of the connection's messages, which TryReceive copies to
 // InboundRequest::identity. A client cannot choose it: it follows from the key that passed the
-// handshake.
+// handshake. ReplaceCurveClients swaps the allowlist while the front end runs (a reload): new
+// connections are judged by the new list at once; an open connection whose key has left it is
+// revoked: TryReceive drops its requests unread (stats().curve_revoked_requests, and a warning
+// naming the identity through on_auth_refusals), so it stops trading at once, though libzmq keeps
+// the TCP connection open until the client closes it. A key that stays but under a new name keeps
+// its old name on the connections already open; the new name applies from its next connection.
 //
 // Threads: one thread owns a FrontEnd (Bind, TryReceive, Reply, poll_handle, destruction). Bind
 // starts one helper thread, owned by the FrontEnd and joined by its destructor, that answers
 // libzmq's ZAP requests (the connection cap) and reads the ROUTER's connection events; it never
-// touches the ROUTER. stats() and dropped_count() are safe from any thread. zmq::error_t never
-// escapes.
+// touches the ROUTER. stats(), dropped_count() and ReplaceCurveClients() are safe from any thread.
+// zmq::error_t never escapes.
 #ifndef ORDERGATE_TRANSPORT_FRONT_END_H_
 #define ORDERGATE_TRANSPORT_FRONT_END_H_
 
@@ -94,7 +99,10 @@ struct FrontEndOptions {
   std::map<std::string, std::string> curve_clients;  // client public key (Z85) -> name
   // Called from the front end's helper thread with a one-line warning about refused connections
   // (an unknown key, a failed handshake): at most once a second, with the count since the last,
-  // the last peer's address and why. Must be thread-safe (spdlog's loggers are) and not block.
+  // the last peer's address and why; and from the owner thread, in TryReceive, about requests
+  // dropped from revoked clients: at most once a second (those dropped within the second after a
+  // line are told in the next line, with their count), naming the last one's identity and key.
+  // Must be thread-safe (spdlog's loggers are) and not block.
   std::function<void(absl::string_view)> on_auth_refusals;
 };
 
@@ -111,6 +119,9 @@ struct FrontEndStats {
   // With CURVE only (0 without): connections refused before they could send anything.
   uint64_t curve_unknown_key = 0;       // the client's key is not allowlisted (ZAP said 400)
   uint64_t curve_handshake_failed = 0;  // no key (NULL mechanism), not ZMTP, timed out, gone
+  // Requests (not connections) dropped unread: they came on a connection whose key was removed
+  // from the allowlist by ReplaceCurveClients after it was admitted.
+  uint64_t curve_revoked_requests = 0;
 };
 
 // Where a reply goes. Fixed-size (no allocation): routing ids are at most 255 bytes.
@@ -165,8 +176,30 @@ class FrontEnd final : public RequestPort {
   const std::string& endpoint() const;
 
   // Non-blocking. kMessage: *out holds one request. kNone: nothing queued. kDropped: one malformed
-  // frame sequence was consumed and counted in dropped_count().
+  // frame sequence was consumed and counted in dropped_count(). Requests of revoked connections
+  // (see ReplaceCurveClients) are consumed and counted in stats().curve_revoked_requests, never
+  // returned: the call goes on to the next message, up to kMaxRevokedPerReceive of them, then says
+  // kNone (the socket is still readable: the next poll returns at once). The check costs one
+  // atomic load per request while no key has ever been revoked, and a lookup in the revoked keys
+  // after.
   ReceiveResult TryReceive(InboundRequest* out) override;
+  static constexpr int kMaxRevokedPerReceive = 256;
+
+  // Replaces the CURVE allowlist (public key in Z85 -> name, as FrontEndOptions::curve_clients),
+  // e.g. on SIGHUP; returns the previous one. Any thread; blocks only briefly (a mutex taken by
+  // the helper thread once per handshake verdict, and by TryReceive's owner thread once after each
+  // replacement). No connection is closed and no queued reply is dropped. From the return on:
+  //   - every handshake is judged by `clients` (a new key connects, a removed one is refused and
+  //     counted as curve_unknown_key);
+  //   - requests from connections admitted under a key that `clients` lacks are dropped unread
+  //     (curve_revoked_requests), including any already queued; a key put back later is
+  //     admitted again, on its old connections too;
+  //   - a key kept under a new name keeps the old name on its open connections (its next
+  //     connection gets the new one).
+  // kFailedPrecondition when the front end has no CURVE; kInvalidArgument (with message) when a key
+  // is not 40 characters of Z85. Nothing changes on an error.
+  absl::StatusOr<std::map<std::string, std::string>> ReplaceCurveClients(
+      std::map<std::string, std::string> clients);
 
   // Non-blocking. A reply to a peer that has gone, or to one with send_hwm replies queued, is
   // dropped, counted (replies_dropped_gone / replies_dropped_full) and still returns OK: the

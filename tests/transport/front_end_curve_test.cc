@@ -238,6 +238,119 @@ TEST_CASE(
   CHECK(static_cast<int64_t>(warnings.size()) <= elapsed_s + 1);
 }
 
+TEST_CASE(
+    "After a reload removes a key, its open connection's requests are dropped unread and counted, "
+    "the warning names its identity, a new connection with it is refused, and the other client "
+    "keeps being answered",
+    "[transport][reload]") {
+  auto io = MakeIo();
+  CurveSetup setup;
+  auto fe = setup.Bind(*io);
+  zmq::socket_t a = Client(*io, fe->endpoint(), setup.server.public_key, &setup.a);
+  zmq::socket_t b = Client(*io, fe->endpoint(), setup.server.public_key, &setup.b);
+  std::vector<std::string> ids;
+  REQUIRE(RoundTrip(*fe, a, "a before", &ids));
+  REQUIRE(RoundTrip(*fe, b, "b before", &ids));
+
+  // b's request is queued before the swap and read after it: dropped too.
+  REQUIRE(b.send(zmq::str_buffer("b queued"), zmq::send_flags::dontwait));
+  auto previous = fe->ReplaceCurveClients({{setup.a.public_key, "strategy-a"}});
+  REQUIRE(previous.ok());
+  CHECK(previous->size() == 2);
+  CHECK(previous->at(setup.b.public_key) == "strategy-b");
+  REQUIRE(b.send(zmq::str_buffer("b after"), zmq::send_flags::dontwait));
+  CHECK(Serve(*fe, &ids, [&] { return fe->stats().curve_revoked_requests == 2; }));
+  REQUIRE(RoundTrip(*fe, a, "a after", &ids));
+  // Nothing of b's came through, nor went back.
+  CHECK(ids == std::vector<std::string>{"strategy-a", "strategy-b", "strategy-a"});
+  zmq::message_t m;
+  CHECK_FALSE(b.recv(m, zmq::recv_flags::dontwait));
+  CHECK(fe->stats().requests_dropped == 0);      // not a malformed frame
+  CHECK(fe->stats().connections_admitted == 2);  // the connection itself stays open
+
+  const std::vector<std::string> warnings = setup.Warnings();
+  REQUIRE(warnings.size() == 1);  // two drops within a second: one line
+  CHECK(warnings[0].find("from revoked client(s)") != std::string::npos);
+  CHECK(warnings[0].find("\"strategy-b\" (key " + setup.b.public_key) != std::string::npos);
+
+  // A new connection with the removed key fails its handshake.
+  zmq::socket_t b2 = Client(*io, fe->endpoint(), setup.server.public_key, &setup.b);
+  CHECK_FALSE(RoundTrip(*fe, b2, "b reconnected", &ids, 1000));
+  CHECK(Serve(*fe, &ids, [&] { return fe->stats().curve_unknown_key == 1; }));
+  CHECK(fe->stats().curve_revoked_requests == 2);
+}
+
+TEST_CASE(
+    "A key added by a reload connects without a restart, a key put back is read again on its "
+    "open connection, and a renamed key keeps its old name until it reconnects",
+    "[transport][reload]") {
+  auto io = MakeIo();
+  CurveSetup setup;
+  auto fe = setup.Bind(*io);
+  std::vector<std::string> ids;
+  CurveKeyPair c = Pair();
+  zmq::socket_t early = Client(*io, fe->endpoint(), setup.server.public_key, &c);
+  CHECK_FALSE(RoundTrip(*fe, early, "c before", &ids, 1000));
+  CHECK(Serve(*fe, &ids, [&] { return fe->stats().curve_unknown_key == 1; }));
+
+  REQUIRE(fe->ReplaceCurveClients({{setup.a.public_key, "strategy-a"},
+                                   {setup.b.public_key, "strategy-b"},
+                                   {c.public_key, "strategy-c"}})
+              .ok());
+  zmq::socket_t added = Client(*io, fe->endpoint(), setup.server.public_key, &c);
+  REQUIRE(RoundTrip(*fe, added, "c after", &ids));
+  CHECK(ids == std::vector<std::string>{"strategy-c"});
+
+  // Removed, then put back: the open connection is read again.
+  REQUIRE(fe->ReplaceCurveClients({{setup.a.public_key, "strategy-a"}}).ok());
+  CHECK_FALSE(RoundTrip(*fe, added, "c removed", &ids, 500));
+  CHECK(fe->stats().curve_revoked_requests == 1);
+  REQUIRE(
+      fe->ReplaceCurveClients({{setup.a.public_key, "strategy-a"}, {c.public_key, "c-new"}}).ok());
+  ids.clear();
+  REQUIRE(RoundTrip(*fe, added, "c back", &ids));
+  // The same key now has a new name: the open connection keeps the one it was admitted under, a
+  // new connection gets the new one.
+  zmq::socket_t renamed = Client(*io, fe->endpoint(), setup.server.public_key, &c);
+  REQUIRE(RoundTrip(*fe, renamed, "c renamed", &ids));
+  CHECK(ids == std::vector<std::string>{"strategy-c", "c-new"});
+  CHECK(fe->stats().curve_revoked_requests == 1);
+}
+
+TEST_CASE(
+    "A reload with a key that is not Z85 is refused and the allowlist in force stays, and a front "
+    "end without CURVE has none to replace",
+    "[transport][reload]") {
+  auto io = MakeIo();
+  CurveSetup setup;
+  auto fe = setup.Bind(*io);
+  zmq::socket_t a = Client(*io, fe->endpoint(), setup.server.public_key, &setup.a);
+  std::vector<std::string> ids;
+  REQUIRE(RoundTrip(*fe, a, "a before", &ids));
+  auto bad = fe->ReplaceCurveClients({{"not a key", "strategy-x"}});
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().code() == absl::StatusCode::kInvalidArgument);
+  CHECK(bad.status().message().find("strategy-x") != std::string::npos);
+  // Both clients still get in, the open connection and new ones.
+  REQUIRE(RoundTrip(*fe, a, "a after", &ids));
+  zmq::socket_t b = Client(*io, fe->endpoint(), setup.server.public_key, &setup.b);
+  REQUIRE(RoundTrip(*fe, b, "b after", &ids));
+  CHECK(ids == std::vector<std::string>{"strategy-a", "strategy-a", "strategy-b"});
+  CHECK(fe->stats().curve_revoked_requests == 0);
+  // The list in force is the one given at Bind: the next replacement returns it.
+  auto previous = fe->ReplaceCurveClients({{setup.a.public_key, "strategy-a"}});
+  REQUIRE(previous.ok());
+  CHECK(previous->size() == 2);
+
+  auto io2 = MakeIo();
+  FrontEndOptions plain;
+  plain.endpoint = "tcp://127.0.0.1:*";
+  auto pfe = FrontEnd::Bind(*io2, plain);
+  REQUIRE(pfe.ok());
+  CHECK((*pfe)->ReplaceCurveClients({{setup.a.public_key, "strategy-a"}}).status().code() ==
+        absl::StatusCode::kFailedPrecondition);
+}
+
 TEST_CASE("A CURVE front end refuses a secret key that is not Z85", "[transport]") {
   auto io = MakeIo();
   FrontEndOptions opts;
