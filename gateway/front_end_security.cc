@@ -1,10 +1,12 @@
 #include "gateway/front_end_security.h"
 
+#include <map>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "gateway/gateway.h"
 #include "spdlog/spdlog.h"
 #include "transport/curve_cert.h"
 
@@ -44,6 +46,49 @@ absl::Status ConfigureFrontEndSecurity(const GatewayConfig& cfg, transport::Fron
                server->public_key, cfg.curve_secret_cert, names.size(), cfg.curve_clients_dir,
                names.empty() ? std::string("none") : absl::StrJoin(names, ", "));
   if (names.empty()) {
+    spdlog::warn("curve_clients_dir {} holds no client certificate: every connection is refused",
+                 cfg.curve_clients_dir);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ReloadCurveAllowlist(const GatewayConfig& cfg, const Gateway& gw) {
+  if (cfg.curve_secret_cert.empty()) return absl::OkStatus();
+  const auto refuse = [&](const absl::Status& why, absl::string_view what) {
+    spdlog::error("SIGHUP: CURVE allowlist not reloaded, the current one stays in force: {}{}",
+                  std::string(what), std::string(why.message()));
+    return why;
+  };
+  auto loaded = transport::LoadCurveAllowlist(cfg.curve_clients_dir);
+  if (!loaded.ok()) return refuse(loaded.status(), "curve_clients_dir: ");
+  std::map<std::string, std::string> clients;
+  for (const transport::CurveCertificate& c : *loaded) clients.emplace(c.public_key, c.name);
+  auto previous = gw.ReplaceCurveClients(clients);
+  if (!previous.ok()) return refuse(previous.status(), "");
+  std::vector<std::string> added;
+  std::vector<std::string> removed;
+  for (const auto& [key, name] : clients) {
+    auto was = previous->find(key);
+    if (was == previous->end()) {
+      added.push_back(name);
+    } else if (was->second != name) {
+      spdlog::warn(
+          "SIGHUP: the client key {} is now named \"{}\" (was \"{}\"): its open connections keep "
+          "\"{}\" until they reconnect",
+          key, name, was->second, was->second);
+    }
+  }
+  for (const auto& [key, name] : *previous) {
+    if (!clients.contains(key)) removed.push_back(name);
+  }
+  const auto list = [](const std::vector<std::string>& names) {
+    return names.empty() ? std::string("none") : absl::StrJoin(names, ", ");
+  };
+  spdlog::info(
+      "SIGHUP: CURVE allowlist reloaded from {}: {} client(s) (added: {}; removed: {}, their open "
+      "connections are no longer read)",
+      cfg.curve_clients_dir, clients.size(), list(added), list(removed));
+  if (clients.empty()) {
     spdlog::warn("curve_clients_dir {} holds no client certificate: every connection is refused",
                  cfg.curve_clients_dir);
   }

@@ -480,6 +480,13 @@ void Gateway::ReplaceLimits(LimitsTable table) const {
   loop_->pending_limits = std::move(table);
   loop_->limits_pending.store(true, std::memory_order_release);
 }
+absl::StatusOr<std::map<std::string, std::string>> Gateway::ReplaceCurveClients(
+    std::map<std::string, std::string> clients) const {
+  if (loop_->zmq_front == nullptr) {
+    return absl::FailedPreconditionError("this gateway has no ZeroMQ front end");
+  }
+  return loop_->zmq_front->ReplaceCurveClients(std::move(clients));
+}
 AuditLogStats Gateway::audit_log_stats() const {
   const AuditLog* log = loop_->audit.get();
   if (log == nullptr) return {};

@@ -29,6 +29,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -216,6 +217,13 @@ class Gateway {
   // its rate bucket, in-flight count and minute window — is kept; no connection or order is
   // touched. Before Run() starts, the first turn applies it before any request.
   void ReplaceLimits(LimitsTable table) const;
+  // A new CURVE allowlist (public key in Z85 -> name), e.g. curve_clients_dir re-read on SIGHUP
+  // (gateway/front_end_security.h): transport::FrontEnd::ReplaceCurveClients, whose contract it
+  // is (new handshakes judged by it at once, a removed key's open connections stop being read, no
+  // connection or order touched); returns the previous list. Thread-safe, never blocks on the
+  // pipeline. kFailedPrecondition without a CURVE front end (no CURVE, or an embedded gateway).
+  absl::StatusOr<std::map<std::string, std::string>> ReplaceCurveClients(
+      std::map<std::string, std::string> clients) const;
   // The audit log's counters, from any thread.
   AuditLogStats audit_log_stats() const;
 

@@ -316,15 +316,17 @@ std::string RenderMetrics(const Gateway& gw) {
           fe.accept_failures);
   Counter(&out, "ordergate_front_handshake_failures_total",
           "Client handshakes that failed (timeout, protocol, refusal).", fe.handshake_failures);
-  // CURVE (docs/SECURITY.md): connections refused before they could send anything. Both are 0
-  // without CURVE (the handshake failures of a plain front end are counted above).
+  // CURVE (docs/SECURITY.md): connections refused before they could send anything, and requests
+  // of connections whose key a reload removed. All 0 without CURVE (the handshake failures of a
+  // plain front end are counted above).
   Header(&out, "ordergate_front_auth_refused_total", "counter",
-         "Client connections refused by CURVE: unknown_key (the client's key is not in "
-         "curve_clients_dir), handshake (no key, not ZMTP at all, or too slow).");
-  absl::StrAppend(&out, "ordergate_front_auth_refused_total{reason=\"unknown_key\"} ",
-                  fe.curve_unknown_key,
-                  "\nordergate_front_auth_refused_total{reason=\"handshake\"} ",
-                  fe.curve_handshake_failed, "\n");
+         "Refused by CURVE: connections with unknown_key (the client's key is not in "
+         "curve_clients_dir) or a failed handshake (no key, not ZMTP at all, or too slow); "
+         "requests dropped unread as revoked (their connection's key was removed by a reload).");
+  absl::StrAppend(
+      &out, "ordergate_front_auth_refused_total{reason=\"unknown_key\"} ", fe.curve_unknown_key,
+      "\nordergate_front_auth_refused_total{reason=\"handshake\"} ", fe.curve_handshake_failed,
+      "\nordergate_front_auth_refused_total{reason=\"revoked\"} ", fe.curve_revoked_requests, "\n");
   Counter(&out, "ordergate_front_replies_dropped_full_total",
           "Replies dropped: the client had send_hwm replies queued (it stopped reading).",
           fe.replies_dropped_full);

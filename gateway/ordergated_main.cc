@@ -30,6 +30,7 @@
 
 #include "gateway/build_info.h"
 #include "gateway/cli.h"
+#include "gateway/front_end_security.h"
 #include "gateway/gateway.h"
 #include "gateway/http_endpoint.h"
 #include "gateway/limits_file.h"
@@ -45,8 +46,9 @@ constexpr std::chrono::milliseconds kShutdownBound{5000};
 constexpr std::chrono::milliseconds kBridgeGrace{1000};
 
 std::atomic<ordergate::gateway::Gateway*> g_gateway{nullptr};
-// SIGHUP: reload the pre-trade limits. The handler only sets this; LimitsReloader reads the file
-// on its own thread and hands the table to the loop (Gateway::ReplaceLimits).
+// SIGHUP: reload the pre-trade limits and the CURVE allowlist. The handler only sets this;
+// LimitsReloader reads the files on its own thread and hands them over (Gateway::ReplaceLimits,
+// Gateway::ReplaceCurveClients).
 std::atomic<bool> g_reload_limits{false};
 
 extern "C" void OnSignal(int) {
@@ -56,13 +58,17 @@ extern "C" void OnSignal(int) {
 
 extern "C" void OnReloadSignal(int) { g_reload_limits.store(true); }
 
-// Reloads the limits (gateway/limits_file.h) at each SIGHUP: polls the handler's flag every
-// 50 ms, reads the file on this thread, never on the loop's or in the handler. A file that does
-// not load keeps the limits in force, and says why. Nothing else of the file is reloaded.
+// Reloads at each SIGHUP the limits (gateway/limits_file.h) and, with CURVE, the allowlist (every
+// certificate of curve_clients_dir, gateway/front_end_security.h): polls the handler's flag every
+// 50 ms, reads the files on this thread, never on the loop's or in the handler. Each is reloaded
+// on its own: a limits file that does not load keeps the limits in force, a directory or
+// certificate that does not keeps the allowlist in force, and each says why. Nothing else of the
+// configuration is reloaded (curve_clients_dir names the same directory as at start).
 class LimitsReloader {
  public:
-  LimitsReloader(std::string path, const ordergate::gateway::Gateway& gw)
-      : path_(std::move(path)), gw_(gw), thread_([this] { Watch(); }) {}
+  LimitsReloader(std::string path, const ordergate::gateway::GatewayConfig& cfg,
+                 const ordergate::gateway::Gateway& gw)
+      : path_(std::move(path)), cfg_(cfg), gw_(gw), thread_([this] { Watch(); }) {}
   ~LimitsReloader() {
     stop_.store(true);
     thread_.join();
@@ -73,7 +79,10 @@ class LimitsReloader {
  private:
   void Watch() {
     while (!stop_.load()) {
-      if (g_reload_limits.exchange(false)) Reload();
+      if (g_reload_limits.exchange(false)) {
+        (void)ordergate::gateway::ReloadCurveAllowlist(cfg_, gw_);  // logs its outcome
+        Reload();
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
   }
@@ -94,6 +103,7 @@ class LimitsReloader {
   }
 
   const std::string path_;
+  const ordergate::gateway::GatewayConfig& cfg_;
   const ordergate::gateway::Gateway& gw_;
   std::atomic<bool> stop_{false};
   std::thread thread_;  // last: starts after the members it reads
@@ -217,7 +227,7 @@ int Main(int argc, char** argv) {
   g_gateway.store(gw->get());
   // Applied by the loop's first turn, before any request.
   (*gw)->ReplaceLimits(std::move(limits));
-  auto reloader = std::make_unique<LimitsReloader>(config_path, **gw);
+  auto reloader = std::make_unique<LimitsReloader>(config_path, cfg, **gw);
   struct sigaction sa = {};
   sa.sa_handler = OnSignal;
   sigemptyset(&sa.sa_mask);
