@@ -28,7 +28,10 @@ enum class Kind {
   kDurability,
   kRetention,
   kLogLevel,
-  kBool,  // true / false
+  kBool,          // true / false
+  kGuard,         // "rocksdb" or "postgres"
+  kOptionalText,  // any text, or "" (none)
+  kGatewayId,     // "" or 1..64 of [A-Za-z0-9._-]
 };
 
 struct Setting {
@@ -222,6 +225,31 @@ const Setting kSettings[] = {
      .int_field = &GatewayConfig::audit_log_keep,
      .min = 1,
      .max = 1000},
+    {.key = "guard",
+     .kind = Kind::kGuard,
+     .value = "rocksdb|postgres",
+     .help = "the idempotency guard: rocksdb (embedded, in data_dir) or postgres (one database "
+             "shared by several gateways: guard_dsn, gateway_id)",
+     .string_field = &GatewayConfig::guard},
+    {.key = "guard_dsn",
+     .kind = Kind::kOptionalText,
+     .value = "DSN",
+     .help = "libpq connection string of the shared guard (guard = postgres)",
+     .string_field = &GatewayConfig::guard_dsn},
+    {.key = "gateway_id",
+     .kind = Kind::kGatewayId,
+     .value = "NAME",
+     .help = "this gateway's name on the shared guard (its lease and records); unique among "
+             "running gateways; required with guard = postgres",
+     .string_field = &GatewayConfig::gateway_id},
+    {.key = "guard_lease_ms",
+     .kind = Kind::kInt,
+     .value = "N",
+     .help = "the gateway's lease on the shared guard: renewed every third of it, orders stop at "
+             "two thirds without a renewal; below bridge_timeout_ms",
+     .int_field = &GatewayConfig::guard_lease_ms,
+     .min = 300,
+     .max = kMaxDurationMs},
 };
 
 const Setting* FindSetting(absl::string_view key) {
@@ -255,6 +283,12 @@ std::string RangeText(const Setting& s) {
       return absl::StrCat("one of ", absl::StrJoin(kLogLevels, ", "));
     case Kind::kBool:
       return "true or false";
+    case Kind::kGuard:
+      return "rocksdb or postgres";
+    case Kind::kOptionalText:
+      return "any text, or \"\" (none)";
+    case Kind::kGatewayId:
+      return "1..64 characters of [A-Za-z0-9._-], or \"\" (none)";
   }
   return "";
 }
@@ -284,6 +318,9 @@ std::string ValueText(const Setting& s, const GatewayConfig& c) {
     case Kind::kPath:
     case Kind::kOptionalPath:
     case Kind::kMetricsListen:
+    case Kind::kGuard:
+    case Kind::kOptionalText:
+    case Kind::kGatewayId:
       return absl::StrCat("\"", c.*s.string_field, "\"");
     case Kind::kDurability:
       return std::string(DurabilityName(c.durability));
@@ -341,6 +378,24 @@ absl::Status CheckRange(const Setting& s, const GatewayConfig& c) {
         if (c.log_level == level) return absl::OkStatus();
       }
       return OutOfRange(s, ValueText(s, c));
+    case Kind::kGuard:
+      if (c.*s.string_field == "rocksdb" || c.*s.string_field == "postgres") {
+        return absl::OkStatus();
+      }
+      return OutOfRange(s, ValueText(s, c));
+    case Kind::kOptionalText:
+      return absl::OkStatus();
+    case Kind::kGatewayId: {
+      const std::string& id = c.*s.string_field;
+      if (id.size() > 64) return OutOfRange(s, ValueText(s, c));
+      for (char ch : id) {
+        if (!absl::ascii_isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '_' &&
+            ch != '-') {
+          return OutOfRange(s, ValueText(s, c));
+        }
+      }
+      return absl::OkStatus();
+    }
   }
   return absl::OkStatus();
 }
@@ -535,6 +590,9 @@ absl::Status SetSetting(absl::string_view key, absl::string_view text, GatewayCo
     case Kind::kPath:
     case Kind::kOptionalPath:
     case Kind::kMetricsListen:
+    case Kind::kGuard:
+    case Kind::kOptionalText:
+    case Kind::kGatewayId:
       cfg->*s->string_field = std::string(text);
       break;
     case Kind::kLogLevel:
@@ -618,6 +676,24 @@ absl::Status ValidateConfig(const GatewayConfig& c) {
                 "\") reaches beyond this host without CURVE: anyone who reaches the port could "
                 "trade. Set curve_secret_cert and curve_clients_dir (docs/SECURITY.md), listen on "
                 "loopback, or give --insecure-remote to accept the risk");
+  }
+  if (c.guard == "postgres") {
+    if (c.guard_dsn.empty()) {
+      return fail(
+          "guard_dsn (\"\") is required with guard = postgres: the shared guard's "
+          "database (a libpq connection string)");
+    }
+    if (c.gateway_id.empty()) {
+      return fail(
+          "gateway_id (\"\") is required with guard = postgres: each gateway on the "
+          "shared guard holds a lease and marks its records under its own name");
+    }
+    if (c.guard_lease_ms >= c.bridge_timeout_ms) {
+      return fail("guard_lease_ms (", c.guard_lease_ms, ") must be below bridge_timeout_ms (",
+                  c.bridge_timeout_ms,
+                  "): a dead gateway's in-flight orders become UNKNOWN only after its lease "
+                  "expired, and that must not take longer than a live gateway's bridge deadline");
+    }
   }
   return absl::OkStatus();
 }

@@ -79,6 +79,26 @@ struct GatewayConfig {
   std::string audit_log;
   int64_t audit_log_max_bytes = 64 << 20;
   int64_t audit_log_keep = 10;
+  // The idempotency guard: "rocksdb" (the embedded store in data_dir, one gateway) or "postgres"
+  // (one database shared by several gateways: docs/POSTGRES_GUARD.md). With "postgres":
+  //  - guard_dsn is the libpq connection string, gateway_id this gateway's name (1..64 of
+  //    [A-Za-z0-9._-], unique among the running gateways: its lease and its records carry it);
+  //  - the lease rule (ValidateConfig, docs/protocol.md appendix): the gateway holds a lease on
+  //    gateway_id, judged by the database's clock, for guard_lease_ms; it renews it every
+  //    guard_lease_ms / 3, and once guard_lease_ms * 2 / 3 has passed since the start of its last
+  //    successful renewal it stops admitting and sending orders (STORE_UNAVAILABLE) while it keeps
+  //    resolving what it has. The margin (guard_lease_ms / 3) covers the renewal's round trip and
+  //    the clocks' rates, so this gateway stops sending before the database can see its lease
+  //    expire. Only after that expiry may another gateway move this one's RESERVED orders to
+  //    UNKNOWN (and ask the bridge about them, never resend them); a "not found" from the bridge
+  //    proves nothing until bridge_signature_ttl_ms + bridge_exec_margin_ms after that adoption.
+  //  - guard_lease_ms must be below bridge_timeout_ms, so that a dead gateway's in-flight orders
+  //    are declared UNKNOWN (lease expiry + one sweep, at most guard_lease_ms * 4 / 3) about as
+  //    soon as a live gateway's order whose bridge never answers.
+  std::string guard = "rocksdb";
+  std::string guard_dsn;
+  std::string gateway_id;
+  int64_t guard_lease_ms = 3000;
 };
 
 // How a setting's value is written in a TOML file: the loader (LoadConfigFile) asks for this type
@@ -155,7 +175,8 @@ absl::StatusOr<GatewayConfig> LoadConfigFile(const std::string& path);
 // insecure_remote. OK, or kInvalidArgument whose message names the setting, its value
 // and its range, or the violated rule and the values, e.g.
 // "bridge_timeout_ms (6000) must exceed bridge_signature_ttl_ms (5000) + bridge_exec_margin_ms
-// (1500)".
+// (1500)". With guard = "postgres": guard_dsn non-empty, gateway_id valid, and guard_lease_ms below
+// bridge_timeout_ms (the lease rule at GatewayConfig::guard).
 absl::Status ValidateConfig(const GatewayConfig& cfg);
 
 }  // namespace ordergate::gateway

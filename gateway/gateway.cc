@@ -24,7 +24,19 @@ absl::Status Gateway::Loop::Init() {
   limits_.signature_ttl_ms = cfg.bridge_signature_ttl_ms;
   start_unix_us_ = UnixUs();
 
-  if (store == nullptr) {
+  if (store == nullptr && cfg.guard == "postgres") {
+    const SharedGuardOpener open = GetSharedGuardOpener();
+    if (open == nullptr) {
+      return absl::UnimplementedError(
+          "guard = postgres: this program does not include the PostgreSQL guard (ordergated "
+          "does; the embedded library does not)");
+    }
+    auto opened = open(cfg);
+    if (!opened.ok()) return opened.status();
+    counters.recovered_unknown = opened->recovered;
+    store = std::move(opened->store);
+    guard = std::move(opened->guard);
+  } else if (store == nullptr) {
     idempotency::RocksDbStoreOptions sopts;
     sopts.path = cfg.data_dir;
     sopts.durability = cfg.durability;
@@ -245,6 +257,7 @@ int64_t Gateway::Loop::PollTimeoutMs(int64_t now_ns) const {
   if (!waiter_deadlines_.empty()) next = std::min(next, waiter_deadlines_.top().deadline_ns);
   if (!retry_outcomes_.empty()) next = std::min(next, store_retry_not_before_ns_);
   if (!bridge_deadlines_.empty()) next = std::min(next, bridge_deadlines_.top().deadline_ns);
+  if (!foreign_waiters_.empty()) next = std::min(next, next_foreign_poll_ns_);
   if (next <= now_ns) return 0;
   const int64_t ms = (next - now_ns + kNsPerMs - 1) / kNsPerMs;
   return std::min<int64_t>(ms, kMaxPollMs);
@@ -262,6 +275,7 @@ absl::Status Gateway::Loop::Run() {
   }
   (void)pthread_setname_np(pthread_self(), "og-pipeline");
   if (own_store_ != nullptr) own_store_->KeepDirectory();
+  if (guard != nullptr) guard->Start();
   ready.store(true);
   // The bridge link, the journal's wake-up, and the inbox's or the front end's, whichever it has.
   transport::PollEntry entries[5];
@@ -304,6 +318,10 @@ bool Gateway::Loop::Turn(int64_t now_ns) {
 
   DrainFrontEnd(now_ns);
   DrainEmbedded();
+  if (guard != nullptr) {
+    AdoptUnknown(now_ns);
+    PollForeignWaiters(now_ns);
+  }
   SendDueQueries(now_ns);
   PumpJournal(now_ns);
   ApplyResolutions();
@@ -354,7 +372,23 @@ void Gateway::Loop::Finish() {
         ws.end());
   }
   ExpireWaiters(now_ns + 1);
+  // Retries of another gateway's order: that gateway answers for it, not this one.
+  for (const ForeignWaiter& f : foreign_waiters_) {
+    scratch_.clear();
+    if (f.waiter.embedded_id == 0) {
+      EncodeStatusReply(f.uuid, "PENDING", {}, {}, UnixUs(), &scratch_);
+    } else {
+      EncodeStatusReply(f.uuid, "UNKNOWN", "GATEWAY_STOPPED",
+                        "the gateway closed before this order's outcome was recorded: it may "
+                        "have executed; do not resend it under a new uuid",
+                        UnixUs(), &scratch_);
+    }
+    ReplyOrder(f.waiter, scratch_, true);
+  }
+  foreign_waiters_.clear();
   AdvanceMinuteWindows(*windows, *store, UnixUs() / 1000, /*force_flush=*/true);
+  // Every write is done: the lease goes, so that others take over what is left at once.
+  if (guard != nullptr) guard->Release();
   spdlog::info("stopped: {} order(s) left UNKNOWN or in flight in the store", orders_.size());
   resolutions.Close(absl::UnavailableError("the gateway is stopping: nothing changed"));
 }
@@ -371,6 +405,7 @@ Gateway::~Gateway() {
     loop_->front.reset();
     loop_->link.reset();
     loop_->journal.reset();  // waits for a batch being written; before the store it writes to
+    loop_->guard.reset();    // joins the heartbeat, which uses the store
     loop_->store.reset();
     loop_->io.reset();
   }
@@ -486,6 +521,15 @@ absl::StatusOr<std::map<std::string, std::string>> Gateway::ReplaceCurveClients(
     return absl::FailedPreconditionError("this gateway has no ZeroMQ front end");
   }
   return loop_->zmq_front->ReplaceCurveClients(std::move(clients));
+}
+std::optional<SharedGuardStats> Gateway::shared_guard_stats() const {
+  if (loop_->guard == nullptr) return std::nullopt;
+  SharedGuardStats s = loop_->guard->stats();
+  const SharedGuardCounters& c = loop_->guard_counters;
+  s.foreign_joins = c.foreign_joins.load(std::memory_order_relaxed);
+  s.adopted_unknown = c.adopted_unknown.load(std::memory_order_relaxed);
+  s.lease_refusals = c.lease_refusals.load(std::memory_order_relaxed);
+  return s;
 }
 AuditLogStats Gateway::audit_log_stats() const {
   const AuditLog* log = loop_->audit.get();

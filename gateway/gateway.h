@@ -43,6 +43,7 @@
 #include "gateway/latency_histogram.h"
 #include "gateway/operator_resolution.h"
 #include "gateway/risk_limits.h"
+#include "gateway/shared_guard.h"
 #include "idempotency/store.h"
 #include "transport/bridge_port.h"
 #include "transport/front_end.h"
@@ -96,6 +97,11 @@ class Gateway {
   // Validates `cfg` (a misaligned configuration fails here, naming the rule), opens the store
   // (moving every RESERVED record to UNKNOWN), binds the front end and starts connecting to the
   // bridge. Blocks for the store's recovery. Errors carry messages (start-up path).
+  // guard = "postgres" (gateway/shared_guard.h): the shared store is opened instead, the lease of
+  // cfg.gateway_id acquired (kAlreadyExists naming it when another live gateway holds it) and only
+  // this gateway's RESERVED records recovered; the lease's heartbeat starts with Run() and the
+  // lease is released when Run() returns. kUnimplemented when this program does not link the
+  // PostgreSQL guard (the embedded library never does).
   static absl::StatusOr<std::unique_ptr<Gateway>> Start(const GatewayConfig& cfg);
 
   // The same over a store the caller opened (a shared backend, or a fault-injecting one in tests);
@@ -226,6 +232,8 @@ class Gateway {
       std::map<std::string, std::string> clients) const;
   // The audit log's counters, from any thread.
   AuditLogStats audit_log_stats() const;
+  // The shared guard's lease (gateway/shared_guard.h), from any thread; nullopt with RocksDB.
+  std::optional<SharedGuardStats> shared_guard_stats() const;
 
  private:
   Gateway();

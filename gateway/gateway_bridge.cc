@@ -8,6 +8,13 @@ namespace ordergate::gateway {
 // Bridge
 
 void Gateway::Loop::SendOrder(Order* o, int64_t now_ns) {
+  // Reserved under a lease that has since gone stale: sending now could pass the moment another
+  // gateway declares this one's orders UNKNOWN. Released instead, as an order the link refused.
+  if (guard != nullptr && !guard->MaySend()) {
+    guard_counters.lease_refusals.fetch_add(1, std::memory_order_relaxed);
+    ReleaseUnsent(o, now_ns, ErrorCode::kStoreUnavailable);
+    return;
+  }
   const int64_t now_us = UnixUs();
   scratch_.clear();
   std::string signature;
@@ -37,6 +44,11 @@ void Gateway::Loop::SendOrder(Order* o, int64_t now_ns) {
     return;
   }
   // Nothing left the process: release the reservation so the strategy may send the uuid again.
+  ReleaseUnsent(o, now_ns, ErrorCode::kBridgeDown);
+}
+
+void Gateway::Loop::ReleaseUnsent(Order* o, int64_t now_ns, ErrorCode refusal) {
+  const int64_t now_us = UnixUs();
   Change release = Change::Event(RecordEvent::kReleased, o->key);
   ChangeResult result;
   const absl::Status released = store->Apply({&release, 1}, now_us / 1000, {&result, 1});
@@ -49,7 +61,7 @@ void Gateway::Loop::SendOrder(Order* o, int64_t now_ns) {
     ReplyAll(o, o->unknown_reply);
     return;
   }
-  for (const Waiter& w : o->waiters) ReplyError(w, o->uuid, ErrorCode::kBridgeDown, true);
+  for (const Waiter& w : o->waiters) ReplyError(w, o->uuid, refusal, true);
   o->waiters.clear();
   Move(o, LifecycleEvent::kReleased);
   EraseOrder(o);

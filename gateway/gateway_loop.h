@@ -32,6 +32,7 @@
 #include "gateway/minute_windows.h"
 #include "gateway/order_lifecycle.h"
 #include "gateway/risk_limits.h"
+#include "gateway/shared_guard.h"
 #include "idempotency/rocksdb_store.h"
 #include "spdlog/spdlog.h"
 #include "transport/bridge_link.h"
@@ -63,6 +64,7 @@ inline constexpr int64_t kNsPerMs = 1000000;
 inline constexpr int64_t kQueryTimeoutMs = 2000;
 inline constexpr int64_t kStoreRetryMs = 100;
 inline constexpr int kMaxPollMs = 20;
+inline constexpr int64_t kForeignPollMs = 30;
 inline constexpr absl::string_view kVersion = "0.1.0";
 
 // fmt cannot print Debian's absl::string_view (its own type); logs go through this.
@@ -116,6 +118,9 @@ struct Order {
   // Counted in RiskGate's in-flight (OnReserved at admission): OnSettled when it is erased. An
   // order recovered from the store at start was never counted.
   bool risk_counted = false;
+  // Another gateway's order, adopted from the shared guard (its lease expired): UNKNOWN, only
+  // asked about; another survivor may settle it first (then our write is refused, quietly).
+  bool adopted = false;
 
   // Back to a fresh order, keeping the strings' and the waiter list's capacity: orders are pooled
   // so that the steady state allocates nothing per order.
@@ -136,7 +141,16 @@ struct Order {
     outcome_reply.clear();
     arrived_ns = sent_ns = 0;
     risk_counted = false;
+    adopted = false;
   }
+};
+
+// A retry of an order another live gateway holds RESERVED on the shared guard (never in this
+// process's memory): polled in the store until it has an outcome or the waiter's deadline.
+struct ForeignWaiter {
+  Waiter waiter;
+  std::string key;   // the store key
+  std::string uuid;  // the client's uuid
 };
 
 // A GET_ACCOUNT / GET_POSITIONS at the bridge, under ordergate's own correlation id.
@@ -213,6 +227,10 @@ class Gateway::Loop {
   transport::BridgeLink* zmq_link = nullptr;  // = link when it is the ZeroMQ one (Run polls it)
   // The store's writer thread; declared after `store`, so destroyed before it.
   std::unique_ptr<Journal> journal;
+  // The shared guard's lease (gateway/shared_guard.h), null with RocksDB. Its heartbeat uses
+  // `store`: declared after it, so destroyed (the thread joined) before it.
+  std::unique_ptr<SharedGuard> guard;
+  SharedGuardCounters guard_counters;
 
   absl::Status Init();
   absl::Status Run();
@@ -267,6 +285,16 @@ class Gateway::Loop {
   void SetOutcome(Order* o, RecordEvent event, absl::string_view reply);
   void SendDueQueries(int64_t now_ns);
   void SendOrder(Order* o, int64_t now_ns);
+  // Nothing of `o` left the process (the link refused it, or the lease cannot vouch for a send):
+  // its reservation is released (one synchronous store write) and its waiters get `refusal`; when
+  // the release fails it is UNKNOWN in memory (the bridge will not know it: REJECTED later).
+  void ReleaseUnsent(Order* o, int64_t now_ns, ErrorCode refusal);
+  // Shared guard (guard_lease.h): a retry of another gateway's RESERVED order waits for its
+  // outcome by polling the store (PollForeignWaiters, every kForeignPollMs), and the UNKNOWN orders
+  // of dead gateways listed by the heartbeat are adopted (AdoptUnknown) and asked about.
+  void JoinForeign(const Waiter& w, absl::string_view key, absl::string_view uuid);
+  void PollForeignWaiters(int64_t now_ns);
+  void AdoptUnknown(int64_t now_ns);
   // RESERVED -> UNKNOWN (written with the next batch) for an order nothing settled in time.
   void MarkTimedOut(Order* o);
   void ExpireBridgeDeadlines(int64_t now_ns);
@@ -352,6 +380,9 @@ class Gateway::Loop {
   std::vector<Order*> retry_outcomes_;  // outcomes whose write failed; retried
   std::vector<Order*> sorted_orders_;   // scratch of SendDueQueries and Finish: orders by id
   std::vector<std::shared_ptr<PendingResolution>> taken_resolutions_;
+  std::vector<ForeignWaiter> foreign_waiters_;
+  int64_t next_foreign_poll_ns_ = 0;
+  std::vector<Record> adoptable_;  // AdoptUnknown's scratch
   int64_t store_retry_not_before_ns_ = 0;
   bool queries_enabled_ = true;
   int64_t next_query_scan_ns_ = 0;

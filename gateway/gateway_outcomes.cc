@@ -114,9 +114,11 @@ void Gateway::Loop::FinishBatch(PipelineBatch* pb, int64_t now_ns) {
     }
     // An outcome (FILLED / REJECTED / UNKNOWN at the bridge deadline).
     if (res.outcome != ChangeOutcome::kApplied) {
-      spdlog::error("order {}: store refused transition to {} (state {}); replaying the record",
-                    OrderLabel(o->key), static_cast<int>(o->outcome_event),
-                    SV(idempotency::StateName(res.state_after)));
+      // An adopted order (shared guard) may be settled by another survivor first: expected.
+      spdlog::log(o->adopted ? spdlog::level::info : spdlog::level::err,
+                  "order {}: store refused transition to {} (state {}); replaying the record",
+                  OrderLabel(o->key), static_cast<int>(o->outcome_event),
+                  SV(idempotency::StateName(res.state_after)));
       Move(o, LifecycleEvent::kOutcomeRefused);
       if (res.existing) {
         for (const Waiter& w : o->waiters) {

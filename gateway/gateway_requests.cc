@@ -249,9 +249,17 @@ void Gateway::Loop::AnswerFromRecord(const Waiter& w, absl::string_view uuid,
       ReplyOrder(w, rec.reply.empty() ? UnknownReply(uuid, UnixUs()) : rec.reply, true);
       return;
     case RecordState::kReserved:
+      // On the shared guard, a RESERVED record not in this process's memory is another live
+      // gateway's order (this one's own were recovered at start): a resubmission waits for that
+      // gateway's outcome, read from the store; it is never sent from here.
+      if (guard != nullptr && check_fingerprint) {
+        JoinForeign(w, rec.key, uuid);
+        return;
+      }
+      [[fallthrough]];
     case RecordState::kAbsent: {
-      // A RESERVED record is always in memory while this process runs; reaching here means the
-      // store and the loop disagree, and the only safe answer is one that sends nothing.
+      // With RocksDB a RESERVED record is always in memory while this process runs; reaching here
+      // means the store and the loop disagree, and the only safe answer is one that sends nothing.
       scratch_.clear();
       EncodeStatusReply(uuid, "PENDING", {}, {}, UnixUs(), &scratch_);
       ReplyOrder(w, scratch_, true);
@@ -369,6 +377,15 @@ void Gateway::Loop::HandleOrder(const Waiter& original, absl::string_view identi
     return;
   }
 
+  // The shared guard's lease (gateway/shared_guard.h): without a recent renewal this gateway may
+  // not start an order another gateway could soon declare UNKNOWN.
+  if (guard != nullptr && !guard->MaySend()) {
+    guard_counters.lease_refusals.fetch_add(1, std::memory_order_relaxed);
+    RefuseUnlessRecorded(w, req, fp_bytes, ErrorCode::kStoreUnavailable,
+                         "this gateway's lease on the shared guard is not renewed (the database "
+                         "is unreachable or the lease was lost): it takes no new order now");
+    return;
+  }
   if (const Admission a = AdmitOrder(AdmissionNow()); !a.admitted) {
     // By capacity: more than the bridge can serve within the TTL; it would only expire in its
     // queue.

@@ -331,7 +331,7 @@ TEST_CASE(
   CHECK(c.bridge_receive_hwm == 1000);
   CHECK(ValidateConfig(c).ok());
   const std::string help = UsageText();
-  REQUIRE(Settings().size() == 27);  // one per field of GatewayConfig
+  REQUIRE(Settings().size() == 31);  // one per field of GatewayConfig
   for (const auto& s : Settings()) {
     INFO(s.key);
     CHECK_FALSE(s.range.empty());
@@ -382,7 +382,7 @@ TEST_CASE(
     }
     ++checked;
   }
-  CHECK(checked == 14);  // every integer field of GatewayConfig
+  CHECK(checked == 15);  // every integer field of GatewayConfig
 }
 
 TEST_CASE(
@@ -621,4 +621,42 @@ TEST_CASE("insecure_remote is a switch on the command line and a boolean in the 
              Catch::Contains(":1:") && Catch::Contains("insecure_remote must be true or false"));
   std::filesystem::remove(good);
   std::filesystem::remove(bad);
+}
+
+TEST_CASE(
+    "guard = postgres needs guard_dsn and a valid gateway_id, and a lease shorter than the bridge "
+    "deadline; guard = rocksdb needs neither",
+    "[gateway]") {
+  GatewayConfig c;
+  CHECK(c.guard == "rocksdb");
+  CHECK(c.guard_lease_ms == 3000);
+  CHECK(ValidateConfig(c).ok());
+  auto pg = Parse({"--guard", "postgres", "--guard-dsn", "host=127.0.0.1 dbname=og", "--gateway-id",
+                   "gw-a.1_x", "--guard-lease-ms", "2000"});
+  REQUIRE(pg.ok());
+  CHECK(pg->config.guard == "postgres");
+  CHECK(pg->config.gateway_id == "gw-a.1_x");
+  CHECK(ValidateConfig(pg->config).ok());
+  CHECK_THAT(Msg(Parse({"--guard", "mysql"}).status()),
+             Catch::Contains("guard (\"mysql\") must be rocksdb or postgres"));
+  CHECK_THAT(Msg(Parse({"--gateway-id", "gw a"}).status()),
+             Catch::Contains("gateway_id (\"gw a\") must be 1..64 characters"));
+  CHECK_THAT(Msg(Parse({"--gateway-id", std::string(65, 'g')}).status()),
+             Catch::Contains("must be 1..64 characters"));
+  CHECK_THAT(Msg(Parse({"--guard-lease-ms", "299"}).status()),
+             Catch::Contains("guard_lease_ms (299) must be within 300..600000"));
+  GatewayConfig no_dsn = pg->config;
+  no_dsn.guard_dsn.clear();
+  CHECK_THAT(Msg(ValidateConfig(no_dsn)), Catch::Contains("guard_dsn (\"\") is required"));
+  GatewayConfig no_id = pg->config;
+  no_id.gateway_id.clear();
+  CHECK_THAT(Msg(ValidateConfig(no_id)), Catch::Contains("gateway_id (\"\") is required"));
+  GatewayConfig long_lease = pg->config;
+  long_lease.guard_lease_ms = long_lease.bridge_timeout_ms;
+  CHECK_THAT(Msg(ValidateConfig(long_lease)),
+             Catch::Contains("guard_lease_ms (6000) must be below bridge_timeout_ms (6000)"));
+  // The same values under the embedded guard are not its business.
+  long_lease.guard = "rocksdb";
+  long_lease.gateway_id.clear();
+  CHECK(ValidateConfig(long_lease).ok());
 }

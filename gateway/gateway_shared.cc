@@ -1,0 +1,89 @@
+// Gateway::Loop, the shared guard's side (guard = "postgres", gateway/shared_guard.h): retries of
+// another live gateway's order, and the adoption of dead gateways' UNKNOWN orders.
+#include "gateway/gateway_loop.h"
+
+namespace ordergate::gateway {
+
+void Gateway::Loop::JoinForeign(const Waiter& w, absl::string_view key, absl::string_view uuid) {
+  guard_counters.foreign_joins.fetch_add(1, std::memory_order_relaxed);
+  ForeignWaiter f;
+  f.waiter = w;
+  f.waiter.original = false;  // it joined an order: its replies say duplicate:true
+  f.key.assign(key.data(), key.size());
+  f.uuid.assign(uuid.data(), uuid.size());
+  if (foreign_waiters_.empty()) next_foreign_poll_ns_ = SteadyNs() + kForeignPollMs * kNsPerMs;
+  foreign_waiters_.push_back(std::move(f));
+}
+
+void Gateway::Loop::PollForeignWaiters(int64_t now_ns) {
+  if (foreign_waiters_.empty() || now_ns < next_foreign_poll_ns_) return;
+  next_foreign_poll_ns_ = now_ns + kForeignPollMs * kNsPerMs;
+  // One point read per waiting key (several retries of one uuid share it): off the critical
+  // section of new requests, which this turn has already drained.
+  std::string last_key;
+  std::optional<Record> last_rec;
+  bool last_ok = false;
+  // Waiters of one key are adjacent after this sort, so each key is read once per poll.
+  std::stable_sort(foreign_waiters_.begin(), foreign_waiters_.end(),
+                   [](const ForeignWaiter& a, const ForeignWaiter& b) { return a.key < b.key; });
+  auto keep = foreign_waiters_.begin();
+  for (auto f = foreign_waiters_.begin(); f != foreign_waiters_.end(); ++f) {
+    if (f == foreign_waiters_.begin() || f->key != last_key) {
+      last_key = f->key;
+      auto rec = store->Lookup(f->key);
+      last_ok = rec.ok();
+      last_rec = last_ok ? *std::move(rec) : std::nullopt;
+    }
+    const bool settled =
+        last_ok && (!last_rec.has_value() || last_rec->state != RecordState::kReserved);
+    if (settled && last_rec.has_value()) {
+      // FILLED / REJECTED replayed, UNKNOWN with its stored reply: the other gateway's outcome.
+      AnswerFromRecord(f->waiter, f->uuid, {}, *last_rec, /*check_fingerprint=*/false);
+      continue;
+    }
+    if (settled || f->waiter.deadline_ns <= now_ns) {
+      // Released by its gateway (nothing was sent: the uuid may be sent again), or the client's
+      // deadline: PENDING, and the client asks again.
+      scratch_.clear();
+      EncodeStatusReply(f->uuid, "PENDING", {}, {}, UnixUs(), &scratch_);
+      ReplyOrder(f->waiter, scratch_, true);
+      counters.pending_replies.fetch_add(1, std::memory_order_relaxed);
+      continue;
+    }
+    *keep++ = std::move(*f);
+  }
+  foreign_waiters_.erase(keep, foreign_waiters_.end());
+}
+
+void Gateway::Loop::AdoptUnknown(int64_t now_ns) {
+  if (!guard->TakeAdoptable(&adoptable_)) return;
+  const int64_t now_us = UnixUs();
+  uint64_t adopted = 0;
+  for (Record& rec : adoptable_) {
+    if (orders_.contains(absl::string_view(rec.key))) continue;  // adopted before, or settling
+    Request req;
+    req.action = Action::kOpen;
+    if (!req.uuid.value.Assign(SplitStoreKey(rec.key).uuid)) continue;
+    Order* o = NewOrder(rec.key, req, {}, rec.fingerprint);
+    Move(o, LifecycleEvent::kRecoveredUnknown);
+    o->adopted = true;
+    // Its gateway's lease expired before this listing, and that gateway sent nothing after its
+    // lease's margin: any copy at the bridge was signed before now. A "not found" proves it never
+    // executed only once the TTL and the execution margin have run from here.
+    o->signed_unix_us = now_us;
+    o->unknown_reply = rec.reply.empty() ? UnknownReply(o->uuid, now_us) : rec.reply;
+    o->next_query_ns =
+        now_ns + (cfg.bridge_signature_ttl_ms + cfg.bridge_exec_margin_ms + 100) * kNsPerMs;
+    ++adopted;
+  }
+  adoptable_.clear();
+  if (adopted > 0) {
+    guard_counters.adopted_unknown.fetch_add(adopted, std::memory_order_relaxed);
+    spdlog::warn(
+        "shared guard: adopted {} UNKNOWN order(s) of gateways whose lease expired; they are "
+        "asked about with ORDER_STATUS, never resent",
+        adopted);
+  }
+}
+
+}  // namespace ordergate::gateway

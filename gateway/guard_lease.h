@@ -1,0 +1,45 @@
+// The PostgreSQL shared guard's lease stage (gateway/shared_guard.h): the heartbeat thread that
+// keeps this gateway's lease, sweeps for dead gateways and lists their UNKNOWN orders for the loop.
+//
+//   auto opened = OpenPostgresGuard(cfg);   // Open, AcquireLease, RecoverGateway(own id)
+//   loop.store = std::move(opened->store);  // the loop's Store, as RocksDB's would be
+//   opened->guard->Start();                 // the heartbeat
+//   ... loop: guard->MaySend() before admitting or sending; guard->TakeAdoptable(&records) ...
+//   opened->guard->Release();               // a clean stop (after the last write)
+//
+// The heartbeat is a stage: it owns nothing of the loop's and shares with it only atomics (the
+// start of the last successful renewal, the state, the counters) and one mutex-guarded listing that
+// the loop takes with a try-lock. Every round, every renew_interval_ms (LeaseTiming):
+//  1. RenewLease(gateway_id, incarnation, lease_ms). OK: the renewal's start time becomes the
+//     lease's reference (MaySend). kFailedPrecondition: the lease expired or was taken over: LOST,
+//     for good (logged at error; this process admits nothing more, it keeps resolving what it
+//     has). Anything else (unreachable, timeout): counted, the state turns STALE once
+//     sendable_for_ms passed without a success, and HELD again at the next success.
+//  2. While the lease is held: ListExpiredLeases() and RecoverGateway(id) for each other gateway
+//     listed (their RESERVED records become UNKNOWN: orders that may have executed, never resent).
+//  3. Every cfg.unknown_query_interval_ms: ListInFlight(), and of its UNKNOWN records those whose
+//     owner (OwnerOf, cached: a key's owner never changes) is another gateway whose lease has
+//     expired: the loop adopts them and asks the bridge about them like its own.
+// Every statement runs under the store's statement_timeout (a third of the lease, at most 2 s), so
+// a round never outlasts the lease's margin.
+#ifndef ORDERGATE_GATEWAY_GUARD_LEASE_H_
+#define ORDERGATE_GATEWAY_GUARD_LEASE_H_
+
+#include "absl/status/statusor.h"
+#include "gateway/config.h"
+#include "gateway/shared_guard.h"
+
+namespace ordergate::gateway {
+
+// Opens the PostgreSQL store of cfg (guard_dsn, gateway_id; statement and connect timeouts of
+// min(2000, guard_lease_ms / 3) ms), acquires the lease of cfg.gateway_id for guard_lease_ms
+// (kAlreadyExists naming the gateway id and the expiry when a live gateway holds it: two
+// processes under one name would share a writer mark and each other's records), then moves this
+// gateway's own RESERVED records to UNKNOWN (RecoverGateway: the previous incarnation's orders
+// whose outcome it never recorded). Blocks. Statuses carry messages. The heartbeat is not
+// started (SharedGuard::Start).
+absl::StatusOr<OpenedSharedGuard> OpenPostgresGuard(const GatewayConfig& cfg);
+
+}  // namespace ordergate::gateway
+
+#endif  // ORDERGATE_GATEWAY_GUARD_LEASE_H_

@@ -1,0 +1,216 @@
+// The shared guard on PostgreSQL end to end (guard = postgres, docs/POSTGRES_GUARD.md): real
+// ordergated processes on one database (deploy/postgres/cluster.sh, a primary and a synchronous
+// standby on loopback; ctest's fixture starts one per run, each test works in a schema of its own)
+// and one ordergate-bridge-sim whose journal says what executed.
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "e2e_util.h"
+#include "tests/idempotency/postgres_test_util.h"
+#include "tests/support/clock.h"
+
+namespace {
+
+using e2e::DealerClient;
+using e2e::Json;
+using e2e::Ms;
+using e2e::OpenBody;
+using e2e::Process;
+using e2e::ReqClient;
+using e2e::UniqueId;
+using e2e::World;
+
+// Short deadlines so that a dead gateway's orders are declared and resolved within seconds: the
+// lease (900 ms) below the bridge deadline (4000 ms), which exceeds the TTL (3000) + margin (200).
+const std::vector<std::string> kFastBridge = {
+    "--bridge-signature-ttl-ms", "3000", "--bridge-exec-margin-ms",     "200",
+    "--bridge-timeout-ms",       "4000", "--unknown-query-interval-ms", "300"};
+
+std::vector<std::string> GuardArgs(const std::string& dsn, const std::string& id) {
+  std::vector<std::string> a = {"--guard",      "postgres", "--guard-dsn",      dsn,
+                                "--gateway-id", id,         "--guard-lease-ms", "900"};
+  a.insert(a.end(), kFastBridge.begin(), kFastBridge.end());
+  return a;
+}
+
+// A second ordergated beside the World's, in a data directory of its own, against its simulator.
+struct Second {
+  std::unique_ptr<Process> proc;
+  std::string endpoint;
+};
+
+Second StartSecond(World& w, const std::vector<std::string>& extra) {
+  std::vector<std::string> args = {
+      "--listen",           "tcp://127.0.0.1:*", "--bridge", w.sim_endpoint,     "--data-dir",
+      w.dir.File("data-b"), "--log-level",       "warn",     "--metrics-listen", "127.0.0.1:0"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  Second s;
+  s.proc =
+      std::make_unique<Process>(e2e::BinDir() + "/ordergated", args, w.dir.File("gw-b.stderr"));
+  auto line = s.proc->WaitForLine("ordergated ready ", Ms(20000));
+  INFO("second ordergated stderr:\n" << s.proc->Stderr());
+  REQUIRE(line.has_value());
+  const size_t at = line->find("listen=");
+  REQUIRE(at != std::string::npos);
+  s.endpoint = line->substr(at + 7, line->find(' ', at) - at - 7);
+  return s;
+}
+
+// Sends OPEN of `uuid` on `c` until a terminal answer (FILLED / REJECTED / UNKNOWN as `accept`
+// says), at most `tries` times; the last reply.
+std::optional<Json> UntilSettled(ReqClient& c, const std::string& uuid, int tries,
+                                 const std::set<std::string>& accept) {
+  std::optional<Json> last;
+  for (int i = 0; i < tries; ++i) {
+    last = c.CallJson(OpenBody(uuid), Ms(5000));
+    if (last && accept.count(last->S("status")) > 0) return last;
+    std::this_thread::sleep_for(Ms(100));
+  }
+  return last;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "two gateways on one PostgreSQL guard, sent the same uuids at once, execute each order once "
+    "and answer both clients with its one outcome",
+    "[e2e][postgres]") {
+  const std::string dsn =
+      ordergate::idempotency::pgtest::FreshSchemaDsn(ordergate::idempotency::pgtest::SharedDsn());
+  World w;
+  w.StartSim({"--latency", "fixed:40"});
+  w.StartGatewayLinked(GuardArgs(dsn, "gw-a"));
+  Second b = StartSecond(w, GuardArgs(dsn, "gw-b"));
+  DealerClient to_a(w.ctx, w.gw_endpoint);
+  DealerClient to_b(w.ctx, b.endpoint);
+  constexpr int kOrders = 40;
+  std::vector<std::string> uuids;
+  for (int i = 0; i < kOrders; ++i) uuids.push_back(UniqueId("pg-both-"));
+  for (const std::string& u : uuids) {
+    to_a.Send(OpenBody(u));
+    to_b.Send(OpenBody(u));
+  }
+  std::map<std::string, int> first_replies;
+  for (int i = 0; i < 2 * kOrders; ++i) {
+    auto r = i % 2 == 0 ? to_a.RecvJson(Ms(10000)) : to_b.RecvJson(Ms(10000));
+    REQUIRE(r.has_value());
+    ++first_replies[r->S("status")];
+  }
+  INFO("first replies by status: FILLED " << first_replies["FILLED"] << ", PENDING "
+                                          << first_replies["PENDING"]);
+  // Every reply is an outcome or PENDING (a retry joined the other gateway's order): never a
+  // refusal, never a second execution.
+  CHECK(first_replies["FILLED"] + first_replies["PENDING"] == 2 * kOrders);
+  ReqClient ra(w.ctx, w.gw_endpoint);
+  ReqClient rb(w.ctx, b.endpoint);
+  for (const std::string& u : uuids) {
+    auto a = UntilSettled(ra, u, 30, {"FILLED", "REJECTED"});
+    auto bb = UntilSettled(rb, u, 30, {"FILLED", "REJECTED"});
+    REQUIRE(a.has_value());
+    REQUIRE(bb.has_value());
+    CHECK(a->S("status") == "FILLED");
+    CHECK(a->Int("ticket") == bb->Int("ticket"));
+  }
+  const e2e::Journal j = e2e::ReadJournal(w.journal());
+  CHECK(j.Duplicates().empty());
+  for (const std::string& u : uuids) CHECK(j.Count(u) == 1);
+  // A clean stop releases the lease: the name may be taken again at once.
+  CHECK(b.proc->Signal(SIGTERM));
+  CHECK(b.proc->Wait(Ms(15000)).has_value());
+  Second again = StartSecond(w, GuardArgs(dsn, "gw-b"));
+  CHECK_FALSE(again.endpoint.empty());
+}
+
+TEST_CASE("a second ordergated under the gateway_id of a live one refuses to start, naming it",
+          "[e2e][postgres]") {
+  const std::string dsn =
+      ordergate::idempotency::pgtest::FreshSchemaDsn(ordergate::idempotency::pgtest::SharedDsn());
+  World w;
+  w.StartSim({});
+  w.StartGatewayLinked(GuardArgs(dsn, "gw-same"));
+  std::vector<std::string> args = {"--listen",         "tcp://127.0.0.1:*", "--bridge",
+                                   w.sim_endpoint,     "--data-dir",        w.dir.File("data-b"),
+                                   "--metrics-listen", "127.0.0.1:0"};
+  const std::vector<std::string> guard = GuardArgs(dsn, "gw-same");
+  args.insert(args.end(), guard.begin(), guard.end());
+  Process twin(e2e::BinDir() + "/ordergated", args, w.dir.File("twin.stderr"));
+  auto st = twin.Wait(Ms(20000));
+  REQUIRE(st.has_value());
+  CHECK(Process::Decode(*st) != 0);
+  CHECK_THAT(twin.Stderr(), Catch::Contains("gateway_id \"gw-same\" is held by another live "
+                                            "gateway"));
+}
+
+TEST_CASE(
+    "a gateway killed with kill -9 leaves its orders to the other: retries get the stored "
+    "outcomes, its in-flight orders are reported UNKNOWN and then resolved through ORDER_STATUS, "
+    "and nothing executes twice",
+    "[e2e][postgres]") {
+  const std::string dsn =
+      ordergate::idempotency::pgtest::FreshSchemaDsn(ordergate::idempotency::pgtest::SharedDsn());
+  World w;
+  // 400 ms at the bridge, 8 orders at a time: orders sent just before the kill are all in flight
+  // (and executed by the bridge after the gateway died).
+  w.StartSim({"--latency", "fixed:400", "--workers", "8"});
+  w.StartGatewayLinked(GuardArgs(dsn, "gw-a"));
+  Second b = StartSecond(w, GuardArgs(dsn, "gw-b"));
+  // Settled through A first.
+  ReqClient ra(w.ctx, w.gw_endpoint);
+  std::vector<std::string> done;
+  for (int i = 0; i < 3; ++i) {
+    done.push_back(UniqueId("pg-done-"));
+    auto r = ra.CallJson(OpenBody(done.back()), Ms(5000));
+    REQUIRE(r.has_value());
+    REQUIRE(r->S("status") == "FILLED");
+  }
+  // In flight at A when it dies.
+  DealerClient to_a(w.ctx, w.gw_endpoint);
+  std::vector<std::string> flying;
+  for (int i = 0; i < 5; ++i) {
+    flying.push_back(UniqueId("pg-fly-"));
+    to_a.Send(OpenBody(flying.back()));
+  }
+  std::this_thread::sleep_for(Ms(150));  // reserved and sent, the bridge still working on them
+  w.KillGateway();
+
+  ReqClient rb(w.ctx, b.endpoint);
+  const e2e::Journal before = e2e::ReadJournal(w.journal());
+  for (const std::string& u : done) {
+    auto r = rb.CallJson(OpenBody(u), Ms(5000));
+    REQUIRE(r.has_value());
+    CHECK(r->S("status") == "FILLED");
+    CHECK(r->Bool("duplicate") == true);
+    CHECK(r->Int("ticket") == before.Ticket(u));
+  }
+  // A's in-flight orders: first reported UNKNOWN (A's lease expired, B's sweep moved them), never
+  // resent; then B asks the bridge and they settle as what the bridge did.
+  bool saw_unknown = false;
+  for (const std::string& u : flying) {
+    auto r = UntilSettled(rb, u, 60, {"UNKNOWN", "FILLED", "REJECTED"});
+    REQUIRE(r.has_value());
+    INFO(r->raw());
+    if (r->S("status") == "UNKNOWN") saw_unknown = true;
+    CHECK(r->Bool("duplicate") == true);
+  }
+  CHECK(saw_unknown);
+  for (const std::string& u : flying) {
+    auto r = UntilSettled(rb, u, 80, {"FILLED", "REJECTED"});
+    REQUIRE(r.has_value());
+    INFO(u << ": " << r->raw());
+    const e2e::Journal j = e2e::ReadJournal(w.journal());
+    if (r->S("status") == "FILLED") {
+      CHECK(j.Count(u) == 1);
+      CHECK(r->Int("ticket") == j.Ticket(u));
+    } else {
+      CHECK(j.Count(u) == 0);
+    }
+  }
+  const e2e::Journal after = e2e::ReadJournal(w.journal());
+  CHECK(after.Duplicates().empty());
+  CHECK_THAT(b.proc->Stderr(), Catch::Contains("adopted"));
+}
