@@ -287,6 +287,36 @@ std::string RenderMetrics(const Gateway& gw) {
                     RiskLimitName(static_cast<RiskLimit>(i)), "\"} ", c.risk_refusals[i].load(),
                     "\n");
   }
+  // The shared guard's lease (guard = postgres, gateway/shared_guard.h); absent with RocksDB.
+  if (const std::optional<SharedGuardStats> g = gw.shared_guard_stats(); g.has_value()) {
+    Header(&out, "ordergate_guard_lease_state", "gauge",
+           "The shared guard's lease: 1 on the state it is in (held: orders admitted; stale: "
+           "renewals failing, no new order; lost: taken over, none until restart; released).");
+    for (LeaseState st :
+         {LeaseState::kHeld, LeaseState::kStale, LeaseState::kLost, LeaseState::kReleased}) {
+      absl::StrAppend(&out, "ordergate_guard_lease_state{state=\"", LeaseStateName(st), "\"} ",
+                      g->state == st ? 1 : 0, "\n");
+    }
+    Counter(&out, "ordergate_guard_lease_renewals_total", "Successful lease renewals.",
+            g->renewals);
+    Counter(&out, "ordergate_guard_lease_renew_failures_total",
+            "Lease renewals that failed (database unreachable, timeout, lease lost).",
+            g->renew_failures);
+    Counter(&out, "ordergate_guard_lease_refusals_total",
+            "Orders refused STORE_UNAVAILABLE or released unsent: the lease was stale or lost.",
+            g->lease_refusals);
+    Counter(&out, "ordergate_guard_foreign_joins_total",
+            "Retries that waited for another live gateway's order (polled in the store).",
+            g->foreign_joins);
+    Counter(&out, "ordergate_guard_recovered_orders_total",
+            "Dead gateways' RESERVED orders this gateway's sweeps moved to UNKNOWN.",
+            g->orders_recovered);
+    Counter(&out, "ordergate_guard_adopted_unknown_total",
+            "Dead gateways' UNKNOWN orders adopted (asked about with ORDER_STATUS, never resent).",
+            g->adopted_unknown);
+    Counter(&out, "ordergate_guard_sweep_failures_total",
+            "Sweeps or in-flight listings of the heartbeat that failed.", g->sweep_failures);
+  }
   // The audit log (gateway/audit_log.h): lines written, and dropped when its queue was full or
   // a write failed (each visible here; the order path never waits for it).
   const AuditLogStats audit = gw.audit_log_stats();

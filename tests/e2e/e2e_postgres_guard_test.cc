@@ -42,6 +42,7 @@ std::vector<std::string> GuardArgs(const std::string& dsn, const std::string& id
 struct Second {
   std::unique_ptr<Process> proc;
   std::string endpoint;
+  int metrics_port = 0;
 };
 
 Second StartSecond(World& w, const std::vector<std::string>& extra) {
@@ -58,6 +59,9 @@ Second StartSecond(World& w, const std::vector<std::string>& extra) {
   const size_t at = line->find("listen=");
   REQUIRE(at != std::string::npos);
   s.endpoint = line->substr(at + 7, line->find(' ', at) - at - 7);
+  const size_t mp = line->find("metrics_port=");
+  REQUIRE(mp != std::string::npos);
+  s.metrics_port = std::atoi(line->c_str() + mp + 13);
   return s;
 }
 
@@ -213,4 +217,10 @@ TEST_CASE(
   const e2e::Journal after = e2e::ReadJournal(w.journal());
   CHECK(after.Duplicates().empty());
   CHECK_THAT(b.proc->Stderr(), Catch::Contains("adopted"));
+  const auto [code, metrics] = e2e::HttpGet(b.metrics_port, "/metrics");
+  REQUIRE(code == 200);
+  CHECK_THAT(metrics, Catch::Contains("ordergate_guard_lease_state{state=\"held\"} 1"));
+  CHECK_THAT(metrics, Catch::Contains("ordergate_guard_foreign_joins_total "));
+  CHECK_THAT(metrics, Catch::Contains("ordergate_guard_recovered_orders_total 5"));
+  CHECK_THAT(metrics, Catch::Contains("ordergate_guard_adopted_unknown_total 5"));
 }
