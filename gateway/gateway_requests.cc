@@ -379,11 +379,13 @@ void Gateway::Loop::HandleOrder(const Waiter& original, absl::string_view identi
 
   // The shared guard's lease (gateway/shared_guard.h): without a recent renewal this gateway may
   // not start an order another gateway could soon declare UNKNOWN.
+  // Refused at once, without a store read: the database is most likely what is unreachable, and a
+  // read would hold the loop for its connect timeout per order.
   if (guard != nullptr && !guard->MaySend()) {
     guard_counters.lease_refusals.fetch_add(1, std::memory_order_relaxed);
-    RefuseUnlessRecorded(w, req, fp_bytes, ErrorCode::kStoreUnavailable,
-                         "this gateway's lease on the shared guard is not renewed (the database "
-                         "is unreachable or the lease was lost): it takes no new order now");
+    ReplyError(w, req.uuid.view(), ErrorCode::kStoreUnavailable, true,
+               "this gateway's lease on the shared guard is not renewed (the database is "
+               "unreachable or the lease was lost): it takes no new order now");
     return;
   }
   if (const Admission a = AdmitOrder(AdmissionNow()); !a.admitted) {

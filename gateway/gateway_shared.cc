@@ -16,23 +16,33 @@ void Gateway::Loop::JoinForeign(const Waiter& w, absl::string_view key, absl::st
 }
 
 void Gateway::Loop::PollForeignWaiters(int64_t now_ns) {
-  if (foreign_waiters_.empty() || now_ns < next_foreign_poll_ns_) return;
-  next_foreign_poll_ns_ = now_ns + kForeignPollMs * kNsPerMs;
+  if (foreign_waiters_.empty()) return;
+  // Between two reads only the deadlines are checked (the loop turns at least every kMaxPollMs).
+  const bool read_due = now_ns >= next_foreign_poll_ns_;
+  if (read_due) next_foreign_poll_ns_ = now_ns + kForeignPollMs * kNsPerMs;
   // One point read per waiting key (several retries of one uuid share it): off the critical
   // section of new requests, which this turn has already drained.
   std::string last_key;
   std::optional<Record> last_rec;
   bool last_ok = false;
+  bool unreachable = false;
   // Waiters of one key are adjacent after this sort, so each key is read once per poll.
-  std::stable_sort(foreign_waiters_.begin(), foreign_waiters_.end(),
-                   [](const ForeignWaiter& a, const ForeignWaiter& b) { return a.key < b.key; });
+  if (read_due) {
+    std::stable_sort(foreign_waiters_.begin(), foreign_waiters_.end(),
+                     [](const ForeignWaiter& a, const ForeignWaiter& b) { return a.key < b.key; });
+  }
   auto keep = foreign_waiters_.begin();
   for (auto f = foreign_waiters_.begin(); f != foreign_waiters_.end(); ++f) {
     if (f == foreign_waiters_.begin() || f->key != last_key) {
       last_key = f->key;
-      auto rec = store->Lookup(f->key);
-      last_ok = rec.ok();
-      last_rec = last_ok ? *std::move(rec) : std::nullopt;
+      if (!read_due || unreachable) {
+        last_ok = false;  // one failed read per poll: each would hold the loop for its timeout
+      } else {
+        auto rec = store->Lookup(f->key);
+        last_ok = rec.ok();
+        last_rec = last_ok ? *std::move(rec) : std::nullopt;
+        unreachable = !last_ok;
+      }
     }
     const bool settled =
         last_ok && (!last_rec.has_value() || last_rec->state != RecordState::kReserved);
@@ -50,9 +60,11 @@ void Gateway::Loop::PollForeignWaiters(int64_t now_ns) {
       counters.pending_replies.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
-    *keep++ = std::move(*f);
+    if (keep != f) *keep = std::move(*f);
+    ++keep;
   }
   foreign_waiters_.erase(keep, foreign_waiters_.end());
+  if (unreachable) next_foreign_poll_ns_ = now_ns + kStoreRetryMs * 5 * kNsPerMs;
 }
 
 void Gateway::Loop::AdoptUnknown(int64_t now_ns) {

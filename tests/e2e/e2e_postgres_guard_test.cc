@@ -224,3 +224,105 @@ TEST_CASE(
   CHECK_THAT(metrics, Catch::Contains("ordergate_guard_recovered_orders_total 5"));
   CHECK_THAT(metrics, Catch::Contains("ordergate_guard_adopted_unknown_total 5"));
 }
+
+namespace {
+
+// Lease 5000 ms (renewed every 1667 ms, orders stop 3333 ms after the last renewal) under the
+// default bridge deadline (6000 ms).
+std::vector<std::string> SlowLeaseArgs(const std::string& dsn, const std::string& id) {
+  return {"--guard",      "postgres", "--guard-dsn",      dsn,
+          "--gateway-id", id,         "--guard-lease-ms", "5000"};
+}
+
+std::string Metrics(int port) {
+  const auto [code, body] = e2e::HttpGet(port, "/metrics");
+  REQUIRE(code == 200);
+  return body;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "the database unreachable fails orders closed with STORE_UNAVAILABLE, nothing sent, and a "
+    "gateway whose lease outlived the outage takes orders again when it returns",
+    "[e2e][postgres]") {
+  namespace pgtest = ordergate::idempotency::pgtest;
+  const std::string dsn = pgtest::FreshSchemaDsn(pgtest::SharedDsn());
+  pgtest::TcpProxy proxy(pgtest::PortOf(dsn));
+  World w;
+  w.StartSim({});
+  w.StartGatewayLinked(SlowLeaseArgs(pgtest::WithPort(dsn, proxy.port()), "gw-a"));
+  ReqClient c(w.ctx, w.gw_endpoint);
+  auto first = c.CallJson(OpenBody(UniqueId("pg-up-")), Ms(5000));
+  REQUIRE(first.has_value());
+  CHECK(first->S("status") == "FILLED");
+  // The lease is renewed through the proxy before it goes down.
+  CHECK(ordergate::test_support::WaitUntil(
+      [&] {
+        return Metrics(w.metrics_port).find("ordergate_guard_lease_renewals_total 0\n") ==
+               std::string::npos;
+      },
+      Ms(4000), Ms(100)));
+
+  proxy.SetDown(true);
+  std::vector<std::string> refused;
+  for (int i = 0; i < 3; ++i) {
+    refused.push_back(UniqueId("pg-down-"));
+    auto r = c.CallJson(OpenBody(refused.back(), 0.1, R"("timeout_ms":5000)"), Ms(6000));
+    REQUIRE(r.has_value());
+    INFO(r->raw());
+    CHECK(r->S("error_code") == "STORE_UNAVAILABLE");
+    CHECK(r->S("status") != "FILLED");
+  }
+  std::this_thread::sleep_for(Ms(2000));  // past a renewal (every 1667 ms): it fails
+  proxy.SetDown(false);
+
+  // Back within the lease: the same uuids (nothing was recorded) now execute, once each.
+  for (const std::string& u : refused) {
+    auto r = UntilSettled(c, u, 80, {"FILLED"});
+    REQUIRE(r.has_value());
+    INFO(r->raw());
+    CHECK(r->S("status") == "FILLED");
+  }
+  const e2e::Journal j = e2e::ReadJournal(w.journal());
+  for (const std::string& u : refused) CHECK(j.Count(u) == 1);
+  const std::string m = Metrics(w.metrics_port);
+  CHECK_THAT(m, Catch::Contains("ordergate_guard_lease_state{state=\"held\"} 1"));
+  CHECK_THAT(m, !Catch::Contains("ordergate_guard_lease_renew_failures_total 0\n"));
+}
+
+TEST_CASE(
+    "a gateway whose lease the database saw expire has lost it for good: it refuses new orders "
+    "with STORE_UNAVAILABLE, and another gateway recovers and serves its orders",
+    "[e2e][postgres]") {
+  namespace pgtest = ordergate::idempotency::pgtest;
+  const std::string dsn = pgtest::FreshSchemaDsn(pgtest::SharedDsn());
+  World w;
+  w.StartSim({"--latency", "fixed:50"});
+  w.StartGatewayLinked(GuardArgs(dsn, "gw-a"));
+  Second b = StartSecond(w, GuardArgs(dsn, "gw-b"));
+  ReqClient ca(w.ctx, w.gw_endpoint);
+  auto first = ca.CallJson(OpenBody(UniqueId("pg-lost-")), Ms(5000));
+  REQUIRE(first.has_value());
+  CHECK(first->S("status") == "FILLED");
+  // What a partition longer than the lease looks like from the database: the lease has expired.
+  pgtest::Sql(dsn,
+              "UPDATE ordergate_gateways SET lease_expires_unix_ms = 0 WHERE gateway_id = "
+              "'gw-a'");
+  std::optional<Json> after;
+  CHECK(ordergate::test_support::WaitUntil(
+      [&] {
+        after = ca.CallJson(OpenBody(UniqueId("pg-lost-")), Ms(5000));
+        return after && after->S("error_code") == "STORE_UNAVAILABLE";
+      },
+      Ms(5000), Ms(100)));
+  CHECK_THAT(Metrics(w.metrics_port),
+             Catch::Contains("ordergate_guard_lease_state{state=\"lost\"} 1"));
+  CHECK_THAT(w.gw->Stderr(), Catch::Contains("is LOST"));
+  // B serves A's orders: the one A settled is replayed.
+  ReqClient cb(w.ctx, b.endpoint);
+  auto replay = cb.CallJson(OpenBody(first->S("uuid")), Ms(5000));
+  REQUIRE(replay.has_value());
+  CHECK(replay->S("status") == "FILLED");
+  CHECK(replay->Int("ticket") == first->Int("ticket"));
+}
