@@ -3,16 +3,20 @@
 // standby on loopback; ctest's fixture starts one per run, each test works in a schema of its own)
 // and one ordergate-bridge-sim whose journal says what executed.
 #include <signal.h>
+#include <sys/stat.h>
 
+#include <atomic>
 #include <catch2/catch.hpp>
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "e2e_util.h"
 #include "tests/idempotency/postgres_test_util.h"
 #include "tests/support/clock.h"
+#include "tests/support/temp_dir.h"
 
 namespace {
 
@@ -325,4 +329,74 @@ TEST_CASE(
   REQUIRE(replay.has_value());
   CHECK(replay->S("status") == "FILLED");
   CHECK(replay->Int("ticket") == first->Int("ticket"));
+}
+
+TEST_CASE(
+    "the primary killed and the synchronous standby promoted under load: the gateway restarted "
+    "on it replays every acknowledged outcome and nothing executes twice",
+    "[e2e][postgres]") {
+  namespace pgtest = ordergate::idempotency::pgtest;
+  ordergate::test_support::TempDir tmp("ordergate-e2e-pgfo-");
+  ::chmod(tmp.path().c_str(), 0755);  // the servers may run as another user (root -> postgres)
+  const std::string cluster = tmp.File("cluster");
+  struct Stop {
+    std::string dir;
+    ~Stop() { pgtest::ClusterScript("stop " + dir); }
+  };
+  const std::string primary = pgtest::ClusterScript("start " + cluster);
+  Stop stop{cluster};
+  World w;
+  w.StartSim({"--latency", "fixed:20", "--workers", "4"});
+  w.StartGatewayLinked(GuardArgs(primary, "gw-a"));
+
+  // Load: one client sends fresh uuids one after another; an outcome it received is acknowledged.
+  std::map<std::string, int64_t> acknowledged;
+  std::vector<std::string> unsettled;
+  std::atomic<bool> stop_load{false};
+  std::thread load([&] {
+    ReqClient c(w.ctx, w.gw_endpoint);
+    for (int i = 0; i < 400 && !stop_load; ++i) {
+      const std::string u = UniqueId("pg-fo-");
+      auto r = c.CallJson(OpenBody(u), Ms(3000));
+      if (r && r->S("status") == "FILLED") {
+        acknowledged[u] = r->Int("ticket").value_or(-1);
+      } else {
+        unsettled.push_back(u);
+      }
+    }
+  });
+  std::this_thread::sleep_for(Ms(700));
+  const std::string promoted = pgtest::ClusterScript("promote " + cluster);
+  std::this_thread::sleep_for(Ms(500));
+  stop_load = true;
+  load.join();
+  CHECK(promoted != primary);
+  REQUIRE(acknowledged.size() > 5);
+
+  // Restarted on the new primary under the same name, once its old lease has expired (900 ms).
+  w.KillGateway();
+  std::this_thread::sleep_for(Ms(1200));
+  w.StartGatewayLinked(GuardArgs(promoted, "gw-a"));
+  ReqClient c(w.ctx, w.gw_endpoint);
+  for (const auto& [u, ticket] : acknowledged) {
+    auto r = c.CallJson(OpenBody(u), Ms(5000));
+    REQUIRE(r.has_value());
+    INFO(u << ": " << r->raw());
+    CHECK(r->S("status") == "FILLED");
+    CHECK(r->Int("ticket") == ticket);
+    CHECK(r->Bool("duplicate") == true);
+  }
+  // What was not acknowledged settles as what the bridge did: once at most.
+  for (const std::string& u : unsettled) {
+    auto r = UntilSettled(c, u, 80, {"FILLED", "REJECTED"});
+    REQUIRE(r.has_value());
+    INFO(u << ": " << r->raw());
+    const e2e::Journal j = e2e::ReadJournal(w.journal());
+    if (r->S("status") == "FILLED") CHECK(r->Int("ticket") == j.Ticket(u));
+  }
+  const e2e::Journal j = e2e::ReadJournal(w.journal());
+  CHECK(j.Duplicates().empty());
+  INFO("acknowledged " << acknowledged.size() << ", unsettled at the failover "
+                       << unsettled.size());
+  for (const auto& [u, ticket] : acknowledged) CHECK(j.Count(u) == 1);
 }
