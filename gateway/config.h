@@ -169,6 +169,10 @@ absl::Status CheckMetricsListen(absl::string_view host_port);
 // settings it reads, so that ordergated's callers need one header.
 absl::StatusOr<GatewayConfig> LoadConfigFile(const std::string& path);
 
+// Every setting within its range (Settings()): OK, or kInvalidArgument naming the first setting
+// out of its range, its value and the range. ValidateConfig runs it first.
+absl::Status CheckRanges(const GatewayConfig& cfg);
+
 // Every setting within its range (Settings()), then the alignment rules of the contract, section
 // 3, computed without overflow; then the security rules: curve_secret_cert and curve_clients_dir
 // both or neither, and a `listen` beyond loopback (IsLoopbackEndpoint) only with CURVE or
