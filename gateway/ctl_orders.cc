@@ -62,8 +62,8 @@ int RunOrders(Context& ctx, const OrdersOptions& o) {
     std::string label(Member<std::string_view>(e, "uuid", "?"));
     const std::string_view client = Member<std::string_view>(e, "client", "");
     if (!client.empty()) label = std::string(client) + "/" + label;
-    ctx.out() << std::left << std::setw(66) << label
-              << std::setw(10) << Member<std::string_view>(e, "state", "?") << std::setw(28)
+    ctx.out() << std::left << std::setw(66) << label << std::setw(10)
+              << Member<std::string_view>(e, "state", "?") << std::setw(28)
               << Member<std::string_view>(e, "created_at", "?")
               << Member<int64_t>(e, "age_seconds", 0) << "s\n";
   }

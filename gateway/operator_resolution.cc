@@ -19,8 +19,7 @@ absl::Status CheckResolution(const Resolution& r) {
         absl::StrCat("operator must be at most ", kMaxOperatorNameBytes, " bytes"));
   }
   // A CURVE name as the front end admits it: printable, no NUL (it would split the store key).
-  if (r.client.size() > kMaxClientNameBytes ||
-      r.client.find('\0') != std::string::npos) {
+  if (r.client.size() > kMaxClientNameBytes || r.client.find('\0') != std::string::npos) {
     return absl::InvalidArgumentError(
         absl::StrCat("client must be the order's CURVE client name, 0..", kMaxClientNameBytes,
                      " bytes without NUL (empty without CURVE)"));
