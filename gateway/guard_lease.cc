@@ -178,7 +178,8 @@ class PostgresLeaseGuard final : public SharedGuard {
     for (const idempotency::LeaseRow& row : *expired) {
       if (row.gateway_id == id_) continue;
       expired_.insert(row.gateway_id);
-      auto moved = store_->RecoverGateway(row.gateway_id, UnixNowMs());
+      // Fenced on the incarnation listed: a gateway that came back since keeps its new orders.
+      auto moved = store_->RecoverGateway(row.gateway_id, row.incarnation, UnixNowMs());
       if (!moved.ok()) {
         sweep_failures_.fetch_add(1, std::memory_order_relaxed);
         continue;
@@ -282,7 +283,9 @@ absl::StatusOr<OpenedSharedGuard> OpenPostgresGuard(const GatewayConfig& cfg) {
                         absl::StrCat("cannot acquire the lease of gateway_id \"", cfg.gateway_id,
                                      "\": ", lease.status().message()));
   }
-  auto recovered = (*opened)->RecoverGateway(cfg.gateway_id, UnixNowMs());
+  // Before this run reserves anything: every RESERVED record of the id is a previous run's. Fenced
+  // on the incarnation just acquired (another process taking the id meanwhile stops it).
+  auto recovered = (*opened)->RecoverOwnPreviousRuns(lease->incarnation, UnixNowMs());
   if (!recovered.ok()) {
     (void)(*opened)->ReleaseLease(cfg.gateway_id, lease->incarnation);
     return absl::Status(recovered.status().code(),

@@ -6,6 +6,14 @@
 //   PgResult r;
 //   s = c.Exec("SELECT 1", {}, &r);  // r.Get(0, 0) == "1"
 //
+// Every call has a client-side deadline (CallDeadlineMs): the request is sent in non-blocking mode
+// and the answer awaited with poll() on the socket, so a call never blocks longer than that even
+// when the network or the server goes silent without closing the connection (the server never got
+// the statement, or its answer never comes back: statement_timeout cannot help then). When the
+// deadline passes the connection is dropped (PQfinish; no PQcancel: it would block on the same
+// silent network) and the call fails with kConnection, deadline_passed() true: what the server did
+// with the request is unknown, exactly as for a connection that broke.
+//
 // Parameters and results are text format; bytea travels as "\x" + hex both ways (EncodeBytea,
 // DecodeBytea), arrays as literals built by the Array* helpers. A call that finds the connection
 // broken closes it: Connected() is then false and the owner reconnects before its next use.
@@ -75,8 +83,19 @@ class PgConnection {
   PgConnection(const PgConnection&) = delete;
   PgConnection& operator=(const PgConnection&) = delete;
 
-  // Connects (closing any previous connection), sets statement_timeout, and prepares `prepared`
-  // (name, SQL) statements. kUnavailable with libpq's message when any step fails.
+  // The client-side deadline of one call: statement_timeout_ms + connect_timeout_ms. The server's
+  // own statement_timeout fires first for a statement that merely runs long (its error leaves the
+  // connection usable), and the call is given one more connect timeout, the allowance this store
+  // already grants the network to reach the server, for the answer to come back. A multi-statement
+  // ExecSimple string has one deadline for the whole string.
+  static int CallDeadlineMs(int connect_timeout_ms, int statement_timeout_ms);
+
+  // Connects (closing any previous connection), sets statement_timeout and
+  // idle_in_transaction_session_timeout (twice the call deadline: a transaction whose client gave
+  // up never holds its locks for long), and prepares `prepared` (name, SQL) statements. Blocks up
+  // to libpq's connect_timeout (whole seconds, at least 2 s in libpq) for the connection, then up
+  // to the call deadline per step. TCP keepalives and tcp_user_timeout (the call deadline) are on
+  // unless the dsn says otherwise. kUnavailable with libpq's message when any step fails.
   absl::Status Connect(const std::string& dsn, int connect_timeout_ms, int statement_timeout_ms,
                        const std::vector<std::pair<std::string, std::string>>& prepared);
   bool Connected() const;
@@ -84,7 +103,8 @@ class PgConnection {
 
   // Runs `sql` (or, with `prepared_name` non-null in ExecPrepared, the prepared statement) with
   // text parameters; fills *result when non-null. On error: kUnavailable, failure() says how, and
-  // last_error() holds the server's or libpq's message. Blocks on one round trip.
+  // last_error() holds the server's or libpq's message. Blocks on one round trip, at most the call
+  // deadline (then kUnavailable, failure() kConnection, deadline_passed(), connection closed).
   absl::Status Exec(const char* sql, std::initializer_list<absl::string_view> params,
                     PgResult* result);
   absl::Status ExecPrepared(const char* name, std::initializer_list<absl::string_view> params,
@@ -94,11 +114,20 @@ class PgConnection {
   absl::Status ExecSimple(const char* sql);
 
   PgFailure failure() const { return failure_; }
+  // The last call failed because its deadline passed (failure() is then kConnection).
+  bool deadline_passed() const { return deadline_passed_; }
   const std::string& last_error() const { return last_error_; }
 
  private:
+  absl::Status Send(const char* sql, const char* prepared_name,
+                    std::initializer_list<absl::string_view> params, PgResult* result);
+  // Flushes the request sent, then collects its results until the call deadline.
+  absl::Status Await(PgResult* result);
+  absl::Status DeadlinePassed();
   absl::Status Finish(void* res, PgResult* result);
   void* conn_ = nullptr;  // PGconn*
+  int call_deadline_ms_ = 4'000;
+  bool deadline_passed_ = false;
   PgFailure failure_ = PgFailure::kNone;
   std::string last_error_;
 };

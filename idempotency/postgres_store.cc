@@ -59,6 +59,15 @@ struct KeyPlan {
   bool reserved_here = false;
 };
 
+// A batch's precondition on a lease row (RecoverGateway, RecoverOwnPreviousRuns): the row of
+// gateway_id holds incarnation (and, with must_be_expired, its expiry has passed by the database's
+// clock), checked in the batch's transaction with the row locked.
+struct LeaseFence {
+  std::string gateway_id;
+  int64_t incarnation = 0;
+  bool must_be_expired = true;
+};
+
 // What RunBatch learned beyond its status.
 enum class BatchEnd : uint8_t { kDone, kRetry, kFail };
 
@@ -87,6 +96,9 @@ const std::vector<std::pair<std::string, std::string>>& PreparedStatements() {
        "INSERT INTO ordergate_writer_marks (gateway_id, batch_id) VALUES ($1, $2) "
        "ON CONFLICT (gateway_id) DO UPDATE SET batch_id = EXCLUDED.batch_id"},
       {"og_read_mark", "SELECT batch_id FROM ordergate_writer_marks WHERE gateway_id = $1"},
+      {"og_fence", absl::StrCat("SELECT lease_expires_unix_ms <= ", kDbNowMs,
+                                " FROM ordergate_gateways WHERE gateway_id = $1 AND "
+                                "incarnation = $2::bigint FOR UPDATE")},
       {"og_lookup",
        absl::StrCat("SELECT ", kRecordColumns, " FROM ordergate_records WHERE key = $1::bytea")},
   };
@@ -144,15 +156,18 @@ namespace {
 
 // One attempt at a batch on `c`. results are filled on kDone.
 BatchEnd RunBatch(PostgresStore::Impl& impl, PgConnection& c, absl::Span<const Change> changes,
-                  int64_t now_unix_ms, absl::Span<ChangeResult> results, absl::Status* status)
-    ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl.writer_mu) {
+                  int64_t now_unix_ms, absl::Span<ChangeResult> results, const LeaseFence* fence,
+                  absl::Status* status) ABSL_EXCLUSIVE_LOCKS_REQUIRED(impl.writer_mu) {
   auto fail = [&](PgConnection& conn) {
-    // Before COMMIT nothing is committed: a broken connection or a conflict is worth one retry.
+    // Before COMMIT nothing is committed: a broken connection or a conflict is worth one retry;
+    // a call that ran out of its deadline is not (the network is silent: a retry would only double
+    // the caller's wait before the same kUnavailable).
     const PgFailure f = conn.failure();
+    const bool retry =
+        (f == PgFailure::kConnection && !conn.deadline_passed()) || f == PgFailure::kConflict;
     if (conn.Connected()) (void)conn.ExecSimple("ROLLBACK");
     *status = CodeOnly(absl::StatusCode::kUnavailable);
-    return f == PgFailure::kConnection || f == PgFailure::kConflict ? BatchEnd::kRetry
-                                                                    : BatchEnd::kFail;
+    return retry ? BatchEnd::kRetry : BatchEnd::kFail;
   };
   if (!c.Connected()) {
     impl.known_days.clear();
@@ -195,6 +210,18 @@ BatchEnd RunBatch(PostgresStore::Impl& impl, PgConnection& c, absl::Span<const C
 
   PgResult r;
   if (!c.ExecSimple("BEGIN").ok()) return fail(c);
+  if (fence != nullptr) {
+    // The lease row first, locked until COMMIT: AcquireLease of that gateway_id (a new
+    // incarnation, after which its new run reserves) waits for this batch, and a batch after it
+    // finds the new incarnation and moves nothing.
+    const std::string inc = absl::StrCat(fence->incarnation);
+    if (!c.ExecPrepared("og_fence", {fence->gateway_id, inc}, &r).ok()) return fail(c);
+    if (r.rows() != 1 || (fence->must_be_expired && r.Get(0, 0) != "t")) {
+      (void)c.ExecSimple("ROLLBACK");
+      *status = CodeOnly(absl::StatusCode::kFailedPrecondition);
+      return BatchEnd::kFail;
+    }
+  }
   if (!c.ExecPrepared("og_lock", {lock_array.Finish()}, nullptr).ok()) return fail(c);
   if (!c.ExecPrepared("og_read", {key_array.Finish()}, &r).ok()) return fail(c);
   for (int i = 0; i < r.rows(); ++i) {
@@ -323,10 +350,9 @@ BatchEnd RunBatch(PostgresStore::Impl& impl, PgConnection& c, absl::Span<const C
   return BatchEnd::kRetry;  // not committed: nothing of it is in the database
 }
 
-}  // namespace
-
-absl::Status PostgresStore::Apply(absl::Span<const Change> changes, int64_t now_unix_ms,
-                                  absl::Span<ChangeResult> results) {
+absl::Status ApplyFenced(PostgresStore::Impl& impl, absl::Span<const Change> changes,
+                         int64_t now_unix_ms, absl::Span<ChangeResult> results,
+                         const LeaseFence* fence) {
   for (ChangeResult& r : results) r = ChangeResult{};
   if (results.size() != changes.size()) return CodeOnly(absl::StatusCode::kInvalidArgument);
   constexpr size_t kMaxBytes = 256u << 20;  // far below bytea's 1 GiB, far above any reply
@@ -337,15 +363,22 @@ absl::Status PostgresStore::Apply(absl::Span<const Change> changes, int64_t now_
     }
   }
   if (changes.empty()) return absl::OkStatus();
-  absl::MutexLock l(&impl_->writer_mu);
+  absl::MutexLock l(&impl.writer_mu);
   absl::Status status;
   for (int attempt = 0; attempt < 2; ++attempt) {
-    const BatchEnd end = RunBatch(*impl_, impl_->writer, changes, now_unix_ms, results, &status);
+    const BatchEnd end = RunBatch(impl, impl.writer, changes, now_unix_ms, results, fence, &status);
     if (end == BatchEnd::kDone) return absl::OkStatus();
     for (ChangeResult& r : results) r = ChangeResult{};
     if (end == BatchEnd::kFail) break;
   }
   return status;
+}
+
+}  // namespace
+
+absl::Status PostgresStore::Apply(absl::Span<const Change> changes, int64_t now_unix_ms,
+                                  absl::Span<ChangeResult> results) {
+  return ApplyFenced(*impl_, changes, now_unix_ms, results, nullptr);
 }
 
 absl::StatusOr<std::optional<Record>> PostgresStore::Lookup(absl::string_view key) {
@@ -413,16 +446,21 @@ StoreStats PostgresStore::Stats() {
   return st;
 }
 
-absl::StatusOr<uint64_t> PostgresStore::RecoverGateway(absl::string_view gateway_id,
-                                                       int64_t now_unix_ms) {
+namespace {
+
+// RecoverGateway and RecoverOwnPreviousRuns: every RESERVED record of fence.gateway_id to UNKNOWN,
+// in batches of 256, each batch fenced on the lease row. kFailedPrecondition (with *moved what
+// moved before) when the fence fails.
+absl::Status RecoverFenced(PostgresStore::Impl& impl, const LeaseFence& fence, int64_t now_unix_ms,
+                           uint64_t* moved) {
   std::vector<std::string> keys;
   {
-    PooledConnection c(impl_.get());
+    PooledConnection c(&impl);
     if (!c.status().ok()) return c.status();
     PgResult r;
     if (!c->Exec("SELECT key FROM ordergate_records WHERE state IN (1, 4) AND state = 1 AND "
                  "gateway_id = $1 ORDER BY key",
-                 {gateway_id}, &r)
+                 {fence.gateway_id}, &r)
              .ok()) {
       return absl::UnavailableError(absl::StrCat("RecoverGateway: ", c->last_error()));
     }
@@ -433,7 +471,9 @@ absl::StatusOr<uint64_t> PostgresStore::RecoverGateway(absl::string_view gateway
       }
     }
   }
-  uint64_t moved = 0;
+  // The keys were listed before the first batch's fence: a batch whose fence holds knows that no
+  // new incarnation began since (AcquireLease would have changed the row), so none of these keys
+  // is a new run's.
   constexpr size_t kBatch = 256;
   for (size_t start = 0; start < keys.size(); start += kBatch) {
     const size_t n = std::min(kBatch, keys.size() - start);
@@ -443,12 +483,41 @@ absl::StatusOr<uint64_t> PostgresStore::RecoverGateway(absl::string_view gateway
       changes.push_back(Change::Event(RecordEvent::kRecovered, keys[start + i]));
     }
     std::vector<ChangeResult> results(n);
-    if (absl::Status s = Apply(changes, now_unix_ms, absl::MakeSpan(results)); !s.ok()) {
+    if (absl::Status s = ApplyFenced(impl, changes, now_unix_ms, absl::MakeSpan(results), &fence);
+        !s.ok()) {
+      if (s.code() == absl::StatusCode::kFailedPrecondition) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("RecoverGateway: the lease of '", fence.gateway_id, "' no longer holds ",
+                         "incarnation ", fence.incarnation, fence.must_be_expired ? " expired" : "",
+                         ": nothing more moved"));
+      }
       return absl::Status(s.code(), "RecoverGateway: a batch failed");
     }
     // A record that moved on meanwhile (an outcome arrived) is kIllegal here, and rightly left.
-    for (const ChangeResult& r : results) moved += r.outcome == ChangeOutcome::kApplied ? 1 : 0;
+    for (const ChangeResult& r : results) *moved += r.outcome == ChangeOutcome::kApplied ? 1 : 0;
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<uint64_t> PostgresStore::RecoverGateway(absl::string_view gateway_id,
+                                                       int64_t expired_incarnation,
+                                                       int64_t now_unix_ms) {
+  const LeaseFence fence{std::string(gateway_id), expired_incarnation, /*must_be_expired=*/true};
+  uint64_t moved = 0;
+  absl::Status s = RecoverFenced(*impl_, fence, now_unix_ms, &moved);
+  // The gateway came back under a new incarnation (or its row changed): its records are its new
+  // run's to settle, not an expired one's. Not a failure of the sweep.
+  if (s.ok() || s.code() == absl::StatusCode::kFailedPrecondition) return moved;
+  return s;
+}
+
+absl::StatusOr<uint64_t> PostgresStore::RecoverOwnPreviousRuns(int64_t held_incarnation,
+                                                               int64_t now_unix_ms) {
+  const LeaseFence fence{impl_->options.gateway_id, held_incarnation, /*must_be_expired=*/false};
+  uint64_t moved = 0;
+  if (absl::Status s = RecoverFenced(*impl_, fence, now_unix_ms, &moved); !s.ok()) return s;
   return moved;
 }
 

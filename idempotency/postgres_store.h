@@ -50,10 +50,26 @@
 // connection. Exact as long as one gateway_id is used by one store at a time (the lease ensures
 // it).
 //
-// Errors: the database unreachable, a statement timeout, a broken connection → kUnavailable
-// (code-only), fail closed, and the next call reconnects. Thread-safety: every method may be called
-// from any thread. Apply() is serialised on one writer connection; Lookup(), ListInFlight(),
-// Stats() and the lease calls use a pool of other connections, so they never wait behind a batch.
+// A deadline on every database call, on the client's side: statement_timeout_ms +
+// connect_timeout_ms (pg::PgConnection::CallDeadlineMs). The server's statement_timeout only
+// bounds a statement the server received; when the network goes silent without closing the
+// connection (a dead peer, a black-holing firewall, a hung proxy) libpq alone would wait for the
+// answer for as long as TCP keeps the connection (minutes). Each call therefore sends without
+// blocking and polls the socket until its deadline, then drops the connection: the call fails with
+// kUnavailable and the next one reconnects (a connect is bounded by connect_timeout_ms, rounded up
+// to whole seconds, at least 2 s: libpq's). A deadline hit while awaiting COMMIT's answer is a
+// lost answer: the writer-mark read-back below decides. Other deadlines are not retried within the
+// call. Each session also sets idle_in_transaction_session_timeout (twice the deadline), so a
+// transaction its client gave up on cannot hold its key locks while the server still believes the
+// connection alive. Worst cases: a call on a pool connection, one deadline (plus one connect when
+// it had to reconnect first); Apply(), one deadline, or one deadline plus the read-back's connect
+// and deadline when it was COMMIT's answer that never came.
+//
+// Errors: the database unreachable, a statement timeout, a broken connection, a call past its
+// deadline → kUnavailable (code-only), fail closed, and the next call reconnects. Thread-safety:
+// every method may be called from any thread. Apply() is serialised on one writer connection;
+// Lookup(), ListInFlight(), Stats() and the lease calls use a pool of other connections, so they
+// never wait behind a batch.
 #ifndef ORDERGATE_IDEMPOTENCY_POSTGRES_STORE_H_
 #define ORDERGATE_IDEMPOTENCY_POSTGRES_STORE_H_
 
@@ -80,9 +96,11 @@ struct PostgresStoreOptions {
   // Server-side statement_timeout of every connection. The caller must keep it (times the few
   // statements of one batch) below the bridge deadline: a batch that outlives the order's deadline
   // would reserve an order its client has already given up on. A timed-out statement fails its
-  // call with kUnavailable.
+  // call with kUnavailable. With connect_timeout_ms it makes each call's client-side deadline
+  // (statement_timeout_ms + connect_timeout_ms, see above).
   int statement_timeout_ms = 2'000;
-  // libpq connect_timeout (whole seconds, rounded up; at least 1 s: libpq's granularity).
+  // libpq connect_timeout (whole seconds, rounded up; at least 2 s: libpq's own floor), and the
+  // network's allowance in each call's deadline.
   int connect_timeout_ms = 2'000;
   // Days of partitions kept by DropExpiredPartitions(): a partition whose day is older than
   // today - retention_days is dropped (its in-flight records carried forward first).
@@ -107,8 +125,9 @@ class PostgresStore final : public Store {
   // Connects the writer, creates the schema if missing (CREATE … IF NOT EXISTS, safe when several
   // gateways open at once: serialised by an advisory lock) and the partitions of today and
   // tomorrow, and prepares the statements. Does not touch any record (unlike RocksDbStore::Open,
-  // which recovers RESERVED records: with several gateways that is RecoverGateway's job, for a
-  // gateway whose lease is known to be gone). Blocks. Statuses carry messages (start-up path):
+  // which recovers RESERVED records: with several gateways that is RecoverOwnPreviousRuns's job
+  // under a fresh lease, and RecoverGateway's for a gateway whose lease is known to be gone).
+  // Blocks. Statuses carry messages (start-up path):
   //   kInvalidArgument: empty dsn or gateway_id, pool_size < 1, a non-positive timeout or
   //     retention.
   //   kUnavailable: the database cannot be reached or the schema cannot be created (the server's
@@ -119,10 +138,12 @@ class PostgresStore final : public Store {
   ~PostgresStore() override;
 
   // Store::Apply (store.h), one transaction per batch as described above. Blocks for ~7 round trips
-  // and one COMMIT (with a synchronous standby: until the standby flushed it). Returns OK: every
+  // and one COMMIT (with a synchronous standby: until the standby flushed it), each bounded by the
+  // call deadline (above). Returns OK: every
   // kApplied change is committed (on the standby too, when the server has one as synchronous).
-  //   kUnavailable: not connected and the reconnect failed, a statement failed or timed out, or a
-  //     lost COMMIT whose read-back failed too (then the batch may have committed: a reservation of
+  //   kUnavailable: not connected and the reconnect failed, a statement failed or timed out or
+  //     got no answer within its deadline, or a lost COMMIT (no answer, or none in time) whose
+  //     read-back failed too (then the batch may have committed: a reservation of
   //     this gateway left RESERVED, found by a retry as kExists and by RecoverGateway as in
   //     flight — the safe side). Nothing of the batch is committed in every other case.
   //   kDataLoss: a stored record has a state outside the table (written by something else).
@@ -149,7 +170,9 @@ class PostgresStore final : public Store {
   absl::StatusOr<std::string> OwnerOf(absl::string_view key);
 
   // --- Leases (ordergate_gateways), judged by the database's clock, never a gateway's. Each blocks
-  // on one statement on a pool connection and is committed (synchronously) when it returns.
+  // on one statement on a pool connection, at most the call deadline (plus a connect when the pool
+  // connection had to be reopened), and is committed (synchronously) when it returns OK. A call
+  // that timed out may or may not have taken effect (kUnavailable either way).
 
   // Takes the lease of `gateway_id` for `lease_ms` when no live holder has it (never held,
   // released, or expired), incrementing its incarnation. kAlreadyExists: a live holder has it
@@ -162,13 +185,31 @@ class PostgresStore final : public Store {
                                         int64_t lease_ms);
   // Ends the lease now (a clean stop). OK also when it was no longer held by `incarnation`.
   absl::Status ReleaseLease(absl::string_view gateway_id, int64_t incarnation);
-  // Every lease row whose expiry has passed (released ones included), by gateway_id.
+  // Every lease row whose expiry has passed (released ones included), by gateway_id, each with the
+  // incarnation that held it (what RecoverGateway must be given).
   absl::StatusOr<std::vector<LeaseRow>> ListExpiredLeases();
 
   // Moves every RESERVED record reserved by `gateway_id` to UNKNOWN (event kRecovered) in batches
-  // through Apply(); returns how many moved. For a gateway whose lease has expired (or this
-  // gateway's own records at start-up, under a fresh lease). Blocks.
-  absl::StatusOr<uint64_t> RecoverGateway(absl::string_view gateway_id, int64_t now_unix_ms);
+  // of 256 through the writer, for a gateway whose lease expired; returns how many moved. Fenced by
+  // the incarnation listed: each batch's transaction first locks the lease row (FOR UPDATE) and
+  // moves nothing unless the row still holds `expired_incarnation` and is still expired. Why: a
+  // sweep that listed the gateway as expired just before it restarted under the same id
+  // (AcquireLease: a new incarnation) would otherwise move the new run's fresh reservations to
+  // UNKNOWN. With the row locked, AcquireLease waits for the batch, and every reservation of the
+  // new run comes after it; the next batch sees the new incarnation. The keys are listed before the
+  // first batch, so a batch whose fence holds holds none of a later run's keys. OK with the count
+  // moved (0, or what moved before, when the fence failed: the gateway is back, its records are its
+  // own to settle). kUnavailable: the database cannot be read or a batch failed. Blocks.
+  absl::StatusOr<uint64_t> RecoverGateway(absl::string_view gateway_id, int64_t expired_incarnation,
+                                          int64_t now_unix_ms);
+  // At start-up, right after AcquireLease gave this store's gateway_id `held_incarnation`: moves
+  // every RESERVED record of this gateway_id to UNKNOWN (its previous runs' orders, whose outcome
+  // was never recorded). Call it before this run reserves anything: every RESERVED record of the id
+  // is then a previous run's. Fenced like RecoverGateway, on the row still holding
+  // `held_incarnation` (live or not): kFailedPrecondition when another process has taken the id
+  // since (then nothing more moved: the records may be that process's). kUnavailable as
+  // RecoverGateway. Blocks.
+  absl::StatusOr<uint64_t> RecoverOwnPreviousRuns(int64_t held_incarnation, int64_t now_unix_ms);
 
   // --- Retention.
 

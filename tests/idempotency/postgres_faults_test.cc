@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <future>
 #include <set>
 #include <string>
 #include <thread>
@@ -27,6 +28,50 @@ using pgtest::SharedDsn;
 using pgtest::Sql;
 
 constexpr int64_t kDayMs = 86'400'000;
+
+using Ms = std::chrono::milliseconds;
+
+// A store behind `proxy` whose calls have a 1.5 s client deadline (500 ms statement timeout +
+// 1 s connect timeout: pg::PgConnection::CallDeadlineMs).
+PostgresStoreOptions SilenceOptions(const std::string& dsn, const pgtest::TcpProxy& proxy) {
+  PostgresStoreOptions o = Options(pgtest::WithPort(dsn, proxy.port()), "gw-a");
+  o.statement_timeout_ms = 500;
+  o.connect_timeout_ms = 1'000;
+  return o;
+}
+constexpr Ms kCallDeadline{1'500};
+
+// Runs `call` on a thread while another session (not through the proxy) holds a row for 400 ms
+// with `hold_sql`, so the call waits on the server; 150 ms into it the proxy goes silent, so its
+// answer never comes back. Waits at most twice the deadline: a call still blocked then fails the
+// test, and the silence is ended (its connections close) so that the thread can return. *took:
+// how long the call blocked.
+template <typename Call>
+auto InFlightWhenSilenced(pgtest::TcpProxy& proxy, const std::string& dsn,
+                          const std::string& hold_sql, Call call, Ms* took) {
+  std::thread holder([&] { Sql(dsn, hold_sql); });
+  // Until the holder sleeps with its row locked (bounded: 300 × 10 ms).
+  std::string quoted;
+  for (char ch : hold_sql) quoted += ch == '\'' ? std::string("''") : std::string(1, ch);
+  const std::string sleeping = absl::StrCat(
+      "SELECT count(*) FROM pg_stat_activity WHERE wait_event = 'PgSleep' AND query = '", quoted,
+      "'");
+  for (int i = 0; i < 300 && Sql(dsn, sleeping) != "1"; ++i) std::this_thread::sleep_for(Ms(10));
+  const auto t0 = std::chrono::steady_clock::now();
+  auto done = std::async(std::launch::async, [&] {
+    auto result = call();
+    *took = std::chrono::duration_cast<Ms>(std::chrono::steady_clock::now() - t0);
+    return result;
+  });
+  std::this_thread::sleep_for(Ms(150));
+  proxy.SetSilent(true);
+  const bool in_time = done.wait_for(2 * kCallDeadline) == std::future_status::ready;
+  CHECK(in_time);
+  if (!in_time) proxy.SetSilent(false);  // releases the blocked call (the test already failed)
+  auto result = done.get();
+  holder.join();
+  return result;
+}
 
 TEST_CASE(
     "Two PostgresStores of different gateways racing from two threads reserve each key "
@@ -137,6 +182,72 @@ TEST_CASE(
   REQUIRE(store->Apply(c, 1'000, absl::MakeSpan(r)).ok());
   CHECK(r[0].outcome == ChangeOutcome::kApplied);
   CHECK(store->Lookup("before").value().has_value());
+}
+
+TEST_CASE(
+    "An Apply in flight when the network goes silent fails closed with kUnavailable within its "
+    "client deadline, acknowledges nothing, and the store works once the network is back",
+    "[postgres]") {
+  const std::string dsn = FreshSchemaDsn(SharedDsn());
+  pgtest::TcpProxy proxy(pgtest::PortOf(dsn));
+  auto store = OpenOrDie(SilenceOptions(dsn, proxy));
+  std::vector<Change> c = {Change::Reserve("held", "fp")};
+  std::vector<ChangeResult> r(1);
+  REQUIRE(store->Apply(c, 1'000, absl::MakeSpan(r)).ok());
+
+  // The batch's FOR UPDATE read waits for the holder; the server answers into the black hole.
+  const std::vector<Change> batch = {Change::Reserve("fresh", "fp"),
+                                     Change::Event(RecordEvent::kOutcomeFilled, "held", "late")};
+  std::vector<ChangeResult> results(batch.size());
+  Ms took{0};
+  const absl::Status s = InFlightWhenSilenced(
+      proxy, dsn,
+      "WITH l AS (SELECT key FROM ordergate_records WHERE key = 'held' FOR UPDATE) "
+      "SELECT pg_sleep(0.4) FROM l",
+      [&] { return store->Apply(batch, 2'000, absl::MakeSpan(results)); }, &took);
+  INFO("Apply blocked " << took.count() << " ms; deadline " << kCallDeadline.count() << " ms");
+  CHECK(s.code() == absl::StatusCode::kUnavailable);
+  CHECK(s.message().empty());              // code-only on the request path
+  CHECK(took >= kCallDeadline - Ms(200));  // the deadline ended it, nothing else
+  CHECK(took < 2 * kCallDeadline);
+  CHECK(results[0].outcome == ChangeOutcome::kIllegal);  // reset: nothing acknowledged
+  CHECK(results[1].outcome == ChangeOutcome::kIllegal);
+  CHECK(Sql(dsn, "SELECT count(*) FROM ordergate_records WHERE key = 'fresh'") == "0");
+  CHECK(Sql(dsn, "SELECT state FROM ordergate_records WHERE key = 'held'") == "1");
+
+  proxy.SetSilent(false);
+  std::vector<ChangeResult> again(batch.size());
+  REQUIRE(store->Apply(batch, 3'000, absl::MakeSpan(again)).ok());
+  CHECK(again[0].outcome == ChangeOutcome::kApplied);
+  CHECK(again[1].outcome == ChangeOutcome::kApplied);
+  CHECK(store->Lookup("held").value()->reply == "late");
+}
+
+TEST_CASE(
+    "A RenewLease in flight when the network goes silent fails with kUnavailable within its "
+    "client deadline, and renews once the network is back",
+    "[postgres]") {
+  const std::string dsn = FreshSchemaDsn(SharedDsn());
+  pgtest::TcpProxy proxy(pgtest::PortOf(dsn));
+  auto store = OpenOrDie(SilenceOptions(dsn, proxy));
+  absl::StatusOr<LeaseGrant> lease = store->AcquireLease("gw-a", 60'000);
+  REQUIRE(lease.ok());
+
+  Ms took{0};
+  const absl::StatusOr<LeaseGrant> renewed = InFlightWhenSilenced(
+      proxy, dsn,
+      "WITH l AS (SELECT gateway_id FROM ordergate_gateways WHERE gateway_id = 'gw-a' FOR "
+      "UPDATE) SELECT pg_sleep(0.4) FROM l",
+      [&] { return store->RenewLease("gw-a", lease->incarnation, 60'000); }, &took);
+  INFO("RenewLease blocked " << took.count() << " ms; deadline " << kCallDeadline.count() << " ms");
+  CHECK(renewed.status().code() == absl::StatusCode::kUnavailable);
+  CHECK(took >= kCallDeadline - Ms(200));
+  CHECK(took < 2 * kCallDeadline);
+
+  proxy.SetSilent(false);
+  absl::StatusOr<LeaseGrant> after = store->RenewLease("gw-a", lease->incarnation, 60'000);
+  REQUIRE(after.ok());
+  CHECK(after->incarnation == lease->incarnation);
 }
 
 TEST_CASE("A statement timeout fails the batch with kUnavailable and writes nothing",

@@ -5,7 +5,9 @@
 #include "idempotency/postgres_store.h"
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tests/idempotency/postgres_test_util.h"
@@ -221,7 +223,10 @@ TEST_CASE("RecoverGateway moves only that gateway's RESERVED records to UNKNOWN"
   Drive(*a, "a-2", RecordState::kReserved);
   Drive(*a, "a-filled", RecordState::kFilled);
   Drive(*b, "b-1", RecordState::kReserved);
-  absl::StatusOr<uint64_t> moved = b->RecoverGateway("gw-a", 50'000);
+  absl::StatusOr<LeaseGrant> lease = a->AcquireLease("gw-a", 1);
+  REQUIRE(lease.ok());
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // expired
+  absl::StatusOr<uint64_t> moved = b->RecoverGateway("gw-a", lease->incarnation, 50'000);
   REQUIRE(moved.ok());
   CHECK(*moved == 2);
   CHECK(a->Lookup("a-1").value()->state == RecordState::kUnknown);
@@ -229,6 +234,50 @@ TEST_CASE("RecoverGateway moves only that gateway's RESERVED records to UNKNOWN"
   CHECK(a->Lookup("a-filled").value()->state == RecordState::kFilled);
   CHECK(a->Lookup("b-1").value()->state == RecordState::kReserved);
   CHECK(a->OwnerOf("a-1").value() == "gw-a");  // the owner stays: a late reply is still its own
+}
+
+TEST_CASE(
+    "RecoverGateway with the incarnation a sweep listed moves nothing once that gateway has "
+    "restarted under a new incarnation",
+    "[postgres]") {
+  const std::string dsn = FreshSchemaDsn(SharedDsn());
+  auto a = OpenOrDie(Options(dsn, "gw-a"));
+  auto b = OpenOrDie(Options(dsn, "gw-b"));
+  absl::StatusOr<LeaseGrant> first = a->AcquireLease("gw-a", 300);
+  REQUIRE(first.ok());
+  Drive(*a, "old-run", RecordState::kReserved);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));    // gw-a's lease expires
+  std::vector<LeaseRow> listed = b->ListExpiredLeases().value();  // the sweep's listing
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0].gateway_id == "gw-a");
+  CHECK(listed[0].incarnation == first->incarnation);
+
+  // gw-a restarts under the same id before the sweep acts: a new incarnation, a fresh reservation.
+  absl::StatusOr<LeaseGrant> second = a->AcquireLease("gw-a", 60'000);
+  REQUIRE(second.ok());
+  CHECK(second->incarnation == first->incarnation + 1);
+  absl::StatusOr<uint64_t> own = a->RecoverOwnPreviousRuns(second->incarnation, 40'000);
+  REQUIRE(own.ok());
+  CHECK(*own == 1);  // the previous run's order, at the new run's start
+  Drive(*a, "new-run", RecordState::kReserved);
+
+  absl::StatusOr<uint64_t> moved = b->RecoverGateway("gw-a", listed[0].incarnation, 50'000);
+  REQUIRE(moved.ok());
+  CHECK(*moved == 0);
+  CHECK(a->Lookup("new-run").value()->state == RecordState::kReserved);  // the new run keeps it
+  // Nor does the live new incarnation's number help: its lease has not expired.
+  CHECK(b->RecoverGateway("gw-a", second->incarnation, 50'000).value() == 0);
+  CHECK(a->Lookup("new-run").value()->state == RecordState::kReserved);
+  // Its own recovery is fenced too: under an incarnation it no longer holds, nothing moves.
+  CHECK(a->RecoverOwnPreviousRuns(first->incarnation, 50'000).status().code() ==
+        absl::StatusCode::kFailedPrecondition);
+  CHECK(a->Lookup("new-run").value()->state == RecordState::kReserved);
+
+  // Once the new run's lease ends, its incarnation is the one to recover.
+  REQUIRE(a->ReleaseLease("gw-a", second->incarnation).ok());
+  CHECK(b->RecoverGateway("gw-a", second->incarnation, 60'000).value() == 1);
+  CHECK(a->Lookup("new-run").value()->state == RecordState::kUnknown);
+  CHECK(a->Lookup("old-run").value()->state == RecordState::kUnknown);
 }
 
 }  // namespace

@@ -144,11 +144,22 @@ TcpProxy::~TcpProxy() {
   ::close(listen_fd_);
   std::lock_guard<std::mutex> l(mu_);
   for (std::thread& t : relays_) t.join();
+  for (int fd : held_) ::close(fd);
 }
 
 void TcpProxy::SetDown(bool down) {
   if (down) ++generation_;
   down_ = down;
+}
+
+void TcpProxy::SetSilent(bool silent) {
+  if (!silent) {
+    ++generation_;  // the relays that stalled close
+    std::lock_guard<std::mutex> l(mu_);
+    for (int fd : held_) ::close(fd);
+    held_.clear();
+  }
+  silent_ = silent;
 }
 
 void TcpProxy::AcceptLoop() {
@@ -159,6 +170,11 @@ void TcpProxy::AcceptLoop() {
     if (client < 0) continue;
     if (down_) {
       ::close(client);
+      continue;
+    }
+    if (silent_) {
+      std::lock_guard<std::mutex> l(mu_);
+      held_.push_back(client);
       continue;
     }
     const int server = ::socket(AF_INET, SOCK_STREAM, 0);
@@ -185,6 +201,10 @@ void TcpProxy::Relay(int client, int server) {
   size_t remaining = 0;  // payload bytes of the current message still to pass
   bool close_now = false;
   while (!stop_ && !close_now && generation == generation_) {
+    if (silent_) {  // stalled: nothing read, nothing sent, nothing closed
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      continue;
+    }
     pollfd p[2] = {{client, POLLIN, 0}, {server, POLLIN, 0}};
     if (::poll(p, 2, 50) <= 0) continue;
     if (p[1].revents & (POLLIN | POLLHUP | POLLERR)) {

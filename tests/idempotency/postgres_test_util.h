@@ -47,6 +47,11 @@ class TcpProxy {
   int port() const { return port_; }
   // While down, every open connection is closed and new ones are closed at once.
   void SetDown(bool down);
+  // A black hole: while silent, nothing is relayed either way and nothing is closed (open
+  // connections stall; new ones are accepted and held, never answered), as a dead peer or a
+  // dropping firewall looks to a client. Ending the silence closes every connection that lived
+  // through it (their streams lost bytes); new ones relay again.
+  void SetSilent(bool silent);
   // The next simple-query "COMMIT" a client sends is forwarded to the server, and then both sides
   // are closed without relaying the answer: the COMMIT happened, its answer was lost.
   void LoseNextCommitAnswer() { lose_commit_answer_ = true; }
@@ -62,6 +67,7 @@ class TcpProxy {
   int port_ = 0;
   std::atomic<bool> stop_{false};
   std::atomic<bool> down_{false};
+  std::atomic<bool> silent_{false};
   std::atomic<bool> lose_commit_answer_{false};
   std::atomic<bool> drop_commit_{false};
   std::atomic<int> commits_seen_{0};
@@ -69,6 +75,7 @@ class TcpProxy {
   std::thread acceptor_;
   std::mutex mu_;
   std::vector<std::thread> relays_;
+  std::vector<int> held_;  // connections accepted while silent (guarded by mu_)
 };
 
 }  // namespace ordergate::idempotency::pgtest
