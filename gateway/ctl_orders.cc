@@ -59,9 +59,11 @@ int RunOrders(Context& ctx, const OrdersOptions& o) {
             << "AGE\n";
   for (simdjson::dom::element e : orders) {
     // A CURVE client's order: NAME/UUID (resolve it with --client NAME).
-    std::string label(Member<std::string_view>(e, "uuid", "?"));
-    const std::string_view client = Member<std::string_view>(e, "client", "");
-    if (!client.empty()) label = std::string(client) + "/" + label;
+    std::string label;
+    if (const auto client = Member<std::string_view>(e, "client", ""); !client.empty()) {
+      label.append(client).push_back('/');
+    }
+    label.append(Member<std::string_view>(e, "uuid", "?"));
     ctx.out() << std::left << std::setw(66) << label << std::setw(10)
               << Member<std::string_view>(e, "state", "?") << std::setw(28)
               << Member<std::string_view>(e, "created_at", "?")

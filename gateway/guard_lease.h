@@ -1,7 +1,7 @@
 // The PostgreSQL shared guard's lease stage (gateway/shared_guard.h): the heartbeat thread that
 // keeps this gateway's lease, sweeps for dead gateways and lists their UNKNOWN orders for the loop.
 //
-//   auto opened = OpenPostgresGuard(cfg);   // Open, AcquireLease, RecoverGateway(own id)
+//   auto opened = OpenPostgresGuard(cfg);   // Open, AcquireLease, RecoverOwnPreviousRuns
 //   loop.store = std::move(opened->store);  // the loop's Store, as RocksDB's would be
 //   opened->guard->Start();                 // the heartbeat
 //   ... loop: guard->MaySend() before admitting or sending; guard->TakeAdoptable(&records) ...
@@ -15,13 +15,16 @@
 //     for good (logged at error; this process admits nothing more, it keeps resolving what it
 //     has). Anything else (unreachable, timeout): counted, the state turns STALE once
 //     sendable_for_ms passed without a success, and HELD again at the next success.
-//  2. While the lease is held: ListExpiredLeases() and RecoverGateway(id) for each other gateway
-//     listed (their RESERVED records become UNKNOWN: orders that may have executed, never resent).
+//  2. While the lease is held: ListExpiredLeases() and RecoverGateway(id, listed incarnation) for
+//     each other gateway listed (their RESERVED records become UNKNOWN: orders that may have
+//     executed, never resent), fenced on the lease row: a gateway that restarted under the same id
+//     since the listing (a new incarnation) keeps its fresh reservations.
 //  3. Every cfg.unknown_query_interval_ms: ListInFlight(), and of its UNKNOWN records those whose
 //     owner (OwnerOf, cached: a key's owner never changes) is another gateway whose lease has
 //     expired: the loop adopts them and asks the bridge about them like its own.
-// Every statement runs under the store's statement_timeout (a third of the lease, at most 2 s), so
-// a round never outlasts the lease's margin.
+// Every call has the store's deadline (statement plus connect timeout: each a third of the lease,
+// at most 2 s, so 2/3 of the lease in all) even on a network that went silent, so a round never
+// outlasts the lease's margin.
 #ifndef ORDERGATE_GATEWAY_GUARD_LEASE_H_
 #define ORDERGATE_GATEWAY_GUARD_LEASE_H_
 
@@ -35,9 +38,10 @@ namespace ordergate::gateway {
 // min(2000, guard_lease_ms / 3) ms), acquires the lease of cfg.gateway_id for guard_lease_ms
 // (kAlreadyExists naming the gateway id and the expiry when a live gateway holds it: two
 // processes under one name would share a writer mark and each other's records), then moves this
-// gateway's own RESERVED records to UNKNOWN (RecoverGateway: the previous incarnation's orders
-// whose outcome it never recorded). Blocks. Statuses carry messages. The heartbeat is not
-// started (SharedGuard::Start).
+// gateway's own RESERVED records to UNKNOWN (RecoverOwnPreviousRuns, fenced on the incarnation just
+// acquired: the previous runs' orders whose outcome they never recorded; this run has reserved
+// nothing yet). Blocks. Statuses carry messages. The heartbeat is not started
+// (SharedGuard::Start).
 absl::StatusOr<OpenedSharedGuard> OpenPostgresGuard(const GatewayConfig& cfg);
 
 }  // namespace ordergate::gateway
