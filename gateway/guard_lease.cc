@@ -57,6 +57,10 @@ class PostgresLeaseGuard final : public SharedGuard {
       (void)pthread_setname_np(pthread_self(), "og-lease");
       Heartbeat();
     });
+    housekeeping_ = std::thread([this] {
+      (void)pthread_setname_np(pthread_self(), "og-retention");
+      Housekeeping();
+    });
   }
 
   bool MaySend() const override {
@@ -109,6 +113,7 @@ class PostgresLeaseGuard final : public SharedGuard {
     }
     stop_cv_.notify_all();
     if (thread_.joinable()) thread_.join();
+    if (housekeeping_.joinable()) housekeeping_.join();
   }
 
   // Waits `ns` or until stopped; false when stopped.
@@ -166,6 +171,33 @@ class PostgresLeaseGuard final : public SharedGuard {
       failing_ = true;
     }
     return MaySend();
+  }
+
+  // Retention, on a thread of its own so that a slow DDL never delays a renewal: at start and then
+  // every hour, the partitions of today and tomorrow are made (the first batch of a day then pays
+  // no DDL) and the days past the retention dropped (in-flight records carried forward first:
+  // they never expire). Every gateway of the guard does it; the store serialises them.
+  void Housekeeping() {
+    constexpr int64_t kEveryNs = int64_t{3600} * 1'000'000'000;
+    do {
+      const int64_t now_ms = UnixNowMs();
+      if (const absl::Status made = store_->EnsurePartitions(now_ms); !made.ok()) {
+        spdlog::warn(
+            "shared guard: retention: cannot create the partitions of today and tomorrow "
+            "({}); a batch creates its day's when it is missing",
+            SV(made.message()));
+      }
+      auto dropped = store_->DropExpiredPartitions(now_ms);
+      if (!dropped.ok()) {
+        spdlog::warn(
+            "shared guard: retention: dropping expired partitions failed ({}); tried "
+            "again in an hour",
+            SV(dropped.status().message()));
+      } else if (!dropped->empty()) {
+        spdlog::info("shared guard: retention: {} day partition(s) past the retention dropped",
+                     dropped->size());
+      }
+    } while (WaitFor(kEveryNs));
   }
 
   void Sweep() {
@@ -252,6 +284,7 @@ class PostgresLeaseGuard final : public SharedGuard {
   std::condition_variable stop_cv_;
   bool stop_ = false;  // guarded by stop_mu_
   std::thread thread_;
+  std::thread housekeeping_;
 };
 
 }  // namespace
@@ -264,6 +297,9 @@ absl::StatusOr<OpenedSharedGuard> OpenPostgresGuard(const GatewayConfig& cfg) {
   const int64_t statement_ms = std::min<int64_t>(2000, cfg.guard_lease_ms / 3);
   opts.statement_timeout_ms = static_cast<int>(statement_ms);
   opts.connect_timeout_ms = static_cast<int>(statement_ms);
+  // Whole days of partitions, at least the retention (a record is kept from its reservation day).
+  const int64_t retention_s = absl::ToInt64Seconds(cfg.retention);
+  opts.retention_days = static_cast<int>(std::max<int64_t>(1, (retention_s + 86399) / 86400));
   auto opened = PostgresStore::Open(opts);
   if (!opened.ok()) {
     return absl::Status(

@@ -22,6 +22,9 @@
 //  3. Every cfg.unknown_query_interval_ms: ListInFlight(), and of its UNKNOWN records those whose
 //     owner (OwnerOf, cached: a key's owner never changes) is another gateway whose lease has
 //     expired: the loop adopts them and asks the bridge about them like its own.
+// A second thread keeps the retention, so that a slow DDL never delays a renewal: at start and
+// every hour, EnsurePartitions (today and tomorrow) and DropExpiredPartitions (days past the
+// configured retention, rounded up to whole days; in-flight records are carried forward first).
 // Every call has the store's deadline (statement plus connect timeout: each a third of the lease,
 // at most 2 s, so 2/3 of the lease in all) even on a network that went silent, so a round never
 // outlasts the lease's margin.
