@@ -2,9 +2,8 @@
 
 #include <sodium.h>
 
-#include <cstdlib>
-
 #include "absl/strings/str_cat.h"
+#include "transport/signing.h"
 
 namespace ordergate {
 
@@ -21,20 +20,13 @@ void AppendBridgeUuid(absl::string_view identity, absl::string_view uuid, std::s
     out->append(uuid.data(), uuid.size());
     return;
   }
-  if (sodium_init() < 0) std::abort();  // idempotent; no hash: nothing here can work
-  crypto_hash_sha256_state state;
-  crypto_hash_sha256_init(&state);
-  const unsigned char nul = 0;
-  crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(identity.data()),
-                            identity.size());
-  crypto_hash_sha256_update(&state, &nul, 1);
-  crypto_hash_sha256_update(&state, reinterpret_cast<const unsigned char*>(uuid.data()),
-                            uuid.size());
-  unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256_final(&state, digest);
+  // SHA-256 of the store key (identity NUL uuid): signing.h's, which sets libsodium up once.
+  std::string key;
+  AppendStoreKey(identity, uuid, &key);
+  const Fingerprint digest = FingerprintOf(key);
   constexpr size_t kBytes = 16;  // 128 bits, 32 hex digits
   char hex[2 * kBytes + 1];
-  sodium_bin2hex(hex, sizeof(hex), digest, kBytes);
+  sodium_bin2hex(hex, sizeof(hex), digest.data(), kBytes);
   out->append("og");
   out->append(hex, 2 * kBytes);
 }
