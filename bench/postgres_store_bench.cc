@@ -112,6 +112,14 @@ bool TimedApply(benchmark::State& state, bench::LatencySampler& lat,
   return true;
 }
 
+// Fills `changes` with reservations of fresh keys (kept alive in `keys`), one per slot.
+void NewReservations(std::vector<std::string>* keys, std::vector<Change>* changes) {
+  for (size_t i = 0; i < changes->size(); ++i) {
+    (*keys)[i] = NextKey();
+    (*changes)[i] = Change::Reserve((*keys)[i], "0123456789abcdef0123456789abcdef");
+  }
+}
+
 void BM_PgReserve(benchmark::State& state) {
   const size_t batch = static_cast<size_t>(state.range(0));
   bench::LatencySampler lat(state);
@@ -119,10 +127,7 @@ void BM_PgReserve(benchmark::State& state) {
   std::vector<Change> changes(batch);
   std::vector<ChangeResult> results(batch);
   for (auto _ : state) {
-    for (size_t i = 0; i < batch; ++i) {
-      keys[i] = NextKey();
-      changes[i] = Change::Reserve(keys[i], "0123456789abcdef0123456789abcdef");
-    }
+    NewReservations(&keys, &changes);
     if (!TimedApply(state, lat, changes, results)) return;
   }
   lat.Report(state);
@@ -137,10 +142,7 @@ void BM_PgOutcome(benchmark::State& state) {
   std::vector<Change> changes(batch);
   std::vector<ChangeResult> results(batch);
   for (auto _ : state) {
-    for (size_t i = 0; i < batch; ++i) {
-      keys[i] = NextKey();
-      changes[i] = Change::Reserve(keys[i], "0123456789abcdef0123456789abcdef");
-    }
+    NewReservations(&keys, &changes);
     if (!Store().Apply(changes, 1'000, absl::MakeSpan(results)).ok()) {
       state.SkipWithError("reserve failed");
       return;

@@ -23,6 +23,7 @@ namespace {
 
 namespace fs = std::filesystem;
 namespace internal = ordergate::idempotency::internal;
+using ordergate::idempotency::testing::DurableMarkLineV1;
 using ordergate::idempotency::testing::TempDir;
 
 std::string ReadAll(const std::string& path) {
@@ -46,19 +47,6 @@ internal::DurableMark ReadOrDie(const std::string& dir) {
   REQUIRE(mark.ok());
   REQUIRE(mark->has_value());
   return **mark;
-}
-
-// The v1 line, as a build before the MANIFEST part wrote it (FNV-1a of "v1 <sequence>").
-std::string LineV1(uint64_t sequence) {
-  const std::string body = "v1 " + std::to_string(sequence);
-  uint64_t h = 14695981039346656037ull;
-  for (const char c : body) {
-    h ^= static_cast<uint8_t>(c);
-    h *= 1099511628211ull;
-  }
-  char hex[17];
-  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
-  return "ordergate-durable-mark " + body + " " + hex + "\n";
 }
 
 ino_t Inode(const std::string& path) {
@@ -108,7 +96,7 @@ TEST_CASE(
   TempDir dir;
   fs::create_directories(dir.db());
   const std::string path = dir.db() + "/" + internal::kDurableMarkFile;
-  std::string v1 = LineV1(1234);
+  std::string v1 = DurableMarkLineV1(1234);
   if (padded) v1.resize(512, '\0');
   WriteFile(path, v1);  // what a build before the MANIFEST part (or before the block) left
   CHECK(ReadOrDie(dir.db()) == Mark(1234));
@@ -147,7 +135,7 @@ TEST_CASE(
   TempDir dir;
   fs::create_directories(dir.db());
   const std::string path = dir.db() + "/" + internal::kDurableMarkFile;
-  std::string v1 = LineV1(1234);
+  std::string v1 = DurableMarkLineV1(1234);
   v1[v1.find("1234")] = '9';
   WriteFile(path, v1);
   CHECK(internal::ReadDurableMark(dir.db()).status().code() == absl::StatusCode::kDataLoss);

@@ -490,19 +490,6 @@ TEST_CASE(
   CHECK(CountPresent(*store, kOrders + kRounds * kPerRound) == kOrders + kRounds * kPerRound);
 }
 
-// The mark line of the v1 format, as a build before the MANIFEST part wrote it.
-std::string MarkLineV1(uint64_t sequence) {
-  const std::string body = "v1 " + std::to_string(sequence);
-  uint64_t h = 14695981039346656037ull;
-  for (const char c : body) {
-    h ^= static_cast<uint8_t>(c);
-    h *= 1099511628211ull;
-  }
-  char hex[17];
-  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
-  return "ordergate-durable-mark " + body + " " + hex + "\n";
-}
-
 TEST_CASE(
     "a store whose durable mark is of the v1 format (no MANIFEST part) opens, and its mark is "
     "then of the v2 format naming its MANIFEST",
@@ -514,7 +501,7 @@ TEST_CASE(
   const size_t seq_at = v2.find(' ', v2.find(' ') + 1) + 1;
   const uint64_t sequence = std::stoull(v2.substr(seq_at, v2.find(' ', seq_at) - seq_at));
   REQUIRE(sequence > 0);
-  std::string block = MarkLineV1(sequence);
+  std::string block = testing::DurableMarkLineV1(sequence);
   block.resize(512, '\0');
   WriteFile(mark_path, block);
   {

@@ -6,6 +6,8 @@
 
 #include <atomic>
 #include <catch2/catch.hpp>
+#include <cstdint>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -143,6 +145,20 @@ inline std::map<std::string, std::string> Contents(const std::string& dir) {
     out[name] = std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   }
   return out;
+}
+
+// The durable mark's line in the v1 format, as a build before the MANIFEST part wrote it
+// (idempotency/durable_mark.cc: FNV-1a of "v1 <sequence>", 16 hex digits).
+inline std::string DurableMarkLineV1(uint64_t sequence) {
+  const std::string body = "v1 " + std::to_string(sequence);
+  uint64_t h = 14695981039346656037ull;
+  for (const char c : body) {
+    h ^= static_cast<uint8_t>(c);
+    h *= 1099511628211ull;
+  }
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(h));
+  return "ordergate-durable-mark " + body + " " + hex + "\n";
 }
 
 }  // namespace ordergate::idempotency::testing
