@@ -80,15 +80,8 @@ absl::Status Gateway::Loop::Init() {
   const int64_t now_ns = SteadyNs();
   for (Record& rec : *in_flight_records) {
     // Open() recovered every RESERVED; a foreign store that did not is treated the same way.
-    Request req;
-    req.action = Action::kOpen;
-    if (!req.uuid.value.Assign(SplitStoreKey(rec.key).uuid)) continue;
-    Order* o = NewOrder(rec.key, req, {}, rec.fingerprint);
-    Move(o, LifecycleEvent::kRecoveredUnknown);
-    o->signed_unix_us = start_unix_us_;
-    o->unknown_reply = rec.reply.empty() ? UnknownReply(o->uuid, start_unix_us_) : rec.reply;
-    o->next_query_ns =
-        now_ns + (cfg.bridge_signature_ttl_ms + cfg.bridge_exec_margin_ms + 100) * kNsPerMs;
+    // Signed, at the latest, before this process started.
+    (void)NewUnknownOrder(rec, start_unix_us_, now_ns);
   }
   if (!orders_.empty()) {
     spdlog::warn(
@@ -194,6 +187,20 @@ Order* Gateway::Loop::NewOrder(absl::string_view key, const Request& req,
   o->fingerprint.assign(fingerprint.data(), fingerprint.size());
   orders_by_id_[o->id] = o;
   orders_.emplace(absl::string_view(o->key), std::move(owned));
+  return o;
+}
+
+Order* Gateway::Loop::NewUnknownOrder(const Record& rec, int64_t signed_unix_us, int64_t now_ns) {
+  Request req;
+  req.action = Action::kOpen;
+  if (!req.uuid.value.Assign(SplitStoreKey(rec.key).uuid)) return nullptr;
+  Order* o = NewOrder(rec.key, req, {}, rec.fingerprint);
+  Move(o, LifecycleEvent::kRecoveredUnknown);
+  o->signed_unix_us = signed_unix_us;
+  o->unknown_reply = rec.reply.empty() ? UnknownReply(o->uuid, signed_unix_us) : rec.reply;
+  // "Not found" proves nothing until every copy the bridge may hold has expired.
+  o->next_query_ns =
+      now_ns + (cfg.bridge_signature_ttl_ms + cfg.bridge_exec_margin_ms + 100) * kNsPerMs;
   return o;
 }
 

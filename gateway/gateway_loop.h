@@ -335,6 +335,10 @@ class Gateway::Loop {
   // derived from it.
   Order* NewOrder(absl::string_view key, const Request& req, absl::string_view canonical,
                   absl::string_view fingerprint);
+  // An UNKNOWN record taken into memory to be asked about (never resent): recovered at start, or
+  // adopted from a dead gateway of the shared guard. `signed_unix_us`: an upper bound of when any
+  // copy of it was signed. nullptr when the key's uuid is not one (a foreign store's).
+  Order* NewUnknownOrder(const idempotency::Record& rec, int64_t signed_unix_us, int64_t now_ns);
   // The one place an order's phase changes (OrderLifecycle's table; counts follow). False when the
   // table has no row: nothing changed.
   bool Move(Order* o, LifecycleEvent e) { return life_.Move(&o->phase, e); }

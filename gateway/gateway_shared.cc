@@ -73,19 +73,12 @@ void Gateway::Loop::AdoptUnknown(int64_t now_ns) {
   uint64_t adopted = 0;
   for (Record& rec : adoptable_) {
     if (orders_.contains(absl::string_view(rec.key))) continue;  // adopted before, or settling
-    Request req;
-    req.action = Action::kOpen;
-    if (!req.uuid.value.Assign(SplitStoreKey(rec.key).uuid)) continue;
-    Order* o = NewOrder(rec.key, req, {}, rec.fingerprint);
-    Move(o, LifecycleEvent::kRecoveredUnknown);
-    o->adopted = true;
     // Its gateway's lease expired before this listing, and that gateway sent nothing after its
     // lease's margin: any copy at the bridge was signed before now. A "not found" proves it never
     // executed only once the TTL and the execution margin have run from here.
-    o->signed_unix_us = now_us;
-    o->unknown_reply = rec.reply.empty() ? UnknownReply(o->uuid, now_us) : rec.reply;
-    o->next_query_ns =
-        now_ns + (cfg.bridge_signature_ttl_ms + cfg.bridge_exec_margin_ms + 100) * kNsPerMs;
+    Order* o = NewUnknownOrder(rec, now_us, now_ns);
+    if (o == nullptr) continue;
+    o->adopted = true;
     ++adopted;
   }
   adoptable_.clear();
