@@ -346,9 +346,16 @@ void Gateway::Loop::HandleOrder(const Waiter& original, absl::string_view identi
     if (o->fingerprint != fp_bytes) {
       // A reservation still in the current batch may be a conflicting resend of a finished order
       // (it will meet kExists): then this request is that order, and the store has its outcome.
+      // Unread (the store unreachable: on the shared guard the reservation itself may be what
+      // waits on it), nothing is known of which body the record holds: fail closed rather than
+      // call this one the conflict.
       if (o->phase == Phase::kReserving) {
         auto rec = store->Lookup(scope_key_);
-        if (rec.ok() && rec->has_value()) {
+        if (!rec.ok()) {
+          ReplyError(w, req.uuid.view(), ErrorCode::kStoreUnavailable, true);
+          return;
+        }
+        if (rec->has_value()) {
           AnswerFromRecord(w, req.uuid.view(), fp_bytes, **rec, /*check_fingerprint=*/true);
           return;
         }

@@ -115,6 +115,40 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "an order's own body resent while a conflicting body's reservation is in flight and the store "
+    "cannot be read gets STORE_UNAVAILABLE, never IDEMPOTENCY_CONFLICT",
+    "[gateway]") {
+  // The nemesis on the shared guard found it: a conflicting body reached a gateway first and went
+  // to be reserved (optimistically: it meets the record there); the order's own body, arriving
+  // while that reservation waited on a silent database, was refused as a conflict because the
+  // store read meant to settle it failed. Until the store answers, nothing is known: fail closed.
+  ScriptedBridge bridge([](const BridgeRequest& r) { return ScriptedBridge::Filled(r.uuid, 77); });
+  const std::string dir = TempDir("conflict-unread");
+  auto owned = std::make_unique<WatchedStore>(OpenStore(dir), nullptr);
+  WatchedStore* store = owned.get();
+  RunningGateway gw(TestConfig(bridge.endpoint(), dir), std::move(owned));
+  Strategy s(gw.endpoint());
+  Strategy other(gw.endpoint());
+  CHECK(s.Call(Open("cu-1", 0.1))["status"] == "FILLED");
+  store->hold_writes = true;
+  other.Send(Open("cu-1", 0.2));  // the conflicting body: its reservation now waits
+  REQUIRE(Eventually([&] { return store->held.load() > 0; }));
+  store->fail_lookups = true;
+  auto r = s.Call(Open("cu-1", 0.1));
+  CHECK(r["status"] == "error");
+  CHECK(r["error_code"] == "STORE_UNAVAILABLE");
+  store->fail_lookups = false;
+  store->hold_writes = false;
+  auto c = other.Receive();
+  CHECK(c["error_code"] == "IDEMPOTENCY_CONFLICT");
+  r = s.Call(Open("cu-1", 0.1));
+  CHECK(r["status"] == "FILLED");
+  CHECK(r["ticket"] == "77");
+  CHECK(r["duplicate"] == "true");
+  CHECK(bridge.Count("OPEN", "cu-1") == 1);
+}
+
+TEST_CASE(
     "a uuid reused for a different order is an IDEMPOTENCY_CONFLICT and the record is untouched",
     "[gateway]") {
   ScriptedBridge bridge([](const BridgeRequest& r) { return ScriptedBridge::Filled(r.uuid, 31); });

@@ -58,16 +58,27 @@ struct EventLog {
   }
 };
 
-// The real store, watched (logs applied reservations) and breakable (fails every write on demand).
+// The real store, watched (logs applied reservations) and breakable (fails every write or every
+// read on demand, or holds writes: a database that went silent).
 class WatchedStore : public og::idempotency::Store {
  public:
   WatchedStore(std::unique_ptr<og::idempotency::Store> inner, EventLog* log)
       : inner_(std::move(inner)), log_(log) {}
   std::atomic<bool> fail_writes{false};
+  std::atomic<bool> fail_lookups{false};
+  std::atomic<bool> hold_writes{false};  // Apply() waits (at most 10 s) while set
   std::atomic<int> applies{0};
+  std::atomic<int> held{0};  // Apply() calls waiting now
 
   absl::Status Apply(absl::Span<const og::idempotency::Change> changes, int64_t now_ms,
                      absl::Span<og::idempotency::ChangeResult> results) override {
+    if (hold_writes.load()) {
+      ++held;
+      for (int i = 0; i < 1000 && hold_writes.load(); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      --held;
+    }
     if (fail_writes.load()) return absl::Status(absl::StatusCode::kUnavailable, "");
     absl::Status s = inner_->Apply(changes, now_ms, results);
     ++applies;
@@ -82,6 +93,7 @@ class WatchedStore : public og::idempotency::Store {
     return s;
   }
   absl::StatusOr<std::optional<og::idempotency::Record>> Lookup(absl::string_view key) override {
+    if (fail_lookups.load()) return absl::Status(absl::StatusCode::kUnavailable, "");
     return inner_->Lookup(key);
   }
   absl::StatusOr<std::vector<og::idempotency::Record>> ListInFlight() override {
