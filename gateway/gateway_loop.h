@@ -277,6 +277,9 @@ class Gateway::Loop {
   void ApplyPendingLimits();
   void AnswerFromRecord(const Waiter& w, absl::string_view uuid, absl::string_view fingerprint,
                         const Record& rec, bool check_fingerprint);
+  // A retry or ORDER_STATUS of an order this process holds UNKNOWN: its UNKNOWN reply, or on the
+  // shared guard the record's outcome when another gateway settled it meanwhile (a store read).
+  void ReplyUnknownOrSettled(const Waiter& w, const Order& o);
 
   // Bridge side.
   void HandleBridgeEvent(const BridgeEvent& ev);

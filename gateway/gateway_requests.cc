@@ -377,7 +377,7 @@ void Gateway::Loop::HandleOrder(const Waiter& original, absl::string_view identi
       Audit(dup);
     }
     if (IsUnknown(o->phase)) {
-      ReplyOrder(w, o->unknown_reply, /*duplicate=*/true);
+      ReplyUnknownOrSettled(w, *o);
       return;
     }
     AddWaiter(o, w);  // joins the original: same outcome, or PENDING at its own deadline
@@ -423,6 +423,22 @@ void Gateway::Loop::HandleOrder(const Waiter& original, absl::string_view identi
   items_.push_back({o, BatchPurpose::kReserve});
 }
 
+void Gateway::Loop::ReplyUnknownOrSettled(const Waiter& w, const Order& o) {
+  // On the shared guard several gateways may hold one UNKNOWN order (its owner's, and every
+  // survivor that adopted it) and another may have settled it in the store since: its record, once
+  // terminal, is the answer (the nemesis on that guard saw a client told REJECTED and then UNKNOWN
+  // by a gateway answering from memory). Unread, the UNKNOWN this gateway holds is still true.
+  if (guard != nullptr) {
+    auto rec = store->Lookup(o.key);
+    if (rec.ok() && rec->has_value() &&
+        ((*rec)->state == RecordState::kFilled || (*rec)->state == RecordState::kRejected)) {
+      AnswerFromRecord(w, o.uuid, {}, **rec, /*check_fingerprint=*/false);
+      return;
+    }
+  }
+  ReplyOrder(w, o.unknown_reply, /*duplicate=*/true);
+}
+
 void Gateway::Loop::HandleOrderStatus(const ReplyRoute& route, absl::string_view identity,
                                       const Request& req, int64_t received_ns) {
   Waiter w{route, received_ns, received_ns, true};
@@ -435,7 +451,7 @@ void Gateway::Loop::HandleOrderStatus(const ReplyRoute& route, absl::string_view
   if (it != orders_.end() && it->second->phase != Phase::kReserving) {
     Order* o = it->second.get();
     if (IsUnknown(o->phase)) {
-      ReplyOrder(w, o->unknown_reply, true);
+      ReplyUnknownOrSettled(w, *o);
     } else {
       scratch_.clear();
       EncodeStatusReply(o->uuid, "PENDING", {}, {}, UnixUs(), &scratch_);

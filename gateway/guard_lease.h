@@ -7,27 +7,32 @@
 //   ... loop: guard->MaySend() before admitting or sending; guard->TakeAdoptable(&records) ...
 //   opened->guard->Release();               // a clean stop (after the last write)
 //
-// The heartbeat is a stage: it owns nothing of the loop's and shares with it only atomics (the
-// start of the last successful renewal, the state, the counters) and one mutex-guarded listing that
-// the loop takes with a try-lock. Every round, every renew_interval_ms (LeaseTiming):
-//  1. RenewLease(gateway_id, incarnation, lease_ms). OK: the renewal's start time becomes the
-//     lease's reference (MaySend). kFailedPrecondition: the lease expired or was taken over: LOST,
-//     for good (logged at error; this process admits nothing more, it keeps resolving what it
-//     has). Anything else (unreachable, timeout): counted, the state turns STALE once
-//     sendable_for_ms passed without a success, and HELD again at the next success.
-//  2. While the lease is held: ListExpiredLeases() and RecoverGateway(id, listed incarnation) for
-//     each other gateway listed (their RESERVED records become UNKNOWN: orders that may have
-//     executed, never resent), fenced on the lease row: a gateway that restarted under the same id
-//     since the listing (a new incarnation) keeps its fresh reservations.
-//  3. Every cfg.unknown_query_interval_ms: ListInFlight(), and of its UNKNOWN records those whose
-//     owner (OwnerOf, cached: a key's owner never changes) is another gateway whose lease has
-//     expired: the loop adopts them and asks the bridge about them like its own.
-// A second thread keeps the retention, so that a slow DDL never delays a renewal: at start and
-// every hour, EnsurePartitions (today and tomorrow) and DropExpiredPartitions (days past the
-// configured retention, rounded up to whole days; in-flight records are carried forward first).
+// The lease stage is three threads that own nothing of the loop's and share with it only atomics
+// (the start of the last successful renewal, the state, the counters) and one mutex-guarded listing
+// that the loop takes with a try-lock:
+//  1. og-lease renews and does nothing else, on the store's own lease connection (so neither a
+//     sweep nor the loop's reads holding the pool can delay it): RenewLease(gateway_id,
+//     incarnation, lease_ms) every renew_interval_ms (LeaseTiming), a quarter of that after a
+//     failure. OK: the renewal's start time becomes the lease's reference (MaySend).
+//     kFailedPrecondition: the lease expired or was taken over: LOST, for good (logged at error;
+//     this process admits nothing more, it keeps resolving what it has). Anything else
+//     (unreachable, timeout): counted, the state turns STALE once sendable_for_ms passed without a
+//     success, and HELD again at the next success.
+//  2. og-sweep, every renew_interval_ms while this gateway may send: ListExpiredLeases() and
+//     RecoverGateway(id, listed incarnation) for each other gateway listed (their RESERVED records
+//     become UNKNOWN: orders that may have executed, never resent), fenced on the lease row: a
+//     gateway that restarted under the same id since the listing (a new incarnation) keeps its
+//     fresh reservations. And every cfg.unknown_query_interval_ms: ListInFlight(), and of its
+//     UNKNOWN records those whose owner (OwnerOf, cached: a key's owner never changes) is another
+//     gateway whose lease has expired: the loop adopts them and asks the bridge about them like its
+//     own.
+//  3. og-retention, so that a slow DDL never delays anything: at start and every hour,
+//     EnsurePartitions (today and tomorrow) and DropExpiredPartitions (days past the configured
+//     retention, rounded up to whole days; in-flight records are carried forward first).
 // Every call has the store's deadline (statement plus connect timeout: each a third of the lease,
-// at most 2 s, so 2/3 of the lease in all) even on a network that went silent, so a round never
-// outlasts the lease's margin.
+// at most 2 s) even on a network that went silent. How much of an outage a lease survives: a
+// renewal that succeeds within the lease of the last one; the nemesis on this guard
+// (tests/reliability/nemesis_pg.h) counts the leases its database faults cost.
 #ifndef ORDERGATE_GATEWAY_GUARD_LEASE_H_
 #define ORDERGATE_GATEWAY_GUARD_LEASE_H_
 

@@ -194,8 +194,11 @@ absl::StatusOr<LeaseGrant> PostgresStore::AcquireLease(absl::string_view gateway
 absl::StatusOr<LeaseGrant> PostgresStore::RenewLease(absl::string_view gateway_id,
                                                      int64_t incarnation, int64_t lease_ms) {
   if (lease_ms <= 0) return absl::InvalidArgumentError("RenewLease: non-positive lease_ms");
-  PooledConnection c(impl_.get());
-  if (!c.status().ok()) return c.status();
+  absl::MutexLock lock(&impl_->lease_mu);
+  PgConnection* c = &impl_->lease_conn;
+  if (!c->Connected()) {
+    if (absl::Status s = impl_->Connect(*c); !s.ok()) return s;
+  }
   PgResult r;
   const std::string sql =
       absl::StrCat("UPDATE ordergate_gateways SET lease_expires_unix_ms = ", kDbNowMs,

@@ -68,8 +68,9 @@
 // Errors: the database unreachable, a statement timeout, a broken connection, a call past its
 // deadline → kUnavailable (code-only), fail closed, and the next call reconnects. Thread-safety:
 // every method may be called from any thread. Apply() is serialised on one writer connection;
-// Lookup(), ListInFlight(), Stats() and the lease calls use a pool of other connections, so they
-// never wait behind a batch.
+// RenewLease() has a connection of its own, so a renewal never waits for a pool connection;
+// Lookup(), ListInFlight(), Stats() and the other lease calls use a pool of other connections, so
+// they never wait behind a batch.
 #ifndef ORDERGATE_IDEMPOTENCY_POSTGRES_STORE_H_
 #define ORDERGATE_IDEMPOTENCY_POSTGRES_STORE_H_
 

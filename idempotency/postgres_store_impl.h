@@ -25,6 +25,11 @@ struct PostgresStore::Impl {
   pg::PgConnection writer ABSL_GUARDED_BY(writer_mu);
   absl::flat_hash_set<int64_t> known_days ABSL_GUARDED_BY(writer_mu);  // partitions seen to exist
 
+  // The lease's own connection (RenewLease only): a renewal never waits for a pool connection
+  // that the loop's reads or a sweep hold, so a busy gateway does not lose its lease.
+  absl::Mutex lease_mu;
+  pg::PgConnection lease_conn ABSL_GUARDED_BY(lease_mu);
+
   // The readers: at most options.pool_size connections, lent one at a time.
   absl::Mutex pool_mu;
   std::vector<std::unique_ptr<pg::PgConnection>> idle ABSL_GUARDED_BY(pool_mu);
