@@ -181,7 +181,7 @@ void TcpProxy::AcceptLoop() {
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(static_cast<uint16_t>(upstream_port_));
+    a.sin_port = htons(static_cast<uint16_t>(upstream_port_.load()));
     if (::connect(server, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
       ::close(server);
       ::close(client);

@@ -58,11 +58,17 @@ class TcpProxy {
   // The next "COMMIT" is not forwarded: both sides are closed instead (the server rolls back).
   void DropNextCommit() { drop_commit_ = true; }
   int commits_seen() const { return commits_seen_; }
+  // New connections go to 127.0.0.1:port from now on and every open one is closed: a failover
+  // behind a fixed address (a virtual IP, HAProxy), which closes what was open to the old server.
+  void SetUpstream(int port) {
+    upstream_port_ = port;
+    ++generation_;
+  }
 
  private:
   void AcceptLoop();
   void Relay(int client, int server);
-  int upstream_port_;
+  std::atomic<int> upstream_port_;
   int listen_fd_ = -1;
   int port_ = 0;
   std::atomic<bool> stop_{false};

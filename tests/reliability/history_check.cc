@@ -56,7 +56,8 @@ std::vector<std::string> CheckHistory(const std::map<std::string, OrderHistory>&
       if (r.kind == 'c') {
         ++counts->conflicts;
         if (!(r.status == "REJECTED" && r.code == "IDEMPOTENCY_CONFLICT") &&
-            !(r.status == "error" && r.code == "STORE_UNAVAILABLE")) {
+            !(r.status == "error" && r.code == "STORE_UNAVAILABLE") &&
+            !(options.pending_at_reservation_deadline && r.status == "PENDING")) {
           violate(u, "a conflicting body got " + r.raw);
         }
         continue;
@@ -86,7 +87,8 @@ std::vector<std::string> CheckHistory(const std::map<std::string, OrderHistory>&
           violate(u, absl::StrCat("acknowledged ", ack.raw, " then answered ", r.raw));
         }
       } else if (acked && r.at_us > ack.at_us + options.ack_grace_us &&
-                 !(r.status == "error" && r.code == "STORE_UNAVAILABLE")) {
+                 !(r.status == "error" && r.code == "STORE_UNAVAILABLE") &&
+                 !(options.pending_at_reservation_deadline && r.status == "PENDING")) {
         violate(u, absl::StrCat("acknowledged ", ack.raw, " then answered ", r.raw));
       }
     }

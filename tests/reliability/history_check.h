@@ -73,6 +73,12 @@ struct CheckOptions {
   // replies to several connections of one uuid may cross (the nemesis's clients); 0 where every
   // uuid has one connection, delivered in order (the simulation).
   int64_t ack_grace_us = 0;
+  // PENDING is allowed after the acknowledgement and to a conflicting body (it says nothing
+  // recorded, and the client asks again): on a shared guard a gateway answers PENDING at the
+  // client's deadline while the request's reservation statement still waits on an unreachable
+  // database, not knowing yet whether the record exists or whose body it holds. Off where the
+  // record is always local and read at once (RocksDB, the simulation).
+  bool pending_at_reservation_deadline = false;
 };
 
 struct CheckCounts {

@@ -1,14 +1,20 @@
 // The nemesis (see nemesis_test.cc): injects one fault at a time at seeded random moments and
 // restarts what it stopped; records violations it can see on the spot (a child that exited on its
 // own, a gateway stuck after the odd bridge, a damaged store that replays a wrong outcome).
+// This class is the run on the embedded guard (one ordergated on RocksDB); nemesis_pg.h derives the
+// run on the shared PostgreSQL guard (two gateways, a database that crashes, fails over and goes
+// away) from it, keeping the simulator and its faults.
 #pragma once
 
 #include <signal.h>
 
 #include <algorithm>
+#include <catch2/catch.hpp>
 #include <map>
 #include <memory>
+#include <optional>
 #include <random>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -80,6 +86,58 @@ class Nemesis {
     sim_down_ = false;
   }
 
+  virtual ~Nemesis() = default;
+  Nemesis(const Nemesis&) = delete;
+  Nemesis& operator=(const Nemesis&) = delete;
+
+  // The simulator and the gateway(s) up, the bridge link up.
+  virtual void Begin() {
+    StartSim();
+    StartGateway();
+    REQUIRE(w_.WaitBridge("up"));
+  }
+  // Where clients send: one endpoint per gateway, each fixed across restarts.
+  virtual std::vector<std::string> Endpoints() const { return {w_.gw_endpoint}; }
+  // Where the final resolution asks (ORDER_STATUS, the resends).
+  virtual std::string ResolveEndpoint() const { return w_.gw_endpoint; }
+  // The final clean stop of the gateway(s): each must exit 0 on SIGTERM; violations appended.
+  virtual void FinalStop(std::vector<std::string>* v) {
+    MarkDown();
+    final_exit_ = w_.StopGateway(SIGTERM, Ms(20000));
+    if (!final_exit_ || *final_exit_ != 0) {
+      v->push_back("ordergated did not exit 0 on the final SIGTERM (" +
+                   (final_exit_ ? std::to_string(*final_exit_) : std::string("timeout")) +
+                   "); stderr tail: " + Tail(w_.gw->Stderr()));
+    }
+  }
+  // The fault kinds a run must have injected (a run that injected nothing proves nothing).
+  virtual std::vector<std::string> RequiredFaults() const {
+    return {"gateway_kill9",    "gateway_pause", "bridge_kill9",    "bridge_restart",
+            "bridge_latency",   "disk_full",     "bridge_no_reply", "bridge_late_reply",
+            "bridge_reject",    "bridge_crash",  "data_damage",     "bridge_odd_stall",
+            "bridge_odd_reply", "bridge_stall"};
+  }
+  // The report's lines about this kind of run's own faults and the gateway(s).
+  virtual std::string Report() const {
+    std::ostringstream rep;
+    rep << "disk_full: " << disk_full_self_recovered << " recovered by themselves, "
+        << disk_full_restarts << " needed a restart of ordergated; "
+        << store_unavailable_during_full << " STORE_UNAVAILABLE replies"
+        << (fs_.error().empty() ? "" : " (SKIPPED: " + fs_.error() + ")") << "\n";
+    rep << "data_damage:";
+    for (const auto& [k, n] : damage) rep << " " << k << "=" << n;
+    rep << "; refused to start:";
+    for (const auto& [k, n] : damage_refused) rep << " " << k << "=" << n;
+    rep << "; started:";
+    for (const auto& [k, n] : damage_started) rep << " " << k << "=" << n;
+    rep << "; acknowledged orders resent to a damaged start: " << damage_resent << "\n";
+    rep << "ordergated: " << w_.gw_starts << " starts, " << gateway_exits
+        << " kill -9 exits checked, " << gateway_clean_stops
+        << " SIGTERM stops before damage, final SIGTERM exit "
+        << (final_exit_ ? std::to_string(*final_exit_) : std::string("none")) << "\n";
+    return rep.str();
+  }
+
   void StartGateway() {
     w_.StartGateway(gw_args_, sim_bind_);
     gw_down_ = false;
@@ -87,7 +145,7 @@ class Nemesis {
 
   // Checks both children between steps: a simulator that crashed by --fault-crash (exit 3) is
   // restarted; any other exit of either is a violation.
-  void Tick() {
+  virtual void Tick() {
     if (w_.sim && !sim_down_ && !w_.sim->Running()) {
       const int st = Process::Decode(w_.sim->ExitStatus().value_or(-1));
       if (st == 3) {
@@ -115,7 +173,7 @@ class Nemesis {
   }
 
   // Runs faults until `end_ms`, in rounds that hold every kind once, in a seeded order.
-  void Run(int64_t end_ms) {
+  virtual void Run(int64_t end_ms) {
     std::vector<std::string> kinds = {"gateway_kill9",  "gateway_pause",  "bridge_kill9",
                                       "bridge_restart", "bridge_latency", "bridge_odd_stall",
                                       "data_damage",    "disk_full"};
@@ -420,7 +478,7 @@ class Nemesis {
   int64_t damage_resent = 0;
   std::vector<ReplyRec> damage_replies;  // the resends' replies, for the checker
 
- private:
+ protected:
   int64_t R(int64_t lo, int64_t hi) { return std::uniform_int_distribution<int64_t>(lo, hi)(rng_); }
 
   World& w_;
@@ -433,6 +491,7 @@ class Nemesis {
   int64_t sim_start_unix_us_ = 0;
   bool sim_down_ = false;  // killed or stopped by us, not restarted yet: not a crash
   bool gw_down_ = false;
+  std::optional<int> final_exit_;
 };
 
 }  // namespace nemesis

@@ -70,20 +70,33 @@ struct Live {
   std::deque<Acknowledged> acknowledged;  // oldest first
 };
 
+// With several gateways (the shared guard's run) a client has a home gateway (its id modulo their
+// number) for its new orders, and sends a retry, a conflicting body or a query to either: a
+// strategy that fails over, and a retry that joins an order another gateway has in flight.
 class Client {
  public:
-  Client(int id, uint64_t seed, zmq::context_t& ctx, std::string endpoint, Live& live)
-      : id_(id), rng_(seed), ctx_(ctx), endpoint_(std::move(endpoint)), live_(live) {}
+  Client(int id, uint64_t seed, zmq::context_t& ctx, std::vector<std::string> endpoints, Live& live)
+      : id_(id), rng_(seed), ctx_(ctx), endpoints_(std::move(endpoints)), live_(live) {}
 
   void Run(const std::atomic<bool>& stop_new, const std::atomic<bool>& stop_all) {
-    DealerClient orders(ctx_, endpoint_);
-    DealerClient conflicts(ctx_, endpoint_);
-    DealerClient queries(ctx_, endpoint_);
+    std::vector<std::unique_ptr<DealerClient>> orders_to, conflicts_to, queries_to;
+    for (const std::string& e : endpoints_) {
+      orders_to.push_back(std::make_unique<DealerClient>(ctx_, e));
+      conflicts_to.push_back(std::make_unique<DealerClient>(ctx_, e));
+      queries_to.push_back(std::make_unique<DealerClient>(ctx_, e));
+    }
+    const size_t home = static_cast<size_t>(id_) % endpoints_.size();
+    // One gateway: no draw, so a seed replays the single-gateway schedule as it always did.
+    auto pick = [&](size_t preferred) {
+      if (endpoints_.size() == 1) return size_t{0};
+      return P(0.4) ? static_cast<size_t>(U(0, static_cast<int64_t>(endpoints_.size()) - 1))
+                    : preferred;
+    };
     next_new_ms_ = NowMs();
     while (!stop_all.load()) {
       const int64_t now = NowMs();
       if (!stop_new.load() && active_ < kWindow && now >= next_new_ms_) {
-        NewOrder(orders, now);
+        NewOrder(*orders_to[home], now);
         next_new_ms_ = std::max(next_new_ms_, now + U(0, 25));
       }
       while (!schedule_.empty() && schedule_.begin()->first <= now) {
@@ -92,26 +105,30 @@ class Client {
         OrderState& o = orders_[action.second];
         if (action.first == 'o') {
           o.resend_scheduled = false;
-          if (!o.abandoned) SendOpen(orders, o, now);
+          if (!o.abandoned) SendOpen(*orders_to[pick(home)], o, now);
         } else if (action.first == 'c') {
-          conflicts.Send(OpenBody(o.uuid, o.volume + 0.5, Extra()));
+          conflicts_to[pick(home)]->Send(OpenBody(o.uuid, o.volume + 0.5, Extra()));
           ++conflicts_sent;
         } else {
-          queries.Send(StatusBody(o.uuid));
+          queries_to[pick(home)]->Send(StatusBody(o.uuid));
           ++queries_sent;
         }
       }
-      for (int i = 0; i < 64; ++i) {
-        auto r = orders.RecvJson(Ms(i == 0 ? 3 : 0));
-        if (!r) break;
-        OnOrderReply(*r);
-      }
-      for (auto* s : {&conflicts, &queries}) {
+      for (size_t e = 0; e < endpoints_.size(); ++e) {
         for (int i = 0; i < 64; ++i) {
-          auto r = s->RecvJson(Ms(0));
+          // The first wait paces the loop (3 ms in all, whatever the number of gateways).
+          const bool wait = i == 0 && e == 0;
+          auto r = orders_to[e]->RecvJson(Ms(wait ? 3 : 0));
           if (!r) break;
-          replies.push_back(ToRec(*r, s == &conflicts ? 'c' : 'q'));
-          live_.replies.fetch_add(1);
+          OnOrderReply(*r);
+        }
+        for (auto* s : {conflicts_to[e].get(), queries_to[e].get()}) {
+          for (int i = 0; i < 64; ++i) {
+            auto r = s->RecvJson(Ms(0));
+            if (!r) break;
+            replies.push_back(ToRec(*r, s == conflicts_to[e].get() ? 'c' : 'q'));
+            live_.replies.fetch_add(1);
+          }
         }
       }
       CheckLost(now);
@@ -255,7 +272,7 @@ class Client {
   int id_;
   std::mt19937_64 rng_;
   zmq::context_t& ctx_;
-  std::string endpoint_;
+  std::vector<std::string> endpoints_;
   Live& live_;
   int active_ = 0;
   int64_t next_new_ms_ = 0;
@@ -268,10 +285,11 @@ class Client {
 // Client threads; stopped and joined on destruction (also when a REQUIRE unwinds).
 class Fleet {
  public:
-  Fleet(zmq::context_t& ctx, const std::string& endpoint, int n, uint64_t seed, Live& live) {
+  Fleet(zmq::context_t& ctx, const std::vector<std::string>& endpoints, int n, uint64_t seed,
+        Live& live) {
     for (int i = 0; i < n; ++i) {
       clients_.push_back(std::make_unique<Client>(i, seed * 1000003 + static_cast<uint64_t>(i), ctx,
-                                                  endpoint, live));
+                                                  endpoints, live));
     }
     for (auto& c : clients_) {
       Client* cp = c.get();

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <ctime>
 #include <optional>
 #include <string>
 
@@ -23,6 +24,7 @@ struct Options {
   int clients = 4;
   int tmpfs_mb = 48;
   std::string durability = "sync";
+  std::string guard = "rocksdb";  // or "postgres" (nemesis_pg.h)
   bool allow_missing_faults = false;
 };
 inline Options g_opt;
@@ -36,6 +38,36 @@ inline int64_t UnixUs() {
   return std::chrono::duration_cast<std::chrono::microseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// A reply's "timestamp" ("2026-12-05T01:27:07.524598Z", when the gateway built it) on the run's
+// clock (NowMs); -1 when absent or unreadable. A reply may wait in a gateway or a socket after it
+// was built (a gateway whose loop then blocked on its store): when it was built is what it knew.
+inline int64_t BuiltAtMs(const std::string& timestamp) {
+  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, consumed = 0;
+  if (std::sscanf(timestamp.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec,
+                  &consumed) != 6) {
+    return -1;
+  }
+  std::tm tm{};
+  tm.tm_year = y - 1900;
+  tm.tm_mon = mo - 1;
+  tm.tm_mday = d;
+  tm.tm_hour = h;
+  tm.tm_min = mi;
+  tm.tm_sec = sec;
+  int64_t us = static_cast<int64_t>(timegm(&tm)) * 1'000'000;
+  const char* frac = timestamp.c_str() + consumed;
+  if (*frac == '.') {
+    int64_t scale = 100'000;
+    for (++frac; *frac >= '0' && *frac <= '9'; ++frac) {
+      us += (*frac - '0') * scale;
+      scale /= 10;
+    }
+  }
+  const int64_t now_us =
+      std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - g_t0).count();
+  return (us - (UnixUs() - now_us)) / 1000;
 }
 
 inline void Say(const std::string& s) {
@@ -71,7 +103,8 @@ struct ReplyRec {
   int64_t ticket = 0;
   bool ticket_is_int = false;  // "ticket" present as a JSON integer
   std::optional<bool> duplicate;
-  int64_t t_ms = 0;
+  int64_t t_ms = 0;       // when the client got it
+  int64_t built_ms = -1;  // when the gateway built it (BuiltAtMs), -1 if the reply does not say
   std::string raw;
 };
 
@@ -85,6 +118,7 @@ inline ReplyRec ToRec(const Json& j, char kind) {
   r.ticket_is_int = j.Int("ticket").has_value();
   r.duplicate = j.Bool("duplicate");
   r.t_ms = NowMs();
+  r.built_ms = BuiltAtMs(j.S("timestamp"));
   r.raw = j.raw();
   return r;
 }

@@ -76,6 +76,7 @@
 #include <vector>
 
 #include "history_check.h"
+#include "nemesis_pg.h"
 
 using namespace nemesis;  // NOLINT(google-build-using-namespace): the harness's own pieces
 namespace check = ordergate::check;
@@ -84,11 +85,13 @@ namespace {
 
 void RunNemesis() {
   const uint64_t seed = g_opt.seed;
+  const bool pg = g_opt.guard == "postgres";
+  REQUIRE((pg || g_opt.guard == "rocksdb"));
   std::printf("reliability_nemesis: seed=%" PRIu64
-              " duration_s=%d clients=%d durability=%s (rerun: reliability_nemesis --seed %" PRIu64
-              " --duration-s %d --clients %d)\n",
-              seed, g_opt.duration_s, g_opt.clients, g_opt.durability.c_str(), seed,
-              g_opt.duration_s, g_opt.clients);
+              " duration_s=%d clients=%d durability=%s guard=%s (rerun: reliability_nemesis --seed "
+              "%" PRIu64 " --duration-s %d --clients %d --guard %s)\n",
+              seed, g_opt.duration_s, g_opt.clients, g_opt.durability.c_str(), g_opt.guard.c_str(),
+              seed, g_opt.duration_s, g_opt.clients, g_opt.guard.c_str());
   std::fflush(stdout);
 
   World w;
@@ -100,19 +103,27 @@ void RunNemesis() {
         w.data_dir().c_str(), fs.error().c_str());
     std::fflush(stdout);
   }
-  const int sim_port = FreePort();
-  int gw_port = FreePort();
-  while (gw_port == sim_port) gw_port = FreePort();
+  std::vector<int> ports;
+  while (ports.size() < (pg ? 3U : 2U)) {
+    const int p = FreePort();
+    if (std::find(ports.begin(), ports.end(), p) == ports.end()) ports.push_back(p);
+  }
+  const int sim_port = ports[0];
   Live live;
-  Nemesis nemesis(w, fs, live, seed, sim_port, gw_port);
-  nemesis.StartSim();
-  nemesis.StartGateway();
-  REQUIRE(w.WaitBridge("up"));
+  std::unique_ptr<Nemesis> nemesis_owned;
+  if (pg) {
+    nemesis_owned = std::make_unique<PgNemesis>(w, fs, live, seed, sim_port,
+                                                std::vector<int>(ports.begin() + 1, ports.end()));
+  } else {
+    nemesis_owned = std::make_unique<Nemesis>(w, fs, live, seed, sim_port, ports[1]);
+  }
+  Nemesis& nemesis = *nemesis_owned;
+  nemesis.Begin();
   const int64_t start_ms = NowMs();
   const int64_t end_ms = start_ms + static_cast<int64_t>(g_opt.duration_s) * 1000;
 
   std::unique_ptr<Fleet> fleet =
-      std::make_unique<Fleet>(w.ctx, w.gw_endpoint, g_opt.clients, seed, live);
+      std::make_unique<Fleet>(w.ctx, nemesis.Endpoints(), g_opt.clients, seed, live);
   nemesis.Run(end_ms);
   Say("faults stop; clients finish what they have in progress");
   fleet->StopNew();
@@ -146,7 +157,7 @@ void RunNemesis() {
     const int64_t deadline = NowMs() + 60000;
     while (!todo.empty() && NowMs() < deadline) {
       nemesis.Tick();
-      auto got = Pipeline(w.ctx, w.gw_endpoint, todo, 64, Ms(30000));
+      auto got = Pipeline(w.ctx, nemesis.ResolveEndpoint(), todo, 64, Ms(30000));
       std::vector<std::pair<std::string, std::string>> still;
       for (const auto& t : todo) {
         auto g = got.find(t.first);
@@ -173,17 +184,16 @@ void RunNemesis() {
       }
     }
     Say("resending " + std::to_string(bodies.size()) + " orders that have an outcome");
-    resent = Pipeline(w.ctx, w.gw_endpoint, bodies, 64, Ms(60000));
+    resent = Pipeline(w.ctx, nemesis.ResolveEndpoint(), bodies, 64, Ms(60000));
   }
   for (const auto& r : nemesis.damage_replies) seen[r.uuid].push_back(r);
   for (const auto& [u, f] : finals) seen[u].push_back(ToRec(f, 'f'));
   for (const auto& [u, r] : resent) seen[u].push_back(ToRec(r, 'r'));
 
-  // Clean stop: ordergated must exit 0 on SIGTERM.
+  // Clean stop: every ordergated must exit 0 on SIGTERM.
   Say("SIGTERM to ordergated and the simulator");
-  nemesis.MarkDown();
-  const auto gw_exit = w.StopGateway(SIGTERM, Ms(20000));
-  const std::string last_gw_stderr = w.gw->Stderr();
+  std::vector<std::string> stop_violations;
+  nemesis.FinalStop(&stop_violations);
 
   // The simulator remembers every uuid it executed, across its restarts (journal reload, and
   // the journal again once its ORDER_STATUS capacity is exceeded).
@@ -285,7 +295,8 @@ void RunNemesis() {
       c.duplicate = r.duplicate.value_or(false);
       c.recorded = check::RecordedOnTheWire(r.status, r.code);
       c.wire = true;
-      c.at_us = r.t_ms * 1000;
+      // When the gateway built it, where the reply says (never later than its arrival).
+      c.at_us = (r.built_ms >= 0 ? std::min(r.t_ms, r.built_ms) : r.t_ms) * 1000;
       c.raw = r.raw;
       h.replies.push_back(std::move(c));
     }
@@ -314,6 +325,9 @@ void RunNemesis() {
   }
   check::CheckOptions copt;
   copt.ack_grace_us = 250000;  // replies to one uuid's several connections may cross
+  // Two gateways: one that has not read the shared record yet when the client's deadline comes
+  // (its reservation statement still waits on the database) answers PENDING, truthfully.
+  copt.pending_at_reservation_deadline = pg;
   check::CheckCounts counts;
   for (std::string& line :
        check::CheckHistory(histories, executions, final_records, copt, &counts)) {
@@ -335,12 +349,8 @@ void RunNemesis() {
                  unknown_resolved = counts.unknown_resolved, filled_final = counts.filled,
                  rejected_final = counts.rejected, not_found_final = counts.absent,
                  store_refused = counts.refused_only, acknowledged = counts.acknowledged;
-  // (5) the gateway's exits and the sanitizers.
-  if (!gw_exit || *gw_exit != 0) {
-    v.push_back("ordergated did not exit 0 on the final SIGTERM (" +
-                (gw_exit ? std::to_string(*gw_exit) : std::string("timeout")) +
-                "); stderr tail: " + Nemesis::Tail(last_gw_stderr));
-  }
+  // (5) the gateways' exits and the sanitizers.
+  v.insert(v.end(), stop_violations.begin(), stop_violations.end());
   if (!sim_exit || Process::Decode(*sim_exit) != 0) {
     v.push_back("the simulator did not exit 0 on the final SIGTERM");
   }
@@ -352,11 +362,8 @@ void RunNemesis() {
     v.push_back(std::to_string(journal_unreadable) + " unreadable journal line(s)");
   }
   std::vector<std::string> missing;
-  for (const char* k :
-       {"gateway_kill9", "gateway_pause", "bridge_kill9", "bridge_restart", "bridge_latency",
-        "disk_full", "bridge_no_reply", "bridge_late_reply", "bridge_reject", "bridge_crash",
-        "data_damage", "bridge_odd_stall", "bridge_odd_reply", "bridge_stall"}) {
-    if (std::string(k) == "disk_full" && !fs.mounted() && faults[k] == 0 && !fs.error().empty()) {
+  for (const std::string& k : nemesis.RequiredFaults()) {
+    if (k == "disk_full" && !fs.mounted() && faults[k] == 0 && !fs.error().empty()) {
       continue;  // skipped loudly above
     }
     if (faults[k] == 0) missing.push_back(k);
@@ -371,21 +378,11 @@ void RunNemesis() {
   std::ostringstream rep;
   rep << "\n==== reliability_nemesis report (seed " << seed << ", " << g_opt.duration_s
       << " s of faults, " << g_opt.clients << " clients, durability " << g_opt.durability
-      << ") ====\n";
+      << ", guard " << g_opt.guard << ") ====\n";
   rep << "faults injected:";
   for (const auto& [k, n] : faults) rep << " " << k << "=" << n;
   rep << "\n";
-  rep << "disk_full: " << nemesis.disk_full_self_recovered << " recovered by themselves, "
-      << nemesis.disk_full_restarts << " needed a restart of ordergated; "
-      << nemesis.store_unavailable_during_full << " STORE_UNAVAILABLE replies"
-      << (fs.error().empty() ? "" : " (SKIPPED: " + fs.error() + ")") << "\n";
-  rep << "data_damage:";
-  for (const auto& [k, n] : nemesis.damage) rep << " " << k << "=" << n;
-  rep << "; refused to start:";
-  for (const auto& [k, n] : nemesis.damage_refused) rep << " " << k << "=" << n;
-  rep << "; started:";
-  for (const auto& [k, n] : nemesis.damage_started) rep << " " << k << "=" << n;
-  rep << "; acknowledged orders resent to a damaged start: " << nemesis.damage_resent << "\n";
+  rep << nemesis.Report();
   rep << "bridge_odd_stall: " << faults["bridge_odd_stall"] << " periods, "
       << nemesis.odd_stall_recovered << " followed by fresh fills within " << kLivenessMs
       << " ms; odd replies " << sim_faults["fault_odd_reply"] << " ("
@@ -420,11 +417,7 @@ void RunNemesis() {
   rep << "simulator ORDER_STATUS checked for " << sim_status_checked << " of " << journal.size()
       << " executed uuids (" << sim_status_before_restart
       << " executed before its last restart), wrong " << sim_status_bad.size() << "\n";
-  rep << "ordergated: " << w.gw_starts << " starts, " << nemesis.gateway_exits
-      << " kill -9 exits checked, " << nemesis.gateway_clean_stops
-      << " SIGTERM stops before damage, final SIGTERM exit "
-      << (gw_exit ? std::to_string(*gw_exit) : std::string("none")) << "; simulator "
-      << w.sim_starts << " starts\n";
+  rep << "simulator: " << w.sim_starts << " starts\n";
   char lat[160];
   std::snprintf(lat, sizeof lat, "client round trip (ms): p50 %.1f p99 %.1f p999 %.1f over %zu\n",
                 Percentile(latency_us, 0.50), Percentile(latency_us, 0.99),
@@ -436,7 +429,8 @@ void RunNemesis() {
   for (size_t i = 0; i < v.size() && i < 30; ++i) rep << "  " << v[i] << "\n";
   if (!v.empty()) {
     rep << "FAILED with seed " << seed << ": rerun with reliability_nemesis --seed " << seed
-        << " --duration-s " << g_opt.duration_s << " --clients " << g_opt.clients << "\n";
+        << " --duration-s " << g_opt.duration_s << " --clients " << g_opt.clients << " --guard "
+        << g_opt.guard << "\n";
   }
   std::printf("%s\n", rep.str().c_str());
   std::fflush(stdout);
@@ -463,6 +457,9 @@ int main(int argc, char* argv[]) {
              Opt(g_opt.clients, "n")["--clients"]("client threads (default 4)") |
              Opt(g_opt.tmpfs_mb, "MiB")["--tmpfs-mb"]("size of the data directory's tmpfs (48)") |
              Opt(g_opt.durability, "sync|async")["--durability"]("ordergated --durability") |
+             Opt(g_opt.guard, "rocksdb|postgres")["--guard"](
+                 "the guard: rocksdb (one gateway, default) or postgres (two gateways on a "
+                 "PostgreSQL primary + synchronous standby started for the run; nemesis_pg.h)") |
              Opt(g_opt.allow_missing_faults)["--allow-missing-faults"](
                  "do not fail when a fault kind was never injected (short local runs)");
   session.cli(cli);
