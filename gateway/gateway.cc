@@ -305,6 +305,11 @@ absl::Status Gateway::Loop::Run() {
     if (Turn(SteadyNs())) break;
   }
   Finish();
+  if (lease_lost_) {
+    return absl::AbortedError(
+        "the lease on the shared guard was lost: the gateway drained and stopped; a new process "
+        "takes a fresh lease");
+  }
   return absl::OkStatus();
 }
 
@@ -335,6 +340,11 @@ bool Gateway::Loop::Turn(int64_t now_ns) {
   ExpireWaiters(now_ns);
   AdvanceMinuteWindows(*windows, *store, UnixUs() / 1000);
 
+  // A lost lease is for good in this process: drain as on Stop(), then Run() says why it returned.
+  if (guard != nullptr && !lease_lost_ && guard->Lost()) {
+    lease_lost_ = true;
+    stop_requested.store(true);
+  }
   if (stop_requested.load(std::memory_order_relaxed) && !stopping_) {
     stopping_ = true;
     ready.store(false);

@@ -157,7 +157,10 @@ class Gateway {
 
   // Runs the event loop on the calling thread until Stop(): then it stops taking orders (new
   // OPEN/CLOSE get GATEWAY_BUSY), waits for in-flight orders up to their bridge deadline, answers
-  // their waiting clients, and returns OK. Returns an error only if the loop itself cannot poll.
+  // their waiting clients, and returns OK. Returns an error if the loop itself cannot poll, and
+  // kAborted when the shared guard's lease was lost (the database saw it expire: another gateway
+  // may already treat this one's orders as UNKNOWN): it drains as on Stop() and returns, because
+  // only a new process can take a fresh lease; ordergated exits 75 then, for its supervisor.
   absl::Status Run();
 
   // Async-signal-safe and thread-safe: asks Run() to drain and return.

@@ -404,7 +404,8 @@ class Gateway::Loop {
   std::string scratch_;
   std::string reply_;
   std::string relay_body_;
-  bool stopping_ = false;  // Stop() was seen: no new orders, draining until stop_deadline_ns_
+  bool stopping_ = false;    // Stop() was seen: no new orders, draining until stop_deadline_ns_
+  bool lease_lost_ = false;  // the shared guard's lease was lost: stopping, Run() says so
   int64_t stop_deadline_ns_ = std::numeric_limits<int64_t>::max();
   int64_t events_ns_ = 0;      // the loop's now_ns when the current bridge events were polled
   int64_t last_reply_ns_ = 0;  // the clock read of the last ReplyOrder (before front->Reply)

@@ -73,6 +73,10 @@ class PostgresLeaseGuard final : public SharedGuard {
     return timing_.MaySend(renewed_at_ns_.load(std::memory_order_acquire), SteadyNowNs());
   }
 
+  bool Lost() const override {
+    return static_cast<LeaseState>(state_.load(std::memory_order_acquire)) == LeaseState::kLost;
+  }
+
   SharedGuardStats stats() const override {
     SharedGuardStats out;
     out.state = static_cast<LeaseState>(state_.load(std::memory_order_acquire));
@@ -179,8 +183,9 @@ class PostgresLeaseGuard final : public SharedGuard {
       state_.store(static_cast<int>(LeaseState::kLost), std::memory_order_release);
       spdlog::error(
           "shared guard: the lease of {} (incarnation {}) is LOST ({}): another gateway may "
-          "already treat this one's in-flight orders as UNKNOWN. No new order is admitted "
-          "(STORE_UNAVAILABLE) until this gateway is restarted; what it has is still resolved",
+          "already treat this one's in-flight orders as UNKNOWN. No new order is admitted; this "
+          "gateway settles what it has in flight and exits with status 75 for its supervisor to "
+          "restart it under a fresh lease",
           id_, incarnation_, SV(renewed.status().message()));
       return false;
     }

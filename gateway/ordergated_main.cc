@@ -44,6 +44,9 @@ constexpr std::chrono::milliseconds kShutdownBound{5000};
 // the bridge stands (a TCP + ZMTP handshake: well under a millisecond on loopback, a few round
 // trips to a remote MT5 host). Only a bridge that is down delays the line by this much.
 constexpr std::chrono::milliseconds kBridgeGrace{1000};
+// The exit status when the shared guard's lease was lost (sysexits.h's EX_TEMPFAIL): not a crash,
+// a fenced gateway that drained and wants a new process (a fresh lease, its orders recovered).
+constexpr int kExitLeaseLost = 75;
 
 std::atomic<ordergate::gateway::Gateway*> g_gateway{nullptr};
 // SIGHUP: reload the pre-trade limits and the CURVE allowlist. The handler only sets this;
@@ -291,6 +294,13 @@ int Main(int argc, char** argv) {
       }
       http.reset();
     }
+  }
+  if (ran.code() == absl::StatusCode::kAborted) {
+    // EX_TEMPFAIL: systemd's Restart=on-failure (deploy/ordergated.service) starts it again.
+    std::fprintf(stderr,
+                 "ordergated: %s; exiting with status %d for the supervisor to restart it\n",
+                 std::string(ran.message()).c_str(), kExitLeaseLost);
+    return kExitLeaseLost;
   }
   if (!ran.ok()) {
     std::fprintf(stderr, "ordergated: loop failed: %s\n", std::string(ran.message()).c_str());

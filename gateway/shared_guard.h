@@ -92,6 +92,9 @@ class SharedGuard {
   // successful renewal, and never after the lease was lost). Never blocks: atomics and the clock.
   // Any thread.
   virtual bool MaySend() const = 0;
+  // Whether the database said this gateway's lease expired or was taken over (LeaseState::kLost):
+  // for good in this process. Never blocks. Any thread.
+  virtual bool Lost() const = 0;
   virtual SharedGuardStats stats() const = 0;
   // Moves into *out (replacing its contents) the latest listing, by the heartbeat, of the UNKNOWN
   // records of gateways whose lease has expired (or was released): orders nobody asks the bridge

@@ -296,8 +296,8 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "a gateway whose lease the database saw expire has lost it for good: it refuses new orders "
-    "with STORE_UNAVAILABLE, and another gateway recovers and serves its orders",
+    "a gateway whose lease the database saw expire has lost it for good: it takes no new order, "
+    "drains and exits 75 for its supervisor, and another gateway recovers and serves its orders",
     "[e2e][postgres]") {
   namespace pgtest = ordergate::idempotency::pgtest;
   const std::string dsn = pgtest::FreshSchemaDsn(pgtest::SharedDsn());
@@ -313,22 +313,66 @@ TEST_CASE(
   pgtest::Sql(dsn,
               "UPDATE ordergate_gateways SET lease_expires_unix_ms = 0 WHERE gateway_id = "
               "'gw-a'");
-  std::optional<Json> after;
-  CHECK(ordergate::test_support::WaitUntil(
-      [&] {
-        after = ca.CallJson(OpenBody(UniqueId("pg-lost-")), Ms(5000));
-        return after && after->S("error_code") == "STORE_UNAVAILABLE";
-      },
-      Ms(5000), Ms(100)));
-  CHECK_THAT(Metrics(w.metrics_port),
-             Catch::Contains("ordergate_guard_lease_state{state=\"lost\"} 1"));
+  // A lost lease is for good in that process: it drains (nothing in flight here) and exits with
+  // EX_TEMPFAIL, which systemd's Restart=on-failure answers with a new process and a fresh lease.
+  const auto st = w.gw->Wait(Ms(10000));
+  REQUIRE(st.has_value());
+  CHECK(Process::Decode(*st) == 75);
   CHECK_THAT(w.gw->Stderr(), Catch::Contains("is LOST"));
+  CHECK_THAT(w.gw->Stderr(), Catch::Contains("exiting with status 75"));
   // B serves A's orders: the one A settled is replayed.
   ReqClient cb(w.ctx, b.endpoint);
   auto replay = cb.CallJson(OpenBody(first->S("uuid")), Ms(5000));
   REQUIRE(replay.has_value());
   CHECK(replay->S("status") == "FILLED");
   CHECK(replay->Int("ticket") == first->Int("ticket"));
+  // And A, restarted under its name, takes orders again under a new incarnation.
+  w.StartGatewayLinked(GuardArgs(dsn, "gw-a"));
+  ReqClient again(w.ctx, w.gw_endpoint);
+  auto fresh = again.CallJson(OpenBody(UniqueId("pg-lost-")), Ms(5000));
+  REQUIRE(fresh.has_value());
+  CHECK(fresh->S("status") == "FILLED");
+}
+
+TEST_CASE(
+    "a gateway holding an order UNKNOWN answers a retry and ORDER_STATUS with the outcome another "
+    "gateway recorded since, not with its own UNKNOWN",
+    "[e2e][postgres]") {
+  // Found by the nemesis on this guard: a client told REJECTED by one gateway, then UNKNOWN by
+  // another that answered from the copy it held in memory.
+  namespace pgtest = ordergate::idempotency::pgtest;
+  const std::string dsn = pgtest::FreshSchemaDsn(pgtest::SharedDsn());
+  World w;
+  // Every order executes and is never answered: it goes UNKNOWN at its gateway's bridge deadline.
+  w.StartSim({"--fault-no-reply", "1"});
+  w.StartGatewayLinked(GuardArgs(dsn, "gw-b"));
+  Second a = StartSecond(w, GuardArgs(dsn, "gw-a"));
+  const std::string u = UniqueId("pg-held-");
+  ReqClient ca(w.ctx, a.endpoint);
+  (void)ca.CallJson(OpenBody(u, 0.1, R"("timeout_ms":500)"), Ms(2000));  // PENDING: in flight
+  REQUIRE(ordergate::test_support::WaitUntil(
+      [&] { return e2e::ReadJournal(w.journal()).Count(u) == 1; }, Ms(5000), Ms(20)));
+  const int64_t ticket = e2e::ReadJournal(w.journal()).Ticket(u).value_or(-1);
+  // The bridge stops answering anything: gw-a cannot settle the order by asking it.
+  REQUIRE(w.sim->Signal(SIGSTOP));
+  auto unknown = UntilSettled(ca, u, 80, {"UNKNOWN"});
+  REQUIRE(unknown.has_value());
+  REQUIRE(unknown->S("status") == "UNKNOWN");
+  // The operator settles it through the other gateway.
+  const e2e::CtlRun resolved = e2e::Ctl(w, {"resolve", u, "--filled", std::to_string(ticket)});
+  INFO("resolve: " << resolved.out << resolved.err);
+  REQUIRE(resolved.exit_code == 0);
+  auto retry = ca.CallJson(OpenBody(u), Ms(5000));
+  REQUIRE(retry.has_value());
+  INFO(retry->raw());
+  CHECK(retry->S("status") == "FILLED");
+  CHECK(retry->Int("ticket") == ticket);
+  CHECK(retry->Bool("duplicate") == true);
+  auto status = ca.CallJson(e2e::StatusBody(u), Ms(5000));
+  REQUIRE(status.has_value());
+  CHECK(status->S("status") == "FILLED");
+  CHECK(w.sim->Signal(SIGCONT));
+  CHECK(e2e::ReadJournal(w.journal()).Count(u) == 1);
 }
 
 TEST_CASE(

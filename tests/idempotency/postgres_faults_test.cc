@@ -400,5 +400,32 @@ TEST_CASE("After a failover to the synchronous standby every acknowledged record
   CHECK(r[1].outcome == ChangeOutcome::kExists);
 }
 
+TEST_CASE(
+    "A RenewLease caught in a short silence ends when the silence does, not at its deadline, and "
+    "the next one renews",
+    "[postgres]") {
+  const std::string dsn = FreshSchemaDsn(SharedDsn());
+  pgtest::TcpProxy proxy(pgtest::PortOf(dsn));
+  auto store = OpenOrDie(SilenceOptions(dsn, proxy));
+  absl::StatusOr<LeaseGrant> lease = store->AcquireLease("gw-a", 60'000);
+  REQUIRE(lease.ok());
+  REQUIRE(store->RenewLease("gw-a", lease->incarnation, 60'000).ok());  // the lease connection
+  proxy.SetSilent(true);
+  const auto t0 = std::chrono::steady_clock::now();
+  std::thread ender([&] {
+    std::this_thread::sleep_for(Ms(200));
+    proxy.SetSilent(false);
+  });
+  const absl::StatusOr<LeaseGrant> caught =
+      store->RenewLease("gw-a", lease->incarnation, 60'000);
+  const Ms took = std::chrono::duration_cast<Ms>(std::chrono::steady_clock::now() - t0);
+  ender.join();
+  INFO("RenewLease in the silence took " << took.count() << " ms ("
+                                         << caught.status().ToString() << "); deadline "
+                                         << kCallDeadline.count() << " ms");
+  CHECK(took < Ms(700));
+  REQUIRE(store->RenewLease("gw-a", lease->incarnation, 60'000).ok());
+}
+
 }  // namespace
 }  // namespace ordergate::idempotency

@@ -19,9 +19,10 @@
 //                     checkpoint, as a crash) and the synchronous standby promoted; the proxy
 //                     points at it and closes every connection to the old one
 //   bridge_kill9, bridge_restart, bridge_latency, bridge_odd_stall: as in the embedded run
-// A gateway that reports its lease LOST (a pause or an outage longer than the lease: fenced, it
-// admits nothing more) is restarted by the nemesis, as its supervisor would: counted, not a
-// violation. Any other exit of a gateway on its own is one.
+// A gateway whose lease the database saw expire (a pause or an outage longer than the lease) is
+// fenced: it admits nothing more, drains and exits 75; the nemesis starts it again, as its
+// supervisor (systemd's Restart=on-failure) would: counted, not a violation. Any other exit of a
+// gateway on its own is one.
 #pragma once
 
 #include <signal.h>
@@ -51,7 +52,7 @@ struct PgGateway {
   std::unique_ptr<Process> proc;
   bool down = true;  // stopped by the nemesis, not restarted yet
   int starts = 0;
-  int64_t next_lost_check_ms = 0;
+  int64_t next_exit_check_ms = 0;
 };
 
 class PgNemesis : public Nemesis {
@@ -114,6 +115,7 @@ class PgNemesis : public Nemesis {
   std::string ResolveEndpoint() const override { return gws_.front()->endpoint; }
 
   void FinalStop(std::vector<std::string>* v) override {
+    CheckExitsNow();  // one that exited 75 just now is restarted first
     MarkDown();
     for (auto& g : gws_) g->down = true;
     for (auto& g : gws_) {
@@ -157,21 +159,20 @@ class PgNemesis : public Nemesis {
     if (db_fault_) return;
     for (auto& g : gws_) {
       if (g->down || !g->proc) continue;
+      if (NowMs() < g->next_exit_check_ms) continue;
+      g->next_exit_check_ms = NowMs() + 20;
       if (!g->proc->Running()) {
         const int st = Process::Decode(g->proc->ExitStatus().value_or(-1));
-        violations.push_back(g->id + " exited on its own with status " + std::to_string(st) +
-                             "; stderr tail: " + Tail(g->proc->Stderr()));
-        StartPg(*g);
-        continue;
-      }
-      // A fenced gateway admits nothing more: its supervisor restarts it.
-      if (NowMs() >= g->next_lost_check_ms) {
-        g->next_lost_check_ms = NowMs() + 250;
-        if (g->proc->Stderr().find(") is LOST (") != std::string::npos) {
+        const std::string err = g->proc->Stderr();
+        // A fenced gateway drains and exits 75 (EX_TEMPFAIL): its supervisor starts a new one.
+        if (st == 75 && err.find(") is LOST (") != std::string::npos) {
           ++lease_lost_restarts;
-          KillPg(*g, "lease LOST: kill -9 and restart");
-          StartPg(*g);
+          Say(g->id + " found its lease LOST, drained and exited 75; restarting it");
+        } else {
+          violations.push_back(g->id + " exited on its own with status " + std::to_string(st) +
+                               "; stderr tail: " + Tail(err));
         }
+        StartPg(*g);
       }
     }
   }
@@ -235,6 +236,7 @@ class PgNemesis : public Nemesis {
       const int64_t ms = R(200, 2500);
       Say("database " + std::string(kind == "db_silent" ? "silent (black hole)" : "unreachable") +
           " for " + std::to_string(ms) + " ms");
+      const int64_t from_ms = NowMs();
       if (kind == "db_silent") {
         proxy_->SetSilent(true);
       } else {
@@ -246,7 +248,11 @@ class PgNemesis : public Nemesis {
       } else {
         proxy_->SetDown(false);
       }
-      db_outage_ms += ms;
+      // Idle may have outlasted `ms` (a simulator restarted meanwhile): what counts is how long
+      // the database was away.
+      const int64_t lasted_ms = NowMs() - from_ms;
+      if (lasted_ms > ms + 50) Say("the database was away " + std::to_string(lasted_ms) + " ms");
+      db_outage_ms += lasted_ms;
     } else if (kind == "db_crash") {
       const std::string dir = cluster_dir_ + "/" + ClusterState("primary_dir");
       const int64_t hold = R(0, 1500);
@@ -317,7 +323,6 @@ class PgNemesis : public Nemesis {
                                     w_.dir.File(g.id + "-" + std::to_string(g.starts) + ".stderr"));
       if (g.proc->WaitForLine("ordergated ready ", Ms(20000))) {
         g.down = false;
-        g.next_lost_check_ms = NowMs() + 250;
         if (waited) ++restarts_waited_for_lease;
         return;
       }
@@ -338,7 +343,14 @@ class PgNemesis : public Nemesis {
     violations.push_back(g.id + " could not be restarted within 30 s");
   }
 
+  // Tick's check of the gateways' exits, not waiting for its next turn.
+  void CheckExitsNow() {
+    for (auto& g : gws_) g->next_exit_check_ms = 0;
+    Tick();
+  }
+
   void KillPg(PgGateway& g, const std::string& why) {
+    if (!g.proc->Running()) CheckExitsNow();  // it exited by itself: judged and restarted first
     Say(why + " of " + g.id + " (pid " + std::to_string(g.proc->pid()) + ")");
     g.down = true;
     g.proc->Signal(SIGKILL);
