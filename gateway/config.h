@@ -87,7 +87,8 @@ struct GatewayConfig {
   //    gateway_id, judged by the database's clock, for guard_lease_ms; it renews it every
   //    guard_lease_ms / 3, and once guard_lease_ms * 2 / 3 has passed since the start of its last
   //    successful renewal it stops admitting and sending orders (STORE_UNAVAILABLE) while it keeps
-  //    resolving what it has. The margin (guard_lease_ms / 3) covers the renewal's round trip and
+  //    resolving what it has; a lease the database saw expire is lost for good in the process,
+  //    which drains and exits 75 for its supervisor to start a new one. The margin (guard_lease_ms / 3) covers the renewal's round trip and
   //    the clocks' rates, so this gateway stops sending before the database can see its lease
   //    expire. Only after that expiry may another gateway move this one's RESERVED orders to
   //    UNKNOWN (and ask the bridge about them, never resend them); a "not found" from the bridge
