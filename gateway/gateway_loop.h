@@ -63,6 +63,10 @@ using transport::ReplyRoute;
 inline constexpr int64_t kNsPerMs = 1000000;
 inline constexpr int64_t kQueryTimeoutMs = 2000;
 inline constexpr int64_t kStoreRetryMs = 100;
+// After a store read on the loop fails, reads are answered "unavailable" without trying for this
+// long: a database gone silent holds each read for its whole call deadline, and the loop, which
+// every client shares, must not pay that once per request.
+inline constexpr int64_t kStoreReadPauseMs = 500;
 inline constexpr int kMaxPollMs = 20;
 inline constexpr int64_t kForeignPollMs = 30;
 inline constexpr absl::string_view kVersion = "0.1.0";
@@ -277,6 +281,9 @@ class Gateway::Loop {
   void ApplyPendingLimits();
   void AnswerFromRecord(const Waiter& w, absl::string_view uuid, absl::string_view fingerprint,
                         const Record& rec, bool check_fingerprint);
+  // Every store read of the loop: Store::Lookup, unless one failed within kStoreReadPauseMs
+  // (then kUnavailable at once, nothing read). Blocks for the read (a call deadline at most).
+  absl::StatusOr<std::optional<Record>> ReadRecord(absl::string_view key);
   // A retry or ORDER_STATUS of an order this process holds UNKNOWN: its UNKNOWN reply, or on the
   // shared guard the record's outcome when another gateway settled it meanwhile (a store read).
   void ReplyUnknownOrSettled(const Waiter& w, const Order& o);
@@ -391,6 +398,7 @@ class Gateway::Loop {
   int64_t next_foreign_poll_ns_ = 0;
   std::vector<Record> adoptable_;  // AdoptUnknown's scratch
   int64_t store_retry_not_before_ns_ = 0;
+  int64_t store_reads_paused_until_ns_ = 0;  // ReadRecord's pause after a failed read
   bool queries_enabled_ = true;
   int64_t next_query_scan_ns_ = 0;
   int64_t start_unix_us_ = 0;

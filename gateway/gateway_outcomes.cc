@@ -214,7 +214,7 @@ absl::StatusOr<ResolutionResult> Gateway::Loop::ApplyResolution(const Resolution
   }
   if (o == nullptr) {
     // Not in memory: an UNKNOWN of another gateway on a shared store, or no UNKNOWN at all.
-    auto rec = store->Lookup(key);
+    auto rec = ReadRecord(key);
     if (!rec.ok()) {
       return absl::UnavailableError(absl::StrCat("the store cannot be read (",
                                                  absl::StatusCodeToString(rec.status().code()),

@@ -268,10 +268,19 @@ void Gateway::Loop::AnswerFromRecord(const Waiter& w, absl::string_view uuid,
   }
 }
 
+absl::StatusOr<std::optional<Record>> Gateway::Loop::ReadRecord(absl::string_view key) {
+  const int64_t now_ns = SteadyNs();
+  if (now_ns < store_reads_paused_until_ns_)
+    return absl::Status(absl::StatusCode::kUnavailable, "");
+  auto rec = store->Lookup(key);
+  if (!rec.ok()) store_reads_paused_until_ns_ = SteadyNs() + kStoreReadPauseMs * kNsPerMs;
+  return rec;
+}
+
 void Gateway::Loop::RefuseUnlessRecorded(const Waiter& w, const Request& req,
                                          absl::string_view fingerprint, ErrorCode refusal,
                                          absl::string_view msg) {
-  auto rec = store->Lookup(scope_key_);
+  auto rec = ReadRecord(scope_key_);
   if (!rec.ok()) {
     ReplyError(w, req.uuid.view(), ErrorCode::kStoreUnavailable, true);
     return;
@@ -350,7 +359,7 @@ void Gateway::Loop::HandleOrder(const Waiter& original, absl::string_view identi
       // waits on it), nothing is known of which body the record holds: fail closed rather than
       // call this one the conflict.
       if (o->phase == Phase::kReserving) {
-        auto rec = store->Lookup(scope_key_);
+        auto rec = ReadRecord(scope_key_);
         if (!rec.ok()) {
           ReplyError(w, req.uuid.view(), ErrorCode::kStoreUnavailable, true);
           return;
@@ -429,7 +438,7 @@ void Gateway::Loop::ReplyUnknownOrSettled(const Waiter& w, const Order& o) {
   // terminal, is the answer (the nemesis on that guard saw a client told REJECTED and then UNKNOWN
   // by a gateway answering from memory). Unread, the UNKNOWN this gateway holds is still true.
   if (guard != nullptr) {
-    auto rec = store->Lookup(o.key);
+    auto rec = ReadRecord(o.key);
     if (rec.ok() && rec->has_value() &&
         ((*rec)->state == RecordState::kFilled || (*rec)->state == RecordState::kRejected)) {
       AnswerFromRecord(w, o.uuid, {}, **rec, /*check_fingerprint=*/false);
@@ -459,7 +468,7 @@ void Gateway::Loop::HandleOrderStatus(const ReplyRoute& route, absl::string_view
     }
     return;
   }
-  auto rec = store->Lookup(scope_key_);
+  auto rec = ReadRecord(scope_key_);
   if (!rec.ok()) {
     ReplyError(w, req.uuid.view(), ErrorCode::kStoreUnavailable, false);
     return;

@@ -38,7 +38,7 @@ void Gateway::Loop::PollForeignWaiters(int64_t now_ns) {
       if (!read_due || unreachable) {
         last_ok = false;  // one failed read per poll: each would hold the loop for its timeout
       } else {
-        auto rec = store->Lookup(f->key);
+        auto rec = ReadRecord(f->key);
         last_ok = rec.ok();
         last_rec = last_ok ? *std::move(rec) : std::nullopt;
         unreachable = !last_ok;

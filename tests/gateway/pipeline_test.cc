@@ -149,6 +149,40 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "after a store read fails, the loop answers reads STORE_UNAVAILABLE at once for a moment "
+    "instead of waiting out each one, and reads again after it",
+    "[gateway]") {
+  // What the nemesis on the shared guard showed: every ORDER_STATUS (and every retry the store must
+  // settle) read the database on the loop, and a silent database held each read for its whole call
+  // deadline, so one burst of questions stalled every client of the gateway for seconds.
+  ScriptedBridge bridge([](const BridgeRequest& r) { return ScriptedBridge::Filled(r.uuid, 5); });
+  const std::string dir = TempDir("read-pause");
+  auto owned = std::make_unique<WatchedStore>(OpenStore(dir), nullptr);
+  WatchedStore* store = owned.get();
+  RunningGateway gw(TestConfig(bridge.endpoint(), dir), std::move(owned));
+  Strategy s(gw.endpoint());
+  CHECK(s.Call(Open("rp-1", 0.1))["status"] == "FILLED");
+  store->lookup_delay_ms = 300;
+  store->fail_lookups = true;
+  const int reads_before = store->lookups.load();
+  constexpr int kQuestions = 6;
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < kQuestions; ++i) s.Send(Status("rp-1"));
+  for (int i = 0; i < kQuestions; ++i) {
+    auto r = s.Receive();
+    CHECK(r["error_code"] == "STORE_UNAVAILABLE");
+  }
+  const auto took = std::chrono::steady_clock::now() - t0;
+  INFO("six questions answered in "
+       << std::chrono::duration_cast<std::chrono::milliseconds>(took).count() << " ms");
+  CHECK(took < 900ms);  // one read's wait, not six (1.8 s)
+  CHECK(store->lookups.load() - reads_before == 1);
+  store->lookup_delay_ms = 0;
+  store->fail_lookups = false;
+  CHECK(Eventually([&] { return s.Call(Status("rp-1"))["status"] == "FILLED"; }));
+}
+
+TEST_CASE(
     "a uuid reused for a different order is an IDEMPOTENCY_CONFLICT and the record is untouched",
     "[gateway]") {
   ScriptedBridge bridge([](const BridgeRequest& r) { return ScriptedBridge::Filled(r.uuid, 31); });

@@ -67,6 +67,8 @@ class WatchedStore : public og::idempotency::Store {
   std::atomic<bool> fail_writes{false};
   std::atomic<bool> fail_lookups{false};
   std::atomic<bool> hold_writes{false};  // Apply() waits (at most 10 s) while set
+  std::atomic<int> lookup_delay_ms{0};   // each Lookup() takes this long first (a silent database)
+  std::atomic<int> lookups{0};           // Lookup() calls made
   std::atomic<int> applies{0};
   std::atomic<int> held{0};  // Apply() calls waiting now
 
@@ -93,6 +95,10 @@ class WatchedStore : public og::idempotency::Store {
     return s;
   }
   absl::StatusOr<std::optional<og::idempotency::Record>> Lookup(absl::string_view key) override {
+    ++lookups;
+    if (const int ms = lookup_delay_ms.load(); ms > 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    }
     if (fail_lookups.load()) return absl::Status(absl::StatusCode::kUnavailable, "");
     return inner_->Lookup(key);
   }

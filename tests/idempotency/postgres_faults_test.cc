@@ -41,6 +41,20 @@ PostgresStoreOptions SilenceOptions(const std::string& dsn, const pgtest::TcpPro
 }
 constexpr Ms kCallDeadline{1'500};
 
+// A store behind a proxy that can go silent (SilenceOptions), holding the lease of gw-a for 60 s.
+struct LeasedBehindProxy {
+  std::string dsn = FreshSchemaDsn(SharedDsn());
+  pgtest::TcpProxy proxy{pgtest::PortOf(dsn)};
+  std::unique_ptr<PostgresStore> store = OpenOrDie(SilenceOptions(dsn, proxy));
+  absl::StatusOr<LeaseGrant> lease = Acquired(*store);
+
+  static absl::StatusOr<LeaseGrant> Acquired(PostgresStore& s) {
+    absl::StatusOr<LeaseGrant> l = s.AcquireLease("gw-a", 60'000);
+    REQUIRE(l.ok());
+    return l;
+  }
+};
+
 // Runs `call` on a thread while another session (not through the proxy) holds a row for 400 ms
 // with `hold_sql`, so the call waits on the server; 150 ms into it the proxy goes silent, so its
 // answer never comes back. Waits at most twice the deadline: a call still blocked then fails the
@@ -227,11 +241,11 @@ TEST_CASE(
     "A RenewLease in flight when the network goes silent fails with kUnavailable within its "
     "client deadline, and renews once the network is back",
     "[postgres]") {
-  const std::string dsn = FreshSchemaDsn(SharedDsn());
-  pgtest::TcpProxy proxy(pgtest::PortOf(dsn));
-  auto store = OpenOrDie(SilenceOptions(dsn, proxy));
-  absl::StatusOr<LeaseGrant> lease = store->AcquireLease("gw-a", 60'000);
-  REQUIRE(lease.ok());
+  LeasedBehindProxy f;
+  const std::string& dsn = f.dsn;
+  pgtest::TcpProxy& proxy = f.proxy;
+  PostgresStore* store = f.store.get();
+  const absl::StatusOr<LeaseGrant>& lease = f.lease;
 
   Ms took{0};
   const absl::StatusOr<LeaseGrant> renewed = InFlightWhenSilenced(
@@ -248,6 +262,28 @@ TEST_CASE(
   absl::StatusOr<LeaseGrant> after = store->RenewLease("gw-a", lease->incarnation, 60'000);
   REQUIRE(after.ok());
   CHECK(after->incarnation == lease->incarnation);
+}
+
+TEST_CASE(
+    "A RenewLease caught in a short silence ends when the silence does, not at its deadline, and "
+    "the next one renews",
+    "[postgres]") {
+  LeasedBehindProxy f;
+  const int64_t incarnation = f.lease->incarnation;
+  REQUIRE(f.store->RenewLease("gw-a", incarnation, 60'000).ok());  // the lease connection
+  f.proxy.SetSilent(true);
+  const auto t0 = std::chrono::steady_clock::now();
+  std::thread ender([&] {
+    std::this_thread::sleep_for(Ms(200));
+    f.proxy.SetSilent(false);
+  });
+  const absl::StatusOr<LeaseGrant> caught = f.store->RenewLease("gw-a", incarnation, 60'000);
+  const Ms took = std::chrono::duration_cast<Ms>(std::chrono::steady_clock::now() - t0);
+  ender.join();
+  INFO("RenewLease in the silence took " << took.count() << " ms (" << caught.status().ToString()
+                                         << "); deadline " << kCallDeadline.count() << " ms");
+  CHECK(took < Ms(700));
+  REQUIRE(f.store->RenewLease("gw-a", incarnation, 60'000).ok());
 }
 
 TEST_CASE("A statement timeout fails the batch with kUnavailable and writes nothing",
@@ -398,33 +434,6 @@ TEST_CASE("After a failover to the synchronous standby every acknowledged record
   REQUIRE(store->Apply(c, 9'000, absl::MakeSpan(r)).ok());
   CHECK(r[0].outcome == ChangeOutcome::kApplied);
   CHECK(r[1].outcome == ChangeOutcome::kExists);
-}
-
-TEST_CASE(
-    "A RenewLease caught in a short silence ends when the silence does, not at its deadline, and "
-    "the next one renews",
-    "[postgres]") {
-  const std::string dsn = FreshSchemaDsn(SharedDsn());
-  pgtest::TcpProxy proxy(pgtest::PortOf(dsn));
-  auto store = OpenOrDie(SilenceOptions(dsn, proxy));
-  absl::StatusOr<LeaseGrant> lease = store->AcquireLease("gw-a", 60'000);
-  REQUIRE(lease.ok());
-  REQUIRE(store->RenewLease("gw-a", lease->incarnation, 60'000).ok());  // the lease connection
-  proxy.SetSilent(true);
-  const auto t0 = std::chrono::steady_clock::now();
-  std::thread ender([&] {
-    std::this_thread::sleep_for(Ms(200));
-    proxy.SetSilent(false);
-  });
-  const absl::StatusOr<LeaseGrant> caught =
-      store->RenewLease("gw-a", lease->incarnation, 60'000);
-  const Ms took = std::chrono::duration_cast<Ms>(std::chrono::steady_clock::now() - t0);
-  ender.join();
-  INFO("RenewLease in the silence took " << took.count() << " ms ("
-                                         << caught.status().ToString() << "); deadline "
-                                         << kCallDeadline.count() << " ms");
-  CHECK(took < Ms(700));
-  REQUIRE(store->RenewLease("gw-a", lease->incarnation, 60'000).ok());
 }
 
 }  // namespace

@@ -6,10 +6,10 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <ctime>
 #include <optional>
 #include <string>
 
+#include "absl/time/time.h"
 #include "e2e_util.h"
 
 namespace nemesis {
@@ -44,27 +44,10 @@ inline int64_t UnixUs() {
 // clock (NowMs); -1 when absent or unreadable. A reply may wait in a gateway or a socket after it
 // was built (a gateway whose loop then blocked on its store): when it was built is what it knew.
 inline int64_t BuiltAtMs(const std::string& timestamp) {
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, consumed = 0;
-  if (std::sscanf(timestamp.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &sec,
-                  &consumed) != 6) {
-    return -1;
-  }
-  std::tm tm{};
-  tm.tm_year = y - 1900;
-  tm.tm_mon = mo - 1;
-  tm.tm_mday = d;
-  tm.tm_hour = h;
-  tm.tm_min = mi;
-  tm.tm_sec = sec;
-  int64_t us = static_cast<int64_t>(timegm(&tm)) * 1'000'000;
-  const char* frac = timestamp.c_str() + consumed;
-  if (*frac == '.') {
-    int64_t scale = 100'000;
-    for (++frac; *frac >= '0' && *frac <= '9'; ++frac) {
-      us += (*frac - '0') * scale;
-      scale /= 10;
-    }
-  }
+  absl::Time t;
+  std::string err;
+  if (timestamp.empty() || !absl::ParseTime(absl::RFC3339_full, timestamp, &t, &err)) return -1;
+  const int64_t us = absl::ToUnixMicros(t);
   const int64_t now_us =
       std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - g_t0).count();
   return (us - (UnixUs() - now_us)) / 1000;
