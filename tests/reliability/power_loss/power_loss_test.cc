@@ -108,8 +108,8 @@ class Run {
 
     nemesis::Live live;
     nemesis::g_opt.seed = seed_;  // the clients' uuids carry it
-    auto fleet =
-        std::make_unique<nemesis::Fleet>(w_.ctx, w_.gw_endpoint, g_opt.clients, seed_, live);
+    auto fleet = std::make_unique<nemesis::Fleet>(w_.ctx, std::vector<std::string>{w_.gw_endpoint},
+                                                  g_opt.clients, seed_, live);
     std::vector<std::string> kinds;
     for (int i = 0; i < cuts_; ++i) {
       if (kinds.empty()) {
