@@ -90,9 +90,9 @@ struct GatewayConfig {
   //    resolving what it has; a lease the database saw expire is lost for good in the process,
   //    which drains and exits 75 for its supervisor to start a new one. The margin of a third of
   //    the lease covers the renewal's round trip and the clocks' rates, so this gateway stops
-  //    sending before the database can see its lease expire. Only after that expiry may another gateway
-  //    move this one's RESERVED orders to UNKNOWN (and ask the bridge about them, never resend
-  //    them); a "not found" from the bridge proves nothing until bridge_signature_ttl_ms +
+  //    sending before the database can see its lease expire. Only after that expiry may another
+  //    gateway move this one's RESERVED orders to UNKNOWN (and ask the bridge about them, never
+  //    resend them); a "not found" from the bridge proves nothing until bridge_signature_ttl_ms +
   //    bridge_exec_margin_ms after that adoption.
   //  - guard_lease_ms must be below bridge_timeout_ms, so that a dead gateway's in-flight orders
   //    are declared UNKNOWN (lease expiry + one sweep, at most guard_lease_ms * 4 / 3) about as
