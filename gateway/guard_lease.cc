@@ -133,10 +133,10 @@ class PostgresLeaseGuard final : public SharedGuard {
   }
 
   // Renewals only, on the store's lease connection: nothing else this gateway does (a sweep over
-  // many records, reads that hold every pool connection) can delay one. The nemesis on the shared
-  // guard found both gateways' leases lost to a 229-ms black hole while renewals, sweeps and
-  // listings shared this thread. After a failed renewal the next comes sooner (a quarter of the
-  // interval): the lease survives an outage as long as the time left allows one success.
+  // many records, reads that hold every pool connection) can delay one; when renewals, sweeps and
+  // listings shared one thread, a slow round held the next renewal back (the nemesis on the shared
+  // guard saw leases lost that way). After a failed renewal the next comes sooner (a quarter of
+  // the interval): the lease survives an outage as long as the time left allows one success.
   void Heartbeat() {
     const int64_t interval_ns = timing_.renew_interval_ms() * 1'000'000;
     int64_t next_round_ns = SteadyNowNs() + interval_ns;
