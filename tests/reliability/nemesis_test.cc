@@ -5,6 +5,9 @@
 //
 //   reliability_nemesis --duration-s 170              # the CI run (ctest label "long")
 //   reliability_nemesis --duration-s 3600 --seed 42   # the hour run; --seed replays a schedule
+//   reliability_nemesis --guard postgres --duration-s 120
+//       # two gateways on the shared PostgreSQL guard, the database crashed, cut off, silenced and
+//       # failed over: nemesis_pg.h says its faults; the faults below are the embedded run's
 //
 // Faults, one at a time from the nemesis (the simulator's own --fault-* draws run all along):
 //   gateway_kill9       kill -9 of ordergated, restarted on the same data directory
