@@ -439,8 +439,7 @@ void Gateway::Loop::ReplyUnknownOrSettled(const Waiter& w, const Order& o) {
   // by a gateway answering from memory). Unread, the UNKNOWN this gateway holds is still true.
   if (guard != nullptr) {
     auto rec = ReadRecord(o.key);
-    if (rec.ok() && rec->has_value() &&
-        ((*rec)->state == RecordState::kFilled || (*rec)->state == RecordState::kRejected)) {
+    if (rec.ok() && rec->has_value() && idempotency::IsTerminal((*rec)->state)) {
       AnswerFromRecord(w, o.uuid, {}, **rec, /*check_fingerprint=*/false);
       return;
     }
