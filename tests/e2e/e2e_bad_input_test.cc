@@ -107,12 +107,6 @@ void RequireSurvived(World& w, const Served& served) {
   for (const auto& u : served.uuids) CHECK(j.Count(u) == 1);
 }
 
-double Metric(World& w, const std::string& name) {
-  const auto m = HttpGet(w.metrics_port, "/metrics");
-  REQUIRE(m.first == 200);
-  return MetricValue(m.second, name);
-}
-
 // Polls /metrics until `name` reaches `want` (the gateway counts on its own thread); its last
 // value.
 double WaitMetric(World& w, const std::string& name, double want, Ms timeout = Ms(5000)) {

@@ -76,4 +76,11 @@ inline double MetricValue(const std::string& body, const std::string& name) {
   return -1;
 }
 
+// The value of `name` in the world's gateway's /metrics (which must answer 200); -1 if absent.
+inline double Metric(const World& w, const std::string& name) {
+  const auto m = HttpGet(w.metrics_port, "/metrics");
+  REQUIRE(m.first == 200);
+  return MetricValue(m.second, name);
+}
+
 }  // namespace e2e

@@ -1,6 +1,6 @@
-// Shared by the CURVE suites (e2e_curve_test.cc, e2e_identity_test.cc): keys made by the real
-// `ordergatectl keygen`, laid out as a deployment would (the gateway's pair, the allowlist
-// directory, each client's own pair), and a C++ client connected over CURVE.
+// Shared by the CURVE suites (e2e_curve_test.cc, e2e_curve_reload_test.cc, e2e_identity_test.cc):
+// keys made by the real `ordergatectl keygen`, laid out as a deployment would (the gateway's pair,
+// the allowlist directory, each client's own pair), and a C++ client connected over CURVE.
 #ifndef ORDERGATE_TESTS_E2E_E2E_CURVE_KEYS_H_
 #define ORDERGATE_TESTS_E2E_E2E_CURVE_KEYS_H_
 
@@ -70,6 +70,25 @@ inline bool WaitReady(const World& w) {
     std::this_thread::sleep_for(Ms(50));
   }
   return false;
+}
+
+// The sim and a CURVE ordergated with `keys`' flags (plus `extra`), ready (WaitReady).
+inline void StartCurveGateway(World& w, const CurveKeys& keys,
+                              const std::vector<std::string>& extra = {}) {
+  w.StartSim({});
+  std::vector<std::string> flags = keys.Flags();
+  flags.insert(flags.end(), extra.begin(), extra.end());
+  w.StartGateway(flags);
+  REQUIRE(WaitReady(w));
+}
+
+// A small market buy under a fresh uuid.
+inline ordergate::Order Buy() {
+  ordergate::Order o;
+  o.uuid = ordergate::Client::NewUuid();
+  o.symbol = "EURUSD";
+  o.volume = 0.01;
+  return o;
 }
 
 inline std::unique_ptr<ordergate::Client> ConnectCurve(const World& w,

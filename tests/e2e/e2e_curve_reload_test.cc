@@ -29,22 +29,10 @@ namespace fs = std::filesystem;
 
 const std::string kRevoked = "ordergate_front_auth_refused_total{reason=\"revoked\"}";
 
-ordergate::Order Buy() {
-  ordergate::Order o;
-  o.uuid = ordergate::Client::NewUuid();
-  o.symbol = "EURUSD";
-  o.volume = 0.01;
-  return o;
-}
-
 std::string BridgeUuidOf(const std::string& name, const std::string& uuid) {
   std::string out;
   ordergate::AppendBridgeUuid(name, uuid, &out);
   return out;
-}
-
-double Metric(const World& w, const std::string& name) {
-  return MetricValue(HttpGet(w.metrics_port, "/metrics").second, name);
 }
 
 // Sends SIGHUP and waits for the allowlist's reload line after it (either outcome); returns the
@@ -114,9 +102,7 @@ TEST_CASE(
   CurveKeys keys(w.dir);
   keys.AddClient("strategy-a", true);
   keys.AddClient("strategy-b", false);
-  w.StartSim({});
-  w.StartGateway(keys.Flags());
-  REQUIRE(WaitReady(w));
+  StartCurveGateway(w, keys);
   auto a = ConnectCurve(w, keys.gateway_public, keys.client_secret("strategy-a"));
   REQUIRE(a->SubmitAndWait(Buy()).status == ordergate::OutcomeStatus::kFilled);
 
@@ -200,9 +186,7 @@ TEST_CASE(
   World w;
   CurveKeys keys(w.dir);
   keys.AddClient("strategy-a", true);
-  w.StartSim({});
-  w.StartGateway(keys.Flags());
-  REQUIRE(WaitReady(w));
+  StartCurveGateway(w, keys);
   auto a = ConnectCurve(w, keys.gateway_public, keys.client_secret("strategy-a"));
   REQUIRE(a->SubmitAndWait(Buy()).status == ordergate::OutcomeStatus::kFilled);
 

@@ -27,18 +27,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-ordergate::Order Buy() {
-  ordergate::Order o;
-  o.uuid = ordergate::Client::NewUuid();
-  o.symbol = "EURUSD";
-  o.volume = 0.01;
-  return o;
-}
-
-double Metric(const World& w, const std::string& name) {
-  return MetricValue(HttpGet(w.metrics_port, "/metrics").second, name);
-}
-
 const std::string kUnknownKey = "ordergate_front_auth_refused_total{reason=\"unknown_key\"}";
 const std::string kHandshake = "ordergate_front_auth_refused_total{reason=\"handshake\"}";
 
@@ -62,9 +50,7 @@ TEST_CASE(
   CurveKeys keys(w.dir);
   keys.AddClient("strategy-a", true);
   keys.AddClient("stranger", false);
-  w.StartSim({});
-  w.StartGateway(keys.Flags());
-  REQUIRE(WaitReady(w));
+  StartCurveGateway(w, keys);
   CHECK(w.gw->Stderr().find("CURVE on: gateway public key " + keys.gateway_public) !=
         std::string::npos);
   CHECK(w.gw->Stderr().find("1 client(s) allowlisted") != std::string::npos);

@@ -442,15 +442,20 @@ class Nemesis {
     if (!w_.gw->Running()) {
       Tick();  // it died on its own: recorded and restarted
     }
-    Say(why + " of ordergated (pid " + std::to_string(w_.gw->pid()) + ")");
     gw_down_ = true;
-    w_.gw->Signal(SIGKILL);
-    auto st = w_.gw->Wait(Ms(10000));
+    KillChecked(*w_.gw, "ordergated", why);
+  }
+
+  // kill -9 of a gateway process `name`, reaped; any exit but our SIGKILL is a violation.
+  void KillChecked(Process& p, const std::string& name, const std::string& why) {
+    Say(why + " of " + name + " (pid " + std::to_string(p.pid()) + ")");
+    p.Signal(SIGKILL);
+    const auto st = p.Wait(Ms(10000));
     const int decoded = st ? Process::Decode(*st) : -1000;
     ++gateway_exits;
     if (decoded != -SIGKILL) {
-      violations.push_back("ordergated exit status " + std::to_string(decoded) +
-                           " where our kill -9 was expected");
+      violations.push_back(name + " exit status " + std::to_string(decoded) +
+                           " where our kill -9 was expected; stderr tail: " + Tail(p.Stderr()));
     }
   }
 

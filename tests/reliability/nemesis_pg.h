@@ -351,17 +351,8 @@ class PgNemesis : public Nemesis {
 
   void KillPg(PgGateway& g, const std::string& why) {
     if (!g.proc->Running()) CheckExitsNow();  // it exited by itself: judged and restarted first
-    Say(why + " of " + g.id + " (pid " + std::to_string(g.proc->pid()) + ")");
     g.down = true;
-    g.proc->Signal(SIGKILL);
-    const auto st = g.proc->Wait(Ms(10000));
-    const int decoded = st ? Process::Decode(*st) : -1000;
-    ++gateway_exits;
-    if (decoded != -SIGKILL) {
-      violations.push_back(
-          g.id + " exit status " + std::to_string(decoded) +
-          " where our kill -9 was expected; stderr tail: " + Tail(g.proc->Stderr()));
-    }
+    KillChecked(*g.proc, g.id, why);
   }
 
   std::vector<std::unique_ptr<PgGateway>> gws_;
