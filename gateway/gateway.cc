@@ -6,6 +6,7 @@
 
 #include "gateway/front_end_security.h"
 #include "gateway/gateway_loop.h"
+#include "gateway/local_store.h"
 
 namespace ordergate::gateway {
 
@@ -37,28 +38,11 @@ absl::Status Gateway::Loop::Init() {
     store = std::move(opened->store);
     guard = std::move(opened->guard);
   } else if (store == nullptr) {
-    idempotency::RocksDbStoreOptions sopts;
-    sopts.path = cfg.data_dir;
-    sopts.durability = cfg.durability;
-    sopts.retention = cfg.retention;
-    // A start that fails later (a port in use) leaves no data directory it created behind.
-    sopts.remove_created_directory_if_unused = true;
-    auto opened = idempotency::RocksDbStore::Open(sopts);
-    if (!opened.ok()) {
-      return absl::Status(
-          opened.status().code(),
-          absl::StrCat("cannot open the store at ", cfg.data_dir, ": ", opened.status().message()));
-    }
-    if ((*opened)->durable_mark_was_absent()) {
-      spdlog::warn(
-          "the store at {} had no durable mark (ORDERGATE-DURABLE-MARK): accepted as recovered up "
-          "to WAL sequence {}; records lost before this start cannot be detected (an operator "
-          "removed the mark to accept a loss, or the store predates the mark)",
-          cfg.data_dir, (*opened)->recovered_sequence());
-    }
-    counters.recovered_unknown = (*opened)->recovered_count();
-    own_store_ = opened->get();
-    store = std::move(*opened);
+    auto opened = OpenLocalStore(cfg);
+    if (!opened.ok()) return opened.status();
+    counters.recovered_unknown = opened->recovered;
+    keep_store_directory_ = std::move(opened->keep_directory);
+    store = std::move(opened->store);
   }
 
   windows = std::make_unique<MinuteWindows>(
@@ -281,7 +265,7 @@ absl::Status Gateway::Loop::Run() {
     return absl::FailedPreconditionError("a simulated gateway is driven by Turn(), not Run()");
   }
   (void)pthread_setname_np(pthread_self(), "og-pipeline");
-  if (own_store_ != nullptr) own_store_->KeepDirectory();
+  if (keep_store_directory_) keep_store_directory_();
   if (guard != nullptr) guard->Start();
   ready.store(true);
   // The bridge link, the journal's wake-up, and the inbox's or the front end's, whichever it has.

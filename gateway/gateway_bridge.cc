@@ -88,79 +88,59 @@ void Gateway::Loop::SetOutcome(Order* o, RecordEvent event, absl::string_view re
 
 void Gateway::Loop::HandleOrderReply(Order* o, absl::string_view body, ReplyKind kind) {
   const BridgeReply r = DecodeBridgeReply(body);
-  if (!r.parsed) {
-    counters.bridge_anomalies.fetch_add(1, std::memory_order_relaxed);
-    spdlog::info("order {}: unparseable bridge reply ignored; outcome stays unknown",
-                 OrderLabel(o->key));
-    return;
-  }
-  if (r.has_uuid && r.uuid.view() != o->bridge_uuid) {
-    counters.bridge_anomalies.fetch_add(1, std::memory_order_relaxed);
-    spdlog::info("order {}: bridge reply carries uuid {}; ignored", OrderLabel(o->key),
-                 SV(r.uuid.view()));
-    return;
-  }
+  const ReplyVerdict verdict = JudgeBridgeReply(r, {.bridge_uuid = o->bridge_uuid,
+                                                    .kind = kind,
+                                                    .signed_unix_us = o->signed_unix_us,
+                                                    .query_sent_unix_us = o->query_sent_unix_us,
+                                                    .signature_ttl_ms = cfg.bridge_signature_ttl_ms,
+                                                    .exec_margin_ms = cfg.bridge_exec_margin_ms});
+  if (IsAnomaly(verdict)) counters.bridge_anomalies.fetch_add(1, std::memory_order_relaxed);
   std::string own;
-  switch (r.status) {
-    case BridgeStatus::kFilled:
+  switch (verdict) {
+    case ReplyVerdict::kFilled:
       SetOutcome(o, RecordEvent::kOutcomeFilled, body);
       return;
-    case BridgeStatus::kNoTicket:
+    case ReplyVerdict::kRejected:
+      SetOutcome(o, RecordEvent::kOutcomeRejected, body);
+      return;
+    case ReplyVerdict::kFilledNoTicket:
       EncodeErrorReply(o->uuid, ErrorCode::kBridgeNoTicket, true,
                        "the bridge answered FILLED without a ticket: MT5 placed nothing", UnixUs(),
                        &own);
       SetOutcome(o, RecordEvent::kOutcomeRejected, own);
       return;
-    case BridgeStatus::kRejected:
-      SetOutcome(o, RecordEvent::kOutcomeRejected, body);
+    case ReplyVerdict::kNotExecuted:
+      EncodeStatusReply(o->uuid, "REJECTED", "BRIDGE_NOT_EXECUTED",
+                        "the bridge has no record of this order and its signature has "
+                        "expired: it was never executed",
+                        UnixUs(), &own);
+      SetOutcome(o, RecordEvent::kOutcomeRejected, own);
       return;
-    case BridgeStatus::kError: {
-      const absl::string_view code = r.error_code.view();
-      if (kind != ReplyKind::kOrder) {
-        // No OPEN/CLOSE is answered UNKNOWN_ACTION: it is the question that was not understood.
-        if (code == "UNKNOWN_ACTION") {
-          if (queries_enabled_) {
-            spdlog::warn(
-                "the bridge does not implement ORDER_STATUS: UNKNOWN orders wait for a "
-                "late reply or an operator");
-          }
-          queries_enabled_ = false;
-          return;
-        }
-        // "Never seen" is proof only once no copy of the order can still pass the bridge's TTL.
-        const int64_t expired_after_us =
-            o->signed_unix_us + (cfg.bridge_signature_ttl_ms + cfg.bridge_exec_margin_ms) * 1000;
-        if (kind == ReplyKind::kQuery && code == "NOT_FOUND" &&
-            o->query_sent_unix_us > expired_after_us) {
-          EncodeStatusReply(o->uuid, "REJECTED", "BRIDGE_NOT_EXECUTED",
-                            "the bridge has no record of this order and its signature has "
-                            "expired: it was never executed",
-                            UnixUs(), &own);
-          SetOutcome(o, RecordEvent::kOutcomeRejected, own);
-        }
-        return;
+    case ReplyVerdict::kQueriesUnsupported:
+      if (queries_enabled_) {
+        spdlog::warn(
+            "the bridge does not implement ORDER_STATUS: UNKNOWN orders wait for a late reply or "
+            "an operator");
       }
-      // The bridge refused the request before touching MT5 only for these envelope errors; any
-      // other "error" (SERVER_ERROR, ...) may have happened after execution: stay unknown.
-      if (code == "INVALID_JSON" || code == "MISSING_ACTION" || code == "UNKNOWN_ACTION") {
-        SetOutcome(o, RecordEvent::kOutcomeRejected, body);
-      } else {
-        counters.bridge_anomalies.fetch_add(1, std::memory_order_relaxed);
-        spdlog::info("order {}: bridge error {} leaves the outcome unknown", OrderLabel(o->key),
-                     SV(code));
-      }
+      queries_enabled_ = false;
       return;
-    }
-    case BridgeStatus::kOk:
-    case BridgeStatus::kOther:
-      // "ok", "PENDING", no status, a FILLED whose ticket is unreadable: nothing that settles
-      // the order. The reply consumed the request, so none will follow: the order becomes UNKNOWN
-      // at its bridge deadline (ExpireBridgeDeadlines), or stays UNKNOWN and is asked again.
-      if (kind != ReplyKind::kQuery) {
-        counters.bridge_anomalies.fetch_add(1, std::memory_order_relaxed);
-        spdlog::info("order {}: bridge reply settles nothing; the outcome stays unknown: {}",
-                     OrderLabel(o->key), SV(body.substr(0, 200)));
-      }
+    case ReplyVerdict::kNothing:
+      return;
+    case ReplyVerdict::kUnparseable:
+      spdlog::info("order {}: unparseable bridge reply ignored; outcome stays unknown",
+                   OrderLabel(o->key));
+      return;
+    case ReplyVerdict::kWrongUuid:
+      spdlog::info("order {}: bridge reply carries uuid {}; ignored", OrderLabel(o->key),
+                   SV(r.uuid.view()));
+      return;
+    case ReplyVerdict::kUnsettlingError:
+      spdlog::info("order {}: bridge error {} leaves the outcome unknown", OrderLabel(o->key),
+                   SV(r.error_code.view()));
+      return;
+    case ReplyVerdict::kSettlesNothing:
+      spdlog::info("order {}: bridge reply settles nothing; the outcome stays unknown: {}",
+                   OrderLabel(o->key), SV(body.substr(0, 200)));
       return;
   }
 }

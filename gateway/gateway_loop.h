@@ -25,6 +25,7 @@
 #include "gateway/admission.h"
 #include "gateway/audit_log.h"
 #include "gateway/bridge_capacity.h"
+#include "gateway/bridge_reply_rules.h"
 #include "gateway/clock.h"
 #include "gateway/embedded_port.h"
 #include "gateway/gateway.h"
@@ -33,7 +34,7 @@
 #include "gateway/order_lifecycle.h"
 #include "gateway/risk_limits.h"
 #include "gateway/shared_guard.h"
-#include "idempotency/rocksdb_store.h"
+#include "idempotency/store.h"
 #include "spdlog/spdlog.h"
 #include "transport/bridge_link.h"
 #include "transport/codec.h"
@@ -290,7 +291,7 @@ class Gateway::Loop {
 
   // Bridge side.
   void HandleBridgeEvent(const BridgeEvent& ev);
-  enum class ReplyKind : uint8_t { kOrder, kQuery, kEither };
+  // Carries out JudgeBridgeReply's verdict (gateway/bridge_reply_rules.h) on the order.
   void HandleOrderReply(Order* o, absl::string_view body, ReplyKind kind);
   void SetOutcome(Order* o, RecordEvent event, absl::string_view reply);
   void SendDueQueries(int64_t now_ns);
@@ -376,9 +377,9 @@ class Gateway::Loop {
   std::priority_queue<DeadlineEntry, std::vector<DeadlineEntry>, std::greater<>> waiter_deadlines_;
   std::priority_queue<DeadlineEntry, std::vector<DeadlineEntry>, std::greater<>> bridge_deadlines_;
   std::unique_ptr<BridgeCapacity> capacity_;
-  // The RocksDB store Init() opened (null for a store the caller passed in): once start-up has
-  // succeeded it keeps even a data directory it created and never wrote to.
-  idempotency::RocksDbStore* own_store_ = nullptr;
+  // For the local store Init() opened (empty for a store the caller passed in): once start-up has
+  // succeeded the store keeps even a data directory it created and never wrote to.
+  std::function<void()> keep_store_directory_;
   bool link_was_up_ = false;
   int64_t link_changed_ns_ = 0;  // when the link last went up or down (start: Init)
   uint64_t next_id_ = 1;
