@@ -137,6 +137,10 @@ absl::Status Gateway::Loop::Init() {
       simulated ? Journal::StartManual(store.get(), *clock) : Journal::Start(store.get(), *clock);
   if (!started.ok()) return started.status();
   journal = std::move(*started);
+  auto reading = simulated ? StoreReader::StartManual(store.get(), *clock, {})
+                           : StoreReader::Start(store.get(), *clock, {});
+  if (!reading.ok()) return reading.status();
+  reader = std::move(*reading);
   // Last, so that a start failing before it leaves no audit file behind (in a data directory the
   // store would remove). A simulated pipeline does no I/O of its own.
   if (!cfg.audit_log.empty() && !simulated) {
@@ -268,12 +272,14 @@ absl::Status Gateway::Loop::Run() {
   if (keep_store_directory_) keep_store_directory_();
   if (guard != nullptr) guard->Start();
   ready.store(true);
-  // The bridge link, the journal's wake-up, and the inbox's or the front end's, whichever it has.
-  transport::PollEntry entries[5];
+  // The bridge link, the journal's and the reader's wake-ups, and the inbox's or the front end's,
+  // whichever it has.
+  transport::PollEntry entries[6];
   size_t polled_entries = 0;
   entries[polled_entries++] = {zmq_link->poll_handle()};
   entries[polled_entries++] = {zmq_link->monitor_handle()};
   entries[polled_entries++] = {nullptr, false, journal->wake_fd()};
+  entries[polled_entries++] = {nullptr, false, reader->wake_fd()};
   if (inbox != nullptr) entries[polled_entries++] = {nullptr, false, inbox->wake_fd()};
   if (zmq_front != nullptr) entries[polled_entries++] = {zmq_front->poll_handle()};
   while (true) {
@@ -314,6 +320,7 @@ bool Gateway::Loop::Turn(int64_t now_ns) {
 
   DrainFrontEnd(now_ns);
   DrainEmbedded();
+  TakeReads(/*wait=*/false);
   if (guard != nullptr) {
     AdoptUnknown(now_ns);
     PollForeignWaiters(now_ns);
@@ -343,6 +350,22 @@ void Gateway::Loop::Finish() {
   if (inbox != nullptr) {
     inbox->Close();
     DrainEmbedded();
+  }
+  // Requests waiting for a store read are answered once it is back (each read at most its store
+  // call's deadline, the rest at once after a failure); a read asked again (its record moved on
+  // meanwhile) is waited for too, a few rounds, and then answered as a failed read: nobody is left
+  // without an answer.
+  for (int round = 0; round < 4 && !pending_reads_.empty(); ++round) TakeReads(/*wait=*/true);
+  while (!pending_reads_.empty()) {
+    // Oldest first, not in the hash table's order (a seed replays the same run).
+    auto oldest = pending_reads_.begin();
+    for (auto it = pending_reads_.begin(); it != pending_reads_.end(); ++it) {
+      if (it->first < oldest->first) oldest = it;
+    }
+    const PendingRead p = std::move(oldest->second);
+    pending_reads_.erase(oldest);
+    FinishRead(p, absl::Status(absl::StatusCode::kUnavailable, ""));
+    audit_identity_ = {};
   }
   // What is being written or gathered is written now, and answered.
   FlushJournal();
@@ -406,6 +429,7 @@ Gateway::~Gateway() {
     loop_->front.reset();
     loop_->link.reset();
     loop_->journal.reset();  // waits for a batch being written; before the store it writes to
+    loop_->reader.reset();   // finishes the reads queued; before the store it reads
     loop_->guard.reset();    // joins the heartbeat, which uses the store
     loop_->store.reset();
     loop_->io.reset();
@@ -459,6 +483,10 @@ bool Gateway::Turn() {
 bool Gateway::WriteJournal() { return loop_->journal->WritePending(); }
 
 bool Gateway::JournalBusy() const { return loop_->journal->busy(); }
+
+bool Gateway::ReadStore() { return loop_->reader->ReadPending(); }
+
+bool Gateway::StoreReadsQueued() const { return loop_->reader->has_queued(); }
 
 int64_t Gateway::NextTurnNs() const {
   const int64_t now_ns = loop_->SteadyNs();

@@ -150,6 +150,12 @@ class Gateway {
   bool WriteJournal();
   // A simulated gateway only: a batch is being written (WriteJournal() has work).
   bool JournalBusy() const;
+  // A simulated gateway only: does the store reads queued for requests (gateway/store_reader.h;
+  // the simulated read latency passed); the next Turn() answers them. True when there were any.
+  // Blocks for Store::Lookup.
+  bool ReadStore();
+  // A simulated gateway only: store reads are queued (ReadStore() has work).
+  bool StoreReadsQueued() const;
   // A simulated gateway only: the latest clock reading (steady ns) by which the loop wants its next
   // Turn() even if nothing arrives (a deadline; at most 20 ms ahead, as Run()'s poll).
   int64_t NextTurnNs() const;

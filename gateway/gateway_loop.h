@@ -34,6 +34,7 @@
 #include "gateway/order_lifecycle.h"
 #include "gateway/risk_limits.h"
 #include "gateway/shared_guard.h"
+#include "gateway/store_reader.h"
 #include "idempotency/store.h"
 #include "spdlog/spdlog.h"
 #include "transport/bridge_link.h"
@@ -173,6 +174,28 @@ struct BatchItem {
   BatchPurpose purpose;
 };
 
+// A request waiting for its store read (gateway/store_reader.h): what answering it needs once the
+// read comes back. Owned by the pipeline (Loop::pending_reads_); copies, never views, because the
+// request's buffers are gone by then.
+enum class ReadPurpose : uint8_t {
+  kOrderStatus,       // ORDER_STATUS of an order not in memory, or still being reserved
+  kRefusal,           // an order refused (admission, a pre-trade limit) unless it is recorded
+  kConflict,          // a different body while the uuid is being reserved here
+  kUnknownOrSettled,  // a retry or ORDER_STATUS of an UNKNOWN order, on the shared guard
+};
+struct PendingRead {
+  ReadPurpose purpose = ReadPurpose::kOrderStatus;
+  Waiter waiter;
+  std::string key;                     // the store key read
+  std::string uuid;                    // the client's uuid (every reply carries it)
+  std::string identity;                // the client's identity, for the audit log
+  std::string fingerprint;             // kRefusal, kConflict: the request's body
+  ErrorCode refusal = ErrorCode::kOk;  // kRefusal: the answer when nothing is recorded
+  std::string message;                 // kRefusal: its message
+  Request request;                     // kRefusal: the order (a risk refusal's audit line)
+  std::string unknown_reply;           // kUnknownOrSettled: the order's UNKNOWN reply
+};
+
 // A store batch on its way through the journal (gateway/journal.h): the changes and results the
 // journal thread sees, and what each change was for, which only the pipeline reads.
 struct PipelineBatch {
@@ -232,6 +255,9 @@ class Gateway::Loop {
   transport::BridgeLink* zmq_link = nullptr;  // = link when it is the ZeroMQ one (Run polls it)
   // The store's writer thread; declared after `store`, so destroyed before it.
   std::unique_ptr<Journal> journal;
+  // The store's reader thread (gateway/store_reader.h): the point reads that answer requests;
+  // declared after `store`, so destroyed before it.
+  std::unique_ptr<StoreReader> reader;
   // The shared guard's lease (gateway/shared_guard.h), null with RocksDB. Its heartbeat uses
   // `store`: declared after it, so destroyed (the thread joined) before it.
   std::unique_ptr<SharedGuard> guard;
@@ -282,12 +308,25 @@ class Gateway::Loop {
   void ApplyPendingLimits();
   void AnswerFromRecord(const Waiter& w, absl::string_view uuid, absl::string_view fingerprint,
                         const Record& rec, bool check_fingerprint);
-  // Every store read of the loop: Store::Lookup, unless one failed within kStoreReadPauseMs
-  // (then kUnavailable at once, nothing read). Blocks for the read (a call deadline at most).
+  // The loop's own synchronous store reads (an operator's resolution, the shared guard's foreign
+  // waiters): Store::Lookup, unless one failed within kStoreReadPauseMs (then kUnavailable at once,
+  // nothing read). Blocks for the read (a call deadline at most). Requests read through `reader`.
   absl::StatusOr<std::optional<Record>> ReadRecord(absl::string_view key);
   // A retry or ORDER_STATUS of an order this process holds UNKNOWN: its UNKNOWN reply, or on the
   // shared guard the record's outcome when another gateway settled it meanwhile (a store read).
   void ReplyUnknownOrSettled(const Waiter& w, const Order& o);
+  // A different body while the uuid is in flight here: IDEMPOTENCY_CONFLICT, audited.
+  void ReplyInFlightConflict(const Waiter& w, absl::string_view identity, absl::string_view uuid);
+  // Requests answered from the record, read off this thread (gateway/store_reader.h): ReadThen
+  // queues the read (a full queue answers as a failed read, at once); TakeReads answers each
+  // request whose read came back (FinishRead), re-checking what the loop holds now.
+  void ReadThen(const PendingRead& p);
+  // A resend of the body of `o`, in flight here: it joins `o` (the same outcome, or PENDING at its
+  // own deadline; UNKNOWN at once when `o` is). Counted and audited as a duplicate. HandleOrder's,
+  // and a refused or conflicting request's whose uuid is in flight here once its read is back.
+  void JoinAsRetry(const Waiter& w, Order* o);
+  void TakeReads(bool wait);  // wait: Drain() the reader first (shutdown)
+  void FinishRead(const PendingRead& p, const absl::StatusOr<std::optional<Record>>& rec);
 
   // Bridge side.
   void HandleBridgeEvent(const BridgeEvent& ev);
@@ -400,6 +439,10 @@ class Gateway::Loop {
   std::vector<Record> adoptable_;  // AdoptUnknown's scratch
   int64_t store_retry_not_before_ns_ = 0;
   int64_t store_reads_paused_until_ns_ = 0;  // ReadRecord's pause after a failed read
+  // Requests waiting for their store read, by the reader's ticket.
+  absl::flat_hash_map<uint64_t, PendingRead> pending_reads_;
+  uint64_t next_read_ticket_ = 1;
+  std::vector<StoreReader::Result> read_results_;  // TakeReads' scratch
   bool queries_enabled_ = true;
   int64_t next_query_scan_ns_ = 0;
   int64_t start_unix_us_ = 0;

@@ -280,28 +280,166 @@ absl::StatusOr<std::optional<Record>> Gateway::Loop::ReadRecord(absl::string_vie
 void Gateway::Loop::RefuseUnlessRecorded(const Waiter& w, const Request& req,
                                          absl::string_view fingerprint, ErrorCode refusal,
                                          absl::string_view msg) {
-  auto rec = ReadRecord(scope_key_);
-  if (!rec.ok()) {
-    ReplyError(w, req.uuid.view(), ErrorCode::kStoreUnavailable, true);
+  PendingRead p;
+  p.purpose = ReadPurpose::kRefusal;
+  p.waiter = w;
+  p.key = scope_key_;
+  p.uuid = std::string(req.uuid.view());
+  p.identity = std::string(audit_identity_);
+  p.fingerprint = std::string(fingerprint);
+  p.refusal = refusal;
+  p.message = std::string(msg);
+  p.request = req;
+  ReadThen(p);
+}
+
+void Gateway::Loop::ReplyInFlightConflict(const Waiter& w, absl::string_view identity,
+                                          absl::string_view uuid) {
+  Audit({.kind = AuditEventKind::kConflict,
+         .identity = identity,
+         .uuid = uuid,
+         .error_code = "IDEMPOTENCY_CONFLICT",
+         .message = "the uuid is in flight for another order"});
+  ReplyError(w, uuid, ErrorCode::kIdempotencyConflict, true,
+             "this uuid is in flight for a different order; the record is unchanged");
+}
+
+void Gateway::Loop::JoinAsRetry(const Waiter& w, Order* o) {
+  Waiter joined = w;
+  joined.original = false;
+  window_counters.duplicate_requests.fetch_add(1, std::memory_order_relaxed);
+  {
+    AuditEvent dup = OrderAudit(AuditEventKind::kDuplicate, *o);
+    dup.message = PhaseName(o->phase);
+    Audit(dup);
+  }
+  if (IsUnknown(o->phase)) {
+    ReplyUnknownOrSettled(joined, *o);
     return;
   }
-  if (rec->has_value()) {
-    AnswerFromRecord(w, req.uuid.view(), fingerprint, **rec, /*check_fingerprint=*/true);
+  AddWaiter(o, joined);  // joins the original: same outcome, or PENDING at its own deadline
+}
+
+void Gateway::Loop::ReadThen(const PendingRead& p) {
+  const uint64_t ticket = next_read_ticket_++;
+  if (!reader->Submit(ticket, p.key)) {
+    // As many reads wait as the reader takes: answered as a failed read (nothing recorded, nothing
+    // sent for this request), not queued without bound behind a slow store.
+    FinishRead(p, absl::Status(absl::StatusCode::kUnavailable, ""));
+    audit_identity_ = {};  // it viewed `p`
     return;
   }
-  if (refusal == ErrorCode::kRiskLimit) {
-    Audit({.kind = AuditEventKind::kRiskRefused,
-           .identity = audit_identity_,
-           .uuid = req.uuid.view(),
-           .action = ActionName(req.action),
-           .symbol = req.symbol.view(),
-           .type = req.action == Action::kOpen ? OrderTypeName(req.type) : absl::string_view(),
-           .volume = req.volume,
-           .price = req.price,
-           .error_code = ErrorCodeName(refusal),
-           .message = msg});
+  pending_reads_.emplace(ticket, p);
+}
+
+void Gateway::Loop::TakeReads(bool wait) {
+  // Taken into a local vector: answering may queue a read again (a record that moved on).
+  read_results_.clear();
+  std::vector<StoreReader::Result> results;
+  results.swap(read_results_);
+  if (wait) {
+    reader->Drain(&results);
+  } else {
+    reader->TakeDone(&results);
   }
-  ReplyError(w, req.uuid.view(), refusal, true, msg);
+  for (const StoreReader::Result& r : results) {
+    auto it = pending_reads_.find(r.ticket);
+    if (it == pending_reads_.end()) continue;
+    const PendingRead p = std::move(it->second);
+    pending_reads_.erase(it);
+    FinishRead(p, r.record);
+    audit_identity_ = {};  // it viewed `p`
+  }
+  results.clear();
+  read_results_.swap(results);  // its capacity, for the next turn
+}
+
+void Gateway::Loop::FinishRead(const PendingRead& p,
+                               const absl::StatusOr<std::optional<Record>>& rec) {
+  const Waiter& w = p.waiter;
+  audit_identity_ = p.identity;
+  switch (p.purpose) {
+    case ReadPurpose::kOrderStatus: {
+      if (!rec.ok()) {
+        ReplyError(w, p.uuid, ErrorCode::kStoreUnavailable, false);
+        return;
+      }
+      if (rec->has_value()) {
+        AnswerFromRecord(w, p.uuid, {}, **rec, /*check_fingerprint=*/false);
+        return;
+      }
+      // No record: PENDING while the order is in memory here (being reserved when asked, or since).
+      if (auto it = orders_.find(absl::string_view(p.key)); it != orders_.end()) {
+        scratch_.clear();
+        EncodeStatusReply(it->second->uuid, "PENDING", {}, {}, UnixUs(), &scratch_);
+        ReplyOrder(w, scratch_, true);
+        return;
+      }
+      ReplyError(w, p.uuid, ErrorCode::kNotFound, false);
+      return;
+    }
+    case ReadPurpose::kRefusal:
+    case ReadPurpose::kConflict: {
+      // Unread (the store unreachable: on the shared guard a conflicting reservation may itself be
+      // what waits on it), nothing is known of which body the record holds: fail closed rather
+      // than refuse or call this one the conflict.
+      if (!rec.ok()) {
+        ReplyError(w, p.uuid, ErrorCode::kStoreUnavailable, true);
+        return;
+      }
+      // Terminal or UNKNOWN: the record answers, whatever happened since it was read.
+      if (rec->has_value() && (*rec)->state != RecordState::kReserved) {
+        AnswerFromRecord(w, p.uuid, p.fingerprint, **rec, /*check_fingerprint=*/true);
+        return;
+      }
+      // RESERVED or absent: the uuid may be in flight here now (admitted since the read was asked):
+      // this request joins it, or is its conflict, as if it had arrived now.
+      if (auto it = orders_.find(absl::string_view(p.key)); it != orders_.end()) {
+        if (it->second->fingerprint == p.fingerprint) {
+          JoinAsRetry(w, it->second.get());
+        } else {
+          ReplyInFlightConflict(w, p.identity, p.uuid);
+        }
+        return;
+      }
+      if (rec->has_value()) {
+        if (guard != nullptr) {  // another gateway's order: waits for its outcome
+          AnswerFromRecord(w, p.uuid, p.fingerprint, **rec, /*check_fingerprint=*/true);
+        } else {
+          // This process's own RESERVED records are all in memory: it settled and left memory
+          // between the read and now. Its record has moved on: read it again.
+          ReadThen(p);
+        }
+        return;
+      }
+      if (p.purpose == ReadPurpose::kConflict) {
+        ReplyInFlightConflict(w, p.identity, p.uuid);
+        return;
+      }
+      if (p.refusal == ErrorCode::kRiskLimit) {
+        const Request& req = p.request;
+        Audit({.kind = AuditEventKind::kRiskRefused,
+               .identity = p.identity,
+               .uuid = p.uuid,
+               .action = ActionName(req.action),
+               .symbol = req.symbol.view(),
+               .type = req.action == Action::kOpen ? OrderTypeName(req.type) : absl::string_view(),
+               .volume = req.volume,
+               .price = req.price,
+               .error_code = ErrorCodeName(p.refusal),
+               .message = p.message});
+      }
+      ReplyError(w, p.uuid, p.refusal, true, p.message);
+      return;
+    }
+    case ReadPurpose::kUnknownOrSettled:
+      if (rec.ok() && rec->has_value() && idempotency::IsTerminal((*rec)->state)) {
+        AnswerFromRecord(w, p.uuid, {}, **rec, /*check_fingerprint=*/false);
+        return;
+      }
+      ReplyOrder(w, p.unknown_reply, /*duplicate=*/true);
+      return;
+  }
 }
 
 void Gateway::Loop::Audit(AuditEvent e) {
@@ -359,37 +497,20 @@ void Gateway::Loop::HandleOrder(const Waiter& original, absl::string_view identi
       // waits on it), nothing is known of which body the record holds: fail closed rather than
       // call this one the conflict.
       if (o->phase == Phase::kReserving) {
-        auto rec = ReadRecord(scope_key_);
-        if (!rec.ok()) {
-          ReplyError(w, req.uuid.view(), ErrorCode::kStoreUnavailable, true);
-          return;
-        }
-        if (rec->has_value()) {
-          AnswerFromRecord(w, req.uuid.view(), fp_bytes, **rec, /*check_fingerprint=*/true);
-          return;
-        }
+        PendingRead p;
+        p.purpose = ReadPurpose::kConflict;
+        p.waiter = w;
+        p.key = scope_key_;
+        p.uuid = std::string(req.uuid.view());
+        p.identity = std::string(identity);
+        p.fingerprint = std::string(fp_bytes);
+        ReadThen(p);
+        return;
       }
-      Audit({.kind = AuditEventKind::kConflict,
-             .identity = identity,
-             .uuid = req.uuid.view(),
-             .error_code = "IDEMPOTENCY_CONFLICT",
-             .message = "the uuid is in flight for another order"});
-      ReplyError(w, req.uuid.view(), ErrorCode::kIdempotencyConflict, true,
-                 "this uuid is in flight for a different order; the record is unchanged");
+      ReplyInFlightConflict(w, identity, req.uuid.view());
       return;
     }
-    w.original = false;
-    window_counters.duplicate_requests.fetch_add(1, std::memory_order_relaxed);
-    {
-      AuditEvent dup = OrderAudit(AuditEventKind::kDuplicate, *o);
-      dup.message = PhaseName(o->phase);
-      Audit(dup);
-    }
-    if (IsUnknown(o->phase)) {
-      ReplyUnknownOrSettled(w, *o);
-      return;
-    }
-    AddWaiter(o, w);  // joins the original: same outcome, or PENDING at its own deadline
+    JoinAsRetry(w, o);
     return;
   }
 
@@ -437,14 +558,18 @@ void Gateway::Loop::ReplyUnknownOrSettled(const Waiter& w, const Order& o) {
   // survivor that adopted it) and another may have settled it in the store since: its record, once
   // terminal, is the answer (the nemesis on that guard saw a client told REJECTED and then UNKNOWN
   // by a gateway answering from memory). Unread, the UNKNOWN this gateway holds is still true.
-  if (guard != nullptr) {
-    auto rec = ReadRecord(o.key);
-    if (rec.ok() && rec->has_value() && idempotency::IsTerminal((*rec)->state)) {
-      AnswerFromRecord(w, o.uuid, {}, **rec, /*check_fingerprint=*/false);
-      return;
-    }
+  if (guard == nullptr) {
+    ReplyOrder(w, o.unknown_reply, /*duplicate=*/true);
+    return;
   }
-  ReplyOrder(w, o.unknown_reply, /*duplicate=*/true);
+  PendingRead p;
+  p.purpose = ReadPurpose::kUnknownOrSettled;
+  p.waiter = w;
+  p.key = o.key;
+  p.uuid = o.uuid;
+  p.identity = std::string(SplitStoreKey(o.key).identity);
+  p.unknown_reply = o.unknown_reply;
+  ReadThen(p);
 }
 
 void Gateway::Loop::HandleOrderStatus(const ReplyRoute& route, absl::string_view identity,
@@ -467,22 +592,13 @@ void Gateway::Loop::HandleOrderStatus(const ReplyRoute& route, absl::string_view
     }
     return;
   }
-  auto rec = ReadRecord(scope_key_);
-  if (!rec.ok()) {
-    ReplyError(w, req.uuid.view(), ErrorCode::kStoreUnavailable, false);
-    return;
-  }
-  if (!rec->has_value()) {
-    if (it != orders_.end()) {
-      scratch_.clear();
-      EncodeStatusReply(it->second->uuid, "PENDING", {}, {}, UnixUs(), &scratch_);
-      ReplyOrder(w, scratch_, true);
-      return;
-    }
-    ReplyError(w, req.uuid.view(), ErrorCode::kNotFound, false);
-    return;
-  }
-  AnswerFromRecord(w, req.uuid.view(), {}, **rec, /*check_fingerprint=*/false);
+  PendingRead p;
+  p.purpose = ReadPurpose::kOrderStatus;
+  p.waiter = w;
+  p.key = scope_key_;
+  p.uuid = std::string(req.uuid.view());
+  p.identity = std::string(identity);
+  ReadThen(p);
 }
 
 }  // namespace ordergate::gateway

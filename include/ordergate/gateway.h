@@ -23,8 +23,10 @@
 // Threads. Open() starts the gateway's own threads (docs/ARCHITECTURE.md): the pipeline thread,
 // which owns every order in memory, the bridge socket and every decision; and the journal thread,
 // which owns the store's writes (one batch at a time, fsynced under Durability::kSync) so that the
-// pipeline keeps gathering, sending and answering while a batch is on its way to disk. The strategy
-// needs no thread of its own and never drives a Poll().
+// pipeline keeps gathering, sending and answering while a batch is on its way to disk; and the
+// reader thread, which does the store reads that answering some submissions needs (a refused
+// resend answered from its record), so that a read waiting for the disk holds only that
+// submission. The strategy needs no thread of its own and never drives a Poll().
 //
 // Outcomes. Every Submit() gets exactly one Outcome: FILLED, REJECTED (with its error code; see
 // outcome.h for which are recorded) or UNKNOWN. Never PENDING: the callback or SubmitAndWait() is

@@ -183,6 +183,39 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "a slow store read holds only the request that needs it: another client's order fills "
+    "meanwhile, and the question is answered when the read is back",
+    "[gateway]") {
+  // Reads used to run on the pipeline thread: an ORDER_STATUS for an order out of memory read the
+  // store there, and a read that waited (the disk, a database answering slowly) held every client
+  // and every bridge reply for as long. They run on the reader's thread now.
+  ScriptedBridge bridge([](const BridgeRequest& r) { return ScriptedBridge::Filled(r.uuid, 8); });
+  const std::string dir = TempDir("slow-read");
+  auto owned = std::make_unique<WatchedStore>(OpenStore(dir), nullptr);
+  WatchedStore* store = owned.get();
+  RunningGateway gw(TestConfig(bridge.endpoint(), dir), std::move(owned));
+  Strategy asker(gw.endpoint());
+  Strategy trader(gw.endpoint());
+  CHECK(trader.Call(Open("sr-0", 0.1))["status"] == "FILLED");
+  const int reads_before = store->lookups.load();
+  store->lookup_delay_ms = 1500;
+  const auto t0 = std::chrono::steady_clock::now();
+  asker.Send(Status("sr-0"));
+  REQUIRE(Eventually([&] { return store->lookups.load() > reads_before; }));  // under way
+  auto r = trader.Call(Open("sr-1", 0.1));
+  const auto traded = std::chrono::steady_clock::now() - t0;
+  CHECK(r["status"] == "FILLED");
+  INFO("the other client's order took "
+       << std::chrono::duration_cast<std::chrono::milliseconds>(traded).count() << " ms");
+  CHECK(traded < 1000ms);  // not behind the 1.5-s read
+  auto q = asker.Receive(5000ms);
+  CHECK(q["status"] == "FILLED");
+  CHECK(q["ticket"] == "8");
+  CHECK(std::chrono::steady_clock::now() - t0 >= 1400ms);
+  store->lookup_delay_ms = 0;
+}
+
+TEST_CASE(
     "a uuid reused for a different order is an IDEMPOTENCY_CONFLICT and the record is untouched",
     "[gateway]") {
   ScriptedBridge bridge([](const BridgeRequest& r) { return ScriptedBridge::Filled(r.uuid, 31); });

@@ -69,6 +69,7 @@ void World::StartGateway() {
   gw_ = std::move(*gw);
   front_ = front_raw;
   write_pending_ = false;
+  read_pending_ = false;
   turn_pending_ = false;
   timer_at_us_ = -1;
   Wake();
@@ -118,6 +119,19 @@ void World::DoTurn(uint64_t incarnation) {
       if (inc != incarnation_ || gw_ == nullptr) return;
       write_pending_ = false;
       gw_->WriteJournal();
+      Wake();
+    });
+  }
+  if (gw_->StoreReadsQueued() && !read_pending_) {
+    read_pending_ = true;
+    // A point read: usually in memory or the page cache, now and then the disk or a slow database.
+    const int64_t read_us =
+        faults_on_ && core_.Chance(0.02) ? core_.Uniform(5000, 60000) : core_.Uniform(5, 400);
+    const uint64_t inc = incarnation_;
+    core_.After(read_us, [this, inc] {
+      if (inc != incarnation_ || gw_ == nullptr) return;
+      read_pending_ = false;
+      gw_->ReadStore();
       Wake();
     });
   }

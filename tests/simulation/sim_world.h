@@ -100,6 +100,7 @@ class World final : public gateway::EmbeddedSink {
   int64_t timer_at_us_ = -1;
   uint64_t timer_gen_ = 0;
   bool write_pending_ = false;
+  bool read_pending_ = false;  // a simulated store read is under way (ReadStore() when done)
   bool faults_on_ = true;
   bool clients_on_ = true;
   int liveness_open_ = 0;  // fresh orders after the faults not yet settled
