@@ -24,6 +24,7 @@
 #include "gateway/admin_access.h"
 #include "gateway/admission.h"
 #include "gateway/audit_log.h"
+#include "gateway/batch_rules.h"
 #include "gateway/bridge_capacity.h"
 #include "gateway/bridge_reply_rules.h"
 #include "gateway/clock.h"
@@ -165,9 +166,6 @@ struct Relay {
   int64_t received_ns = 0;
   RelayUuid client;  // the strategy's uuid, put back into the reply (or the BRIDGE_TIMEOUT)
 };
-
-// What one change in the current batch was for.
-enum class BatchPurpose : uint8_t { kReserve, kOutcome, kRelease };
 
 struct BatchItem {
   Order* order;
@@ -358,7 +356,13 @@ class Gateway::Loop {
   void PumpJournal(int64_t now_ns);
   // Hands changes_/items_ (and the outcomes to retry, when due) to the journal, if it is idle.
   void StartBatch(int64_t now_ns);
+  // Carries out JudgeBatchItem's verdict (gateway/batch_rules.h) for each item of a batch back
+  // from the journal: sends, answers, writes again, forgets.
   void FinishBatch(PipelineBatch* pb, int64_t now_ns);
+  // An outcome made durable: BRIDGE_TIMEOUT (UNKNOWN: answered so, asked about later) or FILLED /
+  // REJECTED (answered, counted, audited, the order forgotten).
+  void RecordedUnknown(Order* o, int64_t now_ns);
+  void RecordedOutcome(Order* o);
   // Shutdown: writes what is gathered and waits for the journal, answering as batches come back.
   void FlushJournal();
 

@@ -64,118 +64,120 @@ void Gateway::Loop::FinishBatch(PipelineBatch* pb, int64_t now_ns) {
   pb->batch.changes.clear();
 
   if (!applied.ok()) {
-    // Fail closed: nothing of the batch is durable, so nothing new is sent.
+    // Fail closed: nothing of the batch is durable, so nothing new is sent (batch_rules.h, rule 1).
     spdlog::error("store write failed ({}): {} change(s) not applied; failing closed",
                   absl::StatusCodeToString(applied.code()), items.size());
-    for (const BatchItem& item : items) {
-      Order* o = item.order;
-      if (item.purpose == BatchPurpose::kReserve) {
-        for (const Waiter& w : o->waiters) {
-          ReplyError(w, o->uuid, ErrorCode::kStoreUnavailable, true);
-        }
-        o->waiters.clear();
-        Move(o, LifecycleEvent::kNotReserved);
-        EraseOrder(o);
-      } else {
-        retry_outcomes_.push_back(o);  // learned, not yet durable: clients wait (PENDING)
-      }
-    }
     store_retry_not_before_ns_ = now_ns + kStoreRetryMs * kNsPerMs;
-    items.clear();
-    results.clear();
-    RecountInFlight();
-    return;
   }
 
   for (size_t i = 0; i < items.size(); ++i) {
     Order* o = items[i].order;
     const ChangeResult& res = results[i];
-    if (items[i].purpose == BatchPurpose::kReserve) {
+    const BatchVerdict verdict = JudgeBatchItem({.purpose = items[i].purpose,
+                                                 .batch_written = applied.ok(),
+                                                 .outcome = res.outcome,
+                                                 .has_record = res.existing.has_value(),
+                                                 .outcome_event = o->outcome_event});
+    if (items[i].purpose == BatchPurpose::kReserve && applied.ok()) {
       latency.reserve.Record(apply_end_ns - o->arrived_ns);
-      if (res.outcome == ChangeOutcome::kApplied) {
+    }
+    switch (verdict) {
+      case BatchVerdict::kSend:
         window_counters.accepted.fetch_add(1, std::memory_order_relaxed);
         SendOrder(o, now_ns);
         continue;
-      }
-      Move(o, LifecycleEvent::kNotReserved);
-      if (res.outcome == ChangeOutcome::kExists && res.existing) {
+      case BatchVerdict::kAnswerFromRecord:
+        Move(o, LifecycleEvent::kNotReserved);
         audit_identity_ = SplitStoreKey(o->key).identity;
         for (const Waiter& w : o->waiters) {
           AnswerFromRecord(w, o->uuid, o->fingerprint, *res.existing, /*check_fingerprint=*/true);
         }
-      } else {
+        o->waiters.clear();
+        EraseOrder(o);
+        continue;
+      case BatchVerdict::kRefuseUnreserved:
+        Move(o, LifecycleEvent::kNotReserved);
         for (const Waiter& w : o->waiters) {
           ReplyError(w, o->uuid, ErrorCode::kStoreUnavailable, true);
         }
-      }
-      o->waiters.clear();
-      EraseOrder(o);
-      continue;
-    }
-    // An outcome (FILLED / REJECTED / UNKNOWN at the bridge deadline).
-    if (res.outcome != ChangeOutcome::kApplied) {
-      // An adopted order (shared guard) may be settled by another survivor first: expected.
-      spdlog::log(o->adopted ? spdlog::level::info : spdlog::level::err,
-                  "order {}: store refused transition to {} (state {}); replaying the record",
-                  OrderLabel(o->key), static_cast<int>(o->outcome_event),
-                  SV(idempotency::StateName(res.state_after)));
-      Move(o, LifecycleEvent::kOutcomeRefused);
-      if (res.existing) {
-        for (const Waiter& w : o->waiters) {
-          AnswerFromRecord(w, o->uuid, {}, *res.existing, /*check_fingerprint=*/false);
+        o->waiters.clear();
+        EraseOrder(o);
+        continue;
+      case BatchVerdict::kWriteAgain:
+        retry_outcomes_.push_back(o);  // learned, not yet durable: clients wait (PENDING)
+        continue;
+      case BatchVerdict::kReplayRecord:
+        // An adopted order (shared guard) may be settled by another survivor first: expected.
+        spdlog::log(o->adopted ? spdlog::level::info : spdlog::level::err,
+                    "order {}: store refused transition to {} (state {}); replaying the record",
+                    OrderLabel(o->key), static_cast<int>(o->outcome_event),
+                    SV(idempotency::StateName(res.state_after)));
+        Move(o, LifecycleEvent::kOutcomeRefused);
+        if (res.existing) {
+          for (const Waiter& w : o->waiters) {
+            AnswerFromRecord(w, o->uuid, {}, *res.existing, /*check_fingerprint=*/false);
+          }
         }
-      }
-      o->waiters.clear();
-      EraseOrder(o);
-      continue;
+        o->waiters.clear();
+        EraseOrder(o);
+        continue;
+      case BatchVerdict::kRecordedUnknown:
+        RecordedUnknown(o, now_ns);
+        continue;
+      case BatchVerdict::kRecordedOutcome:
+        RecordedOutcome(o);
+        continue;
     }
-    if (o->outcome_event == RecordEvent::kBridgeTimedOut) {
-      Move(o, LifecycleEvent::kTimedOutRecorded);
-      o->unknown_reply = std::move(o->outcome_reply);
-      o->next_query_ns = now_ns + cfg.unknown_query_interval_ms * kNsPerMs;
-      counters.orders_unknown.fetch_add(1, std::memory_order_relaxed);
-      spdlog::info("order {} UNKNOWN: no bridge reply within {} ms", OrderLabel(o->key),
-                   cfg.bridge_timeout_ms);
-      {
-        AuditEvent unknown = OrderAudit(AuditEventKind::kUnknown, *o);
-        unknown.error_code = "BRIDGE_TIMEOUT";
-        Audit(unknown);
-      }
-      ReplyAll(o, o->unknown_reply);
-      continue;
-    }
-    const bool filled = o->outcome_event == RecordEvent::kOutcomeFilled;
-    (filled ? counters.orders_filled : counters.orders_rejected)
-        .fetch_add(1, std::memory_order_relaxed);
-    const bool was_unknown = o->phase == Phase::kUnknownSettling;
-    {
-      AuditEvent outcome =
-          OrderAudit(filled ? AuditEventKind::kFilled : AuditEventKind::kRejected, *o);
-      outcome.reply = o->outcome_reply;  // its ticket / error_code, read by the log's writer
-      if (was_unknown) outcome.message = "was UNKNOWN";
-      Audit(outcome);
-    }
-    Move(o, LifecycleEvent::kOutcomeRecorded);
-    if (was_unknown) {
-      counters.unknown_resolved.fetch_add(1, std::memory_order_relaxed);
-      spdlog::info("order {} resolved UNKNOWN -> {}", OrderLabel(o->key),
-                   filled ? "FILLED" : "REJECTED");
-      if (sink != nullptr) sink->Resolved(o->uuid, o->outcome_reply);
-    } else {
-      // Per order: debug only, a synchronous log line per fill would cost more than the order.
-      spdlog::debug("order {} {}", OrderLabel(o->key), filled ? "FILLED" : "REJECTED");
-    }
-    const bool timed_total = !was_unknown;  // not a resolved UNKNOWN
-    const bool answered = !o->waiters.empty();
-    ReplyAll(o, o->outcome_reply);
-    // Ends at the last reply's clock read (the original's, unless retries joined it); recorded
-    // even when every client gave up waiting, so slow orders are not left out of the tail.
-    if (timed_total) latency.total.Record((answered ? last_reply_ns_ : SteadyNs()) - o->arrived_ns);
-    EraseOrder(o);
   }
   items.clear();
   results.clear();
   RecountInFlight();
+}
+
+void Gateway::Loop::RecordedUnknown(Order* o, int64_t now_ns) {
+  Move(o, LifecycleEvent::kTimedOutRecorded);
+  o->unknown_reply = std::move(o->outcome_reply);
+  o->next_query_ns = now_ns + cfg.unknown_query_interval_ms * kNsPerMs;
+  counters.orders_unknown.fetch_add(1, std::memory_order_relaxed);
+  spdlog::info("order {} UNKNOWN: no bridge reply within {} ms", OrderLabel(o->key),
+               cfg.bridge_timeout_ms);
+  {
+    AuditEvent unknown = OrderAudit(AuditEventKind::kUnknown, *o);
+    unknown.error_code = "BRIDGE_TIMEOUT";
+    Audit(unknown);
+  }
+  ReplyAll(o, o->unknown_reply);
+}
+
+void Gateway::Loop::RecordedOutcome(Order* o) {
+  const bool filled = o->outcome_event == RecordEvent::kOutcomeFilled;
+  (filled ? counters.orders_filled : counters.orders_rejected)
+      .fetch_add(1, std::memory_order_relaxed);
+  const bool was_unknown = o->phase == Phase::kUnknownSettling;
+  {
+    AuditEvent outcome =
+        OrderAudit(filled ? AuditEventKind::kFilled : AuditEventKind::kRejected, *o);
+    outcome.reply = o->outcome_reply;  // its ticket / error_code, read by the log's writer
+    if (was_unknown) outcome.message = "was UNKNOWN";
+    Audit(outcome);
+  }
+  Move(o, LifecycleEvent::kOutcomeRecorded);
+  if (was_unknown) {
+    counters.unknown_resolved.fetch_add(1, std::memory_order_relaxed);
+    spdlog::info("order {} resolved UNKNOWN -> {}", OrderLabel(o->key),
+                 filled ? "FILLED" : "REJECTED");
+    if (sink != nullptr) sink->Resolved(o->uuid, o->outcome_reply);
+  } else {
+    // Per order: debug only, a synchronous log line per fill would cost more than the order.
+    spdlog::debug("order {} {}", OrderLabel(o->key), filled ? "FILLED" : "REJECTED");
+  }
+  const bool timed_total = !was_unknown;  // not a resolved UNKNOWN
+  const bool answered = !o->waiters.empty();
+  ReplyAll(o, o->outcome_reply);
+  // Ends at the last reply's clock read (the original's, unless retries joined it); recorded
+  // even when every client gave up waiting, so slow orders are not left out of the tail.
+  if (timed_total) latency.total.Record((answered ? last_reply_ns_ : SteadyNs()) - o->arrived_ns);
+  EraseOrder(o);
 }
 
 // ---------------------------------------------------------------------------------------------
