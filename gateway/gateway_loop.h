@@ -194,6 +194,18 @@ struct PendingRead {
   std::string unknown_reply;           // kUnknownOrSettled: the order's UNKNOWN reply
 };
 
+// What every read keeps; the caller adds what its purpose needs.
+inline PendingRead MakePendingRead(ReadPurpose purpose, const Waiter& w, absl::string_view key,
+                                   absl::string_view uuid, absl::string_view identity) {
+  PendingRead p;
+  p.purpose = purpose;
+  p.waiter = w;
+  p.key = std::string(key);
+  p.uuid = std::string(uuid);
+  p.identity = std::string(identity);
+  return p;
+}
+
 // A store batch on its way through the journal (gateway/journal.h): the changes and results the
 // journal thread sees, and what each change was for, which only the pipeline reads.
 struct PipelineBatch {

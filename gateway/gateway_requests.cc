@@ -280,12 +280,8 @@ absl::StatusOr<std::optional<Record>> Gateway::Loop::ReadRecord(absl::string_vie
 void Gateway::Loop::RefuseUnlessRecorded(const Waiter& w, const Request& req,
                                          absl::string_view fingerprint, ErrorCode refusal,
                                          absl::string_view msg) {
-  PendingRead p;
-  p.purpose = ReadPurpose::kRefusal;
-  p.waiter = w;
-  p.key = scope_key_;
-  p.uuid = std::string(req.uuid.view());
-  p.identity = std::string(audit_identity_);
+  PendingRead p =
+      MakePendingRead(ReadPurpose::kRefusal, w, scope_key_, req.uuid.view(), audit_identity_);
   p.fingerprint = std::string(fingerprint);
   p.refusal = refusal;
   p.message = std::string(msg);
@@ -497,12 +493,8 @@ void Gateway::Loop::HandleOrder(const Waiter& original, absl::string_view identi
       // waits on it), nothing is known of which body the record holds: fail closed rather than
       // call this one the conflict.
       if (o->phase == Phase::kReserving) {
-        PendingRead p;
-        p.purpose = ReadPurpose::kConflict;
-        p.waiter = w;
-        p.key = scope_key_;
-        p.uuid = std::string(req.uuid.view());
-        p.identity = std::string(identity);
+        PendingRead p =
+            MakePendingRead(ReadPurpose::kConflict, w, scope_key_, req.uuid.view(), identity);
         p.fingerprint = std::string(fp_bytes);
         ReadThen(p);
         return;
@@ -562,12 +554,8 @@ void Gateway::Loop::ReplyUnknownOrSettled(const Waiter& w, const Order& o) {
     ReplyOrder(w, o.unknown_reply, /*duplicate=*/true);
     return;
   }
-  PendingRead p;
-  p.purpose = ReadPurpose::kUnknownOrSettled;
-  p.waiter = w;
-  p.key = o.key;
-  p.uuid = o.uuid;
-  p.identity = std::string(SplitStoreKey(o.key).identity);
+  PendingRead p = MakePendingRead(ReadPurpose::kUnknownOrSettled, w, o.key, o.uuid,
+                                  SplitStoreKey(o.key).identity);
   p.unknown_reply = o.unknown_reply;
   ReadThen(p);
 }
@@ -592,13 +580,7 @@ void Gateway::Loop::HandleOrderStatus(const ReplyRoute& route, absl::string_view
     }
     return;
   }
-  PendingRead p;
-  p.purpose = ReadPurpose::kOrderStatus;
-  p.waiter = w;
-  p.key = scope_key_;
-  p.uuid = std::string(req.uuid.view());
-  p.identity = std::string(identity);
-  ReadThen(p);
+  ReadThen(MakePendingRead(ReadPurpose::kOrderStatus, w, scope_key_, req.uuid.view(), identity));
 }
 
 }  // namespace ordergate::gateway

@@ -32,24 +32,27 @@ void Signal(int fd) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<StoreReader>> StoreReader::Start(idempotency::Store* store,
-                                                                const Clock& clock,
-                                                                Options options) {
+absl::StatusOr<std::unique_ptr<StoreReader>> StoreReader::Make(idempotency::Store* store,
+                                                               const Clock& clock, Options options,
+                                                               bool manual) {
   absl::StatusOr<int> fd = MakeWakeFd();
   if (!fd.ok()) return fd.status();
   std::unique_ptr<StoreReader> r(new StoreReader(store, clock, options, *fd));
-  r->thread_ = std::thread([raw = r.get()] { raw->Main(); });
+  r->manual_ = manual;
+  if (!manual) r->thread_ = std::thread([raw = r.get()] { raw->Main(); });
   return r;
+}
+
+absl::StatusOr<std::unique_ptr<StoreReader>> StoreReader::Start(idempotency::Store* store,
+                                                                const Clock& clock,
+                                                                Options options) {
+  return Make(store, clock, options, /*manual=*/false);
 }
 
 absl::StatusOr<std::unique_ptr<StoreReader>> StoreReader::StartManual(idempotency::Store* store,
                                                                       const Clock& clock,
                                                                       Options options) {
-  absl::StatusOr<int> fd = MakeWakeFd();
-  if (!fd.ok()) return fd.status();
-  std::unique_ptr<StoreReader> r(new StoreReader(store, clock, options, *fd));
-  r->manual_ = true;
-  return r;
+  return Make(store, clock, options, /*manual=*/true);
 }
 
 StoreReader::StoreReader(idempotency::Store* store, const Clock& clock, Options options,

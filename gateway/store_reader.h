@@ -109,6 +109,9 @@ class StoreReader {
     uint64_t ticket;
     std::string key;
   };
+  static absl::StatusOr<std::unique_ptr<StoreReader>> Make(idempotency::Store* store,
+                                                           const Clock& clock, Options options,
+                                                           bool manual);
   StoreReader(idempotency::Store* store, const Clock& clock, Options options, int wake_fd);
   void Main();
   Result ReadOne(const Read& r);  // on the reader's thread (or the owner's, manual)
