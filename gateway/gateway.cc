@@ -137,8 +137,9 @@ absl::Status Gateway::Loop::Init() {
       simulated ? Journal::StartManual(store.get(), *clock) : Journal::Start(store.get(), *clock);
   if (!started.ok()) return started.status();
   journal = std::move(*started);
-  auto reading = simulated ? StoreReader::StartManual(store.get(), *clock, {})
-                           : StoreReader::Start(store.get(), *clock, {});
+  const StoreReader::Options reads{.pause_ms = kStoreReadPauseMs};
+  auto reading = simulated ? StoreReader::StartManual(store.get(), *clock, reads)
+                           : StoreReader::Start(store.get(), *clock, reads);
   if (!reading.ok()) return reading.status();
   reader = std::move(*reading);
   // Last, so that a start failing before it leaves no audit file behind (in a data directory the

@@ -66,9 +66,9 @@ using transport::ReplyRoute;
 inline constexpr int64_t kNsPerMs = 1000000;
 inline constexpr int64_t kQueryTimeoutMs = 2000;
 inline constexpr int64_t kStoreRetryMs = 100;
-// After a store read on the loop fails, reads are answered "unavailable" without trying for this
-// long: a database gone silent holds each read for its whole call deadline, and the loop, which
-// every client shares, must not pay that once per request.
+// After a store read fails, reads are answered "unavailable" without trying for this long (the
+// loop's own, ReadRecord; the requests', StoreReader's pause_ms): a database gone silent holds each
+// read for its whole call deadline, which must not be paid once per request.
 inline constexpr int64_t kStoreReadPauseMs = 500;
 inline constexpr int kMaxPollMs = 20;
 inline constexpr int64_t kForeignPollMs = 30;
@@ -387,6 +387,8 @@ class Gateway::Loop {
   // `recorded`: the reply is a stored outcome (or UNKNOWN/PENDING of a stored order), not one of
   // ordergate's refusals (ReplyError); only in-process callers are told the difference.
   void ReplyOrder(const Waiter& w, absl::string_view object, bool duplicate, bool recorded = true);
+  // PENDING for `uuid` (the wire only: the embedded door waits instead, or gets a final outcome).
+  void ReplyPending(const Waiter& w, absl::string_view uuid, bool duplicate);
   void ReplyError(const Waiter& w, absl::string_view uuid, ErrorCode code, bool is_order,
                   absl::string_view msg = {});
   // An error to a request that is not an order (PING, relays, their envelope errors): the bare
@@ -458,7 +460,6 @@ class Gateway::Loop {
   // Requests waiting for their store read, by the reader's ticket.
   absl::flat_hash_map<uint64_t, PendingRead> pending_reads_;
   uint64_t next_read_ticket_ = 1;
-  std::vector<StoreReader::Result> read_results_;  // TakeReads' scratch
   bool queries_enabled_ = true;
   int64_t next_query_scan_ns_ = 0;
   int64_t start_unix_us_ = 0;

@@ -39,6 +39,12 @@ void Gateway::Loop::ReplyError(const Waiter& w, absl::string_view uuid, ErrorCod
   ReplyOrder(w, scratch_, /*duplicate=*/false, /*recorded=*/false);
 }
 
+void Gateway::Loop::ReplyPending(const Waiter& w, absl::string_view uuid, bool duplicate) {
+  scratch_.clear();
+  EncodeStatusReply(uuid, "PENDING", {}, {}, UnixUs(), &scratch_);
+  ReplyOrder(w, scratch_, duplicate);
+}
+
 void Gateway::Loop::ReplyPlainError(const ReplyRoute& route, absl::string_view uuid, ErrorCode code,
                                     absl::string_view msg) {
   scratch_.clear();
@@ -62,9 +68,7 @@ void Gateway::Loop::ExpireWaiters(int64_t now_ns) {
     auto keep = ws.begin();
     for (auto w = ws.begin(); w != ws.end(); ++w) {
       if (w->deadline_ns <= now_ns) {
-        scratch_.clear();
-        EncodeStatusReply(o->uuid, "PENDING", {}, {}, UnixUs(), &scratch_);
-        ReplyOrder(*w, scratch_, !w->original);
+        ReplyPending(*w, o->uuid, !w->original);
         counters.pending_replies.fetch_add(1, std::memory_order_relaxed);
       } else {
         *keep++ = *w;
@@ -260,9 +264,7 @@ void Gateway::Loop::AnswerFromRecord(const Waiter& w, absl::string_view uuid,
     case RecordState::kAbsent: {
       // With RocksDB a RESERVED record is always in memory while this process runs; reaching here
       // means the store and the loop disagree, and the only safe answer is one that sends nothing.
-      scratch_.clear();
-      EncodeStatusReply(uuid, "PENDING", {}, {}, UnixUs(), &scratch_);
-      ReplyOrder(w, scratch_, true);
+      ReplyPending(w, uuid, true);
       return;
     }
   }
@@ -329,10 +331,7 @@ void Gateway::Loop::ReadThen(const PendingRead& p) {
 }
 
 void Gateway::Loop::TakeReads(bool wait) {
-  // Taken into a local vector: answering may queue a read again (a record that moved on).
-  read_results_.clear();
-  std::vector<StoreReader::Result> results;
-  results.swap(read_results_);
+  std::vector<StoreReader::Result> results;  // allocates only when reads came back
   if (wait) {
     reader->Drain(&results);
   } else {
@@ -346,8 +345,6 @@ void Gateway::Loop::TakeReads(bool wait) {
     FinishRead(p, r.record);
     audit_identity_ = {};  // it viewed `p`
   }
-  results.clear();
-  read_results_.swap(results);  // its capacity, for the next turn
 }
 
 void Gateway::Loop::FinishRead(const PendingRead& p,
@@ -366,9 +363,7 @@ void Gateway::Loop::FinishRead(const PendingRead& p,
       }
       // No record: PENDING while the order is in memory here (being reserved when asked, or since).
       if (auto it = orders_.find(absl::string_view(p.key)); it != orders_.end()) {
-        scratch_.clear();
-        EncodeStatusReply(it->second->uuid, "PENDING", {}, {}, UnixUs(), &scratch_);
-        ReplyOrder(w, scratch_, true);
+        ReplyPending(w, it->second->uuid, true);
         return;
       }
       ReplyError(w, p.uuid, ErrorCode::kNotFound, false);
@@ -574,9 +569,7 @@ void Gateway::Loop::HandleOrderStatus(const ReplyRoute& route, absl::string_view
     if (IsUnknown(o->phase)) {
       ReplyUnknownOrSettled(w, *o);
     } else {
-      scratch_.clear();
-      EncodeStatusReply(o->uuid, "PENDING", {}, {}, UnixUs(), &scratch_);
-      ReplyOrder(w, scratch_, true);
+      ReplyPending(w, o->uuid, true);
     }
     return;
   }

@@ -54,9 +54,7 @@ void Gateway::Loop::PollForeignWaiters(int64_t now_ns) {
     if (settled || f->waiter.deadline_ns <= now_ns) {
       // Released by its gateway (nothing was sent: the uuid may be sent again), or the client's
       // deadline: PENDING, and the client asks again.
-      scratch_.clear();
-      EncodeStatusReply(f->uuid, "PENDING", {}, {}, UnixUs(), &scratch_);
-      ReplyOrder(f->waiter, scratch_, true);
+      ReplyPending(f->waiter, f->uuid, true);
       counters.pending_replies.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
